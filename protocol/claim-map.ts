@@ -1,0 +1,136 @@
+/**
+ * CLI_SSO_CLAIM_MAP: grammar, secret filtering and the shape of attribution metadata
+ * (../shared/docs/protocol.md section 5). Pure functions, no I/O.
+ */
+
+export interface ClaimMapping {
+  /** Name of a claim captured by GENERIC_USER_EXTRA_ATTRIBUTES, e.g. `org_info.department`. */
+  source: string;
+  /** Metadata key; dots make nested objects when stored. */
+  destination: string;
+}
+
+const METADATA_PREFIX = 'metadata.';
+
+/**
+ * Parse `source->dest, source->dest`. Never throws: entries that do not fit the grammar are skipped,
+ * as LiteLLM does. A later pair for the same destination wins, so the result keeps one pair per
+ * destination, at the position of its last occurrence.
+ */
+export function parseClaimMap(raw: string | undefined): ClaimMapping[] {
+  const value = (raw ?? '').trim();
+  if (value === '') return [];
+  const byDestination = new Map<string, ClaimMapping>();
+  for (const entry of value.split(',')) {
+    const trimmed = entry.trim();
+    const arrow = trimmed.indexOf('->');
+    if (trimmed === '' || arrow < 0) continue;
+    const source = trimmed.slice(0, arrow).trim();
+    let destination = trimmed.slice(arrow + 2).trim();
+    if (destination.startsWith(METADATA_PREFIX)) destination = destination.slice(METADATA_PREFIX.length);
+    if (source === '' || destination === '') continue;
+    byDestination.delete(destination);
+    byDestination.set(destination, { source, destination });
+  }
+  return [...byDestination.values()];
+}
+
+/** Lower-cased substrings that mark a destination key as secret-looking (plain substring test). */
+export const BLOCKED_KEY_WORDS = [
+  'access_token',
+  'api_key',
+  'client_secret',
+  'id_token',
+  'password',
+  'private_key',
+  'refresh_token',
+  'secret',
+  'token',
+] as const;
+
+const DESTINATION_KEY_PATTERN = /^[A-Za-z0-9_.-]+$/;
+export const MAX_METADATA_STRING_LENGTH = 1024;
+
+export type DestinationVerdict = { allowed: true } | { allowed: false; reason: string };
+
+export function checkDestinationKey(key: string): DestinationVerdict {
+  if (!DESTINATION_KEY_PATTERN.test(key)) return { allowed: false, reason: 'must match ^[A-Za-z0-9_.-]+$' };
+  const lower = key.toLowerCase();
+  const word = BLOCKED_KEY_WORDS.find((w) => lower.includes(w));
+  return word ? { allowed: false, reason: `contains the secret-looking word "${word}"` } : { allowed: true };
+}
+
+export type MetadataScalar = string | number | boolean;
+
+/** JWT-looking: starts with `eyJ` and has two or more dots. */
+export function looksLikeJwt(value: string): boolean {
+  return value.startsWith('eyJ') && value.split('.').length - 1 >= 2;
+}
+
+export function isAllowedMetadataValue(value: unknown): value is MetadataScalar {
+  if (typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (typeof value !== 'string') return false;
+  return value.length <= MAX_METADATA_STRING_LENGTH && !looksLikeJwt(value);
+}
+
+/**
+ * Apply the mappings to the captured claims. Returns the flat, dot-keyed form sent in the poll
+ * answer (values unchanged). Missing or uncaptured sources, blocked keys and disallowed values
+ * yield nothing.
+ */
+export function buildAttributionMetadata(
+  mappings: readonly ClaimMapping[],
+  capturedClaims: Readonly<Record<string, unknown>>,
+): Record<string, MetadataScalar> {
+  const flat: Record<string, MetadataScalar> = {};
+  for (const { source, destination } of mappings) {
+    if (!Object.hasOwn(capturedClaims, source)) continue;
+    if (!checkDestinationKey(destination).allowed) continue;
+    const value = capturedClaims[source];
+    if (!isAllowedMetadataValue(value)) continue;
+    flat[destination] = value;
+  }
+  return flat;
+}
+
+export type NestedMetadata = { [key: string]: MetadataScalar | NestedMetadata };
+
+const NUMERIC_STRING = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
+
+/**
+ * The stored form: dots make nested objects, and strings that look like numbers become numbers
+ * (`"42"` -> 42), as LiteLLM stores them.
+ */
+export function nestAttributionMetadata(flat: Readonly<Record<string, MetadataScalar>>): NestedMetadata {
+  const nested: NestedMetadata = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const parts = key.split('.');
+    const leaf = parts.pop() as string;
+    let node = nested;
+    for (const part of parts) {
+      const next = node[part];
+      if (typeof next === 'object' && next !== null) node = next;
+      else node = node[part] = {};
+    }
+    node[leaf] = typeof value === 'string' && NUMERIC_STRING.test(value) ? Number(value) : value;
+  }
+  return nested;
+}
+
+/** Merge attribution metadata into a user's stored metadata, one level deep for objects. */
+export function mergeUserMetadata(
+  stored: Readonly<Record<string, unknown>>,
+  attribution: Readonly<NestedMetadata>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...stored };
+  for (const [key, value] of Object.entries(attribution)) {
+    const existing = merged[key];
+    merged[key] = isPlainObject(existing) && isPlainObject(value) ? { ...existing, ...value } : value;
+  }
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
