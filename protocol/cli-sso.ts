@@ -66,8 +66,9 @@ export function joinUrl(baseUrl: string, path: string): string {
   return new URL(path.replace(/^\/+/, ''), withTrailingSlash(baseUrl)).toString();
 }
 
+/** Exactly one trailing slash, so `new URL(relative, base)` keeps the base's path. */
 function withTrailingSlash(baseUrl: string): string {
-  return baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  return `${baseUrl.replace(/\/+$/, '')}/`;
 }
 
 /** Thrown when a gateway answer does not have the contract's shape; names the field. */

@@ -1,0 +1,132 @@
+/**
+ * A process the harness started: its own process group (so a shell command's children stop with it),
+ * its output kept in memory and on disk as evidence, and a stop that waits for the exit.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+export interface StartedProcessOptions {
+  /** A shell command line (a user's `--gateway-cmd` or `--cli-cmd`), run by /bin/sh. */
+  command: string;
+  args?: readonly string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Where stdout and stderr are copied, interleaved, for reports. */
+  logFile: string;
+  stdin?: 'pipe' | 'ignore';
+}
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class StartedProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  /** stdout and stderr interleaved as they arrived. */
+  transcript = '';
+  readonly exited: Promise<ProcessExit>;
+  private exit: ProcessExit | undefined;
+  private readonly log: WriteStream;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(options: StartedProcessOptions) {
+    this.log = createWriteStream(options.logFile, { flags: 'a' });
+    const argv = (options.args ?? []).map(shellQuote).join(' ');
+    this.child = spawn('/bin/sh', ['-c', argv ? `${options.command} ${argv}` : options.command], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.record('stdout', chunk));
+    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.record('stderr', chunk));
+    this.exited = new Promise((resolve) => {
+      this.child.on('error', (error) => {
+        this.record('stderr', `harness: could not start the process: ${error.message}\n`);
+        this.exit = { code: null, signal: null };
+        resolve(this.exit);
+      });
+      this.child.on('close', (code, signal) => {
+        this.exit = { code, signal };
+        this.log.end();
+        this.notify();
+        resolve(this.exit);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get exitStatus(): ProcessExit | undefined {
+    return this.exit;
+  }
+
+  writeStdin(text: string): void {
+    this.child.stdin?.write(text);
+  }
+
+  /** Wait until `predicate` holds over the output so far, the process exits, or the deadline passes. */
+  async waitForOutput(predicate: (process: StartedProcess) => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this)) {
+      if (this.exit) throw new Error(`${what}: the process exited (${describeExit(this.exit)}) first`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${what}: not seen within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.listeners.add(done);
+      });
+    }
+  }
+
+  /** SIGTERM to the whole group, SIGKILL after `graceMs`. */
+  async stop(graceMs = 3000): Promise<ProcessExit> {
+    if (this.exit) return this.exit;
+    this.signalGroup('SIGTERM');
+    const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    if (this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  private record(stream: 'stdout' | 'stderr', chunk: string): void {
+    if (stream === 'stdout') this.stdout += chunk;
+    else this.stderr += chunk;
+    this.transcript += chunk;
+    this.log.write(chunk);
+    this.notify();
+  }
+
+  private notify(): void {
+    const waiting = [...this.listeners];
+    this.listeners.clear();
+    for (const wake of waiting) wake();
+  }
+}
+
+export function describeExit(exit: ProcessExit): string {
+  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+/** Quote one argument for /bin/sh. */
+export function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,249 @@
+/**
+ * Gateway targets (architecture.md, "Targets: one path for ours and theirs").
+ *
+ * - `command`: the harness starts the gateway itself, once per configuration, with the environment
+ *   the scenarios ask for. The embedded default (our reference proxy) is started through this very
+ *   path, with no back door. Placeholders in the command: `{port}`, `{config}` (a LiteLLM
+ *   config.yaml written by the harness), `{base_url}`.
+ * - `url`: a gateway that is already running with a declared configuration; scenarios that need
+ *   another configuration are skipped with the reason.
+ *
+ * Every gateway the harness starts runs under libfaketime with its own timestamp file, so a scenario
+ * can move its clock whatever language it is written in.
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
+import { describeExit, StartedProcess } from './child-process.ts';
+import { FakeClock } from './fake-clock.ts';
+
+export type GatewayTarget =
+  | { kind: 'command'; command: string; label: string }
+  | { kind: 'url'; url: string; declaredEnv: Readonly<Record<string, string>>; label: string };
+
+/** What a group of scenarios needs from the gateway: its environment (protocol.md section 3). */
+export type GatewayEnv = Readonly<Record<string, string>>;
+
+export interface ModelEntry {
+  modelName: string;
+  model: string;
+}
+
+/** The gateway could not be started or did not answer: a failure of the target. */
+export class GatewayUnavailable extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'GatewayUnavailable';
+  }
+}
+
+/** The target cannot run with the configuration a scenario needs: the scenario is skipped. */
+export class ConfigurationNotOffered extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'ConfigurationNotOffered';
+  }
+}
+
+export interface RunningGateway {
+  /** Base URL clients use, e.g. http://127.0.0.1:41234 */
+  readonly url: string;
+  readonly env: GatewayEnv;
+  /** Moves this gateway's clock; undefined when the target cannot be time-travelled. */
+  readonly clock: FakeClock | undefined;
+  /** What the gateway printed (stdout and stderr), for evidence. Empty for `url` targets. */
+  log(): string;
+  /** Tell the pool a login was started (LiteLLM limits starts to 30 a minute per client IP). */
+  noteLoginStart(): void;
+}
+
+export interface GatewayPoolOptions {
+  target: GatewayTarget;
+  /** Folder for gateway working directories and logs. */
+  workDir: string;
+  /** Environment every started gateway inherits (PATH, LANG, ...). */
+  baseEnv: Readonly<Record<string, string>>;
+  models: readonly ModelEntry[];
+  faketimeLibrary: string | undefined;
+  startTimeoutMs: number;
+  /** At most this many gateways alive at once; the least recently used one is stopped first. */
+  maxAlive: number;
+  log: (line: string) => void;
+}
+
+/** Starts per minute we allow ourselves against one gateway; LiteLLM's limit is 30 (protocol.md section 2). */
+const START_BUDGET_PER_MINUTE = 25;
+
+class StartedGateway implements RunningGateway {
+  lastUsed = Date.now();
+  private readonly starts: number[] = [];
+
+  constructor(
+    readonly url: string,
+    readonly env: GatewayEnv,
+    readonly clock: FakeClock | undefined,
+    readonly process: StartedProcess | undefined,
+  ) {}
+
+  log(): string {
+    return this.process?.transcript ?? '';
+  }
+
+  noteLoginStart(): void {
+    this.starts.push(Date.now());
+  }
+
+  recentStarts(): number {
+    const since = Date.now() - 60_000;
+    while (this.starts.length > 0 && (this.starts[0] ?? 0) < since) this.starts.shift();
+    return this.starts.length;
+  }
+}
+
+export class GatewayPool {
+  private readonly alive = new Map<string, StartedGateway>();
+  private started = 0;
+
+  constructor(private readonly options: GatewayPoolOptions) {}
+
+  get target(): GatewayTarget {
+    return this.options.target;
+  }
+
+  /**
+   * A gateway running with `env` (on top of the harness's IdP settings). Started on first use and
+   * reused by later scenarios with the same configuration.
+   */
+  async acquire(env: GatewayEnv): Promise<RunningGateway> {
+    const target = this.options.target;
+    if (target.kind === 'url') return this.declaredGateway(target, env);
+    const key = stableKey(env);
+    const existing = this.alive.get(key);
+    if (existing && !existing.process?.exitStatus) {
+      if (existing.recentStarts() < START_BUDGET_PER_MINUTE) {
+        existing.lastUsed = Date.now();
+        return existing;
+      }
+      this.options.log(`restarting gateway ${existing.url}: login-start budget for this minute used`);
+    }
+    if (existing) await this.stop(key, existing);
+    await this.makeRoom();
+    const gateway = await this.start(target.command, env);
+    this.alive.set(key, gateway);
+    return gateway;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.alive.entries()].map(([key, gateway]) => this.stop(key, gateway)));
+  }
+
+  private declaredGateway(target: Extract<GatewayTarget, { kind: 'url' }>, env: GatewayEnv): RunningGateway {
+    const differences = Object.entries(env).filter(([name, value]) => target.declaredEnv[name] !== value);
+    if (differences.length > 0) {
+      const shown = differences.map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ');
+      throw new ConfigurationNotOffered(`needs ${shown}, but the gateway at ${target.url} declares otherwise`);
+    }
+    const key = `url:${target.url}`;
+    let gateway = this.alive.get(key);
+    if (!gateway) {
+      gateway = new StartedGateway(target.url.replace(/\/+$/, ''), target.declaredEnv, undefined, undefined);
+      this.alive.set(key, gateway);
+    }
+    return gateway;
+  }
+
+  private async makeRoom(): Promise<void> {
+    while (this.alive.size >= this.options.maxAlive) {
+      const [key, oldest] = [...this.alive.entries()].reduce((a, b) => (a[1].lastUsed <= b[1].lastUsed ? a : b));
+      await this.stop(key, oldest);
+    }
+  }
+
+  private async stop(key: string, gateway: StartedGateway): Promise<void> {
+    this.alive.delete(key);
+    await gateway.process?.stop();
+  }
+
+  private async start(command: string, env: GatewayEnv): Promise<StartedGateway> {
+    this.started += 1;
+    const dir = await mkdtemp(join(this.options.workDir, `gateway-${this.started}-`));
+    await mkdir(dir, { recursive: true });
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const configFile = join(dir, 'config.yaml');
+    await writeFile(configFile, liteLlmConfig(this.options.models));
+    const clock = this.options.faketimeLibrary ? await FakeClock.create(join(dir, 'faketime')) : undefined;
+    const processEnv: Record<string, string> = {
+      ...this.options.baseEnv,
+      HOME: dir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PROXY_BASE_URL: url,
+      CONFIG_FILE_PATH: configFile,
+      ...env,
+      ...(clock && this.options.faketimeLibrary ? clock.processEnv(this.options.faketimeLibrary) : {}),
+    };
+    const commandLine = command
+      .replaceAll('{port}', String(port))
+      .replaceAll('{config}', configFile)
+      .replaceAll('{base_url}', url);
+    const logFile = join(dir, 'gateway.log');
+    this.options.log(`starting gateway #${this.started} on ${url} (log: ${logFile})`);
+    const child = new StartedProcess({ command: commandLine, env: processEnv, cwd: dir, logFile });
+    await waitUntilServing(url, child, this.options.startTimeoutMs);
+    return new StartedGateway(url, env, clock, child);
+  }
+}
+
+/** A gateway is ready when it answers HTTP at all (any status) on /health/liveliness. */
+async function waitUntilServing(url: string, child: StartedProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (child.exitStatus) {
+      throw new GatewayUnavailable(
+        `the gateway exited (${describeExit(child.exitStatus)}) before serving; its output:\n${child.transcript.slice(-4000)}`,
+      );
+    }
+    try {
+      const response = await fetch(`${url}/health/liveliness`, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      return;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    await delayUntilNextTry(deadline);
+  }
+  await child.stop();
+  throw new GatewayUnavailable(`the gateway did not answer at ${url} within ${timeoutMs} ms (${lastError})`);
+}
+
+/** Readiness is polled every 50 ms until the deadline (a poll interval, not a sleep-as-assertion). */
+function delayUntilNextTry(deadline: number): Promise<void> {
+  const wait = Math.max(0, Math.min(50, deadline - Date.now()));
+  return new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+function stableKey(env: GatewayEnv): string {
+  return JSON.stringify(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** LiteLLM's config.yaml shape: `model_list` entries with `model_name` and `litellm_params.model`. */
+function liteLlmConfig(models: readonly ModelEntry[]): string {
+  return stringifyYaml({
+    model_list: models.map((m) => ({ model_name: m.modelName, litellm_params: { model: m.model } })),
+  });
+}

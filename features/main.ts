@@ -1,0 +1,182 @@
+/**
+ * `sso-conformance` (npm start): runs the CLI SSO conformance suite against a gateway target and a
+ * CLI target (architecture.md, "Targets"). With no flags it starts the embedded default — the
+ * reference proxy, through the same command path as any other gateway — and the reference CLI.
+ *
+ * Exit codes: 0 conformant, 1 a scenario failed, 2 usage or set-up error.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { CliTarget } from './drivers/cli.ts';
+import type { GatewayTarget, ModelEntry } from './drivers/gateway.ts';
+import { ensureSystemTools, MissingSystemPackageError } from './drivers/system-packages.ts';
+import { runSuite } from './runner/run-suite.ts';
+import type { HarnessParameters } from './support/parameters.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TSX = fileURLToPath(import.meta.resolve('tsx'));
+
+/** Models the embedded gateways serve (written to the LiteLLM config.yaml the harness makes). */
+const DEFAULT_MODELS: ModelEntry[] = [
+  { modelName: 'gpt-4o-mini', model: 'openai/gpt-4o-mini' },
+  { modelName: 'claude-3-haiku', model: 'anthropic/claude-3-haiku-20240307' },
+];
+
+function embeddedCommand(entry: string): string {
+  return `"${process.execPath}" --import "${TSX}" "${join(ROOT, entry)}"`;
+}
+
+const declaredConfigSchema = z.object({
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)),
+});
+
+async function readDeclaredConfig(file: string): Promise<Record<string, string>> {
+  const text = await readFile(file, 'utf8').catch((error: Error) => {
+    throw new InvalidArgumentError(`--gateway-config ${file}: ${error.message}`);
+  });
+  const parsed = declaredConfigSchema.safeParse(parseYaml(text));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidArgumentError(
+      `--gateway-config ${file}: ${issue?.path.join('.') || '(file)'} ${issue?.message ?? 'is invalid'}; expected "env:" with NAME: value lines`,
+    );
+  }
+  return parsed.data.env;
+}
+
+function positiveMs(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
+  return Math.round(seconds * 1000);
+}
+
+const program = new Command('sso-conformance')
+  .description(
+    'Check that a gateway and a CLI implement the LiteLLM-style CLI SSO login, end to end in a real browser.',
+  )
+  .option(
+    '--gateway-cmd <command>',
+    'start this gateway per configuration ({port}, {config}, {base_url} are filled in)',
+  )
+  .option('--gateway-url <url>', 'test a gateway that is already running (see --gateway-config)')
+  .option('--gateway-config <file>', 'YAML "env:" map the --gateway-url gateway runs with')
+  .option('--gateway-start-timeout <seconds>', 'how long a started gateway may take to answer', positiveMs, 30_000)
+  .option('--cli-cmd <command>', 'the CLI under test (default: the reference CLI)')
+  .option('--tags <expression>', 'only scenarios matching this Cucumber tag expression')
+  .option('--name <regexp>', 'only scenarios whose name matches')
+  .option('--reports <dir>', 'where reports and evidence go', 'reports')
+  .option('--expected-failures <file>', 'scenarios expected to fail, one name per line')
+  .option('--verbose', 'print what the harness starts')
+  .argument('[features...]', 'feature files or folders (default: every feature)')
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 every scenario passed (or failed as expected), 1 a scenario failed, 2 usage or set-up error.',
+  )
+  .showHelpAfterError();
+
+async function main(): Promise<number> {
+  program.parse(process.argv);
+  const flags = program.opts<{
+    gatewayCmd?: string;
+    gatewayUrl?: string;
+    gatewayConfig?: string;
+    gatewayStartTimeout: number;
+    cliCmd?: string;
+    tags?: string;
+    name?: string;
+    reports: string;
+    expectedFailures?: string;
+    verbose?: boolean;
+  }>();
+  if (flags.gatewayCmd && flags.gatewayUrl) {
+    program.error('--gateway-cmd and --gateway-url cannot be used together', { exitCode: 2 });
+  }
+  if (flags.gatewayUrl && !flags.gatewayConfig) {
+    program.error('--gateway-url needs --gateway-config FILE declaring the environment that gateway runs with', {
+      exitCode: 2,
+    });
+  }
+  const gateway: GatewayTarget = flags.gatewayUrl
+    ? {
+        kind: 'url',
+        url: flags.gatewayUrl,
+        declaredEnv: await readDeclaredConfig(flags.gatewayConfig as string),
+        label: flags.gatewayUrl,
+      }
+    : flags.gatewayCmd
+      ? { kind: 'command', command: flags.gatewayCmd, label: flags.gatewayCmd }
+      : {
+          kind: 'command',
+          command: `${embeddedCommand('reference-proxy/main.ts')} --port {port} --config {config}`,
+          label: 'reference-proxy (embedded default)',
+        };
+  const cli: CliTarget = flags.cliCmd
+    ? { command: flags.cliCmd, label: flags.cliCmd }
+    : { command: embeddedCommand('cli/main.ts'), label: 'cli-sso (reference CLI)' };
+
+  const tools = await ensureSystemTools({
+    chromiumPath: process.env.CHROMIUM_PATH,
+    isRoot: process.getuid?.() === 0,
+    log: (line) => process.stderr.write(`sso-conformance: ${line}\n`),
+  });
+
+  const reportsDir = resolve(flags.reports);
+  const workDir = join(reportsDir, 'work');
+  await rm(workDir, { recursive: true, force: true });
+  await mkdir(workDir, { recursive: true });
+  const parameters: HarnessParameters = {
+    gateway,
+    cli,
+    chromiumPath: tools.chromiumPath,
+    faketimeLibrary: tools.faketimeLibrary,
+    redisServer: tools.redisServer,
+    baseEnv: {
+      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      LANG: process.env.LANG ?? 'C.UTF-8',
+      ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+    },
+    workDir,
+    evidenceDir: join(reportsDir, 'evidence'),
+    idpHost: '127.0.0.1',
+    idpPort: 0,
+    masterKey: `sk-conformance-${randomBytes(16).toString('hex')}`,
+    models: DEFAULT_MODELS,
+    gatewayStartTimeoutMs: flags.gatewayStartTimeout,
+    verbose: flags.verbose === true,
+  };
+  const expectedFailures = flags.expectedFailures
+    ? (await readFile(flags.expectedFailures, 'utf8'))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'))
+    : undefined;
+
+  const outcome = await runSuite({
+    rootDir: ROOT,
+    paths: program.args.length > 0 ? program.args : [join(ROOT, 'features')],
+    tags: flags.tags,
+    name: flags.name,
+    reportsDir,
+    parameters,
+    expectedFailures,
+    print: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stderr.write(`reports: ${relative(process.cwd(), reportsDir) || '.'}/\n`);
+  return outcome.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`sso-conformance: ${message}\n`);
+    process.exitCode = error instanceof MissingSystemPackageError || error instanceof InvalidArgumentError ? 2 : 1;
+  },
+);

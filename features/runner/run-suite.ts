@@ -1,0 +1,183 @@
+/**
+ * Runs the Cucumber features in-process with the harness parameters, prints one line per scenario as
+ * it finishes and a summary with the wall time, and writes the reports (HTML, JUnit XML, Cucumber
+ * JSON, the messages stream) under the reports folder.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
+import type { Envelope, TestStepResultStatus } from '@cucumber/messages';
+import type { HarnessParameters } from '../support/parameters.ts';
+
+export interface SuiteOptions {
+  rootDir: string;
+  paths: string[];
+  tags: string | undefined;
+  name: string | undefined;
+  reportsDir: string;
+  parameters: HarnessParameters;
+  /** Scenario names expected to fail; the run fails on any other failure and on any of these passing. */
+  expectedFailures: string[] | undefined;
+  print: (line: string) => void;
+}
+
+export type ScenarioVerdict = 'passed' | 'failed' | 'skipped';
+
+export interface ScenarioResult {
+  name: string;
+  uri: string;
+  tags: string[];
+  verdict: ScenarioVerdict;
+  /** First failure message or skip reason. */
+  message: string | undefined;
+  durationMs: number;
+}
+
+export interface SuiteOutcome {
+  ok: boolean;
+  scenarios: ScenarioResult[];
+  wallMs: number;
+}
+
+export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
+  const startedAt = Date.now();
+  await mkdir(options.reportsDir, { recursive: true });
+  const { runConfiguration } = await loadConfiguration({
+    file: false,
+    provided: {
+      paths: options.paths,
+      import: [join(options.rootDir, 'features/support/**/*.ts'), join(options.rootDir, 'features/steps/**/*.ts')],
+      format: [
+        'summary',
+        `html:${join(options.reportsDir, 'report.html')}`,
+        `junit:${join(options.reportsDir, 'junit.xml')}`,
+        `json:${join(options.reportsDir, 'cucumber.json')}`,
+        `message:${join(options.reportsDir, 'messages.ndjson')}`,
+      ],
+      formatOptions: { junit: { suiteName: 'cli-sso-conformance' } },
+      worldParameters: options.parameters as unknown as Record<string, unknown>,
+      strict: true,
+      ...(options.tags ? { tags: options.tags } : {}),
+      ...(options.name ? { name: [options.name] } : {}),
+    },
+  });
+  const collector = new ResultCollector(options.print);
+  options.print(`gateway: ${options.parameters.gateway.label}`);
+  options.print(`cli:     ${options.parameters.cli.label}`);
+  const { success } = await runCucumber(runConfiguration, undefined, (envelope) => collector.onMessage(envelope));
+  const wallMs = Date.now() - startedAt;
+  const scenarios = collector.results();
+  const counts = count(scenarios);
+  let ok = success && counts.failed === 0;
+  if (options.expectedFailures) ok = checkExpectedFailures(scenarios, options.expectedFailures, options.print);
+  if (scenarios.length === 0) {
+    options.print('no scenario ran: check the paths, --tags and --name');
+    ok = false;
+  }
+  options.print(
+    `${scenarios.length} scenarios: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped in ${(wallMs / 1000).toFixed(1)} s`,
+  );
+  options.print(`conformance: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  return { ok, scenarios, wallMs };
+}
+
+function count(scenarios: readonly ScenarioResult[]): Record<ScenarioVerdict, number> {
+  const totals: Record<ScenarioVerdict, number> = { passed: 0, failed: 0, skipped: 0 };
+  for (const s of scenarios) totals[s.verdict] += 1;
+  return totals;
+}
+
+function checkExpectedFailures(
+  scenarios: readonly ScenarioResult[],
+  expected: readonly string[],
+  print: (l: string) => void,
+): boolean {
+  const expectedSet = new Set(expected);
+  let ok = true;
+  for (const s of scenarios) {
+    if (s.verdict === 'failed' && !expectedSet.has(s.name)) {
+      print(`unexpected failure: ${s.name}`);
+      ok = false;
+    }
+    if (s.verdict === 'passed' && expectedSet.has(s.name)) {
+      print(`expected to fail but passed (remove it from the expected failures): ${s.name}`);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+/** Follows the message stream: pickles, test cases, step results. */
+class ResultCollector {
+  private readonly pickles = new Map<string, { name: string; uri: string; tags: string[] }>();
+  private readonly testCases = new Map<string, string>();
+  private readonly attempts = new Map<
+    string,
+    { pickleId: string; statuses: TestStepResultStatus[]; message?: string; startedMs: number }
+  >();
+  private readonly finished: ScenarioResult[] = [];
+
+  constructor(private readonly print: (line: string) => void) {}
+
+  onMessage(envelope: Envelope): void {
+    if (envelope.pickle) {
+      const p = envelope.pickle;
+      this.pickles.set(p.id, { name: p.name, uri: p.uri, tags: p.tags.map((t) => t.name) });
+    } else if (envelope.testCase) {
+      this.testCases.set(envelope.testCase.id, envelope.testCase.pickleId);
+    } else if (envelope.testCaseStarted) {
+      const started = envelope.testCaseStarted;
+      this.attempts.set(started.id, {
+        pickleId: this.testCases.get(started.testCaseId) ?? '',
+        statuses: [],
+        startedMs: Date.now(),
+      });
+    } else if (envelope.testStepFinished) {
+      const attempt = this.attempts.get(envelope.testStepFinished.testCaseStartedId);
+      const result = envelope.testStepFinished.testStepResult;
+      if (attempt) {
+        attempt.statuses.push(result.status);
+        if (!attempt.message && result.message && result.status !== 'PASSED') attempt.message = result.message;
+      }
+    } else if (envelope.testCaseFinished) {
+      const finished = envelope.testCaseFinished;
+      const attempt = this.attempts.get(finished.testCaseStartedId);
+      if (!attempt || finished.willBeRetried) return;
+      const pickle = this.pickles.get(attempt.pickleId);
+      const verdict = verdictOf(attempt.statuses);
+      const result: ScenarioResult = {
+        name: pickle?.name ?? '(unknown scenario)',
+        uri: pickle?.uri ?? '',
+        tags: pickle?.tags ?? [],
+        verdict,
+        message: attempt.message,
+        durationMs: Date.now() - attempt.startedMs,
+      };
+      this.finished.push(result);
+      const mark = verdict === 'passed' ? 'ok  ' : verdict === 'failed' ? 'FAIL' : 'skip';
+      this.print(`${mark} ${result.name} (${(result.durationMs / 1000).toFixed(1)} s)`);
+      if (verdict !== 'passed' && result.message) this.print(`     ${firstLine(result.message)}`);
+    }
+  }
+
+  results(): ScenarioResult[] {
+    return this.finished;
+  }
+}
+
+function verdictOf(statuses: readonly TestStepResultStatus[]): ScenarioVerdict {
+  if (statuses.some((s) => s === 'FAILED' || s === 'AMBIGUOUS' || s === 'UNDEFINED' || s === 'PENDING'))
+    return 'failed';
+  if (statuses.some((s) => s === 'SKIPPED')) return 'skipped';
+  return 'passed';
+}
+
+function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim()
+      .slice(0, 300) ?? ''
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * Resources shared by every scenario of a run, made once on first use and closed after the run:
+ * one browser, one mock IdP, one pool of gateways (each configuration started once).
+ * Scenarios reach them only through the world.
+ */
+import type { Browser } from 'playwright-core';
+import { type MockIdp, startMockIdp } from '../../mock-idp/index.ts';
+import { launchBrowser } from '../drivers/browser.ts';
+import { GatewayPool } from '../drivers/gateway.ts';
+import type { HarnessParameters } from './parameters.ts';
+
+export interface Harness {
+  browser: Browser;
+  idp: MockIdp;
+  gateways: GatewayPool;
+  /** Environment every gateway gets unless a scenario says otherwise (protocol.md section 3). */
+  defaultGatewayEnv: Record<string, string>;
+}
+
+let shared: Promise<Harness> | undefined;
+
+export function harness(parameters: HarnessParameters): Promise<Harness> {
+  shared ??= openHarness(parameters);
+  return shared;
+}
+
+export async function closeHarness(): Promise<void> {
+  if (!shared) return;
+  const h = await shared.catch(() => undefined);
+  shared = undefined;
+  if (!h) return;
+  await h.gateways.stopAll();
+  await h.idp.close();
+  await h.browser.close();
+}
+
+async function openHarness(parameters: HarnessParameters): Promise<Harness> {
+  const [browser, idp] = await Promise.all([
+    launchBrowser(parameters.chromiumPath),
+    startMockIdp({ host: parameters.idpHost, port: parameters.idpPort }),
+  ]);
+  const log = (line: string) => {
+    if (parameters.verbose) console.error(`  [harness] ${line}`);
+  };
+  const gateways = new GatewayPool({
+    target: parameters.gateway,
+    workDir: parameters.workDir,
+    baseEnv: parameters.baseEnv,
+    models: parameters.models,
+    faketimeLibrary: parameters.faketimeLibrary,
+    startTimeoutMs: parameters.gatewayStartTimeoutMs,
+    maxAlive: 3,
+    log,
+  });
+  const idpUrl = idp.url.replace(/\/+$/, '');
+  const defaultGatewayEnv: Record<string, string> = {
+    LITELLM_MASTER_KEY: parameters.masterKey,
+    EXPERIMENTAL_UI_LOGIN: 'True',
+    GENERIC_CLIENT_ID: 'litellm-cli-test',
+    GENERIC_CLIENT_SECRET: 'litellm-cli-test-secret',
+    GENERIC_AUTHORIZATION_ENDPOINT: `${idpUrl}/authorize`,
+    GENERIC_TOKEN_ENDPOINT: `${idpUrl}/token`,
+    GENERIC_USERINFO_ENDPOINT: `${idpUrl}/userinfo`,
+    GENERIC_USER_EXTRA_ATTRIBUTES: 'employment_type,org_info.department',
+    CLI_SSO_CLAIM_MAP: 'employment_type->acme_employment_type,org_info.department->department',
+  };
+  return { browser, idp, gateways, defaultGatewayEnv };
+}

@@ -1,0 +1,66 @@
+/**
+ * Scenario lifecycle: a fresh HOME and browser context before, evidence after a failure (screenshot,
+ * Playwright trace, CLI transcript, what crossed the wire, the IdP journal, the gateway's log), and
+ * everything the scenario started closed, whatever happened.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { After, AfterAll, Before, Status, setDefaultTimeout } from '@cucumber/cucumber';
+import { redactText } from '../../protocol/redact.ts';
+import { closeHarness } from './harness.ts';
+import type { ConformanceWorld } from './world.ts';
+
+setDefaultTimeout(60_000);
+
+Before(async function (this: ConformanceWorld) {
+  await this.prepare();
+  await this.newPage();
+});
+
+After(async function (this: ConformanceWorld, { pickle, result }) {
+  try {
+    if (result?.status === Status.FAILED) await collectEvidence(this, pickle.name);
+    else await this.context?.tracing.stop();
+  } finally {
+    await this.cleanUp();
+  }
+});
+
+AfterAll(async () => {
+  await closeHarness();
+});
+
+async function collectEvidence(world: ConformanceWorld, scenarioName: string): Promise<void> {
+  const dir = join(world.parameters.evidenceDir, slug(scenarioName));
+  await mkdir(dir, { recursive: true });
+  const saved: string[] = [];
+  const save = async (name: string, text: string) => {
+    if (text.trim() === '') return;
+    const clean = redactText(text);
+    await writeFile(join(dir, name), clean);
+    saved.push(name);
+    world.attach(`${name}:\n${clean.slice(-20_000)}`, 'text/plain');
+  };
+  try {
+    world.attach(await world.page.screenshot({ fullPage: true }), 'image/png');
+  } catch {
+    // the page may be gone; the trace still has the last snapshot
+  }
+  await world.context?.tracing.stop({ path: join(dir, 'trace.zip') }).then(() => saved.push('trace.zip'));
+  await save('cli-transcript.txt', world.cliSession?.transcript() ?? '');
+  await save('wire.txt', world.cliSession ? world.tap.evidence() : '');
+  await save('gateway.log', world.startedGateway?.log() ?? '');
+  const h = await world.harness();
+  await save('idp-journal.json', JSON.stringify(h.idp.journal.entries(), null, 2));
+  world.attach(`evidence saved in ${dir}: ${saved.join(', ')}`, 'text/plain');
+}
+
+function slug(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 80) || 'scenario'
+  );
+}

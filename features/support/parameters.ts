@@ -1,0 +1,29 @@
+/**
+ * What features/main.ts hands to every scenario (Cucumber world parameters): the targets, the
+ * tools found on this machine and where to put things. Plain JSON, no behaviour.
+ */
+import type { CliTarget } from '../drivers/cli.ts';
+import type { GatewayTarget, ModelEntry } from '../drivers/gateway.ts';
+
+export interface HarnessParameters {
+  gateway: GatewayTarget;
+  cli: CliTarget;
+  chromiumPath: string;
+  faketimeLibrary: string | undefined;
+  redisServer: string | undefined;
+  /** Environment every process the harness starts inherits (PATH, LANG, ...). */
+  baseEnv: Record<string, string>;
+  /** Per-run scratch folder: gateway working directories, scenario HOMEs. */
+  workDir: string;
+  /** Where evidence of failed scenarios goes (traces, transcripts, logs). */
+  evidenceDir: string;
+  /** Mock IdP address; port 0 picks a free one. */
+  idpHost: string;
+  idpPort: number;
+  /** The master key the harness gives the gateways it starts (LITELLM_MASTER_KEY). */
+  masterKey: string;
+  models: ModelEntry[];
+  gatewayStartTimeoutMs: number;
+  /** Print a line of progress to the person running the suite. */
+  verbose: boolean;
+}

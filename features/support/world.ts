@@ -1,0 +1,104 @@
+/**
+ * One world per scenario (architecture.md, convention 7): its own HOME, browser context, CLI
+ * session and wire tap, and the gateway configuration the scenario asked for.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type IWorldOptions, setWorldConstructor, World } from '@cucumber/cucumber';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CliSession } from '../drivers/cli.ts';
+import type { FakeClock } from '../drivers/fake-clock.ts';
+import type { RunningGateway } from '../drivers/gateway.ts';
+import { WireTap } from '../drivers/wire-tap.ts';
+import { type Harness, harness } from './harness.ts';
+import type { HarnessParameters } from './parameters.ts';
+
+export class ConformanceWorld extends World<HarnessParameters> {
+  /** Gateway settings this scenario adds to the harness defaults (protocol.md section 3). */
+  readonly gatewayOverrides: Record<string, string> = {};
+  home = '';
+  context: BrowserContext | undefined;
+  private currentPage: Page | undefined;
+  private gatewayInUse: RunningGateway | undefined;
+  private tapInUse: WireTap | undefined;
+  private cliInUse: CliSession | undefined;
+  /** Clocks this scenario moved, put back after it. */
+  readonly movedClocks = new Set<FakeClock>();
+  /** Values a scenario remembers between steps (the CLI's last result, a key, ...). */
+  readonly memory = new Map<string, unknown>();
+
+  constructor(options: IWorldOptions<HarnessParameters>) {
+    super(options);
+  }
+
+  harness(): Promise<Harness> {
+    return harness(this.parameters);
+  }
+
+  async prepare(): Promise<void> {
+    this.home = await mkdtemp(join(this.parameters.workDir, 'home-'));
+    const h = await this.harness();
+    this.context = await h.browser.newContext();
+    await this.context.tracing.start({ screenshots: true, snapshots: true });
+  }
+
+  get page(): Page {
+    if (!this.context) throw new Error('the scenario has no browser context');
+    return this.currentPage as Page;
+  }
+
+  async newPage(): Promise<Page> {
+    if (!this.context) throw new Error('the scenario has no browser context');
+    this.currentPage = await this.context.newPage();
+    return this.currentPage;
+  }
+
+  /** The gateway with this scenario's configuration, started on first use. */
+  async gateway(): Promise<RunningGateway> {
+    if (!this.gatewayInUse) {
+      const h = await this.harness();
+      this.gatewayInUse = await h.gateways.acquire({ ...h.defaultGatewayEnv, ...this.gatewayOverrides });
+    }
+    return this.gatewayInUse;
+  }
+
+  get startedGateway(): RunningGateway | undefined {
+    return this.gatewayInUse;
+  }
+
+  /** The CLI under test, talking to the gateway through a wire tap. */
+  async cli(): Promise<CliSession> {
+    if (!this.cliInUse) {
+      const gateway = await this.gateway();
+      this.tapInUse = new WireTap(new URL(gateway.url));
+      await this.tapInUse.start();
+      const library = this.parameters.faketimeLibrary;
+      this.cliInUse = new CliSession({
+        target: this.parameters.cli,
+        home: this.home,
+        baseUrl: this.tapInUse.url,
+        baseEnv: this.parameters.baseEnv,
+        ...(gateway.clock && library ? { clock: { clock: gateway.clock, library } } : {}),
+      });
+    }
+    return this.cliInUse;
+  }
+
+  get tap(): WireTap {
+    if (!this.tapInUse) throw new Error('no CLI has talked to the gateway in this scenario');
+    return this.tapInUse;
+  }
+
+  get cliSession(): CliSession | undefined {
+    return this.cliInUse;
+  }
+
+  async cleanUp(): Promise<void> {
+    await this.cliInUse?.stopAll();
+    await this.tapInUse?.close();
+    await Promise.all([...this.movedClocks].map((clock) => clock.reset()));
+    await this.context?.close();
+  }
+}
+
+setWorldConstructor(ConformanceWorld);

@@ -1,0 +1,137 @@
+/**
+ * `npm test`: every check the project has, in order, ending with one plain line
+ * `test: N passed, N failed` (the closing line CI reads).
+ *
+ *   1. static checks: dependency rules, TypeScript (tsc), lint and format (biome);
+ *   2. unit and component tests: every `*.test.ts`, through node's test runner;
+ *   3. the conformance features on the embedded default (the same run as `npm start`).
+ *
+ * Flags: --unit-only (skip the features), --no-static.
+ */
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TEST_FOLDERS = ['protocol', 'common', 'mock-idp', 'reference-proxy', 'cli', 'features', 'scripts'];
+const args = new Set(process.argv.slice(2));
+
+interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+const total: Tally = { passed: 0, failed: 0, skipped: 0 };
+
+function run(command: string, commandArgs: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(command, commandArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      process.stdout.write(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
+  });
+}
+
+async function staticCheck(name: string, command: string, commandArgs: string[]): Promise<void> {
+  process.stdout.write(`\n== ${name}\n`);
+  const { code } = await run(command, commandArgs);
+  if (code === 0) total.passed += 1;
+  else {
+    total.failed += 1;
+    process.stdout.write(`${name}: FAILED (exit ${code})\n`);
+  }
+}
+
+async function findTests(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...(await findTests(path)));
+    else if (entry.name.endsWith('.test.ts')) found.push(path);
+  }
+  return found;
+}
+
+/** Node's TAP summary: `# pass N`, `# fail N`, `# skipped N`, `# cancelled N`. */
+function tapCount(tap: string, name: string): number {
+  const match = new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap);
+  return match ? Number(match[1]) : 0;
+}
+
+async function unitTests(): Promise<void> {
+  const files = (await Promise.all(TEST_FOLDERS.map((f) => findTests(join(ROOT, f))))).flat().sort();
+  process.stdout.write(`\n== unit and component tests (${files.length} files)\n`);
+  if (files.length === 0) {
+    process.stdout.write('no test files found: that is a failure, not a pass\n');
+    total.failed += 1;
+    return;
+  }
+  const tapFile = join(ROOT, 'reports', 'unit.tap');
+  const { code } = await run(process.execPath, [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files.map((f) => relative(ROOT, f)),
+  ]);
+  const tap = await readFile(tapFile, 'utf8').catch(() => '');
+  const passed = tapCount(tap, 'pass');
+  const failed = tapCount(tap, 'fail') + tapCount(tap, 'cancelled');
+  total.passed += passed;
+  total.failed += failed;
+  total.skipped += tapCount(tap, 'skipped') + tapCount(tap, 'todo');
+  if (passed + failed === 0) {
+    process.stdout.write('the test runner ran no test: that is a failure\n');
+    total.failed += 1;
+  } else if (code !== 0 && failed === 0) {
+    process.stdout.write(`the test runner exited ${code} without a failed test: counted as a failure\n`);
+    total.failed += 1;
+  }
+}
+
+async function features(): Promise<void> {
+  process.stdout.write('\n== conformance features (embedded default)\n');
+  const { code, output } = await run(process.execPath, ['--import', 'tsx', 'features/main.ts']);
+  const match = /^conformance: (\d+) passed, (\d+) failed, (\d+) skipped$/m.exec(output);
+  if (!match) {
+    process.stdout.write(`the conformance run printed no summary (exit ${code}): counted as a failure\n`);
+    total.failed += 1;
+    return;
+  }
+  total.passed += Number(match[1]);
+  total.failed += Number(match[2]);
+  total.skipped += Number(match[3]);
+  if (code !== 0 && Number(match[2]) === 0) total.failed += 1;
+}
+
+await import('node:fs/promises').then((fs) => fs.mkdir(join(ROOT, 'reports'), { recursive: true }));
+if (!args.has('--no-static')) {
+  await staticCheck('dependency rules', process.execPath, ['--import', 'tsx', 'scripts/check-dependency-rules.ts']);
+  await staticCheck('typescript', process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.']);
+  await staticCheck('lint and format (biome)', process.execPath, [
+    join(ROOT, 'node_modules/@biomejs/biome/bin/biome'),
+    'check',
+    '.',
+  ]);
+}
+await unitTests();
+if (!args.has('--unit-only')) await features();
+process.stdout.write(
+  `\ntest: ${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`,
+);
+process.exitCode = total.failed === 0 ? 0 : 1;
