@@ -1,0 +1,38 @@
+/**
+ * The mock IdP's public API. Other folders (features/, scripts/, tests of other components) import
+ * the mock only from here.
+ */
+
+export { startBanner } from './banner.ts';
+export {
+  CLIENT_AUTH_METHODS,
+  type ClientAuthMethod,
+  DEFAULT_CLIENT_ID,
+  DEFAULT_CLIENT_SECRET,
+  DEFAULT_REDIRECT_URI,
+  defaultClient,
+  type MockClient,
+} from './clients.ts';
+export { type MockIdpConfig, type MockIdpFlags, readMockIdpConfig } from './config.ts';
+export { loopbackRedirectMatches } from './loopback-redirect.ts';
+export {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  type EndpointUrls,
+  endpointUrls,
+  type MockIdp,
+  type MockIdpOptions,
+  startMockIdp,
+} from './mock-idp.ts';
+export { DEFAULT_TOKEN_LIFETIMES, ENDPOINT_PATHS, scopeClaims, type TokenLifetimes } from './provider.ts';
+export { UserDirectory } from './user-directory.ts';
+export {
+  builtInCast,
+  type Claims,
+  type ClaimValue,
+  type DefaultUserOverrides,
+  LITELLM_DEFAULT_USER,
+  litellmDefaultUser,
+  type MockUser,
+  subjectOf,
+} from './users.ts';

@@ -1,0 +1,145 @@
+/**
+ * The people the mock IdP can sign in: a username, an optional password and an arbitrary claim set
+ * (nested objects, lists, numbers, booleans, long and secret-looking values are all allowed, because
+ * the point of the mock is to feed a gateway's claim mapping and secret filtering;
+ * ../shared/docs/protocol.md section 5).
+ *
+ * A user's OpenID subject is its `sub` claim when it has one, else its username.
+ */
+
+export type ClaimValue = string | number | boolean | null | ClaimValue[] | { [name: string]: ClaimValue };
+export type Claims = Record<string, ClaimValue>;
+
+export interface MockUser {
+  username: string;
+  /** When absent, the username/password form accepts any password for this user. */
+  password?: string;
+  /** Every claim released at userinfo under the default scopes (`sub` included). */
+  claims: Claims;
+}
+
+export function subjectOf(user: MockUser): string {
+  const sub = user.claims['sub'];
+  return typeof sub === 'string' && sub !== '' ? sub : user.username;
+}
+
+/** The claims a relying party sees: `sub` always present and first. */
+export function releasedClaims(user: MockUser): Claims & { sub: string } {
+  return { ...user.claims, sub: subjectOf(user) };
+}
+
+/**
+ * LiteLLM's own mock IdP serves one user (protocol.md section 9). Its `MOCK_OIDC_*` variables
+ * override the values; the username follows `sub`, as LiteLLM's mock has no other name for the user.
+ */
+export interface DefaultUserOverrides {
+  sub?: string;
+  email?: string;
+  employmentType?: string;
+  department?: string;
+}
+
+export const LITELLM_DEFAULT_USER = {
+  sub: 'cli-test-user',
+  email: 'cli-test@example.com',
+  employmentType: 'contractor',
+  department: 'Engineering',
+} as const;
+
+export function litellmDefaultUser(overrides: DefaultUserOverrides = {}): MockUser {
+  const sub = overrides.sub ?? LITELLM_DEFAULT_USER.sub;
+  return {
+    username: sub,
+    claims: {
+      sub,
+      preferred_username: sub,
+      email: overrides.email ?? LITELLM_DEFAULT_USER.email,
+      email_verified: true,
+      name: 'CLI Test User',
+      employment_type: overrides.employmentType ?? LITELLM_DEFAULT_USER.employmentType,
+      org_info: { department: overrides.department ?? LITELLM_DEFAULT_USER.department },
+    },
+  };
+}
+
+/** A value that looks like a JWT (starts with `eyJ`, two dots) and must never reach gateway metadata. */
+const JWT_LOOKING_VALUE =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJlLW5vdC1yZWFsbHktYS1zaWduYXR1cmU';
+
+/**
+ * The built-in cast used when no users file is given (issue 3, point 2). The conformance suite's
+ * scenarios state these values literally: keep mock-idp/README.md's table in step with this list.
+ */
+export function builtInCast(overrides: DefaultUserOverrides = {}): MockUser[] {
+  return [
+    litellmDefaultUser(overrides),
+    {
+      username: 'alice',
+      claims: {
+        sub: 'alice',
+        preferred_username: 'alice',
+        email: 'alice@example.com',
+        email_verified: true,
+        name: 'Alice Anders',
+        given_name: 'Alice',
+        family_name: 'Anders',
+        employment_type: 'full_time',
+        org_info: { department: 'Research', cost_center: 'CC-42' },
+        groups: ['engineering', 'ml-platform'],
+        employee_number: '42',
+        teams: ['team-alpha'],
+      },
+    },
+    {
+      username: 'bob',
+      claims: {
+        sub: 'bob',
+        preferred_username: 'bob',
+        email: 'bob@example.com',
+        email_verified: true,
+        name: 'Bob Brown',
+        employment_type: 'full_time',
+        org_info: { department: 'Platform' },
+        teams: ['team-alpha', 'team-beta'],
+      },
+    },
+    {
+      username: 'mallory',
+      claims: {
+        sub: 'mallory',
+        preferred_username: 'mallory',
+        email: 'mallory@example.com',
+        email_verified: true,
+        name: 'Mallory Mint',
+        employment_type: 'contractor',
+        session_jwt: JWT_LOOKING_VALUE,
+        long_1025: 'x'.repeat(1025),
+        long_1024: 'y'.repeat(1024),
+        api_key: 'sk-mallory-not-a-real-key-0000',
+        nothing: null,
+        badge_list: ['red', 'blue'],
+        org_info: { department: 'Security', clearance: 'none' },
+      },
+    },
+    {
+      username: 'carol',
+      password: 'carol-password',
+      claims: {
+        sub: 'carol',
+        preferred_username: 'carol',
+        email: 'carol@other.example',
+        email_verified: true,
+        name: 'Carol Cole',
+        employment_type: 'full_time',
+        org_info: { department: 'Finance' },
+      },
+    },
+  ];
+}
+
+/** Names of every claim any user has, for the provider's scope/claims configuration. */
+export function claimNamesOf(users: readonly MockUser[]): Set<string> {
+  const names = new Set<string>();
+  for (const user of users) for (const name of Object.keys(user.claims)) names.add(name);
+  return names;
+}
