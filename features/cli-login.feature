@@ -1,9 +1,8 @@
-@CLISSO-FLOW-01 @CLISSO-CLI-01
 Feature: Log in from the command line through the browser
   A developer runs the CLI's login, signs in at the company's IdP in the browser, confirms the
   code the CLI showed, and the CLI stores a key that opens the gateway's API.
 
-  @CLISSO-CLAIMS-01 @CLISSO-TOKENFILE-01 @CLISSO-MODELS-01
+  @CLISSO-CLI-01 @CLISSO-CLI-02 @CLISSO-CLI-03 @CLISSO-CLAIMS-01
   Scenario: LiteLLM's default user logs in and lists the models
     Given the gateway maps claims with "employment_type->acme_employment_type,org_info.department->department"
     And the gateway captures the IdP claims "employment_type,org_info.department"

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { Envelope, TestStepResultStatus } from '@cucumber/messages';
 import type { HarnessParameters } from '../support/parameters.ts';
+import { buildMatrix, checkCoverage, failsTheRun, loadCatalogue, writeMatrix } from './requirements.ts';
 
 export interface SuiteOptions {
   rootDir: string;
@@ -61,6 +62,10 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
       ...(options.name ? { name: [options.name] } : {}),
     },
   });
+  const catalogue = await loadCatalogue(join(options.rootDir, 'features', 'requirements.yaml'));
+  const coverage = await checkCoverage(catalogue, join(options.rootDir, 'features'));
+  for (const r of coverage.uncovered) options.print(`requirement without a scenario: ${r.id} (${r.level}) ${r.text}`);
+  for (const u of coverage.unknown) options.print(`unknown requirement tag @${u.id} in ${u.file}`);
   const collector = new ResultCollector(options.print);
   options.print(`gateway: ${options.parameters.gateway.label}`);
   options.print(`cli:     ${options.parameters.cli.label}`);
@@ -68,8 +73,21 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
   const wallMs = Date.now() - startedAt;
   const scenarios = collector.results();
   const counts = count(scenarios);
-  let ok = success && counts.failed === 0;
-  if (options.expectedFailures) ok = checkExpectedFailures(scenarios, options.expectedFailures, options.print);
+  const target = { gateway: options.parameters.gateway.label, cli: options.parameters.cli.label };
+  await writeMatrix(options.reportsDir, buildMatrix(catalogue, scenarios), target);
+  const blocking = scenarios.filter((s) => failsTheRun(s, catalogue));
+  for (const s of scenarios.filter((x) => x.verdict === 'failed' && !failsTheRun(x, catalogue))) {
+    options.print(`warning: a SHOULD is not met: ${s.name}`);
+  }
+  let ok = options.expectedFailures
+    ? checkExpectedFailures(scenarios, options.expectedFailures, options.print)
+    : // Cucumber reports failure for failed SHOULDs too; with no failed scenario at all, its
+      // "not successful" means a hook or the run itself broke.
+      blocking.length === 0 && (success || counts.failed > 0);
+  if (coverage.uncovered.length > 0 || coverage.unknown.length > 0) {
+    options.print('the requirement catalogue and the scenarios disagree (see above): the run fails');
+    ok = false;
+  }
   if (scenarios.length === 0) {
     options.print('no scenario ran: check the paths, --tags and --name');
     ok = false;

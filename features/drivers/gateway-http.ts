@@ -1,0 +1,91 @@
+/**
+ * The harness speaking the CLI SSO contract itself, over plain HTTP, for the scenarios about
+ * protocol rules and attacks (what a CLI would send, and what an attacker could send instead).
+ * Answers are returned raw (status, headers, body) so scenarios can check exactly what came back.
+ */
+import { CLI_SSO_PATHS, joinUrl, POLL_SECRET_HEADER } from '../../protocol/cli-sso.ts';
+
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: unknown;
+  elapsedMs: number;
+}
+
+export interface PollRequest {
+  loginId: string;
+  pollSecret?: string | undefined;
+  teamId?: string;
+  /** Extra query string, e.g. a secret placed where it must be ignored. */
+  query?: Record<string, string>;
+  preferWaitSeconds?: number;
+}
+
+export class GatewayHttp {
+  constructor(readonly baseUrl: string) {}
+
+  url(path: string): string {
+    return joinUrl(this.baseUrl, path);
+  }
+
+  start(): Promise<HttpAnswer> {
+    return this.send('POST', CLI_SSO_PATHS.start);
+  }
+
+  poll(request: PollRequest): Promise<HttpAnswer> {
+    const query = new URLSearchParams(request.query);
+    if (request.teamId !== undefined) query.set('team_id', request.teamId);
+    const path = `${CLI_SSO_PATHS.poll(request.loginId)}${query.size > 0 ? `?${query}` : ''}`;
+    const headers: Record<string, string> = {};
+    if (request.pollSecret !== undefined) headers[POLL_SECRET_HEADER] = request.pollSecret;
+    if (request.preferWaitSeconds !== undefined) headers.prefer = `wait=${request.preferWaitSeconds}`;
+    return this.send('GET', path, { headers });
+  }
+
+  complete(loginId: string, fields: Record<string, string>): Promise<HttpAnswer> {
+    return this.send('POST', CLI_SSO_PATHS.complete(loginId), {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+  }
+
+  /** GET without following redirects, so the Location can be inspected. */
+  getNoRedirect(pathAndQuery: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+    return this.send('GET', pathAndQuery, { headers, redirect: 'manual' });
+  }
+
+  models(key: string | undefined, path: string = CLI_SSO_PATHS.models): Promise<HttpAnswer> {
+    return this.send('GET', path, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
+  }
+
+  userInfo(userId: string, masterKey: string): Promise<HttpAnswer> {
+    return this.send('GET', `${CLI_SSO_PATHS.userInfo}?user_id=${encodeURIComponent(userId)}`, {
+      headers: { authorization: `Bearer ${masterKey}` },
+    });
+  }
+
+  async send(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: string; redirect?: RequestRedirect } = {},
+  ): Promise<HttpAnswer> {
+    const started = Date.now();
+    const response = await fetch(this.url(path), {
+      method,
+      headers: init.headers ?? {},
+      ...(init.body !== undefined ? { body: init.body } : {}),
+      redirect: init.redirect ?? 'manual',
+      signal: AbortSignal.timeout(40_000),
+    });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json, elapsedMs: Date.now() - started };
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The requirement catalogue (features/requirements.yaml) and what a run says about it:
+ * coverage (every requirement has a scenario, every tag names a requirement) and the requirement
+ * matrix (requirement -> scenarios -> passed / failed / skipped, for the target that ran).
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import escapeHtml from 'escape-html';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { ScenarioResult, ScenarioVerdict } from './run-suite.ts';
+
+export const REQUIREMENT_TAG = /^@(CLISSO-[A-Z]+-\d{2})$/;
+
+const catalogueSchema = z.object({
+  protocol: z.string(),
+  requirements: z.array(
+    z.object({
+      id: z.string().regex(/^CLISSO-[A-Z]+-\d{2}$/, 'must look like CLISSO-AREA-01'),
+      level: z.enum(['MUST', 'SHOULD']),
+      section: z.string().min(1),
+      text: z.string().min(1),
+      retired: z.boolean().optional(),
+    }),
+  ),
+});
+
+export type Requirement = z.infer<typeof catalogueSchema>['requirements'][number];
+
+export interface Catalogue {
+  protocol: string;
+  requirements: Requirement[];
+  byId: Map<string, Requirement>;
+}
+
+export async function loadCatalogue(file: string): Promise<Catalogue> {
+  const parsed = catalogueSchema.safeParse(parseYaml(await readFile(file, 'utf8')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${file}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}`);
+  }
+  const byId = new Map<string, Requirement>();
+  for (const r of parsed.data.requirements) {
+    if (byId.has(r.id)) throw new Error(`${file}: requirement ${r.id} is listed twice`);
+    byId.set(r.id, r);
+  }
+  return { ...parsed.data, byId };
+}
+
+export function requirementIdsOf(tags: readonly string[]): string[] {
+  return tags.flatMap((t) => REQUIREMENT_TAG.exec(t)?.slice(1, 2) ?? []);
+}
+
+export interface Coverage {
+  uncovered: Requirement[];
+  unknown: Array<{ id: string; file: string }>;
+}
+
+/** Reads every .feature file under `dir` for requirement tags (Feature tags count for every scenario). */
+export async function checkCoverage(catalogue: Catalogue, dir: string): Promise<Coverage> {
+  const seen = new Set<string>();
+  const unknown: Coverage['unknown'] = [];
+  for (const file of await featureFiles(dir)) {
+    const text = await readFile(file, 'utf8');
+    for (const match of text.matchAll(/@(CLISSO-[A-Z]+-\d{2})\b/g)) {
+      const id = match[1] as string;
+      if (!catalogue.byId.has(id)) unknown.push({ id, file });
+      seen.add(id);
+    }
+  }
+  const uncovered = catalogue.requirements.filter((r) => !r.retired && !seen.has(r.id));
+  return { uncovered, unknown };
+}
+
+async function featureFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await featureFiles(path)));
+    else if (entry.name.endsWith('.feature')) out.push(path);
+  }
+  return out;
+}
+
+export interface MatrixRow {
+  requirement: Requirement;
+  scenarios: Array<{ name: string; verdict: ScenarioVerdict; message: string | undefined }>;
+  verdict: ScenarioVerdict | 'not run';
+}
+
+export function buildMatrix(catalogue: Catalogue, scenarios: readonly ScenarioResult[]): MatrixRow[] {
+  return catalogue.requirements
+    .filter((r) => !r.retired)
+    .map((requirement) => {
+      const mine = scenarios.filter((s) => requirementIdsOf(s.tags).includes(requirement.id));
+      const verdict: MatrixRow['verdict'] =
+        mine.length === 0
+          ? 'not run'
+          : mine.some((s) => s.verdict === 'failed')
+            ? 'failed'
+            : mine.some((s) => s.verdict === 'passed')
+              ? 'passed'
+              : 'skipped';
+      return {
+        requirement,
+        scenarios: mine.map((s) => ({ name: s.name, verdict: s.verdict, message: s.message })),
+        verdict,
+      };
+    });
+}
+
+/** A failed scenario fails the run unless every requirement it checks is a SHOULD. */
+export function failsTheRun(scenario: ScenarioResult, catalogue: Catalogue): boolean {
+  if (scenario.verdict !== 'failed') return false;
+  const levels = requirementIdsOf(scenario.tags).map((id) => catalogue.byId.get(id)?.level);
+  return levels.length === 0 || levels.some((level) => level !== 'SHOULD');
+}
+
+export async function writeMatrix(
+  dir: string,
+  rows: readonly MatrixRow[],
+  target: { gateway: string; cli: string },
+): Promise<void> {
+  await writeFile(join(dir, 'requirements.json'), `${JSON.stringify({ target, requirements: rows }, null, 2)}\n`);
+  const md = [
+    `# Requirement matrix`,
+    '',
+    `Gateway: ${target.gateway}  `,
+    `CLI: ${target.cli}`,
+    '',
+    '| requirement | level | verdict | scenarios |',
+    '| --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.requirement.id} | ${r.requirement.level} | ${r.verdict} | ${r.scenarios.map((s) => `${s.name} (${s.verdict})`).join('; ') || '-'} |`,
+    ),
+  ];
+  await writeFile(join(dir, 'requirements.md'), `${md.join('\n')}\n`);
+  const colour: Record<MatrixRow['verdict'], string> = {
+    passed: '#1a7f37',
+    failed: '#cf222e',
+    skipped: '#9a6700',
+    'not run': '#57606a',
+  };
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>CLI SSO requirement matrix</title>
+<style>body{font:14px system-ui,sans-serif;margin:2rem}table{border-collapse:collapse;width:100%}
+td,th{border:1px solid #d0d7de;padding:.4rem;vertical-align:top;text-align:left}th{background:#f6f8fa}
+.v{font-weight:600}</style></head><body>
+<h1>CLI SSO requirement matrix</h1>
+<p>Gateway: <code>${escapeHtml(target.gateway)}</code><br>CLI: <code>${escapeHtml(target.cli)}</code></p>
+<table><thead><tr><th>Requirement</th><th>Level</th><th>Section</th><th>Text</th><th>Verdict</th><th>Scenarios</th></tr></thead><tbody>
+${rows
+  .map(
+    (r) => `<tr><td>${r.requirement.id}</td><td>${r.requirement.level}</td><td>${escapeHtml(r.requirement.section)}</td>
+<td>${escapeHtml(r.requirement.text)}</td><td class="v" style="color:${colour[r.verdict]}">${r.verdict}</td>
+<td>${r.scenarios.map((s) => `${escapeHtml(s.name)} <span style="color:${colour[s.verdict]}">(${s.verdict})</span>`).join('<br>') || '&ndash;'}</td></tr>`,
+  )
+  .join('\n')}
+</tbody></table></body></html>
+`;
+  await writeFile(join(dir, 'requirements.html'), html);
+}
