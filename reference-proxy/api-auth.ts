@@ -1,0 +1,58 @@
+/**
+ * Who is calling an API route (protocol.md sections 2 and 6): the master key, or a CLI key that
+ * verifies (only when EXPERIMENTAL_UI_LOGIN is on, as LiteLLM). Failures use LiteLLM's
+ * `{"error": {...}}` body: an expired key is 400 `expired_key`; missing, unknown, tampered,
+ * `alg: none` or another signer's key is 401.
+ */
+import type { Request, Response } from 'express';
+import { apiErrorBody } from '../protocol/errors.ts';
+import type { CliKeyClaims } from './key-issuer.ts';
+import type { ProxyContext } from './proxy-context.ts';
+import { bearerToken } from './request-helpers.ts';
+import { matchesHash, sha256Hex } from './secrets.ts';
+
+export type ApiCaller = { kind: 'master' } | { kind: 'cli_key'; claims: CliKeyClaims };
+
+/** The caller, or undefined after answering the request with the error. */
+export async function authenticateApiCall(
+  ctx: ProxyContext,
+  req: Request,
+  res: Response,
+): Promise<ApiCaller | undefined> {
+  const token = bearerToken(req);
+  if (token === undefined) {
+    res
+      .status(401)
+      .json(
+        apiErrorBody(
+          401,
+          'auth_error',
+          'Authentication Error - No api key passed in. Send Authorization: Bearer <key>.',
+        ),
+      );
+    return undefined;
+  }
+  if (matchesHash(token, sha256Hex(ctx.config.masterKey))) return { kind: 'master' };
+  if (ctx.config.experimentalUiLogin) {
+    const check = await ctx.keys.verify(token);
+    if (check.ok) return { kind: 'cli_key', claims: check.claims };
+    if (check.reason === 'expired') {
+      const now = new Date(ctx.clock.nowMs()).toISOString();
+      res
+        .status(400)
+        .json(
+          apiErrorBody(
+            400,
+            'expired_key',
+            `Authentication Error - Expired Key. Current time: ${now}. Log in again.`,
+            'key',
+          ),
+        );
+      return undefined;
+    }
+  }
+  res
+    .status(401)
+    .json(apiErrorBody(401, 'auth_error', 'Authentication Error - Invalid proxy server token passed.', 'key'));
+  return undefined;
+}

@@ -1,0 +1,341 @@
+/**
+ * The reference proxy's configuration: every variable of protocol.md section 3, plus our own
+ * (state stores, flags), read once at start-up. Every problem is reported together, naming the
+ * variable, the rule and the value (secrets by length only), as one ConfigError (exit code 2).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError, type Env, EnvReader, parseDurationSeconds } from '../common/config.ts';
+import { type ClaimMapping, checkDestinationKey, parseClaimMap } from '../protocol/claim-map.ts';
+import { type ModelsFile, parseModelsFile } from './models-file.ts';
+
+export interface IdpSettings {
+  clientId: string;
+  clientSecret: string | undefined;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  userinfoEndpoint: string;
+  scope: string;
+  usePkce: boolean;
+  /** Send client_id/client_secret in the token request body instead of HTTP Basic. */
+  includeClientIdInBody: boolean;
+}
+
+/** Where identity fields come from in the userinfo JSON (dot paths, protocol.md section 4). */
+export interface IdentityAttributes {
+  userId: string;
+  email: string;
+  displayName: string;
+  firstName: string | undefined;
+  lastName: string | undefined;
+  role: string;
+  teams: string;
+  /** GENERIC_USER_EXTRA_ATTRIBUTES: claim paths captured under their literal name. */
+  extra: string[];
+}
+
+export interface ProxyConfig {
+  host: string;
+  port: number;
+  /** PROXY_BASE_URL without a trailing slash; undefined = the request's own base URL. */
+  publicBaseUrl: string | undefined;
+  masterKey: string;
+  /** LITELLM_SALT_KEY, else the master key: signs CLI keys and UI sessions. */
+  signingSecret: string;
+  experimentalUiLogin: boolean;
+  cliKeyLifetimeSeconds: number;
+  /** Seconds of leeway when checking a key's `exp` (protocol.md section 6: 0 unless configured). */
+  keyLeewaySeconds: number;
+  /** 10 min under EXPERIMENTAL_UI_LOGIN, else LITELLM_UI_SESSION_DURATION. */
+  uiSessionSeconds: number;
+  claimMap: ClaimMapping[];
+  idp: IdpSettings;
+  identity: IdentityAttributes;
+  /** Lower-cased; empty = every domain. */
+  allowedEmailDomains: string[];
+  redisUrl: string | undefined;
+  databaseUrl: string | undefined;
+  /** SQLite file (or `:memory:`) used when DATABASE_URL is not set. */
+  sqlitePath: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** From the LiteLLM-style config.yaml (`--config`, CONFIG_FILE_PATH); empty without one. */
+  modelsFile: ModelsFile;
+  configFilePath: string | undefined;
+  /** Claim-map entries that were dropped at start-up, for one warning log line each. */
+  claimMapWarnings: string[];
+}
+
+export interface ProxyFlags {
+  host?: string;
+  port?: string | number;
+  config?: string;
+}
+
+export const UI_SESSION_SECONDS_UNDER_EXPERIMENTAL_LOGIN = 600;
+export const DEFAULT_SQLITE_PATH = 'reference-proxy-users.sqlite';
+
+/** One row of `--help`: every variable, its default and its meaning. */
+export interface VariableHelp {
+  name: string;
+  defaultValue: string;
+  meaning: string;
+}
+
+export const PROXY_VARIABLES: readonly VariableHelp[] = [
+  { name: 'HOST', defaultValue: '127.0.0.1', meaning: 'interface to listen on (flag --host wins)' },
+  { name: 'PORT', defaultValue: '4000', meaning: 'port to listen on, 0 = any free port (flag --port wins)' },
+  {
+    name: 'CONFIG_FILE_PATH',
+    defaultValue: '(none)',
+    meaning: 'LiteLLM config.yaml: model_list, teams (flag --config wins)',
+  },
+  {
+    name: 'PROXY_BASE_URL',
+    defaultValue: '(request base URL)',
+    meaning: 'public base URL; callback = {PROXY_BASE_URL}/sso/callback',
+  },
+  {
+    name: 'LITELLM_MASTER_KEY',
+    defaultValue: '(required)',
+    meaning: 'admin key for /user/info; signs CLI keys unless LITELLM_SALT_KEY is set',
+  },
+  {
+    name: 'LITELLM_SALT_KEY',
+    defaultValue: '(master key)',
+    meaning: 'signs CLI keys and UI sessions; changing it invalidates them',
+  },
+  {
+    name: 'EXPERIMENTAL_UI_LOGIN',
+    defaultValue: 'false',
+    meaning: 'true = accept CLI keys and fix the UI session at 10 minutes',
+  },
+  {
+    name: 'LITELLM_CLI_JWT_EXPIRATION_HOURS',
+    defaultValue: '24',
+    meaning: 'CLI key lifetime in hours (alias CLI_JWT_EXPIRATION_HOURS)',
+  },
+  { name: 'LITELLM_CLI_JWT_LEEWAY_SECONDS', defaultValue: '0', meaning: 'clock leeway when checking a key expiry' },
+  {
+    name: 'LITELLM_UI_SESSION_DURATION',
+    defaultValue: '24h',
+    meaning: 'UI session length (30m, 24h, 7d, seconds) when EXPERIMENTAL_UI_LOGIN is off',
+  },
+  {
+    name: 'CLI_SSO_CLAIM_MAP',
+    defaultValue: '(none)',
+    meaning: 'source_claim->metadata_key pairs, comma separated (alias LITELLM_CLI_SSO_CLAIM_MAP)',
+  },
+  {
+    name: 'GENERIC_USER_EXTRA_ATTRIBUTES',
+    defaultValue: '(none)',
+    meaning: 'comma list of userinfo claim paths captured for the claim map',
+  },
+  { name: 'GENERIC_CLIENT_ID', defaultValue: '(required)', meaning: 'OIDC client id' },
+  { name: 'GENERIC_CLIENT_SECRET', defaultValue: '(none)', meaning: 'OIDC client secret' },
+  { name: 'GENERIC_AUTHORIZATION_ENDPOINT', defaultValue: '(required)', meaning: 'IdP authorization endpoint' },
+  { name: 'GENERIC_TOKEN_ENDPOINT', defaultValue: '(required)', meaning: 'IdP token endpoint' },
+  { name: 'GENERIC_USERINFO_ENDPOINT', defaultValue: '(required)', meaning: 'IdP userinfo endpoint' },
+  { name: 'GENERIC_SCOPE', defaultValue: 'openid email profile', meaning: 'scopes asked of the IdP' },
+  { name: 'GENERIC_CLIENT_USE_PKCE', defaultValue: 'false', meaning: 'send an S256 code_challenge (RFC 7636)' },
+  {
+    name: 'GENERIC_INCLUDE_CLIENT_ID',
+    defaultValue: 'false',
+    meaning: 'client credentials in the token request body instead of HTTP Basic',
+  },
+  { name: 'GENERIC_USER_ID_ATTRIBUTE', defaultValue: 'preferred_username', meaning: 'userinfo path of the user id' },
+  { name: 'GENERIC_USER_EMAIL_ATTRIBUTE', defaultValue: 'email', meaning: 'userinfo path of the email (lower-cased)' },
+  { name: 'GENERIC_USER_DISPLAY_NAME_ATTRIBUTE', defaultValue: 'sub', meaning: 'userinfo path of the display name' },
+  { name: 'GENERIC_USER_FIRST_NAME_ATTRIBUTE', defaultValue: '(none)', meaning: 'userinfo path of the first name' },
+  { name: 'GENERIC_USER_LAST_NAME_ATTRIBUTE', defaultValue: '(none)', meaning: 'userinfo path of the last name' },
+  {
+    name: 'GENERIC_USER_ROLE_ATTRIBUTE',
+    defaultValue: 'role',
+    meaning: 'userinfo path of the role (known roles only)',
+  },
+  {
+    name: 'GENERIC_USER_TEAMS_ATTRIBUTE',
+    defaultValue: 'teams',
+    meaning: 'userinfo path of the team ids (reference choice)',
+  },
+  {
+    name: 'ALLOWED_EMAIL_DOMAINS',
+    defaultValue: '(any)',
+    meaning: 'comma list; other email domains get 401 at the callback',
+  },
+  {
+    name: 'REDIS_URL',
+    defaultValue: '(in memory)',
+    meaning: 'redis:// URL for flows, the start limit and long-poll wake-ups',
+  },
+  { name: 'DATABASE_URL', defaultValue: '(SQLite)', meaning: 'postgres:// URL for users' },
+  {
+    name: 'REFERENCE_PROXY_SQLITE_PATH',
+    defaultValue: DEFAULT_SQLITE_PATH,
+    meaning: 'SQLite file for users (relative to the working directory), or :memory:',
+  },
+  { name: 'LOG_LEVEL', defaultValue: 'info', meaning: 'debug, info, warn or error' },
+];
+
+/**
+ * Read and check the whole configuration. `env` is the process environment (or a test's), `flags`
+ * the command line (flags win over their variables), `cwd` resolves relative file paths.
+ */
+export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): ProxyConfig {
+  const reader = new EnvReader(env);
+
+  const host = flags.host ?? reader.string('HOST', { default: '127.0.0.1' });
+  const port = flags.port !== undefined ? flagPort(reader, flags.port) : reader.port('PORT', 4000);
+
+  const publicBaseUrl = reader.url('PROXY_BASE_URL')?.replace(/\/+$/, '');
+  const masterKey = reader.required('LITELLM_MASTER_KEY', { secret: true });
+  const saltKey = reader.string('LITELLM_SALT_KEY', { secret: true });
+  const experimentalUiLogin = reader.bool('EXPERIMENTAL_UI_LOGIN', false);
+  const hours = reader.positiveInt('LITELLM_CLI_JWT_EXPIRATION_HOURS', 24, {
+    aliases: ['CLI_JWT_EXPIRATION_HOURS'],
+    max: 24 * 365 * 10,
+  });
+  const keyLeewaySeconds = nonNegativeInt(reader, 'LITELLM_CLI_JWT_LEEWAY_SECONDS', 0, 3600);
+  const uiDuration = reader.string('LITELLM_UI_SESSION_DURATION', { default: '24h' });
+  const uiDurationSeconds = parseDurationSeconds(uiDuration);
+  if (uiDurationSeconds === undefined) {
+    reader.problem('LITELLM_UI_SESSION_DURATION', 'must be a duration such as 30m, 24h, 7d or seconds', uiDuration);
+  }
+
+  const rawClaimMap = reader.string('CLI_SSO_CLAIM_MAP', { aliases: ['LITELLM_CLI_SSO_CLAIM_MAP'] });
+  const claimMap = parseClaimMap(rawClaimMap);
+
+  const idp: IdpSettings = {
+    clientId: reader.required('GENERIC_CLIENT_ID'),
+    clientSecret: reader.string('GENERIC_CLIENT_SECRET', { secret: true }),
+    authorizationEndpoint: requiredUrl(reader, 'GENERIC_AUTHORIZATION_ENDPOINT'),
+    tokenEndpoint: requiredUrl(reader, 'GENERIC_TOKEN_ENDPOINT'),
+    userinfoEndpoint: requiredUrl(reader, 'GENERIC_USERINFO_ENDPOINT'),
+    scope: reader
+      .string('GENERIC_SCOPE', { default: 'openid email profile' })
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .join(' '),
+    usePkce: reader.bool('GENERIC_CLIENT_USE_PKCE', false),
+    includeClientIdInBody: reader.bool('GENERIC_INCLUDE_CLIENT_ID', false),
+  };
+
+  const identity: IdentityAttributes = {
+    userId: reader.string('GENERIC_USER_ID_ATTRIBUTE', { default: 'preferred_username' }),
+    email: reader.string('GENERIC_USER_EMAIL_ATTRIBUTE', { default: 'email' }),
+    displayName: reader.string('GENERIC_USER_DISPLAY_NAME_ATTRIBUTE', { default: 'sub' }),
+    firstName: reader.string('GENERIC_USER_FIRST_NAME_ATTRIBUTE'),
+    lastName: reader.string('GENERIC_USER_LAST_NAME_ATTRIBUTE'),
+    role: reader.string('GENERIC_USER_ROLE_ATTRIBUTE', { default: 'role' }),
+    teams: reader.string('GENERIC_USER_TEAMS_ATTRIBUTE', { default: 'teams' }),
+    extra: reader.list('GENERIC_USER_EXTRA_ATTRIBUTES'),
+  };
+
+  const allowedEmailDomains = reader.list('ALLOWED_EMAIL_DOMAINS').map((d) => d.replace(/^@/, '').toLowerCase());
+  for (const domain of allowedEmailDomains) {
+    if (!/^[a-z0-9.-]+$/.test(domain)) {
+      reader.problem('ALLOWED_EMAIL_DOMAINS', 'each entry must be a domain name such as example.com', domain);
+    }
+  }
+
+  const redisUrl = reader.string('REDIS_URL', { secret: true });
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    reader.problem('REDIS_URL', 'must start with redis:// or rediss://', redisUrl, true);
+  }
+  const databaseUrl = reader.string('DATABASE_URL', { secret: true });
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    reader.problem('DATABASE_URL', 'must start with postgres:// or postgresql://', databaseUrl, true);
+  }
+  const sqliteSetting = reader.string('REFERENCE_PROXY_SQLITE_PATH', { default: DEFAULT_SQLITE_PATH });
+  const sqlitePath = sqliteSetting === ':memory:' ? sqliteSetting : resolve(cwd, sqliteSetting);
+  const logLevel = reader.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info');
+
+  const configFilePath = flags.config ?? reader.string('CONFIG_FILE_PATH');
+  const modelsFile = configFilePath ? readModelsFile(reader, resolve(cwd, configFilePath)) : { models: [], teams: [] };
+
+  reader.finish();
+  return {
+    host,
+    port,
+    publicBaseUrl,
+    masterKey,
+    signingSecret: saltKey ?? masterKey,
+    experimentalUiLogin,
+    cliKeyLifetimeSeconds: hours * 3600,
+    keyLeewaySeconds,
+    uiSessionSeconds: experimentalUiLogin ? UI_SESSION_SECONDS_UNDER_EXPERIMENTAL_LOGIN : (uiDurationSeconds ?? 86400),
+    claimMap,
+    idp,
+    identity,
+    allowedEmailDomains,
+    redisUrl,
+    databaseUrl,
+    sqlitePath,
+    logLevel,
+    modelsFile,
+    configFilePath,
+    claimMapWarnings: claimMapWarnings(rawClaimMap, claimMap, identity.extra),
+  };
+}
+
+function flagPort(reader: EnvReader, value: string | number): number {
+  const text = String(value).trim();
+  if (!/^[0-9]+$/.test(text) || Number(text) > 65535) {
+    reader.problem('--port', 'must be a port number from 0 to 65535', text);
+    return 4000;
+  }
+  return Number(text);
+}
+
+function requiredUrl(reader: EnvReader, name: string): string {
+  if (!reader.raw(name)) return reader.required(name);
+  return reader.url(name) ?? '';
+}
+
+function nonNegativeInt(reader: EnvReader, name: string, fallback: number, max: number): number {
+  const found = reader.raw(name);
+  if (!found) return fallback;
+  const text = found.value.trim();
+  if (!/^[0-9]+$/.test(text) || Number(text) > max) {
+    reader.problem(name, `must be a whole number from 0 to ${max}`, found.value);
+    return fallback;
+  }
+  return Number(text);
+}
+
+function readModelsFile(reader: EnvReader, path: string): ModelsFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    reader.problem('CONFIG_FILE_PATH', `must name a readable file (${reason})`, path);
+    return { models: [], teams: [] };
+  }
+  const parsed = parseModelsFile(text);
+  if ('problems' in parsed) {
+    for (const problem of parsed.problems) reader.problem('CONFIG_FILE_PATH', `${path}: ${problem}`, path);
+    return { models: [], teams: [] };
+  }
+  return parsed;
+}
+
+/**
+ * The claim map is parsed leniently, as LiteLLM does (protocol.md section 5): entries that do not
+ * fit are skipped at run time. We still say so once at start-up, so a typo does not go unnoticed.
+ */
+function claimMapWarnings(raw: string | undefined, mappings: ClaimMapping[], captured: string[]): string[] {
+  const warnings: string[] = [];
+  for (const entry of (raw ?? '').split(',').map((e) => e.trim())) {
+    if (entry !== '' && !entry.includes('->')) warnings.push(`entry "${entry}" has no "->" and is skipped`);
+  }
+  for (const { source, destination } of mappings) {
+    const verdict = checkDestinationKey(destination);
+    if (!verdict.allowed) warnings.push(`destination "${destination}" is dropped: ${verdict.reason}`);
+    if (!captured.includes(source)) {
+      warnings.push(`source "${source}" is not in GENERIC_USER_EXTRA_ATTRIBUTES, so it never yields a value`);
+    }
+  }
+  return warnings;
+}
+
+export { ConfigError };

@@ -1,0 +1,160 @@
+/**
+ * Pending CLI logins ("flows", protocol.md sections 1-2) and where they live.
+ *
+ * A flow is written by four steps (start, callback, complete, poll) that may run on different
+ * replicas, so every write goes through `update()`, which applies a decision to the version it read
+ * and retries when another writer got there first. Every write resets the TTL (600 s) and bumps
+ * `version`; watchers (long polls, `Prefer: wait=N`) are told about every write and delete.
+ *
+ * This file holds the contract and the in-memory store (one process); redis-flow-store.ts shares
+ * flows between replicas.
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../common/clock.ts';
+import type { MetadataScalar } from '../protocol/claim-map.ts';
+import { FLOW_TTL_SECONDS } from '../protocol/cli-sso.ts';
+
+/** pending -> sso_complete (IdP callback done) -> user_code_verified (code typed) -> deleted (key issued). */
+export type FlowStatus = 'pending' | 'sso_complete' | 'user_code_verified';
+
+/** Who signed in at the IdP, kept on the flow from the callback until the key is issued. */
+export interface LoginSession {
+  userId: string;
+  userEmail: string | null;
+  userRole: string;
+  /** Team ids, from the IdP's team claim and the user's stored memberships. */
+  teams: string[];
+  /** Flat, dot-keyed form returned in the poll answer (protocol.md section 5). */
+  attributionMetadata: Record<string, MetadataScalar>;
+}
+
+export interface Flow {
+  loginId: string;
+  status: FlowStatus;
+  /** SHA-256 hex of the poll secret. */
+  pollSecretHash: string;
+  /** SHA-256 hex of the normalised user code. */
+  userCodeHash: string;
+  /** SHA-256 hex of the one-time browser_complete_token; set by the callback. */
+  browserTokenHash: string | null;
+  /** PKCE code_verifier sent to the IdP's token endpoint (RFC 7636); null without PKCE. */
+  pkceVerifier: string | null;
+  /** Failed verification attempts at POST /sso/cli/complete; 5 delete the flow (reference choice). */
+  failedCodeAttempts: number;
+  session: LoginSession | null;
+  createdAtMs: number;
+  /** Set by the store on every write: now + FLOW_TTL_SECONDS. */
+  expiresAtMs: number;
+  /** Set by the store on every write: previous + 1. */
+  version: number;
+}
+
+/** What a step decided to do with the flow it read. */
+export type FlowDecision<T> =
+  | { write: Omit<Flow, 'expiresAtMs' | 'version'>; result: T }
+  | { delete: true; result: T }
+  | { keep: true; result: T };
+
+export interface FlowWatch {
+  /** Resolves on the next write or delete of the flow after watch() was called. */
+  readonly changed: Promise<void>;
+  stop(): void;
+}
+
+export interface FlowStore {
+  /** Stores a new flow; the store sets expiry and version. */
+  create(flow: Omit<Flow, 'expiresAtMs' | 'version'>): Promise<Flow>;
+  /** The live flow, or undefined when unknown or past its TTL. */
+  get(loginId: string): Promise<Flow | undefined>;
+  /** Read, decide, write atomically (compare-and-set on `version`; retried on a lost race). */
+  update<T>(loginId: string, decide: (flow: Flow | undefined) => FlowDecision<T>): Promise<T>;
+  /** Start watching before reading, so a change between the read and the wait is not missed. */
+  watch(loginId: string): FlowWatch;
+  close(): Promise<void>;
+}
+
+export const FLOW_TTL_MS = FLOW_TTL_SECONDS * 1000;
+
+/** Local fan-out of "flow X changed" to waiting long polls (fed directly, or by Redis pub/sub). */
+export class FlowWatchers {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    // One listener per waiting long poll; hundreds are normal, not a leak.
+    this.emitter.setMaxListeners(0);
+  }
+
+  watch(loginId: string): FlowWatch {
+    let listener: () => void = () => {};
+    const changed = new Promise<void>((resolve) => {
+      listener = () => resolve();
+    });
+    this.emitter.once(loginId, listener);
+    return { changed, stop: () => this.emitter.off(loginId, listener) };
+  }
+
+  notify(loginId: string): void {
+    this.emitter.emit(loginId);
+  }
+}
+
+/** Flows of one process. Expiry follows the injected clock, read afresh on every call. */
+export class MemoryFlowStore implements FlowStore {
+  private readonly flows = new Map<string, Flow>();
+  private readonly watchers = new FlowWatchers();
+
+  constructor(private readonly clock: Clock) {}
+
+  async create(flow: Omit<Flow, 'expiresAtMs' | 'version'>): Promise<Flow> {
+    this.sweepExpired();
+    const stored = { ...flow, version: 1, expiresAtMs: this.clock.nowMs() + FLOW_TTL_MS };
+    this.flows.set(flow.loginId, stored);
+    return structuredClone(stored);
+  }
+
+  async get(loginId: string): Promise<Flow | undefined> {
+    const flow = this.live(loginId);
+    return flow ? structuredClone(flow) : undefined;
+  }
+
+  async update<T>(loginId: string, decide: (flow: Flow | undefined) => FlowDecision<T>): Promise<T> {
+    // Single-threaded: nothing can interleave between this read and this write.
+    const current = this.live(loginId);
+    const decision = decide(current ? structuredClone(current) : undefined);
+    if ('write' in decision) {
+      this.flows.set(loginId, {
+        ...decision.write,
+        loginId,
+        version: (current?.version ?? 0) + 1,
+        expiresAtMs: this.clock.nowMs() + FLOW_TTL_MS,
+      });
+      this.watchers.notify(loginId);
+    } else if ('delete' in decision) {
+      this.flows.delete(loginId);
+      this.watchers.notify(loginId);
+    }
+    return decision.result;
+  }
+
+  watch(loginId: string): FlowWatch {
+    return this.watchers.watch(loginId);
+  }
+
+  async close(): Promise<void> {
+    this.flows.clear();
+  }
+
+  private live(loginId: string): Flow | undefined {
+    const flow = this.flows.get(loginId);
+    if (flow && flow.expiresAtMs <= this.clock.nowMs()) {
+      this.flows.delete(loginId);
+      return undefined;
+    }
+    return flow;
+  }
+
+  private sweepExpired(): void {
+    const now = this.clock.nowMs();
+    for (const [id, flow] of this.flows) if (flow.expiresAtMs <= now) this.flows.delete(id);
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * The reference proxy's public API: load its configuration (every problem together) and start it.
+ * Tests of other components and the harness use only this file.
+ */
+export {
+  ConfigError,
+  loadProxyConfig,
+  PROXY_VARIABLES,
+  type ProxyConfig,
+  type ProxyFlags,
+  type VariableHelp,
+} from './config.ts';
+export { CLI_KEY_ISSUER } from './key-issuer.ts';
+export { type RunningProxy, type StartOptions, startReferenceProxy } from './proxy.ts';

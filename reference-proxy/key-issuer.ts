@@ -1,0 +1,88 @@
+/**
+ * CLI keys (protocol.md section 6, reference choice): a JWT signed with jose, HS256, with a key
+ * derived from LITELLM_SALT_KEY or else LITELLM_MASTER_KEY. Claims `iss`, `sub` (user id), `iat`,
+ * `exp` = `iat` + lifetime, `jti`, `team_id`, `user_role`, `models`. Verification checks the
+ * signature, `alg`, `iss` and `exp` against the injected clock, read afresh for every key.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { type Clock, nowSeconds } from '../common/clock.ts';
+
+export const CLI_KEY_ISSUER = 'litellm-reference-proxy';
+
+export interface CliKeyClaims {
+  userId: string;
+  teamId: string | null;
+  userRole: string;
+  models: string[];
+}
+
+export interface IssuedKey {
+  key: string;
+  expiresInSeconds: number;
+  expiresAt: number;
+}
+
+export type KeyCheck =
+  | { ok: true; claims: CliKeyClaims; expiresAt: number }
+  | { ok: false; reason: 'expired' | 'invalid' };
+
+const claimsSchema = z.object({
+  sub: z.string().min(1),
+  team_id: z.string().nullable(),
+  user_role: z.string(),
+  models: z.array(z.string()),
+  exp: z.number(),
+});
+
+/** Derive a purpose-bound HMAC key, so the same secret never signs two kinds of token. */
+export function deriveSigningKey(secret: string, purpose: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(`litellm-reference-proxy/${purpose}\0${secret}`).digest());
+}
+
+export class KeyIssuer {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    private readonly lifetimeSeconds: number,
+    private readonly clock: Clock,
+    private readonly leewaySeconds = 0,
+  ) {
+    this.key = deriveSigningKey(secret, 'cli-key');
+  }
+
+  async issue(claims: CliKeyClaims): Promise<IssuedKey> {
+    const issuedAt = nowSeconds(this.clock);
+    const expiresAt = issuedAt + this.lifetimeSeconds;
+    const key = await new SignJWT({ team_id: claims.teamId, user_role: claims.userRole, models: claims.models })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(CLI_KEY_ISSUER)
+      .setSubject(claims.userId)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
+      .setJti(randomUUID())
+      .sign(this.key);
+    return { key, expiresInSeconds: this.lifetimeSeconds, expiresAt };
+  }
+
+  /** A key is valid up to the second it expires: at `exp` itself it is expired (RFC 7519 section 4.1.4). */
+  async verify(token: string): Promise<KeyCheck> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: CLI_KEY_ISSUER,
+        currentDate: new Date(this.clock.nowMs()),
+        clockTolerance: this.leewaySeconds,
+        requiredClaims: ['exp', 'sub', 'iat'],
+      });
+      const parsed = claimsSchema.safeParse(payload);
+      if (!parsed.success) return { ok: false, reason: 'invalid' };
+      const { sub, team_id, user_role, models, exp } = parsed.data;
+      return { ok: true, claims: { userId: sub, teamId: team_id, userRole: user_role, models }, expiresAt: exp };
+    } catch (error) {
+      return { ok: false, reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
+    }
+  }
+}

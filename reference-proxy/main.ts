@@ -1,0 +1,55 @@
+/**
+ * `npm run reference-proxy` / `node --import tsx reference-proxy/main.ts`: the reference gateway in
+ * the foreground. The only file here that touches `process` (architecture.md, convention 3).
+ * Exit codes: 0 stopped by a signal, 1 could not start (e.g. port in use), 2 configuration error.
+ */
+import { Command } from 'commander';
+import { ConfigError, loadProxyConfig, PROXY_VARIABLES, startReferenceProxy } from './index.ts';
+
+const variableHelp = PROXY_VARIABLES.map(
+  (v) => `  ${v.name.padEnd(36)} ${v.meaning}\n  ${''.padEnd(36)} default: ${v.defaultValue}`,
+).join('\n');
+
+const program = new Command()
+  .name('reference-proxy')
+  .description('LiteLLM-style gateway implementing the CLI SSO contract (protocol.md), for the conformance suite')
+  .option('--host <host>', 'interface to listen on (env HOST, default 127.0.0.1)')
+  .option('--port <port>', 'port to listen on, 0 = any free port (env PORT, default 4000)')
+  .option('--config <file>', 'LiteLLM config.yaml with model_list (and teams) (env CONFIG_FILE_PATH)')
+  .addHelpText('after', `\nEnvironment variables:\n${variableHelp}\n`)
+  .showHelpAfterError();
+
+program.parse(process.argv);
+const flags = program.opts<{ host?: string; port?: string; config?: string }>();
+
+let config: ReturnType<typeof loadProxyConfig>;
+try {
+  config = loadProxyConfig(process.env, flags, process.cwd());
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`reference-proxy: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+try {
+  const proxy = await startReferenceProxy(config, { logSink: process.stderr });
+  // stdout is for data: the one line a script needs to find us.
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url: proxy.url })}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${JSON.stringify({ event: 'stopping', signal })}\n`);
+    proxy.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} catch (error) {
+  process.stderr.write(`reference-proxy: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

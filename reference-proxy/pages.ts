@@ -1,0 +1,97 @@
+/**
+ * The HTML the browser sees (protocol.md section 2): the "Complete CLI Login" form, the success page,
+ * error pages and the small admin UI page (section 7). Every value is HTML-escaped; every input has
+ * a visible label and every button a name (architecture.md, convention 9: roles and labels are
+ * also the test contract).
+ */
+import escapeHtml from 'escape-html';
+import { CLI_SSO_PATHS } from '../protocol/cli-sso.ts';
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)}</title>
+<style>
+  body { font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5; }
+  label { display: block; font-weight: 600; margin-bottom: .25rem; }
+  input[type=text] { font: inherit; font-family: ui-monospace, monospace; letter-spacing: .1em; padding: .4rem; width: 12rem; }
+  button { font: inherit; margin-top: 1rem; padding: .4rem 1rem; }
+</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+export const CLI_LOGIN_TITLE = 'LiteLLM CLI Login';
+
+/** The callback's answer: the user types the code their terminal shows (section 2, GET /sso/callback). */
+export function completeCliLoginPage(options: {
+  loginId: string;
+  browserCompleteToken: string;
+  userEmail: string | null;
+  userId: string;
+}): string {
+  const who = options.userEmail ?? options.userId;
+  return page(
+    CLI_LOGIN_TITLE,
+    `<h1>Complete CLI Login</h1>
+<p>Signed in as <strong>${escapeHtml(who)}</strong>. Enter the verification code shown in your terminal to finish signing in the CLI.</p>
+<form method="post" action="${escapeHtml(CLI_SSO_PATHS.complete(options.loginId))}">
+  <input type="hidden" name="browser_complete_token" value="${escapeHtml(options.browserCompleteToken)}">
+  <label for="user_code">Verification code</label>
+  <input type="text" id="user_code" name="user_code" autocomplete="one-time-code" autocapitalize="characters"
+         spellcheck="false" required placeholder="XXXX-XXXX" aria-describedby="user_code_hint">
+  <p id="user_code_hint">The code looks like ABCD-EF23; dashes and case do not matter.</p>
+  <button type="submit">Complete login</button>
+</form>`,
+  );
+}
+
+export function cliLoginSuccessPage(): string {
+  return page(
+    CLI_LOGIN_TITLE,
+    `<h1>Authentication Successful!</h1>
+<p>Your CLI is now signed in. You can close this window and return to your terminal.</p>`,
+  );
+}
+
+export interface UiSessionView {
+  userId: string;
+  email: string | null;
+  role: string;
+  expiresAtMs: number;
+  nowMs: number;
+}
+
+/** The admin UI's landing page (section 7): who is signed in and when the session ends. */
+export function uiHomePage(session: UiSessionView | undefined, signInPath: string): string {
+  if (!session) {
+    return page(
+      'LiteLLM Admin UI',
+      `<h1>LiteLLM Admin UI</h1>
+<p>You are not signed in.</p>
+<p><a href="${escapeHtml(signInPath)}">Sign in with SSO</a></p>`,
+    );
+  }
+  const endsAt = new Date(session.expiresAtMs).toISOString();
+  const minutesLeft = Math.max(0, Math.round((session.expiresAtMs - session.nowMs) / 60000));
+  return page(
+    'LiteLLM Admin UI',
+    `<h1>LiteLLM Admin UI</h1>
+<dl>
+  <dt>Signed in as</dt><dd data-testid="user-id">${escapeHtml(session.userId)}</dd>
+  <dt>Email</dt><dd data-testid="user-email">${escapeHtml(session.email ?? '(none)')}</dd>
+  <dt>Role</dt><dd data-testid="user-role">${escapeHtml(session.role)}</dd>
+  <dt>Session ends</dt><dd><time data-testid="session-ends" datetime="${endsAt}">${endsAt}</time> (in about ${minutesLeft} minutes)</dd>
+</dl>`,
+  );
+}

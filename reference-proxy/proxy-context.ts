@@ -1,0 +1,24 @@
+/** What every route needs, built once by startReferenceProxy and passed in (no module state). */
+import type { Clock } from '../common/clock.ts';
+import type { Logger } from '../common/logger.ts';
+import type { ProxyConfig } from './config.ts';
+import type { FlowStore } from './flow-store.ts';
+import type { KeyIssuer } from './key-issuer.ts';
+import type { StartRateLimit } from './start-rate-limit.ts';
+import type { UiSessions } from './ui-session.ts';
+import type { UserStore } from './user-store.ts';
+
+export interface ProxyContext {
+  config: ProxyConfig;
+  clock: Clock;
+  logger: Logger;
+  flows: FlowStore;
+  users: UserStore;
+  startLimit: StartRateLimit;
+  keys: KeyIssuer;
+  uiSessions: UiSessions;
+  /** The flow store's name in 503 bodies, e.g. "login session store (Redis)". */
+  flowStoreName: string;
+  /** The user store's name in 503 bodies, e.g. "user database (PostgreSQL)". */
+  userStoreName: string;
+}

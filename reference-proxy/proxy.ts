@@ -1,0 +1,101 @@
+/**
+ * startReferenceProxy: build the stores the configuration asks for (memory or Redis for flows,
+ * SQLite or PostgreSQL for users), the key issuer and the routes, then listen.
+ */
+import { type Clock, systemClock } from '../common/clock.ts';
+import { listen } from '../common/http-server.ts';
+import { createLogger, type LogSink } from '../common/logger.ts';
+import { createProxyApp } from './app.ts';
+import type { ProxyConfig } from './config.ts';
+import { type FlowStore, MemoryFlowStore } from './flow-store.ts';
+import { KeyIssuer } from './key-issuer.ts';
+import type { ProxyContext } from './proxy-context.ts';
+import { SqliteUserStore } from './sqlite-user-store.ts';
+import { MemoryStartRateLimit, type StartRateLimit } from './start-rate-limit.ts';
+import { UiSessions } from './ui-session.ts';
+import type { UserStore } from './user-store.ts';
+
+export interface StartOptions {
+  /** Defaults to config.host / config.port. */
+  host?: string;
+  port?: number;
+  /** Injected time for unit tests; processes moved by libfaketime use the system clock. */
+  clock?: Clock;
+  /** Where JSON log lines go; main.ts passes stderr. Default: dropped. */
+  logSink?: LogSink;
+}
+
+export interface RunningProxy {
+  /** `http://host:port` with the port actually bound. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+interface Stores {
+  flows: FlowStore;
+  startLimit: StartRateLimit;
+  users: UserStore;
+  flowStoreName: string;
+  userStoreName: string;
+  close(): Promise<void>;
+}
+
+export async function startReferenceProxy(config: ProxyConfig, options: StartOptions = {}): Promise<RunningProxy> {
+  const clock = options.clock ?? systemClock;
+  const logger = createLogger({
+    sink: options.logSink ?? { write: () => true },
+    component: 'reference-proxy',
+    level: config.logLevel,
+    clock,
+  });
+  for (const warning of config.claimMapWarnings) logger.warn('claim_map_entry_ignored', { detail: warning });
+
+  const stores = await openStores(config, clock);
+  const ctx: ProxyContext = {
+    config,
+    clock,
+    logger,
+    flows: stores.flows,
+    users: stores.users,
+    startLimit: stores.startLimit,
+    keys: new KeyIssuer(config.signingSecret, config.cliKeyLifetimeSeconds, clock, config.keyLeewaySeconds),
+    uiSessions: new UiSessions(config.signingSecret, config.uiSessionSeconds, clock),
+    flowStoreName: stores.flowStoreName,
+    userStoreName: stores.userStoreName,
+  };
+  let server: Awaited<ReturnType<typeof listen>>;
+  try {
+    server = await listen(createProxyApp(ctx), options.host ?? config.host, options.port ?? config.port);
+  } catch (error) {
+    await stores.close();
+    throw error;
+  }
+  logger.info('listening', {
+    url: server.url,
+    flow_store: stores.flowStoreName,
+    user_store: stores.userStoreName,
+    models: config.modelsFile.models.length,
+    experimental_ui_login: config.experimentalUiLogin,
+  });
+  return {
+    url: server.url,
+    port: server.port,
+    close: async () => {
+      await server.close();
+      await stores.close();
+    },
+  };
+}
+
+async function openStores(config: ProxyConfig, clock: Clock): Promise<Stores> {
+  const users = new SqliteUserStore(config.sqlitePath);
+  return {
+    flows: new MemoryFlowStore(clock),
+    startLimit: new MemoryStartRateLimit(clock),
+    users,
+    flowStoreName: 'login session store (memory)',
+    userStoreName: 'user database (SQLite)',
+    close: () => users.close(),
+  };
+}

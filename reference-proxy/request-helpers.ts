@@ -1,0 +1,47 @@
+/** Small readers of an express request, shared by the routes. Nothing here trusts its input. */
+import { parse as parseCookieHeader } from 'cookie';
+import type { Request } from 'express';
+import type { ProxyConfig } from './config.ts';
+
+/**
+ * One query parameter as a string. Repeated parameters (`?a=1&a=2`) come back as `multiple`, so a
+ * route can refuse them with a 400 instead of guessing.
+ */
+export function queryParam(req: Request, name: string): string | undefined | { multiple: true } {
+  const value: unknown = req.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  return { multiple: true };
+}
+
+export function queryString(req: Request, name: string): string | undefined {
+  const value = queryParam(req, name);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The public base URL: PROXY_BASE_URL, else the request's own scheme and host. */
+export function publicBaseUrl(req: Request, config: ProxyConfig): string {
+  if (config.publicBaseUrl !== undefined) return config.publicBaseUrl;
+  const host = req.get('host') ?? `${config.host}:${config.port}`;
+  return `${req.protocol}://${host}`;
+}
+
+/**
+ * The client's IP for the start limit: the socket's peer. X-Forwarded-For is not trusted, because
+ * any client could spread its starts over invented addresses.
+ */
+export function clientIp(req: Request): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** The token of `Authorization: Bearer <token>` (scheme in any case), or undefined. */
+export function bearerToken(req: Request): string | undefined {
+  const header = req.get('authorization');
+  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/** One cookie from the Cookie header (RFC 6265 section 5.4), or undefined. */
+export function readCookie(req: Request, name: string): string | undefined {
+  return parseCookieHeader(req.get('cookie') ?? '')[name];
+}

@@ -1,0 +1,173 @@
+/**
+ * GET /sso/cli/poll/{login_id}[?team_id=...] (protocol.md section 2). The rules, in order:
+ * 1. malformed, unknown or expired flow -> 400; 2. missing or wrong poll secret -> 403 (flow
+ * untouched); 3. callback or code not done -> pending; 4. several teams and no team_id -> the
+ * team-selection answer (no key, flow stays); 5. team_id not one of the user's -> 403;
+ * 6. issue the key and delete the flow (one time only).
+ *
+ * Our extensions: `expires_in` in the ready answer, and `Prefer: wait=N` holding a pending answer
+ * until the flow changes so that the answer would differ, or N seconds pass.
+ */
+import type { Request, RequestHandler } from 'express';
+import { isValidLoginId, POLL_SECRET_HEADER, type PollAnswer, serializePollAnswer } from '../../protocol/cli-sso.ts';
+import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
+import type { Flow } from '../flow-store.ts';
+import { preferredWaitSeconds } from '../prefer-wait.ts';
+import type { ProxyContext } from '../proxy-context.ts';
+import { queryParam } from '../request-helpers.ts';
+import { matchesHash } from '../secrets.ts';
+import { guardStore } from '../store-errors.ts';
+
+type PollOutcome =
+  | { kind: 'error'; status: 400 | 403; message: string }
+  | { kind: 'pending' }
+  | { kind: 'team_selection'; flow: Flow }
+  | { kind: 'issue'; flow: Flow; teamId: string | null };
+
+export function cliPoll(ctx: ProxyContext): RequestHandler {
+  return async (req, res) => {
+    const loginId = req.params['loginId'];
+    const waitSeconds = preferredWaitSeconds(req.get('prefer'));
+    res.vary('Prefer');
+    if (!isValidLoginId(loginId)) {
+      res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
+      return;
+    }
+    const pollSecret = req.get(POLL_SECRET_HEADER);
+    const teamParam = queryParam(req, 'team_id');
+    if (typeof teamParam === 'object') {
+      res.status(400).json(detailBody('team_id must be given at most once'));
+      return;
+    }
+
+    // Monotonic time: the wait is real elapsed time, whatever the wall clock (or libfaketime) says.
+    const deadlineMs = performance.now() + (waitSeconds ?? 0) * 1000;
+    const aborted = abortSignalOf(req);
+    let outcome: PollOutcome;
+    for (;;) {
+      // Watch before reading, so a change between this read and the wait still wakes us.
+      const watch = ctx.flows.watch(loginId);
+      try {
+        outcome = await guardStore(ctx.flowStoreName, () => decideOrIssue(ctx, loginId, pollSecret, teamParam));
+        const remainingMs = deadlineMs - performance.now();
+        if (outcome.kind !== 'pending' || remainingMs <= 0 || aborted.aborted) break;
+        await waitForChange(watch.changed, remainingMs, aborted);
+      } finally {
+        watch.stop();
+      }
+    }
+    if (aborted.aborted && outcome.kind === 'pending') return;
+    if (waitSeconds !== undefined) res.set('preference-applied', `wait=${waitSeconds}`);
+    await answer(ctx, res, loginId, outcome);
+  };
+}
+
+/**
+ * Rules 1-6 on the current flow. Issuing deletes the flow inside the same atomic update, so of two
+ * concurrent polls only one gets the key.
+ */
+function decideOrIssue(
+  ctx: ProxyContext,
+  loginId: string,
+  pollSecret: string | undefined,
+  teamId: string | undefined,
+): Promise<PollOutcome> {
+  return ctx.flows.update<PollOutcome>(loginId, (flow) => {
+    if (!flow) return { keep: true, result: { kind: 'error', status: 400, message: CLI_SSO_MESSAGES.invalidSession } };
+    if (!matchesHash(pollSecret, flow.pollSecretHash)) {
+      return { keep: true, result: { kind: 'error', status: 403, message: CLI_SSO_MESSAGES.invalidPollSecret } };
+    }
+    if (flow.status !== 'user_code_verified' || !flow.session) return { keep: true, result: { kind: 'pending' } };
+    const teams = flow.session.teams;
+    if (teamId === undefined && teams.length > 1) return { keep: true, result: { kind: 'team_selection', flow } };
+    if (teamId !== undefined && !teams.includes(teamId)) {
+      return { keep: true, result: { kind: 'error', status: 403, message: CLI_SSO_MESSAGES.notInTeam(teamId) } };
+    }
+    return { delete: true, result: { kind: 'issue', flow, teamId: teamId ?? teams[0] ?? null } };
+  });
+}
+
+async function answer(
+  ctx: ProxyContext,
+  res: Parameters<RequestHandler>[1],
+  loginId: string,
+  outcome: PollOutcome,
+): Promise<void> {
+  if (outcome.kind === 'error') {
+    res.status(outcome.status).json(detailBody(outcome.message));
+    return;
+  }
+  res.set('cache-control', 'no-store');
+  if (outcome.kind === 'pending') {
+    res.json(serializePollAnswer({ status: 'pending' }));
+    return;
+  }
+  const session = outcome.flow.session!;
+  const teamDetails = session.teams.map((teamId) => ({ teamId, teamAlias: teamAliasOf(ctx, teamId) }));
+  if (outcome.kind === 'team_selection') {
+    ctx.logger.info('flow_awaits_team_selection', { login_id: loginId, user_id: session.userId, teams: session.teams });
+    const selection: PollAnswer = {
+      status: 'team_selection',
+      userId: session.userId,
+      teams: session.teams,
+      teamDetails,
+      attributionMetadata: session.attributionMetadata,
+    };
+    res.json(serializePollAnswer(selection));
+    return;
+  }
+  const issued = await ctx.keys.issue({
+    userId: session.userId,
+    teamId: outcome.teamId,
+    userRole: session.userRole,
+    models: modelsForTeam(ctx, outcome.teamId),
+  });
+  ctx.logger.info('flow_key_issued', {
+    login_id: loginId,
+    user_id: session.userId,
+    team_id: outcome.teamId,
+    key_expires_at: new Date(issued.expiresAt * 1000).toISOString(),
+  });
+  const ready: PollAnswer = {
+    status: 'ready',
+    key: issued.key,
+    userId: session.userId,
+    teamId: outcome.teamId,
+    teams: session.teams,
+    teamDetails,
+    attributionMetadata: session.attributionMetadata,
+    expiresInSeconds: issued.expiresInSeconds,
+  };
+  res.json(serializePollAnswer(ready));
+}
+
+function teamAliasOf(ctx: ProxyContext, teamId: string): string | null {
+  return ctx.config.modelsFile.teams.find((t) => t.teamId === teamId)?.teamAlias ?? null;
+}
+
+/** A key may use its team's models when the config file lists them, else every configured model. */
+function modelsForTeam(ctx: ProxyContext, teamId: string | null): string[] {
+  const team = ctx.config.modelsFile.teams.find((t) => t.teamId === teamId);
+  return team?.models ?? [...new Set(ctx.config.modelsFile.models.map((m) => m.modelName))];
+}
+
+function abortSignalOf(req: Request): AbortSignal {
+  const controller = new AbortController();
+  // 'close' on the response fires when the client goes away (or when we have answered).
+  req.res?.once('close', () => controller.abort());
+  return controller.signal;
+}
+
+function waitForChange(changed: Promise<void>, timeoutMs: number, aborted: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(finish, timeoutMs);
+    const onAbort = () => finish();
+    aborted.addEventListener('abort', onAbort, { once: true });
+    changed.then(finish, finish);
+    function finish() {
+      clearTimeout(timer);
+      aborted.removeEventListener('abort', onAbort);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * POST /sso/cli/start (protocol.md section 2): create a flow and hand the CLI its login id, poll
+ * secret and verification code. Only hashes of the secret and the code are stored.
+ */
+import type { RequestHandler } from 'express';
+import { FLOW_TTL_SECONDS, formatUserCode, serializeStartAnswer } from '../../protocol/cli-sso.ts';
+import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
+import type { ProxyContext } from '../proxy-context.ts';
+import { clientIp } from '../request-helpers.ts';
+import { newLoginId, newSecretToken, newUserCode, sha256Hex, userCodeHash } from '../secrets.ts';
+import { guardStore } from '../store-errors.ts';
+
+export function cliStart(ctx: ProxyContext): RequestHandler {
+  return async (req, res) => {
+    const ip = clientIp(req);
+    const allowed = await guardStore(ctx.flowStoreName, () => ctx.startLimit.tryStart(ip));
+    if (!allowed) {
+      ctx.logger.warn('cli_start_rate_limited', { client_ip: ip });
+      res.status(429).json(detailBody(CLI_SSO_MESSAGES.tooManyStarts));
+      return;
+    }
+    const loginId = newLoginId();
+    const pollSecret = newSecretToken();
+    const userCode = newUserCode();
+    await guardStore(ctx.flowStoreName, () =>
+      ctx.flows.create({
+        loginId,
+        status: 'pending',
+        pollSecretHash: sha256Hex(pollSecret),
+        userCodeHash: userCodeHash(userCode),
+        browserTokenHash: null,
+        pkceVerifier: null,
+        failedCodeAttempts: 0,
+        session: null,
+        createdAtMs: ctx.clock.nowMs(),
+      }),
+    );
+    ctx.logger.info('flow_created', { login_id: loginId, client_ip: ip, expires_in: FLOW_TTL_SECONDS });
+    res.json(
+      serializeStartAnswer({
+        loginId,
+        pollSecret,
+        userCode: formatUserCode(userCode),
+        expiresInSeconds: FLOW_TTL_SECONDS,
+      }),
+    );
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * GET /sso/key/generate (protocol.md section 2): the browser's entry point. With
+ * `source=litellm-cli` it starts the IdP login for an existing CLI flow; without it, the admin UI
+ * login (section 7). A client-chosen key (`sk-...`, the first-generation flow) never starts a CLI
+ * login: only a login id made by POST /sso/cli/start does, so an attacker cannot make a victim's
+ * browser sign in to the attacker's session.
+ */
+import type { RequestHandler } from 'express';
+import { CLI_SOURCE, CLI_SSO_PATHS, CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
+import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
+import { authorizationUrl, newPkce } from '../idp-client.ts';
+import type { ProxyContext } from '../proxy-context.ts';
+import { publicBaseUrl, queryParam } from '../request-helpers.ts';
+import { newSecretToken } from '../secrets.ts';
+import { guardStore } from '../store-errors.ts';
+import { UI_LOGIN_STATE_COOKIE, UI_LOGIN_STATE_SECONDS } from '../ui-session.ts';
+
+export function ssoKeyGenerate(ctx: ProxyContext): RequestHandler {
+  return async (req, res) => {
+    const redirectUri = `${publicBaseUrl(req, ctx.config)}${CLI_SSO_PATHS.callback}`;
+    if (queryParam(req, 'source') !== CLI_SOURCE) {
+      await startUiLogin(ctx, redirectUri, res);
+      return;
+    }
+    const loginId = queryParam(req, 'key');
+    const pkce = ctx.config.idp.usePkce ? newPkce() : undefined;
+    const found = isValidLoginId(loginId)
+      ? await guardStore(ctx.flowStoreName, () =>
+          ctx.flows.update(loginId, (flow) =>
+            // A verified flow only waits for its poll; a new IdP login must not replace its user.
+            !flow || flow.status === 'user_code_verified'
+              ? { keep: true, result: false }
+              : { write: { ...flow, pkceVerifier: pkce?.verifier ?? null }, result: true },
+          ),
+        )
+      : false;
+    if (!isValidLoginId(loginId) || !found) {
+      res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
+      return;
+    }
+    ctx.logger.info('flow_sent_to_idp', { login_id: loginId, pkce: pkce !== undefined });
+    res.redirect(
+      303,
+      authorizationUrl(ctx.config.idp, {
+        redirectUri,
+        state: `${CLI_STATE_PREFIX}${loginId}`,
+        codeChallenge: pkce?.challenge,
+      }),
+    );
+  };
+}
+
+/** Section 7: the same IdP login for the admin UI; the state travels in a signed cookie. */
+async function startUiLogin(ctx: ProxyContext, redirectUri: string, res: Parameters<RequestHandler>[1]): Promise<void> {
+  const pkce = ctx.config.idp.usePkce ? newPkce() : undefined;
+  const state = newSecretToken();
+  const cookie = await ctx.uiSessions.createLoginState({ state, pkceVerifier: pkce?.verifier ?? null });
+  res.cookie(UI_LOGIN_STATE_COOKIE, cookie, {
+    httpOnly: true,
+    sameSite: 'lax',
+    path: CLI_SSO_PATHS.callback,
+    maxAge: UI_LOGIN_STATE_SECONDS * 1000,
+    secure: redirectUri.startsWith('https:'),
+  });
+  ctx.logger.info('ui_login_sent_to_idp', { pkce: pkce !== undefined });
+  res.redirect(303, authorizationUrl(ctx.config.idp, { redirectUri, state, codeChallenge: pkce?.challenge }));
+}

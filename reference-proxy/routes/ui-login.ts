@@ -1,0 +1,57 @@
+/**
+ * The admin UI login (protocol.md section 7): the callback branch for a state that is not a CLI
+ * login, and GET /ui/, a small page that shows who is signed in and when the session ends
+ * (10 minutes under EXPERIMENTAL_UI_LOGIN, else LITELLM_UI_SESSION_DURATION).
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
+import { detailBody } from '../../protocol/errors.ts';
+import { signInAtIdp } from '../idp-sign-in.ts';
+import { uiHomePage } from '../pages.ts';
+import type { ProxyContext } from '../proxy-context.ts';
+import { readCookie } from '../request-helpers.ts';
+import { UI_LOGIN_STATE_COOKIE, UI_SESSION_COOKIE } from '../ui-session.ts';
+
+export const UI_HOME_PATH = '/ui/';
+
+export async function finishUiLogin(ctx: ProxyContext, req: Request, res: Response, state: string): Promise<void> {
+  const expected = await ctx.uiSessions.readLoginState(readCookie(req, UI_LOGIN_STATE_COOKIE));
+  if (!expected || state === '' || expected.state !== state) {
+    // RFC 6749 section 10.12: a callback this browser did not start is refused (login CSRF).
+    res.status(400).json(detailBody('Invalid SSO state: start the login again from /sso/key/generate'));
+    return;
+  }
+  const login = await signInAtIdp(ctx, req, res, expected.pkceVerifier, { flow: 'ui' });
+  if (!login) return;
+  const { cookie, session } = await ctx.uiSessions.createSession({
+    userId: login.user.userId,
+    email: login.user.email,
+    role: login.user.role,
+  });
+  const secure = req.protocol === 'https';
+  res.clearCookie(UI_LOGIN_STATE_COOKIE, { path: CLI_SSO_PATHS.callback, httpOnly: true, sameSite: 'lax', secure });
+  res.cookie(UI_SESSION_COOKIE, cookie, {
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    maxAge: ctx.uiSessions.sessionSeconds * 1000,
+    secure,
+  });
+  ctx.logger.info('ui_session_started', {
+    user_id: session.userId,
+    session_seconds: ctx.uiSessions.sessionSeconds,
+    expires_at: new Date(session.expiresAtMs).toISOString(),
+  });
+  res.redirect(303, UI_HOME_PATH);
+}
+
+export function uiHome(ctx: ProxyContext): RequestHandler {
+  return async (req, res) => {
+    const session = await ctx.uiSessions.readSession(readCookie(req, UI_SESSION_COOKIE));
+    res
+      .status(session ? 200 : 401)
+      .type('html')
+      .set('cache-control', 'no-store')
+      .send(uiHomePage(session && { ...session, nowMs: ctx.clock.nowMs() }, CLI_SSO_PATHS.browserEntry));
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * GET /user/info?user_id=... (protocol.md section 2, admin only): the stored user row, with
+ * `user_info.metadata` holding the persisted attribution metadata (nested, numeric strings as
+ * numbers, section 5).
+ */
+import type { RequestHandler } from 'express';
+import { apiErrorBody, detailBody } from '../../protocol/errors.ts';
+import { authenticateApiCall } from '../api-auth.ts';
+import type { ProxyContext } from '../proxy-context.ts';
+import { queryParam } from '../request-helpers.ts';
+import { guardStore } from '../store-errors.ts';
+
+export function userInfo(ctx: ProxyContext): RequestHandler {
+  return async (req, res) => {
+    const caller = await authenticateApiCall(ctx, req, res);
+    if (!caller) return;
+    if (caller.kind !== 'master') {
+      res.status(403).json(apiErrorBody(403, 'auth_error', 'Only the master key may read /user/info for a user_id.'));
+      return;
+    }
+    const userId = queryParam(req, 'user_id');
+    if (typeof userId !== 'string' || userId === '') {
+      res.status(400).json(detailBody('user_id is required, once, as a query parameter'));
+      return;
+    }
+    const user = await guardStore(ctx.userStoreName, () => ctx.users.get(userId));
+    if (!user) {
+      res.status(404).json(detailBody(`User not found: ${userId}`));
+      return;
+    }
+    const teams = user.teams.map((teamId) => ({
+      team_id: teamId,
+      team_alias: ctx.config.modelsFile.teams.find((t) => t.teamId === teamId)?.teamAlias ?? null,
+    }));
+    res.set('cache-control', 'no-store').json({
+      user_id: user.userId,
+      user_info: {
+        user_id: user.userId,
+        user_email: user.email,
+        user_alias: user.displayName,
+        first_name: user.firstName,
+        last_name: user.lastName,
+        user_role: user.role,
+        teams: user.teams,
+        metadata: user.metadata,
+        created_at: new Date(user.createdAtMs).toISOString(),
+        updated_at: new Date(user.updatedAtMs).toISOString(),
+      },
+      keys: [],
+      teams,
+    });
+  };
+}

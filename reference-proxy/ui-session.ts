@@ -1,0 +1,103 @@
+/**
+ * The admin UI login (protocol.md section 7): a signed session cookie set by the callback, and a
+ * short-lived signed cookie that carries the OAuth `state` (and PKCE verifier) from
+ * GET /sso/key/generate to GET /sso/callback, so any replica can finish the login (RFC 6749
+ * section 10.12: the state binds the callback to the browser that started it).
+ *
+ * Session length: 10 minutes under EXPERIMENTAL_UI_LOGIN, else LITELLM_UI_SESSION_DURATION
+ * (resolved in config.ts). Both cookies are JWTs (HS256) with their own derived keys.
+ */
+import { jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import { type Clock, nowSeconds } from '../common/clock.ts';
+import { deriveSigningKey } from './key-issuer.ts';
+
+export const UI_SESSION_COOKIE = 'litellm_ui_session';
+export const UI_LOGIN_STATE_COOKIE = 'litellm_ui_login_state';
+/** How long a browser may take at the IdP before the UI login's state expires. */
+export const UI_LOGIN_STATE_SECONDS = 600;
+
+export interface UiSession {
+  userId: string;
+  email: string | null;
+  role: string;
+  expiresAtMs: number;
+}
+
+export interface UiLoginState {
+  state: string;
+  pkceVerifier: string | null;
+}
+
+const sessionSchema = z.object({
+  sub: z.string(),
+  email: z.string().nullable(),
+  role: z.string(),
+  exp: z.number(),
+});
+const loginStateSchema = z.object({ state: z.string(), pkce_verifier: z.string().nullable() });
+
+export class UiSessions {
+  private readonly sessionKey: Uint8Array;
+  private readonly stateKey: Uint8Array;
+
+  constructor(
+    secret: string,
+    readonly sessionSeconds: number,
+    private readonly clock: Clock,
+  ) {
+    this.sessionKey = deriveSigningKey(secret, 'ui-session');
+    this.stateKey = deriveSigningKey(secret, 'ui-login-state');
+  }
+
+  async createSession(user: {
+    userId: string;
+    email: string | null;
+    role: string;
+  }): Promise<{ cookie: string; session: UiSession }> {
+    const now = nowSeconds(this.clock);
+    const exp = now + this.sessionSeconds;
+    const cookie = await new SignJWT({ email: user.email, role: user.role })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(user.userId)
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .sign(this.sessionKey);
+    return { cookie, session: { ...user, expiresAtMs: exp * 1000 } };
+  }
+
+  async readSession(cookie: string | undefined): Promise<UiSession | undefined> {
+    const payload = await this.verify(cookie, this.sessionKey);
+    const parsed = sessionSchema.safeParse(payload);
+    if (!parsed.success) return undefined;
+    const { sub, email, role, exp } = parsed.data;
+    return { userId: sub, email, role, expiresAtMs: exp * 1000 };
+  }
+
+  async createLoginState(value: UiLoginState): Promise<string> {
+    const now = nowSeconds(this.clock);
+    return new SignJWT({ state: value.state, pkce_verifier: value.pkceVerifier })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt(now)
+      .setExpirationTime(now + UI_LOGIN_STATE_SECONDS)
+      .sign(this.stateKey);
+  }
+
+  async readLoginState(cookie: string | undefined): Promise<UiLoginState | undefined> {
+    const parsed = loginStateSchema.safeParse(await this.verify(cookie, this.stateKey));
+    return parsed.success ? { state: parsed.data.state, pkceVerifier: parsed.data.pkce_verifier } : undefined;
+  }
+
+  private async verify(token: string | undefined, key: Uint8Array): Promise<unknown> {
+    if (token === undefined || token === '') return undefined;
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        currentDate: new Date(this.clock.nowMs()),
+      });
+      return payload;
+    } catch {
+      return undefined;
+    }
+  }
+}
