@@ -53,8 +53,14 @@ export const MAX_METADATA_STRING_LENGTH = 1024;
 
 export type DestinationVerdict = { allowed: true } | { allowed: false; reason: string };
 
+/** Dot segments that would walk into an object's prototype when the key is nested (`__proto__.x`). */
+const PROTOTYPE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
 export function checkDestinationKey(key: string): DestinationVerdict {
   if (!DESTINATION_KEY_PATTERN.test(key)) return { allowed: false, reason: 'must match ^[A-Za-z0-9_.-]+$' };
+  if (key.split('.').some((segment) => PROTOTYPE_SEGMENTS.has(segment))) {
+    return { allowed: false, reason: 'has a __proto__, constructor or prototype segment' };
+  }
   const lower = key.toLowerCase();
   const word = BLOCKED_KEY_WORDS.find((w) => lower.includes(w));
   return word ? { allowed: false, reason: `contains the secret-looking word "${word}"` } : { allowed: true };
