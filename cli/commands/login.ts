@@ -1,0 +1,331 @@
+/**
+ * `cli-sso login`: the CLI's half of the CLI SSO sequence (protocol.md sections 1, 2 and 8).
+ *
+ *   start -> print URL, code and session id -> open a browser -> poll until ready -> store the key
+ *
+ * The URL and the code are printed before anything else is tried, so a person on a headless
+ * machine can always finish the login on another device. The poll secret and the key are never
+ * printed and never put in a URL.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nowSeconds } from '../../common/clock.ts';
+import {
+  browserLoginUrl,
+  formatUserCode,
+  LOGIN_TIMEOUT_SECONDS,
+  MAX_PREFER_WAIT_SECONDS,
+  type PollAnswer,
+  type StartAnswer,
+} from '../../protocol/cli-sso.ts';
+import { openBrowser } from '../browser-opener.ts';
+import { type CommandContext, say } from '../command-context.ts';
+import { CliError, EXIT_CODES } from '../exit-codes.ts';
+import {
+  GatewayClient,
+  GatewayHttpError,
+  GatewayTimeoutError,
+  GatewayUnreachableError,
+  isTransient,
+} from '../gateway-client.ts';
+import { readKeyClaims } from '../key-expiry.ts';
+import { type LoginProgress, startLoginProgress } from '../login-progress.ts';
+import { withRetries } from '../retry.ts';
+import { DEFAULT_BASE_URL } from '../settings.ts';
+import { chooseTeam } from '../team-choice.ts';
+import { formatDuration, formatInstant, relativeTo } from '../time-format.ts';
+
+export const DEFAULT_LOGIN_TIMEOUT_SECONDS = LOGIN_TIMEOUT_SECONDS;
+/** How long we ask a gateway to hold a poll (RFC 7240 `Prefer: wait`), below its 30 s cap. */
+export const LONG_POLL_WAIT_SECONDS = 25;
+/** One request may take this long on top of any long-poll wait before it counts as lost. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Even a gateway that holds polls is not asked again sooner than this (guards against a hot loop). */
+export const MIN_LONG_POLL_GAP_MS = 250;
+
+export interface LoginOptions {
+  /** false with --no-browser: only print. */
+  browser: boolean;
+  timeoutSeconds: number;
+  team?: string | undefined;
+}
+
+type ReadyAnswer = Extract<PollAnswer, { status: 'ready' }>;
+
+export async function login(ctx: CommandContext, options: LoginOptions): Promise<number> {
+  const baseUrl = ctx.settings.explicitBaseUrl ?? DEFAULT_BASE_URL;
+  const client = new GatewayClient({ baseUrl });
+  const startedMs = ctx.clock.nowMs();
+  const deadlineMs = startedMs + options.timeoutSeconds * 1000;
+  const retry = {
+    firstDelayMs: ctx.settings.retryDelayMs,
+    // While logging in, a request that timed out is worth another try until the deadline.
+    isRetryable: (error: unknown) => isTransient(error) || error instanceof GatewayTimeoutError,
+    signal: ctx.signal,
+    clock: ctx.clock,
+    deadlineMs,
+  };
+  const remainingMs = () => deadlineMs - ctx.clock.nowMs();
+
+  let started: StartAnswer;
+  try {
+    started = await withRetries(
+      () => client.start({ signal: ctx.signal, timeoutMs: Math.min(REQUEST_TIMEOUT_MS, Math.max(1, remainingMs())) }),
+      { ...retry, onRetry: (error, attempt, delayMs) => say(ctx, retryLine(error, attempt, delayMs)) },
+    );
+  } catch (error) {
+    throw explainStartFailure(error, baseUrl);
+  }
+
+  // Section 8: URL, code and session id first, each on its own line, before any browser is tried.
+  const url = browserLoginUrl(baseUrl, started.loginId);
+  say(ctx, 'To log in, open this URL in a browser:');
+  say(ctx);
+  say(ctx, url);
+  say(ctx);
+  say(ctx, `Verification code: ${formatUserCode(started.userCode)}`);
+  say(ctx, `Session id: ${started.loginId}`);
+  say(ctx, 'Check that the browser shows the same code before you confirm.');
+  say(ctx);
+  await openTheBrowser(ctx, url, options.browser);
+
+  const progress = await startLoginProgress({
+    stream: ctx.stderr,
+    isTTY: ctx.stderrIsTTY,
+    clock: ctx.clock,
+    startedMs,
+    deadlineMs,
+  });
+  let ready: ReadyAnswer;
+  try {
+    ready = await pollUntilReady(ctx, client, started, options, progress, { ...retry, remainingMs });
+  } finally {
+    progress.stop();
+  }
+
+  const claims = readKeyClaims(ready.key);
+  const now = nowSeconds(ctx.clock);
+  const expiresAt = claims.expiresAt ?? (ready.expiresInSeconds !== undefined ? now + ready.expiresInSeconds : null);
+  await ctx.store.write({
+    baseUrl,
+    key: ready.key,
+    userId: ready.userId,
+    userEmail: claims.email,
+    userRole: claims.role,
+    teamId: ready.teamId,
+    authHeaderName: 'Authorization',
+    timestamp: now,
+    expiresAt,
+  });
+  say(ctx, `Logged in to ${baseUrl} as ${ready.userId}${ready.teamId ? ` (team ${ready.teamId})` : ''}.`);
+  say(
+    ctx,
+    expiresAt === null
+      ? 'The gateway did not say when the key expires.'
+      : `The key expires at ${formatInstant(expiresAt)} (${relativeTo(expiresAt, now)}).`,
+  );
+  say(ctx, `Saved to ${ctx.store.path}.`);
+  return EXIT_CODES.ok;
+}
+
+async function openTheBrowser(ctx: CommandContext, url: string, wanted: boolean): Promise<void> {
+  if (!wanted) {
+    say(ctx, 'Not opening a browser (--no-browser): open the URL above yourself.');
+    return;
+  }
+  const result = await openBrowser({
+    url,
+    env: ctx.env,
+    platform: ctx.platform,
+    ...(ctx.openWithPlatform ? { openWithPlatform: ctx.openWithPlatform } : {}),
+  });
+  say(
+    ctx,
+    result.opened
+      ? `Opening the browser (${result.how}).`
+      : `Could not open a browser (${result.how}): open the URL above yourself.`,
+  );
+}
+
+interface PollLoopOptions {
+  firstDelayMs: number;
+  isRetryable: (error: unknown) => boolean;
+  signal: AbortSignal;
+  clock: CommandContext['clock'];
+  deadlineMs: number;
+  remainingMs: () => number;
+}
+
+async function pollUntilReady(
+  ctx: CommandContext,
+  client: GatewayClient,
+  started: StartAnswer,
+  options: LoginOptions,
+  progress: LoginProgress,
+  loop: PollLoopOptions,
+): Promise<ReadyAnswer> {
+  let teamId = options.team;
+  for (;;) {
+    if (loop.remainingMs() <= 0) throw loginTimedOut(options.timeoutSeconds);
+    // Ask for a long poll on every request: LiteLLM ignores the header and answers at once, our
+    // gateway holds the request and says so with Preference-Applied (RFC 7240 section 3).
+    const remainingS = Math.floor(loop.remainingMs() / 1000);
+    const preferWaitSeconds = Math.min(LONG_POLL_WAIT_SECONDS, MAX_PREFER_WAIT_SECONDS, remainingS - 1);
+    const waitS = preferWaitSeconds >= 1 ? preferWaitSeconds : undefined;
+    const polledAtMs = ctx.clock.nowMs();
+    let result: Awaited<ReturnType<GatewayClient['poll']>>;
+    try {
+      result = await withRetries(
+        () =>
+          client.poll({
+            loginId: started.loginId,
+            pollSecret: started.pollSecret,
+            ...(teamId !== undefined ? { teamId } : {}),
+            ...(waitS !== undefined ? { preferWaitSeconds: waitS } : {}),
+            signal: loop.signal,
+            timeoutMs: Math.max(1, Math.min(loop.remainingMs(), (waitS ?? 0) * 1000 + REQUEST_TIMEOUT_MS)),
+          }),
+        { ...loop, onRetry: (error, attempt, delayMs) => progress.note(retryLine(error, attempt, delayMs)) },
+      );
+    } catch (error) {
+      if (loop.remainingMs() <= 0 && !(error instanceof GatewayHttpError)) throw loginTimedOut(options.timeoutSeconds);
+      throw explainPollFailure(error, client.baseUrl, teamId);
+    }
+    const answer = result.answer;
+    if (answer.status === 'ready') return answer;
+    if (answer.status === 'team_selection') {
+      if (teamId !== undefined) {
+        throw new CliError('gatewayError', `the gateway asked for a team again although team_id=${teamId} was sent`);
+      }
+      progress.pause();
+      teamId = await chooseTeam({
+        teams: answer.teams,
+        teamDetails: answer.teamDetails,
+        interactive: ctx.interactive,
+        input: ctx.stdin,
+        output: ctx.stderr,
+        signal: ctx.signal,
+      });
+      progress.resume();
+      continue;
+    }
+    // Pending. A held poll already waited; otherwise keep LiteLLM's 2-second rhythm (section 8).
+    const gapMs = result.longPollHonoured ? MIN_LONG_POLL_GAP_MS : ctx.settings.pollIntervalMs;
+    const waitMs = Math.min(polledAtMs + gapMs - ctx.clock.nowMs(), loop.remainingMs());
+    if (waitMs > 0) await sleep(waitMs, undefined, { signal: ctx.signal });
+  }
+}
+
+function retryLine(error: unknown, nextAttempt: number, delayMs: number): string {
+  const reason =
+    error instanceof GatewayUnreachableError
+      ? `cannot reach the gateway (${error.reason})`
+      : error instanceof GatewayHttpError
+        ? `the gateway answered HTTP ${error.status}`
+        : error instanceof GatewayTimeoutError
+          ? 'the gateway did not answer in time'
+          : 'the request failed';
+  return `${reason}; trying again in ${(delayMs / 1000).toFixed(1)} s (attempt ${nextAttempt}).`;
+}
+
+function loginTimedOut(timeoutSeconds: number): CliError {
+  return new CliError(
+    'timedOut',
+    `the login was not completed within ${formatDuration(timeoutSeconds)}`,
+    'Run `cli-sso login` again and finish the login in the browser (or give more time with --timeout <seconds>).',
+  );
+}
+
+/** Section 2 (start): what each failure of POST /sso/cli/start means for the person. */
+function explainStartFailure(error: unknown, baseUrl: string): unknown {
+  if (error instanceof GatewayTimeoutError) {
+    return new CliError(
+      'timedOut',
+      `the gateway at ${baseUrl} did not answer when asked to start a login`,
+      'Check that the gateway is up and --base-url / LITELLM_PROXY_URL is right.',
+    );
+  }
+  if (!(error instanceof GatewayHttpError)) return error;
+  const said = error.gatewayMessage ? `: ${error.gatewayMessage}` : '';
+  if (error.status === 404 || error.status === 405) {
+    return new CliError(
+      'refused',
+      `the gateway at ${baseUrl} has no CLI login (POST /sso/cli/start answered HTTP ${error.status}${said})`,
+      'The gateway is too old for CLI SSO or is not a LiteLLM-style gateway. Check --base-url / LITELLM_PROXY_URL, or ask its operator for a LiteLLM version with CLI SSO.',
+    );
+  }
+  if (error.status === 429) {
+    return new CliError(
+      'refused',
+      `the gateway refused to start another CLI login (HTTP 429${said})`,
+      'Too many logins were started from this address; wait a minute and run `cli-sso login` again.',
+    );
+  }
+  if (error.status === 401 || error.status === 403) {
+    return new CliError(
+      'refused',
+      `the gateway refused to start a CLI login (HTTP ${error.status}${said})`,
+      'CLI login may be switched off on this gateway; ask its operator.',
+    );
+  }
+  if (error.status >= 500) {
+    return new CliError(
+      'gatewayError',
+      `the gateway failed to start a CLI login (HTTP ${error.status}${said})`,
+      'This is a problem on the gateway; try again later or tell its operator.',
+    );
+  }
+  return new CliError('refused', `the gateway refused to start a CLI login (HTTP ${error.status}${said})`);
+}
+
+/** Section 2 (poll): what each failure of GET /sso/cli/poll means for the person. */
+function explainPollFailure(error: unknown, baseUrl: string, teamId: string | undefined): unknown {
+  if (!(error instanceof GatewayHttpError)) return error;
+  const said = error.gatewayMessage ? `: ${error.gatewayMessage}` : '';
+  if (error.status === 400) {
+    return new CliError(
+      'refused',
+      `the gateway no longer knows this login session (HTTP 400${said})`,
+      'It expired or was already used; run `cli-sso login` again. If this happens every time, the gateway may keep sessions per replica without a shared store (protocol.md section 9).',
+    );
+  }
+  if (error.status === 403 && teamId !== undefined && /team/i.test(error.gatewayMessage ?? '')) {
+    return new CliError(
+      'refused',
+      `the gateway says you are not in team ${teamId} (HTTP 403${said})`,
+      'Run `cli-sso login` again with --team set to one of your teams, or without --team to choose.',
+    );
+  }
+  if (error.status === 403) {
+    return new CliError(
+      'refused',
+      `the gateway rejected this login's poll secret (HTTP 403${said})`,
+      'Run `cli-sso login` again.',
+    );
+  }
+  if (error.status === 404 || error.status === 405) {
+    return new CliError(
+      'refused',
+      `the gateway at ${baseUrl} does not serve GET /sso/cli/poll (HTTP ${error.status}${said})`,
+      'The gateway is too old for CLI SSO or is not a LiteLLM-style gateway.',
+    );
+  }
+  if (error.status === 429) {
+    return new CliError(
+      'gatewayError',
+      `the gateway kept answering HTTP 429 while the CLI waited${said}`,
+      'Wait a minute and run `cli-sso login` again.',
+    );
+  }
+  if (error.status >= 500) {
+    return new CliError(
+      'gatewayError',
+      `the gateway failed while the CLI waited for the login (HTTP ${error.status}${said})`,
+      'This is a problem on the gateway; try again later or tell its operator.',
+    );
+  }
+  return new CliError(
+    'refused',
+    `the gateway refused the poll (HTTP ${error.status}${said})`,
+    'Run `cli-sso login` again.',
+  );
+}

@@ -1,0 +1,243 @@
+/**
+ * The CLI's side of the wire: POST /sso/cli/start, GET /sso/cli/poll/{login_id} and GET /models
+ * (../shared/docs/protocol.md sections 2 and 8). Answers are parsed field by field with the
+ * parsers of protocol/cli-sso.ts; failures become typed errors that name the gateway, the status
+ * and the gateway's own message. Secrets travel only in headers, never in a URL.
+ */
+import { z } from 'zod';
+import {
+  CLI_SSO_PATHS,
+  joinUrl,
+  POLL_SECRET_HEADER,
+  type PollAnswer,
+  parsePollAnswer,
+  parseStartAnswer,
+  type StartAnswer,
+  WireFormatError,
+} from '../protocol/cli-sso.ts';
+import { apiErrorTypeOf, errorMessageOf } from '../protocol/errors.ts';
+import { redactText } from '../protocol/redact.ts';
+
+/** The gateway answered with an HTTP error status. */
+export class GatewayHttpError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly status: number,
+    /** The gateway's own message (`detail` or `error.message`), redacted; undefined if none. */
+    readonly gatewayMessage: string | undefined,
+    /** LiteLLM's `error.type`, e.g. `expired_key`. */
+    readonly errorType: string | undefined,
+  ) {
+    super(`${operation} failed: HTTP ${status}${gatewayMessage ? ` (${gatewayMessage})` : ''}`);
+    this.name = 'GatewayHttpError';
+  }
+}
+
+/** No HTTP answer at all: connection refused, reset, DNS failure... */
+export class GatewayUnreachableError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly baseUrl: string,
+    readonly reason: string,
+  ) {
+    super(`${operation} failed: cannot reach the gateway at ${baseUrl} (${reason})`);
+    this.name = 'GatewayUnreachableError';
+  }
+}
+
+/** The gateway took the connection but did not answer in time. */
+export class GatewayTimeoutError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly baseUrl: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${operation} failed: the gateway at ${baseUrl} did not answer within ${formatMs(timeoutMs)}`);
+    this.name = 'GatewayTimeoutError';
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Worth trying again after a pause: no answer, or an answer that says "later" (429, 502-504).
+ * A 500 is a gateway bug and a 4xx is a refusal: retrying would only hide them (section 9).
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof GatewayUnreachableError) return true;
+  if (error instanceof GatewayHttpError) return [429, 502, 503, 504].includes(error.status);
+  return false;
+}
+
+export interface RequestOptions {
+  /** Cancels the request (Ctrl-C). An abort surfaces as an AbortError. */
+  signal?: AbortSignal;
+  /** Give up on this one request after this long. */
+  timeoutMs: number;
+}
+
+export interface PollOptions extends RequestOptions {
+  loginId: string;
+  pollSecret: string;
+  /** Sent as `?team_id=` once the user chose a team (section 2, poll step 5). */
+  teamId?: string;
+  /** Ask the gateway to hold the poll open (RFC 7240 `Prefer: wait=N`, our extension). */
+  preferWaitSeconds?: number;
+}
+
+export interface PollResult {
+  answer: PollAnswer;
+  /** True when the gateway said `Preference-Applied: wait=...`, i.e. it held the poll open. */
+  longPollHonoured: boolean;
+}
+
+export interface Model {
+  id: string;
+  object: string;
+  created: number | null;
+  ownedBy: string | null;
+}
+
+const modelsAnswerSchema = z.object({
+  data: z.array(
+    z.object({
+      id: z.string(),
+      object: z.string().optional(),
+      created: z.number().nullable().optional(),
+      owned_by: z.string().nullable().optional(),
+    }),
+  ),
+});
+
+export function parseModelsAnswer(body: unknown): Model[] {
+  const result = modelsAnswerSchema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(body)';
+    throw new WireFormatError('models answer', field, issue ? issue.message : 'is invalid');
+  }
+  return result.data.data.map((m) => ({
+    id: m.id,
+    object: m.object ?? 'model',
+    created: m.created ?? null,
+    ownedBy: m.owned_by ?? null,
+  }));
+}
+
+export interface GatewayClientOptions {
+  baseUrl: string;
+  fetch?: typeof fetch;
+}
+
+export class GatewayClient {
+  readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: GatewayClientOptions) {
+    this.baseUrl = options.baseUrl;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** POST /sso/cli/start: no body, no auth (section 2). */
+  async start(options: RequestOptions): Promise<StartAnswer> {
+    const { body } = await this.request('start the login', CLI_SSO_PATHS.start, { method: 'POST' }, options);
+    return parseStartAnswer(body);
+  }
+
+  /** GET /sso/cli/poll/{login_id}; the secret goes in its header, never in the query (section 2). */
+  async poll(options: PollOptions): Promise<PollResult> {
+    const query = options.teamId ? `?${new URLSearchParams({ team_id: options.teamId })}` : '';
+    const headers: Record<string, string> = { [POLL_SECRET_HEADER]: options.pollSecret };
+    if (options.preferWaitSeconds !== undefined) headers['prefer'] = `wait=${options.preferWaitSeconds}`;
+    const { body, response } = await this.request(
+      'poll the login',
+      `${CLI_SSO_PATHS.poll(options.loginId)}${query}`,
+      { method: 'GET', headers },
+      options,
+    );
+    const applied = response.headers.get('preference-applied') ?? '';
+    return { answer: parsePollAnswer(body), longPollHonoured: /(^|[\s,;])wait\s*=/i.test(applied) };
+  }
+
+  /** GET /models with the key as a bearer token (section 2). */
+  async listModels(options: RequestOptions & { key: string; authHeaderName?: string }): Promise<Model[]> {
+    const headerName = options.authHeaderName ?? 'Authorization';
+    const { body } = await this.request(
+      'list models',
+      CLI_SSO_PATHS.models,
+      { method: 'GET', headers: { [headerName]: `Bearer ${options.key}` } },
+      options,
+    );
+    return parseModelsAnswer(body);
+  }
+
+  private async request(
+    operation: string,
+    path: string,
+    init: RequestInit,
+    options: RequestOptions,
+  ): Promise<{ body: unknown; response: Response }> {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const url = joinUrl(this.baseUrl, path);
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchImpl(url, {
+        ...init,
+        signal,
+        headers: { accept: 'application/json', ...init.headers },
+      });
+      text = await response.text();
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason ?? error;
+      if (timeout.aborted) throw new GatewayTimeoutError(operation, this.baseUrl, options.timeoutMs);
+      throw new GatewayUnreachableError(operation, this.baseUrl, networkReason(error));
+    }
+    const body = parseJson(text);
+    if (!response.ok) {
+      const message = body === undefined ? plainTextMessage(text) : errorMessageOf(body);
+      throw new GatewayHttpError(
+        operation,
+        response.status,
+        message === undefined ? undefined : redactText(message),
+        apiErrorTypeOf(body),
+      );
+    }
+    if (body === undefined) {
+      throw new WireFormatError(`${operation} answer`, '(body)', `must be JSON (got ${describeText(text)})`);
+    }
+    return { body, response };
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function plainTextMessage(text: string): string | undefined {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  if (oneLine === '' || oneLine.startsWith('<')) return undefined;
+  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}...` : oneLine;
+}
+
+function describeText(text: string): string {
+  if (text.trim() === '') return 'an empty body';
+  return `${text.length} characters starting ${JSON.stringify(redactText(text.slice(0, 20)))}`;
+}
+
+/** undici hides the useful part (ECONNREFUSED...) in `cause`. */
+function networkReason(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return typeof code === 'string' ? code : cause.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

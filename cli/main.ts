@@ -1,0 +1,31 @@
+/**
+ * Process entry of the reference CLI: `node --import tsx cli/main.ts <command>` (or `npm run cli --`).
+ * The only file that touches `process`: argv, env, streams, TTY facts, signals and the exit code.
+ */
+import { runCli } from './program.ts';
+
+const interrupted = new AbortController();
+let interrupts = 0;
+const onSignal = (exitCode: number) => () => {
+  interrupts += 1;
+  // First Ctrl-C: cancel cleanly (the login stops polling, the spinner is cleared). Second: leave now.
+  if (interrupts > 1) process.exit(exitCode);
+  interrupted.abort();
+};
+process.on('SIGINT', onSignal(130));
+process.on('SIGTERM', onSignal(143));
+
+const code = await runCli({
+  argv: process.argv.slice(2),
+  env: process.env,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdinIsTTY: process.stdin.isTTY === true,
+  stderrIsTTY: process.stderr.isTTY === true,
+  signal: interrupted.signal,
+  platform: process.platform,
+});
+process.exitCode = code;
+// A detached browser and unref'd timers do not hold the process; stdin would if a prompt opened it.
+process.stdin.unref?.();

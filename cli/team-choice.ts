@@ -1,0 +1,50 @@
+/**
+ * A user in several teams must pick one before the key is issued (protocol.md section 2, poll
+ * step 4): a prompt when a person is at a terminal, `--team <id>` otherwise, and without either a
+ * clear error that lists the teams to choose from (issue 5, point 2).
+ */
+import type { TeamDetail } from '../protocol/cli-sso.ts';
+import { CliError } from './exit-codes.ts';
+
+export interface TeamChoiceOptions {
+  teams: string[];
+  teamDetails: TeamDetail[];
+  interactive: boolean;
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  signal: AbortSignal;
+}
+
+/** Every team once, with its alias when the gateway sent one. */
+export function listTeams(teams: string[], teamDetails: TeamDetail[]): TeamDetail[] {
+  const byId = new Map<string, TeamDetail>();
+  for (const detail of teamDetails) byId.set(detail.teamId, detail);
+  for (const teamId of teams) if (!byId.has(teamId)) byId.set(teamId, { teamId, teamAlias: null });
+  return [...byId.values()];
+}
+
+export function describeTeam(team: TeamDetail): string {
+  return team.teamAlias && team.teamAlias !== team.teamId ? `${team.teamId} (${team.teamAlias})` : team.teamId;
+}
+
+export async function chooseTeam(options: TeamChoiceOptions): Promise<string> {
+  const teams = listTeams(options.teams, options.teamDetails);
+  if (teams.length === 0) {
+    throw new CliError('gatewayError', 'the gateway asked to choose a team but listed no teams');
+  }
+  if (!options.interactive) {
+    throw new CliError(
+      'teamRequired',
+      `you belong to ${teams.length} teams and the gateway needs to know which one this login is for`,
+      `Run \`cli-sso login --team <id>\` with one of:\n${teams.map((t) => `  ${describeTeam(t)}`).join('\n')}`,
+    );
+  }
+  const { default: select } = await import('@inquirer/select');
+  return select(
+    {
+      message: 'You belong to several teams. Which one is this login for?',
+      choices: teams.map((t) => ({ name: describeTeam(t), value: t.teamId })),
+    },
+    { input: options.input, output: options.output, signal: options.signal },
+  );
+}
