@@ -127,7 +127,8 @@ export function isEmailDomainAllowed(email: string | null, allowedDomains: reado
  * (`org_info.department` is both the path and the key), ready for the claim map (section 5).
  */
 export function captureExtraAttributes(userinfo: unknown, paths: readonly string[]): Record<string, unknown> {
-  const captured: Record<string, unknown> = {};
+  // No prototype: a path named `__proto__` must be captured as data, not change the object.
+  const captured: Record<string, unknown> = Object.create(null);
   for (const path of paths) {
     const value = readClaim(userinfo, path);
     if (value !== undefined) captured[path] = value;

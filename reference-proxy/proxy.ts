@@ -4,13 +4,15 @@
  */
 import { type Clock, systemClock } from '../common/clock.ts';
 import { listen } from '../common/http-server.ts';
-import { createLogger, type LogSink } from '../common/logger.ts';
+import { createLogger, type Logger, type LogSink } from '../common/logger.ts';
 import { createProxyApp } from './app.ts';
 import type { ProxyConfig } from './config.ts';
 import { type FlowStore, MemoryFlowStore } from './flow-store.ts';
 import { KeyIssuer } from './key-issuer.ts';
+import { POSTGRES_STORE_NAME, PostgresUserStore } from './postgres-user-store.ts';
 import type { ProxyContext } from './proxy-context.ts';
-import { SqliteUserStore } from './sqlite-user-store.ts';
+import { REDIS_STORE_NAME, RedisFlowStore } from './redis-flow-store.ts';
+import { SQLITE_STORE_NAME, SqliteUserStore } from './sqlite-user-store.ts';
 import { MemoryStartRateLimit, type StartRateLimit } from './start-rate-limit.ts';
 import { UiSessions } from './ui-session.ts';
 import type { UserStore } from './user-store.ts';
@@ -51,7 +53,7 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
   });
   for (const warning of config.claimMapWarnings) logger.warn('claim_map_entry_ignored', { detail: warning });
 
-  const stores = await openStores(config, clock);
+  const stores = await openStores(config, clock, logger);
   const ctx: ProxyContext = {
     config,
     clock,
@@ -88,14 +90,47 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
   };
 }
 
-async function openStores(config: ProxyConfig, clock: Clock): Promise<Stores> {
-  const users = new SqliteUserStore(config.sqlitePath);
+/** Memory or Redis for flows and the start limit; SQLite or PostgreSQL for users. */
+async function openStores(config: ProxyConfig, clock: Clock, logger: Logger): Promise<Stores> {
+  let flows: FlowStore;
+  let startLimit: StartRateLimit;
+  let flowStoreName: string;
+  let closeFlows: () => Promise<void>;
+  if (config.redisUrl !== undefined) {
+    const redis = await RedisFlowStore.open(config.redisUrl, clock, logger);
+    flows = redis;
+    startLimit = redis;
+    flowStoreName = REDIS_STORE_NAME;
+    closeFlows = () => redis.close();
+  } else {
+    const memory = new MemoryFlowStore(clock);
+    flows = memory;
+    startLimit = new MemoryStartRateLimit(clock);
+    flowStoreName = 'login session store (memory)';
+    closeFlows = () => memory.close();
+  }
+  let users: UserStore;
+  let userStoreName: string;
+  try {
+    if (config.databaseUrl !== undefined) {
+      users = await PostgresUserStore.open(config.databaseUrl, logger);
+      userStoreName = POSTGRES_STORE_NAME;
+    } else {
+      users = new SqliteUserStore(config.sqlitePath);
+      userStoreName = SQLITE_STORE_NAME;
+    }
+  } catch (error) {
+    await closeFlows();
+    throw error;
+  }
   return {
-    flows: new MemoryFlowStore(clock),
-    startLimit: new MemoryStartRateLimit(clock),
+    flows,
+    startLimit,
     users,
-    flowStoreName: 'login session store (memory)',
-    userStoreName: 'user database (SQLite)',
-    close: () => users.close(),
+    flowStoreName,
+    userStoreName,
+    close: async () => {
+      await Promise.allSettled([closeFlows(), users.close()]);
+    },
   };
 }

@@ -10,7 +10,7 @@ import type { IdpIdentity } from './identity.ts';
 import { guardStore } from './store-errors.ts';
 import { applyLogin, type UserRecord, type UserStore } from './user-store.ts';
 
-const STORE_NAME = 'user database (SQLite)';
+export const SQLITE_STORE_NAME = 'user database (SQLite)';
 
 /** Append-only: a released migration is never edited, a change is a new entry. */
 const MIGRATIONS: readonly string[] = [
@@ -87,7 +87,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   upsertLogin(identity: IdpIdentity, attribution: NestedMetadata, nowMs: number): Promise<UserRecord> {
-    return guardStore(STORE_NAME, async () =>
+    return guardStore(SQLITE_STORE_NAME, async () =>
       // IMMEDIATE: take the write lock before reading, so two logins of one user cannot interleave.
       this.db
         .transaction(() => {
@@ -110,7 +110,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   get(userId: string): Promise<UserRecord | undefined> {
-    return guardStore(STORE_NAME, async () => this.read(userId));
+    return guardStore(SQLITE_STORE_NAME, async () => this.read(userId));
   }
 
   private read(userId: string): UserRecord | undefined {

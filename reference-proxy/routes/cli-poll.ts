@@ -51,6 +51,7 @@ export function cliPoll(ctx: ProxyContext): RequestHandler {
         outcome = await guardStore(ctx.flowStoreName, () => decideOrIssue(ctx, loginId, pollSecret, teamParam));
         const remainingMs = deadlineMs - performance.now();
         if (outcome.kind !== 'pending' || remainingMs <= 0 || aborted.aborted) break;
+        ctx.logger.debug('poll_waiting', { login_id: loginId, remaining_ms: Math.round(remainingMs) });
         await waitForChange(watch.changed, remainingMs, aborted);
       } finally {
         watch.stop();

@@ -1,0 +1,214 @@
+/**
+ * Flows in Redis (REDIS_URL), shared by every replica (issue 4, point 4; protocol.md section 9:
+ * without a shared store, replicas fail logins at random).
+ *
+ * - Each flow is one JSON string under `cli-sso:flow:{login_id}` with Redis' own TTL (600 s, reset
+ *   on every write); the flow's `expiresAtMs` is also checked against our clock, so a clock moved by
+ *   libfaketime expires flows as it should.
+ * - Writes are compare-and-set Lua scripts on the exact JSON read, so two replicas cannot both
+ *   act on one version (e.g. two polls both getting the key).
+ * - Every write and delete is published on `cli-sso:flow-changed`; each replica feeds those
+ *   messages to its local watchers, so a long poll on replica A wakes when the browser finishes on B.
+ * - The start limit is a sliding window in a sorted set per client IP.
+ *
+ * Commands fail at once while Redis is down (no offline queue): the routes answer 503 instead of
+ * hanging, and nothing falls back to memory, so no flow is silently split between stores.
+ */
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Clock } from '../common/clock.ts';
+import type { Logger } from '../common/logger.ts';
+import {
+  FLOW_TTL_MS,
+  type Flow,
+  type FlowDecision,
+  type FlowStore,
+  type FlowWatch,
+  FlowWatchers,
+} from './flow-store.ts';
+import { START_LIMIT, START_WINDOW_MS, type StartRateLimit } from './start-rate-limit.ts';
+import { StoreUnavailableError } from './store-errors.ts';
+
+export const REDIS_STORE_NAME = 'login session store (Redis)';
+const FLOW_KEY_PREFIX = 'cli-sso:flow:';
+const START_KEY_PREFIX = 'cli-sso:start-rate:';
+export const FLOW_CHANGED_CHANNEL = 'cli-sso:flow-changed';
+/** Lost compare-and-set races are retried this often before giving up with a 503. */
+const MAX_UPDATE_ATTEMPTS = 20;
+
+// KEYS[1] flow key; ARGV[1] expected JSON ('' = must be absent), ARGV[2] new JSON ('' = delete),
+// ARGV[3] TTL ms, ARGV[4] channel, ARGV[5] login id. Returns 1 when applied, 0 when the flow changed.
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[1] ~= '') or (current ~= false and current ~= ARGV[1]) then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1`;
+
+// KEYS[1] window key; ARGV[1] now ms, ARGV[2] window ms, ARGV[3] limit, ARGV[4] unique member.
+const SLIDING_WINDOW = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+const flowSchema = z.object({
+  loginId: z.string(),
+  status: z.enum(['pending', 'sso_complete', 'user_code_verified']),
+  pollSecretHash: z.string(),
+  userCodeHash: z.string(),
+  browserTokenHash: z.string().nullable(),
+  pkceVerifier: z.string().nullable(),
+  failedCodeAttempts: z.number().int(),
+  session: z
+    .object({
+      userId: z.string(),
+      userEmail: z.string().nullable(),
+      userRole: z.string(),
+      teams: z.array(z.string()),
+      attributionMetadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    })
+    .nullable(),
+  createdAtMs: z.number(),
+  expiresAtMs: z.number(),
+  version: z.number().int(),
+});
+
+interface StoredFlow {
+  raw: string;
+  flow: Flow;
+}
+
+export class RedisFlowStore implements FlowStore, StartRateLimit {
+  private readonly watchers = new FlowWatchers();
+  private startCounter = 0;
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly subscriber: Redis,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Connects without failing: an unreachable Redis makes requests answer 503 until it is back. */
+  static async open(url: string, clock: Clock, logger: Logger): Promise<RedisFlowStore> {
+    const options = {
+      lazyConnect: true,
+      connectTimeout: 2000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
+    };
+    const redis = new Redis(url, { ...options, enableOfflineQueue: false });
+    // The subscriber queues its SUBSCRIBE until connected and re-subscribes after every reconnect.
+    const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, autoResubscribe: true });
+    const store = new RedisFlowStore(redis, subscriber, clock);
+    let lastError = '';
+    for (const connection of [redis, subscriber]) {
+      connection.on('error', (error: Error) => {
+        // One line per distinct failure, not one per reconnect attempt.
+        if (error.message === lastError) return;
+        lastError = error.message;
+        logger.warn('redis_error', { error: error.message });
+      });
+      connection.on('ready', () => {
+        lastError = '';
+      });
+    }
+    subscriber.on('message', (_channel: string, loginId: string) => store.watchers.notify(loginId));
+    await Promise.all([redis.connect().catch(() => undefined), subscriber.connect().catch(() => undefined)]);
+    subscriber.subscribe(FLOW_CHANGED_CHANNEL).catch(() => undefined);
+    return store;
+  }
+
+  async create(flow: Omit<Flow, 'expiresAtMs' | 'version'>): Promise<Flow> {
+    const stored: Flow = { ...flow, version: 1, expiresAtMs: this.clock.nowMs() + FLOW_TTL_MS };
+    const applied = await this.compareAndSet(flow.loginId, '', JSON.stringify(stored));
+    // 24 random bytes do not collide; if they ever did, refusing is better than overwriting.
+    if (!applied) throw new StoreUnavailableError(REDIS_STORE_NAME, { cause: new Error('login id collision') });
+    return stored;
+  }
+
+  async get(loginId: string): Promise<Flow | undefined> {
+    return (await this.read(loginId))?.flow;
+  }
+
+  async update<T>(loginId: string, decide: (flow: Flow | undefined) => FlowDecision<T>): Promise<T> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.read(loginId);
+      const decision = decide(current ? structuredClone(current.flow) : undefined);
+      if ('keep' in decision) return decision.result;
+      let next = '';
+      if ('write' in decision) {
+        const flow: Flow = {
+          ...decision.write,
+          loginId,
+          version: (current?.flow.version ?? 0) + 1,
+          expiresAtMs: this.clock.nowMs() + FLOW_TTL_MS,
+        };
+        next = JSON.stringify(flow);
+      }
+      if (await this.compareAndSet(loginId, current?.raw ?? '', next)) return decision.result;
+    }
+    throw new StoreUnavailableError(REDIS_STORE_NAME, { cause: new Error('too many concurrent writes to one flow') });
+  }
+
+  watch(loginId: string): FlowWatch {
+    return this.watchers.watch(loginId);
+  }
+
+  async tryStart(clientIp: string): Promise<boolean> {
+    const now = this.clock.nowMs();
+    const member = `${now}-${process.pid}-${this.startCounter++}-${Math.random()}`;
+    const result = await this.command(() =>
+      this.redis.eval(SLIDING_WINDOW, 1, `${START_KEY_PREFIX}${clientIp}`, now, START_WINDOW_MS, START_LIMIT, member),
+    );
+    return result === 1;
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  private async read(loginId: string): Promise<StoredFlow | undefined> {
+    const raw = await this.command(() => this.redis.get(`${FLOW_KEY_PREFIX}${loginId}`));
+    if (raw === null) return undefined;
+    const parsed = flowSchema.safeParse(safeJson(raw));
+    // A value we cannot read is treated as no flow (400), never as a crash.
+    if (!parsed.success || parsed.data.loginId !== loginId) return undefined;
+    if (parsed.data.expiresAtMs <= this.clock.nowMs()) return undefined;
+    return { raw, flow: parsed.data };
+  }
+
+  private async compareAndSet(loginId: string, expected: string, next: string): Promise<boolean> {
+    const result = await this.command(() =>
+      this.redis.eval(
+        COMPARE_AND_SET,
+        1,
+        `${FLOW_KEY_PREFIX}${loginId}`,
+        expected,
+        next,
+        FLOW_TTL_MS,
+        FLOW_CHANGED_CHANNEL,
+        loginId,
+      ),
+    );
+    return result === 1;
+  }
+
+  private async command<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw new StoreUnavailableError(REDIS_STORE_NAME, { cause: error });
+    }
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
