@@ -110,7 +110,13 @@ export function describeFailure(error: unknown): Failure {
       'Check the gateway URL (--base-url or LITELLM_PROXY_URL) and your network.',
     );
   }
-  if (error instanceof GatewayTimeoutError) return make('timedOut', error.message);
+  if (error instanceof GatewayTimeoutError) {
+    return make(
+      'timedOut',
+      error.message,
+      'Check that the gateway is up, or give it more time with --timeout <seconds>.',
+    );
+  }
   if (error instanceof WireFormatError) {
     return make(
       'gatewayError',

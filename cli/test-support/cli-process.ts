@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listen } from '../../common/http-server.ts';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI_MAIN = join(REPO_ROOT, 'cli', 'main.ts');
@@ -124,4 +125,11 @@ export async function readLoginInstructions(
 ): Promise<{ loginUrl: string; userCode: string; loginId: string }> {
   const match = await run.waitForStderr(/^(http\S+)$[\s\S]*?Verification code: (\S+)\nSession id: (\S+)\n/m);
   return { loginUrl: match[1] ?? '', userCode: match[2] ?? '', loginId: match[3] ?? '' };
+}
+
+/** A port on which nothing listens (just closed), for "gateway unreachable". */
+export async function closedPort(): Promise<number> {
+  const server = await listen((_req, res) => res.end(), '127.0.0.1', 0);
+  await server.close();
+  return server.port;
 }
