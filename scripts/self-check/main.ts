@@ -1,0 +1,224 @@
+/**
+ * `npm run self-check` (`node --import tsx scripts/self-check/main.ts`): the suite proves it can fail
+ * (issue 6, point 6). Runs the conformance suite on two conformant baselines (the embedded reference
+ * proxy; the same proxy behind a fault-free relay), then once per broken gateway variant through
+ * `--gateway-cmd`, and prints for each variant which scenarios failed and which requirement IDs they
+ * check. Writes the table to <reports>/summary.md (and summary.json).
+ *
+ * Exit codes: 0 every variant caught and the baselines pass, 1 a variant was not caught (or a baseline
+ * failed), 2 usage error.
+ */
+import { writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadCatalogue, requirementIdsOf } from '../../features/runner/requirements.ts';
+import { countFaultFirings } from './fault-firings.ts';
+import { readScenarioOutcomes, type ScenarioOutcome } from './scenario-results.ts';
+import { runConformanceSuite, type SuiteRun, shellQuote } from './suite-run.ts';
+import {
+  type BaselineSummary,
+  consoleTable,
+  counts,
+  markdownSummary,
+  seconds,
+  statusText,
+  type VariantSummary,
+} from './summary.ts';
+import { NO_FAULT, VARIANTS } from './variants.ts';
+import { isCaught, judgeVariant, passedEverywhere } from './verdict.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TSX = fileURLToPath(import.meta.resolve('tsx'));
+const BROKEN_GATEWAY = join(ROOT, 'scripts/self-check/broken-gateway-main.ts');
+
+function variantList(value: string): string[] {
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  const unknown = names.filter((n) => !VARIANTS.some((v) => v.name === n));
+  if (unknown.length > 0) {
+    throw new InvalidArgumentError(
+      `unknown variant ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.name).join(', ')}`,
+    );
+  }
+  return names;
+}
+
+const program = new Command('self-check')
+  .description('Prove the conformance suite can fail: run it against gateways that each break one rule.')
+  .option('--variants <names>', 'comma list of variants to run (default: all)', variantList)
+  .option('--reports <dir>', 'where each run reports, and summary.md', 'reports/self-check')
+  .option('--tags <expression>', 'only scenarios matching this Cucumber tag expression (every run)')
+  .option('--keep-going', 'run the variants even when a baseline fails (its failing scenarios never count)')
+  .addHelpText(
+    'after',
+    `\nVariants:\n${VARIANTS.map((v) => `  ${v.name.padEnd(28)} ${v.rule}`).join('\n')}\n\nExit codes: 0 every variant caught, 1 a variant not caught or a baseline failed, 2 usage error.`,
+  );
+
+function brokenGatewayCommand(variant: string): string {
+  return [
+    process.execPath,
+    '--import',
+    TSX,
+    BROKEN_GATEWAY,
+    '--break',
+    variant,
+    '--port',
+    '{port}',
+    '--config',
+    '{config}',
+  ]
+    .map(shellQuote)
+    .join(' ');
+}
+
+async function main(): Promise<number> {
+  program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+  program.parse(process.argv);
+  const flags = program.opts<{ variants?: string[]; reports: string; tags?: string; keepGoing?: boolean }>();
+  const reportsDir = resolve(flags.reports);
+  const chosen = flags.variants ? VARIANTS.filter((v) => flags.variants?.includes(v.name)) : VARIANTS;
+  const catalogue = await loadCatalogue(join(ROOT, 'features/requirements.yaml'));
+  const isShould = (id: string) => catalogue.byId.get(id)?.level === 'SHOULD';
+  const startedAt = Date.now();
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  const run = async (label: string, folder: string, gatewayCommand: string | undefined) => {
+    say(`self-check: running the suite on ${label} ...`);
+    const result: SuiteRun = await runConformanceSuite({
+      nodePath: process.execPath,
+      tsxPath: TSX,
+      rootDir: ROOT,
+      gatewayCommand,
+      reportsDir: join(reportsDir, folder),
+      extraArgs: flags.tags ? ['--tags', flags.tags] : [],
+      env: process.env,
+    });
+    const outcomes: ScenarioOutcome[] = await readScenarioOutcomes(result.messagesFile).catch(() => []);
+    say(`  ${label}: suite exit ${result.exitCode}, ${counts(outcomes)} (${seconds(result.wallMs)})`);
+    return { result, outcomes };
+  };
+
+  // 1. Baselines: the check means nothing unless a conformant gateway passes, directly and through the relay.
+  const reference = await run('the reference proxy (embedded default)', 'baseline-reference', undefined);
+  const relayed = await run(
+    'the reference proxy behind a fault-free relay',
+    'baseline-relay',
+    brokenGatewayCommand(NO_FAULT.name),
+  );
+  const baselines: BaselineSummary[] = [
+    {
+      label: 'reference proxy (embedded default)',
+      exitCode: reference.result.exitCode,
+      wallMs: reference.result.wallMs,
+      outcomes: reference.outcomes,
+    },
+    {
+      label: 'reference proxy behind the relay, no fault',
+      exitCode: relayed.result.exitCode,
+      wallMs: relayed.result.wallMs,
+      outcomes: relayed.outcomes,
+    },
+  ];
+  const baselinePassed = passedEverywhere([reference.outcomes, relayed.outcomes]);
+  const baselinesOk = baselines.every(
+    (b) => b.exitCode === 0 && b.outcomes.length > 0 && b.outcomes.every((o) => o.verdict !== 'failed'),
+  );
+  if (!baselinesOk) {
+    for (const b of baselines) {
+      for (const o of b.outcomes.filter((x) => x.verdict === 'failed'))
+        say(`  baseline failure (${b.label}): ${o.name}`);
+    }
+    for (const o of reference.outcomes) {
+      const there = relayed.outcomes.find((r) => r.key === o.key);
+      if (o.verdict === 'passed' && there && there.verdict !== 'passed') say(`  the relay alone breaks: ${o.name}`);
+    }
+    if (!flags.keepGoing) {
+      say(
+        'self-check: a conformant baseline does not pass, so a failing variant would prove nothing (use --keep-going to run them anyway)',
+      );
+      await writeSummary(reportsDir, baselines, [], baselinePassed.size, Date.now() - startedAt);
+      return 1;
+    }
+  }
+
+  // 2. One run per variant; only scenarios that passed on both baselines count as catching it.
+  const variants: VariantSummary[] = [];
+  for (const variant of chosen) {
+    const { result, outcomes } = await run(`variant ${variant.name}`, variant.name, brokenGatewayCommand(variant.name));
+    const faultFirings = await countFaultFirings(join(reportsDir, variant.name, 'work'));
+    const verdict = judgeVariant({
+      baselinePassed,
+      outcomes: result.exitCode === 2 ? undefined : outcomes,
+      faultFirings,
+      requirementIdsOf,
+      isShould,
+    });
+    say(
+      `  ${variant.name}: ${statusText(verdict.status)}; fault fired ${faultFirings} times; caught by ${verdict.requirementIds.join(' ') || 'nothing'}`,
+    );
+    variants.push({
+      name: variant.name,
+      rule: variant.rule,
+      section: variant.section,
+      mechanism: variant.mechanism,
+      exitCode: result.exitCode,
+      wallMs: result.wallMs,
+      faultFirings,
+      verdict,
+    });
+  }
+
+  const totalWallMs = Date.now() - startedAt;
+  say('');
+  say(consoleTable(variants));
+  const summaryFile = await writeSummary(reportsDir, baselines, variants, baselinePassed.size, totalWallMs);
+  const caught = variants.filter((v) => isCaught(v.verdict.status)).length;
+  say('');
+  say(
+    `self-check: ${caught} of ${variants.length} variants caught in ${seconds(totalWallMs)} (summary: ${relative(process.cwd(), summaryFile)})`,
+  );
+  say(`self-check: ${caught} passed, ${variants.length - caught + (baselinesOk ? 0 : 1)} failed`);
+  return caught === variants.length && baselinesOk ? 0 : 1;
+}
+
+async function writeSummary(
+  reportsDir: string,
+  baselines: readonly BaselineSummary[],
+  variants: readonly VariantSummary[],
+  discriminating: number,
+  totalWallMs: number,
+): Promise<string> {
+  const file = join(reportsDir, 'summary.md');
+  await writeFile(file, markdownSummary({ baselines, variants, discriminating, totalWallMs }));
+  await writeFile(
+    join(reportsDir, 'summary.json'),
+    `${JSON.stringify(
+      {
+        baselines: baselines.map((b) => ({
+          label: b.label,
+          exitCode: b.exitCode,
+          wallMs: b.wallMs,
+          scenarios: counts(b.outcomes),
+        })),
+        variants,
+        totalWallMs,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return file;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`self-check: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = error instanceof InvalidArgumentError ? 2 : 1;
+  },
+);
