@@ -1,0 +1,73 @@
+/** Unit tests: CLI keys (protocol.md section 6) against an injected clock. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { ManualClock } from '../common/clock.ts';
+import { CLI_KEY_ISSUER, deriveSigningKey, KeyIssuer } from './key-issuer.ts';
+
+const CLAIMS = { userId: 'dana', teamId: 'team-a', userRole: 'internal_user', models: ['gpt-4o'] };
+
+test('a key carries iss, sub, iat, exp = iat + lifetime, jti, team_id, user_role, models', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const issuer = new KeyIssuer('secret', 12 * 3600, clock);
+  const issued = await issuer.issue(CLAIMS);
+  assert.equal(issued.expiresInSeconds, 43200);
+  const [header, payload] = issued.key
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+  assert.equal(header.alg, 'HS256');
+  assert.equal(payload.iss, CLI_KEY_ISSUER);
+  assert.equal(payload.sub, 'dana');
+  assert.equal(payload.exp - payload.iat, 43200);
+  assert.equal(payload.iat, Date.UTC(2026, 0, 1) / 1000);
+  assert.equal(typeof payload.jti, 'string');
+  assert.deepEqual([payload.team_id, payload.user_role, payload.models], ['team-a', 'internal_user', ['gpt-4o']]);
+  assert.deepEqual(await issuer.verify(issued.key), { ok: true, claims: CLAIMS, expiresAt: payload.exp });
+});
+
+test('valid up to the second it expires, expired from then on; leeway only when configured', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const issuer = new KeyIssuer('secret', 3600, clock);
+  const lenient = new KeyIssuer('secret', 3600, clock, 30);
+  const { key } = await issuer.issue(CLAIMS);
+  clock.advanceSeconds(3599);
+  assert.equal((await issuer.verify(key)).ok, true);
+  clock.advanceSeconds(1);
+  assert.deepEqual(await issuer.verify(key), { ok: false, reason: 'expired' });
+  assert.equal((await lenient.verify(key)).ok, true);
+  clock.advanceSeconds(30);
+  assert.deepEqual(await lenient.verify(key), { ok: false, reason: 'expired' });
+});
+
+test('another secret, alg none, a wrong issuer, a tampered payload or garbage are invalid', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const issuer = new KeyIssuer('secret', 3600, clock);
+  const { key } = await issuer.issue(CLAIMS);
+  const other = await new KeyIssuer('another', 3600, clock).issue(CLAIMS);
+  const none = new UnsecuredJWT({ team_id: null, user_role: 'proxy_admin', models: [] })
+    .setIssuer(CLI_KEY_ISSUER)
+    .setSubject('root')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .encode();
+  const wrongIssuer = await new SignJWT({ team_id: null, user_role: 'x', models: [] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('someone-else')
+    .setSubject('dana')
+    .setIssuedAt(Date.UTC(2026, 0, 1) / 1000)
+    .setExpirationTime(Date.UTC(2026, 0, 2) / 1000)
+    .sign(deriveSigningKey('secret', 'cli-key'));
+  const [h, p, s] = key.split('.');
+  const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p ?? '', 'base64url').toString()), sub: 'root' })).toString('base64url')}.${s}`;
+  for (const bad of [other.key, none, wrongIssuer, tampered, 'sk-1234', '', 'a.b.c']) {
+    assert.deepEqual(await issuer.verify(bad), { ok: false, reason: 'invalid' }, bad.slice(0, 20));
+  }
+});
+
+test('an expired key signed by someone else is invalid, not expired', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const { key } = await new KeyIssuer('another', 60, clock).issue(CLAIMS);
+  clock.advanceSeconds(120);
+  assert.deepEqual(await new KeyIssuer('secret', 60, clock).verify(key), { ok: false, reason: 'invalid' });
+});

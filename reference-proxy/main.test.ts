@@ -1,0 +1,83 @@
+/** The process edge (main.ts): --help lists every variable, configuration errors exit 2, signals stop it. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PROXY_VARIABLES } from './index.ts';
+import { TEST_MASTER_KEY } from './test-support/proxy-env.ts';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const IDP_ENV = {
+  GENERIC_CLIENT_ID: 'c',
+  GENERIC_AUTHORIZATION_ENDPOINT: 'http://127.0.0.1:9/authorize',
+  GENERIC_TOKEN_ENDPOINT: 'http://127.0.0.1:9/token',
+  GENERIC_USERINFO_ENDPOINT: 'http://127.0.0.1:9/userinfo',
+};
+
+function run(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+}
+
+test('--help lists every variable with its default', () => {
+  const result = run(['--help'], {});
+  assert.equal(result.status, 0);
+  for (const variable of PROXY_VARIABLES) {
+    assert.ok(result.stdout.includes(variable.name), variable.name);
+    assert.ok(result.stdout.includes(`default: ${variable.defaultValue}`), `${variable.name} default`);
+  }
+  for (const flag of ['--host', '--port', '--config']) assert.ok(result.stdout.includes(flag), flag);
+});
+
+test('configuration errors: exit code 2, all problems on stderr, no secret values', () => {
+  const result = run([], {
+    ...IDP_ENV,
+    GENERIC_CLIENT_SECRET: 'very-secret-client-value',
+    EXPERIMENTAL_UI_LOGIN: 'yes',
+    LITELLM_CLI_JWT_EXPIRATION_HOURS: 'abc',
+  });
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /invalid configuration \(3 problems\)/);
+  assert.match(result.stderr, /LITELLM_MASTER_KEY: is required/);
+  assert.match(result.stderr, /EXPERIMENTAL_UI_LOGIN: must be true or false/);
+  assert.match(result.stderr, /LITELLM_CLI_JWT_EXPIRATION_HOURS: must be a whole number/);
+  assert.ok(!result.stderr.includes('very-secret-client-value'));
+});
+
+test('prints the listening line, answers liveliness, stops on SIGTERM with exit 0', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', '0'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      ...IDP_ENV,
+      LITELLM_MASTER_KEY: TEST_MASTER_KEY,
+      REFERENCE_PROXY_SQLITE_PATH: ':memory:',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: string) => {
+        stdout += chunk;
+        const match = /"event":"listening","url":"([^"]+)"/.exec(stdout);
+        if (match?.[1]) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code} before listening`)));
+    });
+    const live = await fetch(`${url}/health/liveliness`);
+    assert.equal(live.status, 200);
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
