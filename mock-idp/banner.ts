@@ -1,27 +1,33 @@
 /**
  * What the mock prints on start: the issuer, the clients, the users and the `GENERIC_*` lines to
  * paste when pointing a LiteLLM gateway (or the reference proxy) at it (protocol.md section 3).
- * The client secret is a public test fixture, so printing it is fine.
+ * The client secrets are test fixtures of the mock itself, so printing them is the point.
  */
 import type { MockIdp } from './mock-idp.ts';
 
+export interface BannerExtras {
+  autoLogin?: string | undefined;
+  usersFile?: string | undefined;
+}
+
 export function startBanner(
-  idp: Pick<MockIdp, 'issuer' | 'url' | 'clients' | 'users' | 'endpoints'>,
-  autoLogin?: string,
+  idp: Pick<MockIdp, 'issuer' | 'url' | 'clients' | 'users' | 'endpoints' | 'startupMs'>,
+  extras: BannerExtras = {},
 ): string {
   const lines = [
-    `Mock IdP listening on ${idp.url}`,
-    `issuer:    ${idp.issuer}`,
-    `discovery: ${idp.endpoints.discovery}`,
-    `users:     ${idp.users.usernames().join(', ')}`,
-    autoLogin
-      ? `auto-login: every authorization signs in as ${autoLogin}`
-      : 'login page: pick a user or type a username',
+    `Mock IdP listening on ${idp.url} (ready in ${idp.startupMs} ms)`,
+    `issuer:      ${idp.issuer}`,
+    `discovery:   ${idp.endpoints.discovery}`,
+    `control API: ${idp.endpoints.control}`,
+    `users:       ${idp.users.usernames().join(', ')}${extras.usersFile ? ` (from ${extras.usersFile})` : ' (built-in cast)'}`,
+    extras.autoLogin
+      ? `auto-login:  every authorization signs in as ${extras.autoLogin}`
+      : 'login page:  pick a user or type a username and password',
     '',
   ];
   for (const client of idp.clients) {
     lines.push(
-      `client ${client.clientId}: auth ${client.authMethod}${client.requirePkce ? ', PKCE required' : ''}`,
+      `client ${client.clientId}${client.clientSecret ? ` / ${client.clientSecret}` : ' (public)'}: auth ${client.authMethod}${client.requirePkce ? ', PKCE required' : ''}`,
       `  redirect URIs: ${client.redirectUris.join(' ')} (any port on loopback hosts)`,
     );
   }

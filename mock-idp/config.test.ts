@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../common/config.ts';
-import { readMockIdpConfig } from './index.ts';
+import { loadMockIdpConfig } from './index.ts';
 
-test('defaults: 127.0.0.1:8765, LiteLLM client, built-in cast, no auto-login', () => {
-  const { options, logLevel } = readMockIdpConfig({}, {});
+test('defaults: 127.0.0.1:8765, LiteLLM client, built-in cast, no auto-login', async () => {
+  const { options, logLevel } = await loadMockIdpConfig({}, {});
   assert.equal(options.host, '127.0.0.1');
   assert.equal(options.port, 8765);
   assert.equal(options.issuer, undefined);
@@ -20,8 +20,8 @@ test('defaults: 127.0.0.1:8765, LiteLLM client, built-in cast, no auto-login', (
   assert.equal(logLevel, 'info');
 });
 
-test("LiteLLM's MOCK_OIDC_* variables and our MOCK_IDP_* ones are read; flags win", () => {
-  const { options } = readMockIdpConfig(
+test("LiteLLM's MOCK_OIDC_* variables and our MOCK_IDP_* ones are read; flags win", async () => {
+  const { options } = await loadMockIdpConfig(
     {
       MOCK_OIDC_PORT: '9999',
       MOCK_IDP_HOST: '0.0.0.0',
@@ -49,10 +49,10 @@ test("LiteLLM's MOCK_OIDC_* variables and our MOCK_IDP_* ones are read; flags wi
   assert.deepEqual(user?.claims['org_info'], { department: 'QA' });
 });
 
-test('every problem is reported together, naming the variable or flag, the rule and the value', () => {
-  assert.throws(
+test('every problem is reported together, naming the variable or flag, the rule and the value', async () => {
+  await assert.rejects(
     () =>
-      readMockIdpConfig(
+      loadMockIdpConfig(
         { MOCK_OIDC_PORT: 'eighty', MOCK_IDP_ISSUER: 'not a url', MOCK_IDP_ID_TOKEN_CLAIMS: 'yes' },
         { autoLogin: 'nobody', logLevel: 'loud' },
       ),
@@ -72,9 +72,9 @@ test('every problem is reported together, naming the variable or flag, the rule 
   );
 });
 
-test('the client secret is never echoed in a configuration error', () => {
-  assert.throws(
-    () => readMockIdpConfig({ MOCK_OIDC_CLIENT_SECRET: 'super-secret-value', MOCK_OIDC_PORT: 'x' }, {}),
+test('the client secret is never echoed in a configuration error', async () => {
+  await assert.rejects(
+    () => loadMockIdpConfig({ MOCK_OIDC_CLIENT_SECRET: 'super-secret-value', MOCK_OIDC_PORT: 'x' }, {}),
     (error: unknown) => error instanceof ConfigError && !error.message.includes('super-secret-value'),
   );
 });

@@ -1,19 +1,22 @@
 /**
- * The mock IdP's configuration, read once at the edge from flags and environment (architecture.md,
- * convention 1). A flag wins over its variable. Every problem is reported together.
- * LiteLLM's mock variables (`MOCK_OIDC_*`, protocol.md section 9) work unchanged.
+ * The mock IdP's configuration, read once at the edge from flags, environment and the users file
+ * (architecture.md, convention 1). A flag wins over its variable. Every problem — variables, flags
+ * and the users file — is reported together in one ConfigError. LiteLLM's mock variables
+ * (`MOCK_OIDC_*`, protocol.md section 9) work unchanged.
  */
-import { ConfigError, type Env, EnvReader, isHttpUrl } from '../common/config.ts';
+import { ConfigError, type ConfigProblem, type Env, EnvReader, isHttpUrl } from '../common/config.ts';
 import type { LogLevel } from '../common/logger.ts';
 import { defaultClient } from './clients.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, type MockIdpOptions } from './mock-idp.ts';
 import { builtInCast, type DefaultUserOverrides } from './users.ts';
+import { loadUsersFile, type UsersFile, UsersFileError } from './users-file.ts';
 
 /** What commander hands over; every value is still a raw string. */
 export interface MockIdpFlags {
   host?: string;
   port?: string;
   issuer?: string;
+  users?: string;
   autoLogin?: string;
   idTokenClaims?: boolean;
   logLevel?: string;
@@ -22,12 +25,21 @@ export interface MockIdpFlags {
 export interface MockIdpConfig {
   options: MockIdpOptions;
   logLevel: LogLevel;
+  /** The users file read, if any (for the start banner). */
+  usersFile?: string;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
-export function readMockIdpConfig(env: Env, flags: MockIdpFlags): MockIdpConfig {
+/** Variables that only shape the built-in cast and default client, so a users file makes them moot. */
+const BUILT_IN_ONLY = {
+  users: ['MOCK_OIDC_SUB', 'MOCK_OIDC_EMAIL', 'MOCK_OIDC_EMPLOYMENT_TYPE', 'MOCK_OIDC_DEPARTMENT'],
+  clients: ['MOCK_OIDC_CLIENT_ID', 'MOCK_OIDC_CLIENT_SECRET'],
+} as const;
+
+export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<MockIdpConfig> {
   const reader = new EnvReader(env);
+  const extraProblems: ConfigProblem[] = [];
   const host = flags.host?.trim() || reader.string('MOCK_IDP_HOST', { default: DEFAULT_HOST });
   const port = flags.port !== undefined ? portFlag(reader, flags.port) : reader.port('MOCK_OIDC_PORT', DEFAULT_PORT);
   let issuer = reader.url('MOCK_IDP_ISSUER');
@@ -46,39 +58,76 @@ export function readMockIdpConfig(env: Env, flags: MockIdpFlags): MockIdpConfig 
   if (department !== undefined) defaultUser.department = department;
   const clientId = reader.string('MOCK_OIDC_CLIENT_ID');
   const clientSecret = reader.string('MOCK_OIDC_CLIENT_SECRET', { secret: true });
+  const usersFilePath = flags.users?.trim() || reader.string('MOCK_IDP_USERS');
   const autoLogin = flags.autoLogin?.trim() || reader.string('MOCK_IDP_AUTO_LOGIN');
   const idTokenUserClaims = flags.idTokenClaims ?? reader.bool('MOCK_IDP_ID_TOKEN_CLAIMS', false);
+  const controlToken = reader.string('MOCK_IDP_CONTROL_TOKEN', { secret: true });
   let logLevel = reader.oneOf('MOCK_IDP_LOG_LEVEL', LOG_LEVELS, 'info');
   if (flags.logLevel !== undefined) {
     const wanted = LOG_LEVELS.find((level) => level === flags.logLevel);
     if (wanted) logLevel = wanted;
     else reader.problem('--log-level', `must be one of ${LOG_LEVELS.join(', ')}`, flags.logLevel);
   }
-  const users = builtInCast(defaultUser);
-  if (autoLogin !== undefined && !users.some((u) => u.username === autoLogin)) {
+
+  let usersFile: UsersFile | undefined;
+  if (usersFilePath !== undefined) {
+    try {
+      usersFile = await loadUsersFile(usersFilePath);
+    } catch (error) {
+      if (!(error instanceof UsersFileError)) throw error;
+      for (const p of error.problems) {
+        extraProblems.push({ variable: `${p.file}${p.path ? ` ${p.path}` : ''}`, rule: p.rule, value: p.value });
+      }
+    }
+    const moot = [...BUILT_IN_ONLY.users, ...(usersFile?.clients ? BUILT_IN_ONLY.clients : [])];
+    for (const name of moot) {
+      const found = reader.raw(name);
+      if (found) {
+        reader.problem(
+          name,
+          'shapes only the built-in cast/default client; set it in the users file instead',
+          found.value,
+          name === 'MOCK_OIDC_CLIENT_SECRET',
+        );
+      }
+    }
+  }
+
+  const users = usersFile?.users ?? builtInCast(defaultUser);
+  // Checked only against users that were actually read (a broken users file is already a problem).
+  const usersKnown = usersFilePath === undefined || usersFile !== undefined;
+  if (autoLogin !== undefined && usersKnown && !users.some((u) => u.username === autoLogin)) {
     reader.problem(
       flags.autoLogin ? '--auto-login' : 'MOCK_IDP_AUTO_LOGIN',
       `must name a known user (${users.map((u) => u.username).join(', ')})`,
       autoLogin,
     );
   }
-  reader.finish();
+  try {
+    reader.finish();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...extraProblems]);
+    throw error;
+  }
+  if (extraProblems.length > 0) throw new ConfigError(extraProblems);
 
+  const clients = usersFile?.clients ?? [
+    defaultClient({
+      ...(clientId !== undefined ? { clientId } : {}),
+      ...(clientSecret !== undefined ? { clientSecret } : {}),
+    }),
+  ];
   const options: MockIdpOptions = {
     host,
     port,
     users,
-    clients: [
-      defaultClient({
-        ...(clientId !== undefined ? { clientId } : {}),
-        ...(clientSecret !== undefined ? { clientSecret } : {}),
-      }),
-    ],
+    clients,
     idTokenUserClaims,
     ...(issuer !== undefined ? { issuer } : {}),
     ...(autoLogin !== undefined ? { autoLogin } : {}),
+    ...(controlToken !== undefined ? { controlToken } : {}),
   };
-  return { options, logLevel };
+  return { options, logLevel, ...(usersFilePath !== undefined ? { usersFile: usersFilePath } : {}) };
 }
 
 function portFlag(reader: EnvReader, text: string): number {
@@ -86,5 +135,3 @@ function portFlag(reader: EnvReader, text: string): number {
   reader.problem('--port', 'must be a port number from 0 to 65535', text);
   return DEFAULT_PORT;
 }
-
-export { ConfigError };

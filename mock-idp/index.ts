@@ -13,7 +13,7 @@ export {
   defaultClient,
   type MockClient,
 } from './clients.ts';
-export { type MockIdpConfig, type MockIdpFlags, readMockIdpConfig } from './config.ts';
+export { loadMockIdpConfig, type MockIdpConfig, type MockIdpFlags } from './config.ts';
 export { loopbackRedirectMatches } from './loopback-redirect.ts';
 export {
   DEFAULT_HOST,
@@ -36,3 +36,11 @@ export {
   type MockUser,
   subjectOf,
 } from './users.ts';
+export {
+  loadUsersFile,
+  parseUsersFile,
+  type UsersFile,
+  UsersFileError,
+  type UsersFileProblem,
+  usersFileJsonSchema,
+} from './users-file.ts';

@@ -1,14 +1,15 @@
 /**
- * `npm run mock-idp` / `node --import tsx mock-idp/main.ts`: the mock IdP in the foreground.
- * The only file of the mock that touches `process` (architecture.md, convention 3).
+ * `npm run mock-idp` / `npx mock-idp` / `node --import tsx mock-idp/main.ts`: the mock IdP in the
+ * foreground. The only file of the mock that touches `process` (architecture.md, convention 3).
  * Exit codes: 0 stopped by a signal, 1 could not start (e.g. port in use), 2 configuration error.
  */
 import { Command } from 'commander';
 import { ConfigError } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startBanner } from './banner.ts';
-import { type MockIdpFlags, readMockIdpConfig } from './config.ts';
+import { loadMockIdpConfig, type MockIdpConfig, type MockIdpFlags } from './config.ts';
 import { startMockIdp } from './mock-idp.ts';
+import { usersFileJsonSchema } from './users-file.ts';
 
 const program = new Command()
   .name('mock-idp')
@@ -16,17 +17,28 @@ const program = new Command()
   .option('--host <host>', 'address to listen on (env MOCK_IDP_HOST, default 127.0.0.1)')
   .option('--port <port>', 'port, 0 = any free port (env MOCK_OIDC_PORT, default 8765)')
   .option('--issuer <url>', 'issuer URL (env MOCK_IDP_ISSUER, default http://{host}:{bound port})')
+  .option('--users <file>', 'users (and clients) file, YAML or JSON (env MOCK_IDP_USERS, default: built-in cast)')
   .option('--auto-login <user>', 'sign every authorization in as this user, no page (env MOCK_IDP_AUTO_LOGIN)')
   .option('--id-token-claims', "also put the user's claims in id_tokens (env MOCK_IDP_ID_TOKEN_CLAIMS=true)")
   .option('--log-level <level>', 'debug, info, warn or error (env MOCK_IDP_LOG_LEVEL, default info)')
+  .option('--print-users-schema', "print the users file's JSON Schema and exit")
+  .addHelpText(
+    'after',
+    '\nThe control API token is read only from MOCK_IDP_CONTROL_TOKEN (a flag would show in `ps`).\nSee mock-idp/README.md.',
+  )
   .showHelpAfterError();
 
 program.parse(process.argv);
-const flags: MockIdpFlags = program.opts();
+const flags: MockIdpFlags & { printUsersSchema?: boolean } = program.opts();
 
-let config: ReturnType<typeof readMockIdpConfig>;
+if (flags.printUsersSchema) {
+  process.stdout.write(`${JSON.stringify(usersFileJsonSchema(), null, 2)}\n`);
+  process.exit(0);
+}
+
+let config: MockIdpConfig;
 try {
-  config = readMockIdpConfig(process.env, flags);
+  config = await loadMockIdpConfig(process.env, flags);
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`mock-idp: ${error.message}\n`);
@@ -38,7 +50,7 @@ try {
 const logger = createLogger({ sink: process.stderr, component: 'mock-idp', level: config.logLevel });
 try {
   const idp = await startMockIdp({ ...config.options, logger });
-  process.stdout.write(startBanner(idp, config.options.autoLogin));
+  process.stdout.write(startBanner(idp, { autoLogin: config.options.autoLogin, usersFile: config.usersFile }));
   const stop = async (signal: string) => {
     logger.info('mock_idp.stopping', { signal });
     await idp.close();

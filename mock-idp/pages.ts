@@ -55,8 +55,8 @@ export function loginPage(model: LoginPageModel): string {
     `<h1>Sign in to Mock IdP</h1>
 <p>Application <strong>${escapeHtml(model.clientId)}</strong> asks you to sign in.</p>
 ${alert(model.error)}
-<section aria-labelledby="quick-heading">
-<h2 id="quick-heading">Choose a user</h2>
+<section>
+<h2>Choose a user</h2>
 <form method="post" action="${base}/login">
 <input type="hidden" name="method" value="quick">
 <ul>
@@ -64,8 +64,8 @@ ${quickButtons}
 </ul>
 </form>
 </section>
-<section aria-labelledby="password-heading">
-<h2 id="password-heading">Or use a username and password</h2>
+<section>
+<h2>Or sign in with a password</h2>
 <form method="post" action="${base}/login">
 <input type="hidden" name="method" value="password">
 <label for="username">Username</label>

@@ -56,8 +56,8 @@ export class SigningKeys {
     return this.all().find((k) => k.kid === kid);
   }
 
-  /** Public halves, as served at the JWKS endpoint (for tests and the control API). */
-  publicKids(): string[] {
+  /** Key ids as published at the JWKS endpoint, current first. */
+  kids(): string[] {
     return this.all().map((k) => k.kid);
   }
 }

@@ -1,0 +1,274 @@
+/**
+ * The users file (`--users FILE` / `MOCK_IDP_USERS`, YAML or JSON): users with optional passwords,
+ * arbitrary claims and teams, and optionally the clients. One zod schema checks it; the same schema
+ * is published as JSON Schema (mock-idp/users-file.schema.json) so editors can check the file, and
+ * checks users sent to the control API. Every problem names the file, the path in it and the value.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { CLIENT_AUTH_METHODS, type MockClient } from './clients.ts';
+import type { Claims, MockUser } from './users.ts';
+
+const claimValue = z.json();
+
+const claims = z
+  .record(z.string().min(1, 'claim names must not be empty'), claimValue)
+  .describe('Any JSON claims: strings, numbers, booleans, null, lists and nested objects.');
+
+export const userSchema = z
+  .object({
+    username: z
+      .string()
+      .regex(/^[A-Za-z0-9._@+-]{1,64}$/, 'must be 1-64 characters from A-Z a-z 0-9 . _ @ + -')
+      .describe('Name on the login page ("Sign in as <username>"), for login_hint and for --auto-login.'),
+    password: z
+      .string()
+      .min(1, 'must not be empty (leave it out to accept any password)')
+      .optional()
+      .describe('When absent, the username/password form accepts any password.'),
+    teams: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Shorthand for the `teams` claim (the gateway reads team memberships from it).'),
+    claims: claims
+      .optional()
+      .describe('Released at userinfo under `openid email profile`. `sub` defaults to the username.'),
+  })
+  .strict();
+
+export const clientSchema = z
+  .object({
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1).optional(),
+    redirect_uris: z.array(z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' })).min(1),
+    post_logout_redirect_uris: z
+      .array(z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }))
+      .optional(),
+    token_endpoint_auth_method: z.enum(CLIENT_AUTH_METHODS).default('client_secret_basic'),
+    require_pkce: z.boolean().default(false).describe('Refuse authorization requests without PKCE S256.'),
+    id_token_signed_response_alg: z.enum(['RS256', 'ES256']).default('RS256'),
+  })
+  .strict()
+  .superRefine((client, ctx) => {
+    if (client.token_endpoint_auth_method !== 'none' && client.client_secret === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['client_secret'],
+        message: `is required with ${client.token_endpoint_auth_method}`,
+      });
+    }
+  });
+
+export const usersFileSchema = z
+  .object({
+    $schema: z.string().optional().describe('Path or URL of users-file.schema.json, for editors.'),
+    users: z.array(userSchema).min(1, 'must list at least one user'),
+    clients: z
+      .array(clientSchema)
+      .min(1)
+      .optional()
+      .describe('Replaces the default client (litellm-cli-test) when given.'),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    duplicates(file.users.map((u) => u.username)).forEach((index) => {
+      ctx.addIssue({ code: 'custom', path: ['users', index, 'username'], message: 'is used by an earlier user' });
+    });
+    duplicates(file.users.map((u) => subjectOfEntry(u))).forEach((index) => {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['users', index, 'claims', 'sub'],
+        message: 'is the subject of an earlier user',
+      });
+    });
+    duplicates((file.clients ?? []).map((c) => c.client_id)).forEach((index) => {
+      ctx.addIssue({ code: 'custom', path: ['clients', index, 'client_id'], message: 'is used by an earlier client' });
+    });
+  });
+
+export type UserEntry = z.input<typeof userSchema>;
+
+/** The JSON Schema editors use (published as mock-idp/users-file.schema.json). */
+export function usersFileJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(usersFileSchema, { io: 'input', unrepresentable: 'any' }),
+    title: 'mock-idp users file',
+  };
+}
+
+export interface UsersFileProblem {
+  file: string;
+  /** Dotted path in the file, e.g. `users[2].claims.org_info`. */
+  path: string;
+  rule: string;
+  /** The offending value, JSON, shortened; never a password. */
+  value: string;
+}
+
+export class UsersFileError extends Error {
+  readonly code = 'users_file_invalid';
+  constructor(readonly problems: readonly UsersFileProblem[]) {
+    super(
+      `invalid users file (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p.file}: ${p.path || '(top level)'}: ${p.rule} (got ${p.value})`).join('\n'),
+    );
+    this.name = 'UsersFileError';
+  }
+}
+
+export interface UsersFile {
+  users: MockUser[];
+  clients?: MockClient[];
+}
+
+export async function loadUsersFile(file: string): Promise<UsersFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    throw new UsersFileError([{ file, path: '', rule: 'must be a readable file', value: reason }]);
+  }
+  return parseUsersFile(text, file);
+}
+
+/** Parse YAML (JSON is YAML too) and check it; throws UsersFileError listing every problem. */
+export function parseUsersFile(text: string, file: string): UsersFile {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new UsersFileError(
+      document.errors.map((e) => ({
+        file,
+        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
+        rule: `must be valid YAML or JSON (${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')})`,
+        value: JSON.stringify(text.slice(e.pos[0], Math.min(e.pos[1], e.pos[0] + 40))),
+      })),
+    );
+  }
+  const raw: unknown = document.toJS();
+  const parsed = usersFileSchema.safeParse(raw);
+  if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, file));
+  return {
+    users: parsed.data.users.map(toMockUser),
+    ...(parsed.data.clients ? { clients: parsed.data.clients.map(toMockClient) } : {}),
+  };
+}
+
+/** Check users sent at run time (control API); `where` names the source in problems. */
+export function parseUsers(raw: unknown, where: string): MockUser[] {
+  const parsed = z.array(userSchema).safeParse(raw);
+  if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, where));
+  const names = parsed.data.map((u) => u.username);
+  const repeated = duplicates(names);
+  if (repeated.length > 0) {
+    throw new UsersFileError(
+      repeated.map((index) => ({
+        file: where,
+        path: `[${index}].username`,
+        rule: 'is used by an earlier user',
+        value: JSON.stringify(names[index]),
+      })),
+    );
+  }
+  return parsed.data.map(toMockUser);
+}
+
+export function parseUser(raw: unknown, where: string): MockUser {
+  const parsed = userSchema.safeParse(raw);
+  if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, where));
+  return toMockUser(parsed.data);
+}
+
+export function parseClaims(raw: unknown, where: string): Claims {
+  const parsed = claims.safeParse(raw);
+  if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, where));
+  return parsed.data;
+}
+
+function toMockUser(entry: z.output<typeof userSchema>): MockUser {
+  const userClaims: Claims = { ...entry.claims };
+  if (entry.teams) userClaims['teams'] = entry.teams;
+  return {
+    username: entry.username,
+    ...(entry.password !== undefined ? { password: entry.password } : {}),
+    claims: userClaims,
+  };
+}
+
+function toMockClient(entry: z.output<typeof clientSchema>): MockClient {
+  return {
+    clientId: entry.client_id,
+    ...(entry.client_secret !== undefined ? { clientSecret: entry.client_secret } : {}),
+    redirectUris: entry.redirect_uris,
+    ...(entry.post_logout_redirect_uris ? { postLogoutRedirectUris: entry.post_logout_redirect_uris } : {}),
+    authMethod: entry.token_endpoint_auth_method,
+    requirePkce: entry.require_pkce,
+    idTokenSigningAlg: entry.id_token_signed_response_alg,
+  };
+}
+
+function subjectOfEntry(entry: z.output<typeof userSchema>): string {
+  const sub = entry.claims?.['sub'];
+  return typeof sub === 'string' && sub !== '' ? sub : entry.username;
+}
+
+/** Indexes of entries equal to an earlier entry. */
+function duplicates(values: readonly string[]): number[] {
+  const seen = new Set<string>();
+  const repeated: number[] = [];
+  values.forEach((value, index) => {
+    if (seen.has(value)) repeated.push(index);
+    seen.add(value);
+  });
+  return repeated;
+}
+
+function problemsOf(error: z.ZodError, raw: unknown, file: string): UsersFileProblem[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const isPassword = path.at(-1) === 'password';
+    return {
+      file,
+      path: formatPath(path),
+      rule: ruleOf(issue),
+      value: isPassword ? '<password>' : describeValue(valueAt(raw, path)),
+    };
+  });
+}
+
+function ruleOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_union') return 'must be a JSON value (string, number, boolean, null, list or object)';
+  if (issue.code === 'unrecognized_keys')
+    return `has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  return issue.message;
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += /^[A-Za-z_$][\w$]*$/.test(part) ? `${out === '' ? '' : '.'}${part}` : `[${JSON.stringify(part)}]`;
+  }
+  return out;
+}
+
+function valueAt(raw: unknown, path: readonly (string | number)[]): unknown {
+  let current: unknown = raw;
+  for (const part of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = Reflect.get(current, part);
+  }
+  return current;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
