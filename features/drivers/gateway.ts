@@ -72,6 +72,21 @@ export interface GatewayPoolOptions {
   log: (line: string) => void;
 }
 
+/**
+ * Variables with this prefix only tell the harness apart two gateways of the same configuration
+ * (a replica number, a scenario that needs a fresh rate limit); gateways ignore them.
+ */
+export const HARNESS_ONLY_PREFIX = 'SSO_CONFORMANCE_';
+
+/** Booleans compare in any case (protocol.md section 3); everything else exactly. */
+function sameSetting(declared: string | undefined, wanted: string): boolean {
+  if (declared === undefined) return false;
+  const bool = /^(true|false)$/i;
+  return bool.test(declared) && bool.test(wanted)
+    ? declared.toLowerCase() === wanted.toLowerCase()
+    : declared === wanted;
+}
+
 /** Starts per minute we allow ourselves against one gateway; LiteLLM's limit is 30 (protocol.md section 2). */
 const START_BUDGET_PER_MINUTE = 25;
 
@@ -138,8 +153,17 @@ export class GatewayPool {
     await Promise.all([...this.alive.entries()].map(([key, gateway]) => this.stop(key, gateway)));
   }
 
+  /** Stop a gateway that only one scenario needed (e.g. one whose Redis is gone). */
+  async retire(gateway: RunningGateway): Promise<void> {
+    for (const [key, candidate] of this.alive) {
+      if (candidate === gateway) await this.stop(key, candidate);
+    }
+  }
+
   private declaredGateway(target: Extract<GatewayTarget, { kind: 'url' }>, env: GatewayEnv): RunningGateway {
-    const differences = Object.entries(env).filter(([name, value]) => target.declaredEnv[name] !== value);
+    const differences = Object.entries(env).filter(
+      ([name, value]) => !name.startsWith(HARNESS_ONLY_PREFIX) && !sameSetting(target.declaredEnv[name], value),
+    );
     if (differences.length > 0) {
       const shown = differences.map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(', ');
       throw new ConfigurationNotOffered(`needs ${shown}, but the gateway at ${target.url} declares otherwise`);

@@ -56,7 +56,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
         `message:${join(options.reportsDir, 'messages.ndjson')}`,
       ],
       formatOptions: { junit: { suiteName: 'cli-sso-conformance' } },
-      worldParameters: options.parameters as unknown as Record<string, unknown>,
+      // World parameters travel as JSON (Cucumber may hand them to worker processes).
+      worldParameters: JSON.parse(JSON.stringify(options.parameters)),
       strict: true,
       ...(options.tags ? { tags: options.tags } : {}),
       ...(options.name ? { name: [options.name] } : {}),

@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
-import { CLI_SSO_PATHS, type PollAnswer, parsePollAnswer } from '../../protocol/cli-sso.ts';
+import { type DataTable, Then, When } from '@cucumber/cucumber';
 import type { ConformanceWorld } from '../support/world.ts';
 import { loginThroughBrowser } from '../tasks/cli-login.ts';
-
-Given('the gateway maps claims with {string}', function (this: ConformanceWorld, claimMap: string) {
-  this.gatewayOverrides.CLI_SSO_CLAIM_MAP = claimMap;
-});
-
-Given('the gateway captures the IdP claims {string}', function (this: ConformanceWorld, claims: string) {
-  this.gatewayOverrides.GENERIC_USER_EXTRA_ATTRIBUTES = claims;
-});
+import { loginAnswer } from '../tasks/login-answer.ts';
 
 When('{string} logs in with the CLI through the browser', async function (this: ConformanceWorld, username: string) {
   await loginThroughBrowser(this, username);
@@ -36,7 +28,7 @@ Then('the token file is readable only by its owner', async function (this: Confo
 
 Then('the login answer carried the attribution metadata:', function (this: ConformanceWorld, table: DataTable) {
   const expected = Object.fromEntries(table.raw().map(([key, value]) => [key, value]));
-  assert.deepEqual(readyPollAnswer(this).attributionMetadata, expected);
+  assert.deepEqual(loginAnswer(this).attributionMetadata, expected);
 });
 
 Then('the CLI lists the models {string}', async function (this: ConformanceWorld, names: string) {
@@ -47,18 +39,3 @@ Then('the CLI lists the models {string}', async function (this: ConformanceWorld
     assert.ok(result.stdout.includes(name), `"${name}" is not in the output of models list:\n${result.stdout}`);
   }
 });
-
-/** The one poll answer that handed out the key, as the CLI received it (parsed per the contract). */
-function readyPollAnswer(world: ConformanceWorld): Extract<PollAnswer, { status: 'ready' }> {
-  const answers = world.tap.jsonAnswers('GET', CLI_SSO_PATHS.poll(''));
-  const ready = answers
-    .filter((a) => a.status === 200)
-    .map((a) => parsePollAnswer(a.body))
-    .filter((a): a is Extract<PollAnswer, { status: 'ready' }> => a.status === 'ready');
-  assert.equal(
-    ready.length,
-    1,
-    `expected exactly one poll answer with a key, saw ${ready.length} of ${answers.length} polls`,
-  );
-  return ready[0] as Extract<PollAnswer, { status: 'ready' }>;
-}

@@ -6,9 +6,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type IWorldOptions, setWorldConstructor, World } from '@cucumber/cucumber';
 import type { BrowserContext, Page } from 'playwright-core';
+import type { StartAnswer } from '../../protocol/cli-sso.ts';
 import { CliSession } from '../drivers/cli.ts';
 import type { FakeClock } from '../drivers/fake-clock.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
+import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { WireTap } from '../drivers/wire-tap.ts';
 import { type Harness, harness } from './harness.ts';
 import type { HarnessParameters } from './parameters.ts';
@@ -26,6 +28,19 @@ export class ConformanceWorld extends World<HarnessParameters> {
   readonly movedClocks = new Set<FakeClock>();
   /** Values a scenario remembers between steps (the CLI's last result, a key, ...). */
   readonly memory = new Map<string, unknown>();
+  /** Gateway settings this scenario removes from the harness defaults. */
+  readonly gatewayUnset = new Set<string>();
+  /** The login session the harness started, acting as a CLI. */
+  flow: StartAnswer | undefined;
+  /** The last answer a step got from the gateway, for the "Then the gateway answers" steps. */
+  lastAnswer: HttpAnswer | undefined;
+  /** The key a login handed out, and when the harness received it (ms since the epoch). */
+  key: string | undefined;
+  keyReceivedAtMs = 0;
+  /** Every answer the browser received, in order (the browser's own network log). */
+  readonly browserResponses: Array<{ url: string; status: number; method: string }> = [];
+  /** Things to stop after the scenario (Redis servers, gateways started only for it). */
+  readonly cleanups: Array<() => Promise<void>> = [];
 
   constructor(options: IWorldOptions<HarnessParameters>) {
     super(options);
@@ -49,17 +64,38 @@ export class ConformanceWorld extends World<HarnessParameters> {
 
   async newPage(): Promise<Page> {
     if (!this.context) throw new Error('the scenario has no browser context');
-    this.currentPage = await this.context.newPage();
-    return this.currentPage;
+    const page = await this.context.newPage();
+    page.on('response', (response) => {
+      this.browserResponses.push({
+        url: response.url(),
+        status: response.status(),
+        method: response.request().method(),
+      });
+    });
+    this.currentPage = page;
+    return page;
   }
 
   /** The gateway with this scenario's configuration, started on first use. */
   async gateway(): Promise<RunningGateway> {
     if (!this.gatewayInUse) {
       const h = await this.harness();
-      this.gatewayInUse = await h.gateways.acquire({ ...h.defaultGatewayEnv, ...this.gatewayOverrides });
+      this.gatewayInUse = await h.gateways.acquire(await this.gatewayEnv());
     }
     return this.gatewayInUse;
+  }
+
+  /** The environment this scenario's gateway runs with: harness defaults, overrides, removals. */
+  async gatewayEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+    const h = await this.harness();
+    const env: Record<string, string> = { ...h.defaultGatewayEnv, ...this.gatewayOverrides, ...extra };
+    for (const name of this.gatewayUnset) delete env[name];
+    return env;
+  }
+
+  /** The harness acting as a CLI (or an attacker) over HTTP against this scenario's gateway. */
+  async http(): Promise<GatewayHttp> {
+    return new GatewayHttp((await this.gateway()).url);
   }
 
   get startedGateway(): RunningGateway | undefined {
@@ -94,6 +130,7 @@ export class ConformanceWorld extends World<HarnessParameters> {
   }
 
   async cleanUp(): Promise<void> {
+    for (const cleanup of this.cleanups.reverse()) await cleanup().catch(() => undefined);
     await this.cliInUse?.stopAll();
     await this.tapInUse?.close();
     await Promise.all([...this.movedClocks].map((clock) => clock.reset()));

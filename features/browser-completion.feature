@@ -1,0 +1,61 @@
+Feature: Confirming the code in the browser
+  After the IdP login, the gateway shows a page where the person types the code the CLI showed.
+  Only that browser, with that code, can finish the login.
+
+  @CLISSO-CALLBACK-01
+  Scenario: After signing in, the browser is asked for the code the CLI shows
+    Given a CLI started a login session
+    When "alice" signs in at the IdP for that session
+    Then the browser shows the "Complete CLI Login" page with a labelled code field
+    And the page's form carries a browser token and posts to the session's completion address
+
+  @CLISSO-COMPLETE-01
+  Scenario Outline: The code is accepted however it is typed (<typed>)
+    Given "alice" has signed in at the IdP for a CLI session
+    When the code is typed in the browser <typed>
+    Then the browser shows that authentication succeeded
+    And polling with the poll secret hands out the key
+
+    Examples:
+      | typed                   |
+      | as shown                |
+      | in lower case           |
+      | without the dash        |
+
+  @CLISSO-COMPLETE-02
+  Scenario: A wrong code is refused and the right one still works
+    Given "alice" has signed in at the IdP for a CLI session
+    When a wrong code is typed in the browser
+    Then the gateway refused the code with 400
+    And polling with the poll secret answers "pending"
+    When the code is typed in the browser as shown
+    Then polling with the poll secret hands out the key
+
+  @CLISSO-COMPLETE-03
+  Scenario: The code cannot be confirmed before the IdP login
+    Given a CLI started a login session
+    When someone posts the right code for that session before anyone signed in
+    Then the gateway answers 400 with a message
+    And polling with the poll secret answers "pending"
+
+  @CLISSO-COMPLETE-04
+  Scenario: A second browser cannot finish someone else's login, even with the code
+    Given "alice" has signed in at the IdP for a CLI session
+    When another browser posts the right code for that session without the page's browser token
+    Then the gateway answers 400 with a message
+    And polling with the poll secret answers "pending"
+
+  @CLISSO-COMPLETE-05
+  Scenario: Guessing the code five times ends the session
+    Given "alice" has signed in at the IdP for a CLI session
+    When 5 wrong codes are posted for that session from the browser
+    And the right code is posted from the browser
+    Then the gateway answers 400 with a message
+    And polling with the poll secret is refused with 400
+
+  @CLISSO-CALLBACK-04
+  Scenario: What the IdP says about the user is shown as text, never as markup
+    Given the IdP has a user "eve" whose name and email hold HTML markup
+    And a CLI started a login session
+    When "eve" signs in at the IdP for that session
+    Then the completion page shows no markup from the IdP's claims

@@ -1,0 +1,32 @@
+Feature: When the IdP says no or fails
+  A login that the IdP did not approve never hands a key to the CLI.
+
+  @CLISSO-CALLBACK-02
+  Scenario: The person denies the login at the IdP
+    Given a CLI started a login session
+    When the person denies the login at the IdP
+    Then the browser is not shown the "Complete CLI Login" page
+    And polling with the poll secret does not hand out a key
+
+  @CLISSO-CALLBACK-02
+  Scenario Outline: The IdP's token endpoint fails (<failure>)
+    Given the IdP's token endpoint <failure>
+    And a CLI started a login session
+    When "cli-test-user" signs in at the IdP for that session
+    Then the browser is not shown the "Complete CLI Login" page
+    And polling with the poll secret does not hand out a key
+
+    Examples:
+      | failure                              |
+      | answers with an invalid_grant error  |
+      | answers 500                          |
+      | drops the connection                 |
+
+  @CLISSO-CALLBACK-03
+  Scenario: A user from a domain the gateway does not allow is refused
+    Given the gateway is configured with:
+      | ALLOWED_EMAIL_DOMAINS | example.com |
+    And a CLI started a login session
+    When "carol" signs in at the IdP for that session with her password
+    Then the gateway answered the IdP's callback with 401
+    And polling with the poll secret does not hand out a key

@@ -1,0 +1,64 @@
+Feature: Polling for the key
+  The CLI polls with its secret until the person has signed in and confirmed the code; then it
+  gets the key, exactly once.
+
+  @CLISSO-POLL-04
+  Scenario: The answer is pending until the browser has signed in and confirmed the code
+    Given a CLI started a login session
+    Then polling with the poll secret answers "pending"
+    When "cli-test-user" signs in at the IdP for that session but does not confirm the code yet
+    Then polling with the poll secret answers "pending"
+
+  @CLISSO-POLL-01
+  Scenario Outline: Polling a session the gateway does not know is refused (<case>)
+    When a CLI polls the login id "<login id>" with a poll secret
+    Then the gateway answers 400 with a message
+
+    Examples:
+      | case                        | login id                             |
+      | malformed login id          | not-a-session                        |
+      | first-generation key        | sk-1234567890abcdef                  |
+      | well-formed but unknown id  | cli-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB |
+
+  @CLISSO-POLL-02
+  Scenario Outline: Polling without the right secret is refused and changes nothing (<case>)
+    Given "cli-test-user" has signed in and confirmed the code for a CLI session
+    When the session is polled with <secret>
+    Then the gateway answers 403 with a message
+    And polling with the poll secret still hands out the key
+
+    Examples:
+      | case          | secret           |
+      | wrong secret  | a wrong secret   |
+      | no secret     | no secret at all |
+
+  @CLISSO-POLL-03
+  Scenario: A poll secret in the query string is ignored
+    Given "cli-test-user" has signed in and confirmed the code for a CLI session
+    When the session is polled with the poll secret in the query string only
+    Then the gateway answers 403 with a message
+
+  @CLISSO-POLL-07 @CLISSO-POLL-08
+  Scenario: The key is handed out once, with who it is for and how long it lasts
+    Given "cli-test-user" has signed in and confirmed the code for a CLI session
+    When the session is polled with the poll secret
+    Then the answer is ready with a key for user "cli-test-user" and no team
+    And the answer says the key lasts 86400 seconds
+    And polling again is refused with 400
+
+  @CLISSO-POLL-09
+  Scenario: A long poll answers as soon as the code is confirmed
+    Given "cli-test-user" has signed in at the IdP for a CLI session
+    When the CLI polls asking to wait up to 25 seconds
+    And the code is confirmed in the browser while the poll waits
+    Then the waiting poll answers ready with a key before its wait is over
+
+  @CLISSO-POLL-05 @CLISSO-POLL-06
+  Scenario: A user in several teams chooses one
+    Given "bob" has signed in and confirmed the code for a CLI session
+    When the session is polled with the poll secret
+    Then the answer asks to choose between the teams "team-alpha, team-beta" and holds no key
+    When the session is polled with the poll secret for team "team-gamma"
+    Then the gateway answers 403 with a message
+    When the session is polled with the poll secret for team "team-beta"
+    Then the answer is ready with a key for user "bob" and team "team-beta"

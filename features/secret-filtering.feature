@@ -1,0 +1,37 @@
+Feature: Secret-looking keys and values never reach the metadata
+  Whatever the IdP sends and however the claim map is written, keys that look like secrets, keys of
+  the wrong shape, non-scalar values, JWT-looking values and over-long strings are dropped, and
+  everything else in the same map still comes through.
+
+  Background:
+    Given the gateway captures the IdP claims "employment_type,org_info.department,session_jwt,long_1024,long_1025,nothing,badge_list,org_info,email_verified"
+    And the gateway maps claims with "employment_type->my_access_token, employment_type->API_KEY, employment_type->client_secret_x, employment_type->id_token, employment_type->Password, employment_type->private_key, employment_type->refresh_token, employment_type->secret, employment_type->token, employment_type->tokenizer, employment_type->has space, employment_type->a/b, employment_type->a:b, employment_type->ключ, employment_type->ok-key_1.v2, nothing->nothing, badge_list->badges, org_info->org, email_verified->verified, session_jwt->session, long_1024->long_ok, long_1025->long_too_long, org_info.department->department"
+    When "mallory" logs in through the browser
+
+  @CLISSO-FILTER-01
+  Scenario: Every blocked word in a destination key drops the pair, in any case and inside longer words
+    Then the login answer's attribution metadata has none of the keys "my_access_token, API_KEY, client_secret_x, id_token, Password, private_key, refresh_token, secret, token, tokenizer"
+    And the login answer's attribution metadata has "department" = "Security"
+
+  @CLISSO-FILTER-02
+  Scenario: Destination keys outside letters, digits, "_", "." and "-" are dropped
+    Then the login answer's attribution metadata has none of the keys "has space, a/b, a:b, ключ"
+    And the login answer's attribution metadata has "ok-key_1.v2" = "contractor"
+
+  @CLISSO-FILTER-03
+  Scenario: Null, list and object values are dropped; strings and booleans are kept
+    Then the login answer's attribution metadata has none of the keys "nothing, badges, org"
+    And the login answer's attribution metadata has "verified" = true
+
+  @CLISSO-FILTER-04
+  Scenario: JWT-looking values are dropped
+    Then the login answer's attribution metadata has none of the keys "session"
+
+  @CLISSO-FILTER-05
+  Scenario: A 1024-character string is kept and a 1025-character one is dropped
+    Then the login answer's attribution metadata has "long_ok" with a value of 1024 characters
+    And the login answer's attribution metadata has none of the keys "long_too_long"
+
+  @CLISSO-FILTER-01 @CLISSO-FILTER-02 @CLISSO-FILTER-03 @CLISSO-FILTER-04 @CLISSO-FILTER-05
+  Scenario: Nothing secret-looking is stored on the user either
+    Then the metadata stored on user "mallory" has none of the keys "my_access_token, API_KEY, session, long_too_long, nothing, badges, org"

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { Given, Then, When } from '@cucumber/cucumber';
+import { CLI_SSO_PATHS, normalizeUserCode, USER_CODE_ALPHABET } from '../../protocol/cli-sso.ts';
+import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import type { ConformanceWorld } from '../support/world.ts';
+import { signInAtIdp } from '../tasks/browser-login.ts';
+
+const PAGE_TIMEOUT_MS = 15_000;
+
+function completionPage(world: ConformanceWorld): CliCompletionPage {
+  return new CliCompletionPage(world.page);
+}
+
+function userCode(world: ConformanceWorld): string {
+  assert.ok(world.flow, 'no login session was started');
+  return world.flow.userCode;
+}
+
+/** A code of the right shape that is not the session's: every character moved `shift` places (1-31). */
+function wrongCode(world: ConformanceWorld, shift: number): string {
+  const moved = [...normalizeUserCode(userCode(world))].map(
+    (c) => USER_CODE_ALPHABET[(USER_CODE_ALPHABET.indexOf(c) + shift) % USER_CODE_ALPHABET.length],
+  );
+  return `${moved.slice(0, 4).join('')}-${moved.slice(4).join('')}`;
+}
+
+/**
+ * Post the completion form from the scenario's own browser (same cookies), with the page's hidden
+ * browser token, without leaving the page: the form stays on screen for the next attempt.
+ */
+async function postFromBrowser(world: ConformanceWorld, code: string, browserToken?: string): Promise<HttpAnswer> {
+  const details = await completionPage(world).formDetails();
+  const response = await world.page.request.post(details.action, {
+    form: { user_code: code, browser_complete_token: browserToken ?? details.browserCompleteToken },
+    maxRedirects: 0,
+  });
+  const text = await response.text();
+  const answer: HttpAnswer = {
+    status: response.status(),
+    headers: new Headers(),
+    text,
+    json: parseJson(text),
+    elapsedMs: 0,
+  };
+  world.lastAnswer = answer;
+  return answer;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+When('{string} signs in at the IdP for that session', async function (this: ConformanceWorld, username: string) {
+  await signInAtIdp(this, username);
+});
+
+Then(
+  'the browser shows the {string} page with a labelled code field',
+  async function (this: ConformanceWorld, _title: string) {
+    const page = completionPage(this);
+    await page.waitUntilShown(PAGE_TIMEOUT_MS);
+    assert.equal(await page.codeField().count(), 1, 'the page has no text field labelled with "code"');
+  },
+);
+
+Then(
+  "the page's form carries a browser token and posts to the session's completion address",
+  async function (this: ConformanceWorld) {
+    const details = await completionPage(this).formDetails();
+    const gateway = await this.gateway();
+    assert.equal(details.method, 'POST');
+    assert.equal(details.action, `${gateway.url}${CLI_SSO_PATHS.complete(this.flow?.loginId ?? '')}`);
+    assert.ok(details.browserCompleteToken.length >= 32, 'the hidden browser_complete_token is missing or short');
+  },
+);
+
+When(
+  /^the code is typed in the browser (as shown|in lower case|without the dash)$/,
+  async function (this: ConformanceWorld, how: string) {
+    const shown = userCode(this);
+    const typed =
+      how === 'in lower case' ? shown.toLowerCase() : how === 'without the dash' ? shown.replace('-', '') : shown;
+    const status = await completionPage(this).enterCode(typed);
+    this.memory.set('completionStatus', status);
+  },
+);
+
+Then('the browser shows that authentication succeeded', async function (this: ConformanceWorld) {
+  await completionPage(this).waitForSuccess(PAGE_TIMEOUT_MS);
+});
+
+When('a wrong code is typed in the browser', async function (this: ConformanceWorld) {
+  await postFromBrowser(this, wrongCode(this, 1));
+});
+
+Then('the gateway refused the code with {int}', function (this: ConformanceWorld, status: number) {
+  assert.equal(this.lastAnswer?.status, status, this.lastAnswer?.text.slice(0, 300));
+});
+
+When('someone posts the right code for that session before anyone signed in', async function (this: ConformanceWorld) {
+  const http = await this.http();
+  this.lastAnswer = await http.complete(this.flow?.loginId ?? '', {
+    user_code: userCode(this),
+    browser_complete_token: 'no-token-was-ever-issued-for-this-session',
+  });
+});
+
+When(
+  "another browser posts the right code for that session without the page's browser token",
+  async function (this: ConformanceWorld) {
+    const h = await this.harness();
+    const attacker = await h.browser.newContext();
+    try {
+      const gateway = await this.gateway();
+      const response = await attacker.request.post(
+        `${gateway.url}${CLI_SSO_PATHS.complete(this.flow?.loginId ?? '')}`,
+        {
+          form: { user_code: userCode(this), browser_complete_token: 'guessed-browser-token' },
+          maxRedirects: 0,
+        },
+      );
+      const text = await response.text();
+      this.lastAnswer = {
+        status: response.status(),
+        headers: new Headers(),
+        text,
+        json: parseJson(text),
+        elapsedMs: 0,
+      };
+    } finally {
+      await attacker.close();
+    }
+  },
+);
+
+When(
+  '{int} wrong codes are posted for that session from the browser',
+  async function (this: ConformanceWorld, count: number) {
+    for (let i = 0; i < count; i++) {
+      const answer = await postFromBrowser(this, wrongCode(this, i + 2));
+      assert.equal(answer.status, 400, `wrong code #${i + 1} answered ${answer.status}`);
+    }
+  },
+);
+
+When('the right code is posted from the browser', async function (this: ConformanceWorld) {
+  await postFromBrowser(this, userCode(this));
+});
+
+Given(
+  'the IdP has a user {string} whose name and email hold HTML markup',
+  async function (this: ConformanceWorld, username: string) {
+    const h = await this.harness();
+    h.idp.users.put({
+      username,
+      claims: {
+        sub: username,
+        preferred_username: `${username}<b id="markup-from-idp">bold</b>`,
+        name: `<img id="markup-from-idp-name" src="x">${username}`,
+        email: `${username}@example.com`,
+        email_verified: true,
+        employment_type: '<i id="markup-from-idp-claim">contractor</i>',
+      },
+    });
+    this.cleanups.push(async () => {
+      h.idp.users.remove(username);
+    });
+  },
+);
+
+Then("the completion page shows no markup from the IdP's claims", async function (this: ConformanceWorld) {
+  const page = completionPage(this);
+  await page.waitUntilShown(PAGE_TIMEOUT_MS);
+  const injected = await this.page.locator('[id^="markup-from-idp"]').count();
+  assert.equal(injected, 0, 'markup from the IdP was rendered as HTML on the completion page');
+});

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { Given, Then, When } from '@cucumber/cucumber';
+import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
+import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import { IdpLoginPage } from '../pages/idp-login-page.ts';
+import type { ConformanceWorld } from '../support/world.ts';
+import { sessionLoginUrl } from '../tasks/browser-login.ts';
+
+const CALLBACK_TIMEOUT_MS = 15_000;
+
+/** Faults are set on the harness's mock IdP and cleared when the scenario ends. */
+const TOKEN_FAULTS: Record<string, Record<string, unknown>> = {
+  'answers with an invalid_grant error': {
+    endpoint: 'token',
+    kind: 'oauth_error',
+    error: 'invalid_grant',
+    times: 'always',
+  },
+  'answers 500': { endpoint: 'token', kind: 'status', status: 500, times: 'always' },
+  'drops the connection': { endpoint: 'token', kind: 'drop_connection', times: 'always' },
+};
+
+Given(/^the IdP's token endpoint (.+)$/, async function (this: ConformanceWorld, failure: string) {
+  const spec = TOKEN_FAULTS[failure];
+  assert.ok(spec, `no such IdP failure: ${failure}`);
+  const h = await this.harness();
+  h.idp.faults.inject(spec);
+  this.cleanups.push(async () => h.idp.faults.clear());
+});
+
+When('the person denies the login at the IdP', async function (this: ConformanceWorld) {
+  await this.page.goto(sessionLoginUrl(this, (await this.gateway()).url));
+  await new IdpLoginPage(this.page).deny();
+});
+
+When(
+  '{string} signs in at the IdP for that session with her password',
+  async function (this: ConformanceWorld, username: string) {
+    const h = await this.harness();
+    const password = h.idp.users.get(username)?.password;
+    assert.ok(password, `the IdP's user ${username} has no password`);
+    await this.page.goto(sessionLoginUrl(this, (await this.gateway()).url));
+    await new IdpLoginPage(this.page).signInWithPassword(username, password);
+  },
+);
+
+/** Wait until the browser has had the gateway's answer to the IdP's callback. */
+async function callbackAnswer(world: ConformanceWorld): Promise<{ status: number }> {
+  const gateway = await world.gateway();
+  const callback = `${gateway.url}${CLI_SSO_PATHS.callback}`;
+  const deadline = Date.now() + CALLBACK_TIMEOUT_MS;
+  for (;;) {
+    const answer = world.browserResponses.find((r) => r.url.startsWith(callback));
+    if (answer) {
+      await world.page.waitForLoadState();
+      return answer;
+    }
+    assert.ok(Date.now() < deadline, 'the IdP never sent the browser back to the gateway');
+    await world.page.waitForEvent('response', { timeout: Math.max(1, deadline - Date.now()) }).catch(() => undefined);
+  }
+}
+
+Then('the browser is not shown the {string} page', async function (this: ConformanceWorld, _title: string) {
+  const answer = await callbackAnswer(this);
+  // protocol.md section 2: an IdP failure gives an error page or a 4xx, never the completion form.
+  assert.equal(
+    await new CliCompletionPage(this.page).isShown(),
+    false,
+    `the gateway showed the completion page (${answer.status})`,
+  );
+});
+
+Then("the gateway answered the IdP's callback with {int}", async function (this: ConformanceWorld, status: number) {
+  const answer = await callbackAnswer(this);
+  assert.equal(answer.status, status);
+});

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { Given, Then, When } from '@cucumber/cucumber';
+import {
+  CLI_SOURCE,
+  CLI_SSO_PATHS,
+  CLI_STATE_PREFIX,
+  LOGIN_ID_PATTERN,
+  parseStartAnswer,
+  type StartAnswer,
+} from '../../protocol/cli-sso.ts';
+import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import { IdpLoginPage } from '../pages/idp-login-page.ts';
+import type { ConformanceWorld } from '../support/world.ts';
+import {
+  expectReady,
+  pollUntilSettled,
+  sessionLoginUrl,
+  startedSession,
+  startSession,
+} from '../tasks/browser-login.ts';
+
+When('a CLI starts a login session', async function (this: ConformanceWorld) {
+  await startSession(this);
+});
+
+Given('a CLI started a login session', async function (this: ConformanceWorld) {
+  await startedSession(this);
+});
+
+Then(
+  'the gateway answers {int} with a login id, a poll secret, a user code and an expiry of {int} seconds',
+  function (this: ConformanceWorld, status: number, seconds: number) {
+    const answer = this.lastAnswer;
+    assert.ok(answer);
+    assert.equal(answer.status, status, answer.text.slice(0, 300));
+    const start = parseStartAnswer(answer.json);
+    assert.equal(start.expiresInSeconds, seconds);
+    assert.ok(typeof answer.json === 'object' && answer.json !== null && 'expires_in' in answer.json, 'no expires_in');
+  },
+);
+
+Then("the login id, poll secret and user code have the contract's shape", function (this: ConformanceWorld) {
+  const flow = this.flow;
+  assert.ok(flow, 'no session');
+  assert.match(flow.loginId, LOGIN_ID_PATTERN);
+  assert.ok(flow.pollSecret.length >= 43, `the poll secret has ${flow.pollSecret.length} characters, fewer than 43`);
+  assert.match(flow.pollSecret, /^[A-Za-z0-9_-]+$/, 'the poll secret is not url-safe base64');
+  assert.match(flow.userCode, /^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{4}-[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{4}$/);
+});
+
+When('a CLI starts {int} login sessions', async function (this: ConformanceWorld, count: number) {
+  const sessions: StartAnswer[] = [];
+  for (let i = 0; i < count; i++) {
+    const answer = await startSession(this);
+    assert.equal(answer.status, 200, `start #${i + 1} answered ${answer.status}`);
+    sessions.push(parseStartAnswer(answer.json));
+  }
+  this.memory.set('sessions', sessions);
+});
+
+When('a CLI starts {int} login sessions within a minute', async function (this: ConformanceWorld, count: number) {
+  const started = Date.now();
+  for (let i = 0; i < count; i++) {
+    const answer = await startSession(this);
+    assert.equal(
+      answer.status,
+      200,
+      `start #${i + 1} of ${count} answered ${answer.status}: the limit is more than 30 a minute`,
+    );
+  }
+  assert.ok(Date.now() - started < 60_000, 'the starts took more than a minute');
+});
+
+When('it starts one more', async function (this: ConformanceWorld) {
+  this.flow = undefined;
+  await startSession(this);
+});
+
+Then('that answer holds no login session', function (this: ConformanceWorld) {
+  const json = this.lastAnswer?.json;
+  assert.ok(!(typeof json === 'object' && json !== null && 'login_id' in json), 'the refused answer holds a login_id');
+});
+
+Then('no two sessions share a login id, a poll secret or a user code', function (this: ConformanceWorld) {
+  const sessions = this.memory.get('sessions') as StartAnswer[];
+  for (const field of ['loginId', 'pollSecret', 'userCode'] as const) {
+    const values = sessions.map((s) => s[field]);
+    assert.equal(new Set(values).size, values.length, `two sessions share a ${field}`);
+  }
+});
+
+/** The first answer of the browser's navigation: the gateway's redirect to the IdP. */
+When("the browser opens the session's login URL", async function (this: ConformanceWorld) {
+  const gateway = await this.gateway();
+  const url = sessionLoginUrl(this, gateway.url);
+  const final = await this.page.goto(url);
+  let first = final?.request();
+  while (first?.redirectedFrom()) first = first.redirectedFrom() ?? undefined;
+  const response = await first?.response();
+  assert.ok(response, 'the browser got no answer from the gateway');
+  const location = response.headers()['location'];
+  assert.ok(
+    response.status() >= 300 && response.status() < 400 && location,
+    `the gateway answered ${response.status()} instead of redirecting`,
+  );
+  this.memory.set('entryRedirect', new URL(location, url));
+});
+
+function entryRedirect(world: ConformanceWorld): URL {
+  const redirect = world.memory.get('entryRedirect');
+  assert.ok(redirect instanceof URL, 'the browser was not redirected');
+  return redirect;
+}
+
+Then("it is redirected to the IdP's authorization endpoint", async function (this: ConformanceWorld) {
+  const gateway = await this.gateway();
+  const expected = new URL(gateway.env.GENERIC_AUTHORIZATION_ENDPOINT ?? '');
+  const redirect = entryRedirect(this);
+  assert.equal(`${redirect.origin}${redirect.pathname}`, `${expected.origin}${expected.pathname}`);
+});
+
+Then(
+  'the redirect asks for a code for client {string} with scope {string}',
+  function (this: ConformanceWorld, clientId: string, scope: string) {
+    const params = entryRedirect(this).searchParams;
+    assert.equal(params.get('response_type'), 'code');
+    assert.equal(params.get('client_id'), clientId);
+    assert.deepEqual((params.get('scope') ?? '').split(' ').sort(), scope.split(' ').sort());
+  },
+);
+
+Then("the redirect's state is {string} followed by the login id", function (this: ConformanceWorld, prefix: string) {
+  assert.equal(prefix, CLI_STATE_PREFIX);
+  assert.equal(entryRedirect(this).searchParams.get('state'), `${prefix}${this.flow?.loginId}`);
+});
+
+Then("the redirect's callback is the gateway's \\/sso\\/callback", async function (this: ConformanceWorld) {
+  const gateway = await this.gateway();
+  assert.equal(entryRedirect(this).searchParams.get('redirect_uri'), `${gateway.url}${CLI_SSO_PATHS.callback}`);
+});
+
+Then('the redirect carries a code challenge with method {string}', function (this: ConformanceWorld, method: string) {
+  const params = entryRedirect(this).searchParams;
+  assert.equal(params.get('code_challenge_method'), method);
+  assert.match(
+    params.get('code_challenge') ?? '',
+    /^[A-Za-z0-9_-]{43}$/,
+    'the code challenge is not a base64url SHA-256',
+  );
+});
+
+Then('{string} can finish that login in the browser', async function (this: ConformanceWorld, username: string) {
+  await new IdpLoginPage(this.page).signInAs(username);
+  const completion = new CliCompletionPage(this.page);
+  await completion.waitUntilShown(15_000);
+  await completion.enterCode(this.flow?.userCode ?? '');
+  await completion.waitForSuccess(15_000);
+  expectReady(this, await pollUntilSettled(this));
+});
+
+When('a browser opens the CLI login entry with key {string}', async function (this: ConformanceWorld, key: string) {
+  const gateway = await this.gateway();
+  const url = new URL(CLI_SSO_PATHS.browserEntry, `${gateway.url}/`);
+  url.searchParams.set('source', CLI_SOURCE);
+  if (key !== '') url.searchParams.set('key', key);
+  const response = await this.page.goto(url.toString());
+  assert.ok(response, 'the browser got no answer');
+  let first = response.request();
+  while (first.redirectedFrom()) first = first.redirectedFrom() ?? first;
+  const firstResponse = await first.response();
+  const text = await response.text().catch(() => '');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  this.lastAnswer = { status: firstResponse?.status() ?? 0, headers: new Headers(), text, json, elapsedMs: 0 };
+});
+
+Then('the browser is not sent to the IdP', async function (this: ConformanceWorld) {
+  const h = await this.harness();
+  assert.ok(
+    !this.page.url().startsWith(h.idp.url),
+    `the browser ended at the IdP: ${new URL(this.page.url()).pathname}`,
+  );
+  assert.ok(!this.browserResponses.some((r) => r.url.startsWith(h.idp.url)), 'the browser visited the IdP');
+});

@@ -1,0 +1,113 @@
+/**
+ * Tasks where the harness plays the CLI over HTTP and a person uses the real browser: start a
+ * session, sign in at the IdP, confirm the code, poll until the answer is no longer pending.
+ */
+import assert from 'node:assert/strict';
+import { browserLoginUrl, type PollAnswer, parsePollAnswer, parseStartAnswer } from '../../protocol/cli-sso.ts';
+import { GatewayHttp, type HttpAnswer, type PollRequest } from '../drivers/gateway-http.ts';
+import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import { IdpLoginPage } from '../pages/idp-login-page.ts';
+import type { ConformanceWorld } from '../support/world.ts';
+
+const PAGE_TIMEOUT_MS = 15_000;
+const POLL_DEADLINE_MS = 15_000;
+const POLL_EVERY_MS = 100;
+
+/** POST /sso/cli/start as a CLI would; the session is remembered by the world. */
+export async function startSession(world: ConformanceWorld): Promise<HttpAnswer> {
+  const gateway = await world.gateway();
+  gateway.noteLoginStart();
+  const answer = await (await world.http()).start();
+  world.lastAnswer = answer;
+  if (answer.status === 200) world.flow = parseStartAnswer(answer.json);
+  return answer;
+}
+
+export async function startedSession(world: ConformanceWorld): Promise<NonNullable<ConformanceWorld['flow']>> {
+  const answer = await startSession(world);
+  assert.equal(answer.status, 200, `POST /sso/cli/start answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  return world.flow as NonNullable<ConformanceWorld['flow']>;
+}
+
+export function sessionLoginUrl(world: ConformanceWorld, gatewayUrl: string): string {
+  assert.ok(world.flow, 'no login session was started');
+  return browserLoginUrl(gatewayUrl, world.flow.loginId);
+}
+
+/** The browser opens the session's login URL and the person signs in at the IdP. */
+export async function signInAtIdp(world: ConformanceWorld, username: string, gatewayUrl?: string): Promise<void> {
+  const url = sessionLoginUrl(world, gatewayUrl ?? (await world.gateway()).url);
+  await world.page.goto(url);
+  await new IdpLoginPage(world.page).signInAs(username);
+}
+
+/** Sign in and wait for the gateway's completion page. */
+export async function reachCompletionPage(
+  world: ConformanceWorld,
+  username: string,
+  gatewayUrl?: string,
+): Promise<CliCompletionPage> {
+  await signInAtIdp(world, username, gatewayUrl);
+  const page = new CliCompletionPage(world.page);
+  await page.waitUntilShown(PAGE_TIMEOUT_MS);
+  return page;
+}
+
+/** Sign in and type the code the CLI would have shown. */
+export async function signInAndConfirm(world: ConformanceWorld, username: string): Promise<void> {
+  const page = await reachCompletionPage(world, username);
+  await page.enterCode((world.flow as NonNullable<ConformanceWorld['flow']>).userCode);
+  await page.waitForSuccess(PAGE_TIMEOUT_MS);
+}
+
+/** One poll with the session's own secret (unless the request says otherwise). */
+export async function pollSession(
+  world: ConformanceWorld,
+  request: Partial<PollRequest> = {},
+  gatewayUrl?: string,
+): Promise<HttpAnswer> {
+  assert.ok(world.flow, 'no login session was started');
+  const http = gatewayUrl ? new GatewayHttp(gatewayUrl) : await world.http();
+  const answer = await http.poll({ loginId: world.flow.loginId, pollSecret: world.flow.pollSecret, ...request });
+  world.lastAnswer = answer;
+  return answer;
+}
+
+/**
+ * Poll until the answer is not "pending" or the deadline passes (the browser's last request may
+ * still be landing); returns the last answer. Polls every 100 ms: a deadline, not a sleep.
+ */
+export async function pollUntilSettled(
+  world: ConformanceWorld,
+  request: Partial<PollRequest> = {},
+  gatewayUrl?: string,
+): Promise<HttpAnswer> {
+  const deadline = Date.now() + POLL_DEADLINE_MS;
+  for (;;) {
+    const answer = await pollSession(world, request, gatewayUrl);
+    const pending = answer.status === 200 && parsePollAnswer(answer.json).status === 'pending';
+    if (!pending || Date.now() > deadline) return answer;
+    await new Promise((resolve) => setTimeout(resolve, POLL_EVERY_MS));
+  }
+}
+
+export type ReadyAnswer = Extract<PollAnswer, { status: 'ready' }>;
+
+/** Expect a 200 ready answer with a key; remember the key and when it arrived. */
+export function expectReady(world: ConformanceWorld, answer: HttpAnswer): ReadyAnswer {
+  assert.equal(answer.status, 200, `the poll answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  const parsed = parsePollAnswer(answer.json);
+  assert.equal(parsed.status, 'ready', `the poll answered ${JSON.stringify(answer.json)}`);
+  const ready = parsed as ReadyAnswer;
+  world.key = ready.key;
+  world.keyReceivedAtMs = Date.now();
+  world.memory.set('readyAnswer', ready);
+  return ready;
+}
+
+/** The whole login with the harness as the CLI: start, browser, code, poll until the key. */
+export async function logInThroughBrowser(world: ConformanceWorld, username: string): Promise<ReadyAnswer> {
+  await startedSession(world);
+  await signInAndConfirm(world, username);
+  return expectReady(world, await pollUntilSettled(world));
+}
