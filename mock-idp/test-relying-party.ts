@@ -16,7 +16,7 @@ export interface CallbackServer {
   close(): Promise<void>;
 }
 
-export async function startCallbackServer(): Promise<CallbackServer> {
+export async function startCallbackServer(path = '/sso/callback'): Promise<CallbackServer> {
   const server: RunningServer = await listen(
     (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('callback reached');
@@ -24,7 +24,7 @@ export async function startCallbackServer(): Promise<CallbackServer> {
     '127.0.0.1',
     0,
   );
-  return { redirectUri: `${server.url}/sso/callback`, close: () => server.close() };
+  return { redirectUri: `${server.url}${path}`, close: () => server.close() };
 }
 
 export function authorizeUrl(idp: MockIdp, redirectUri: string, extra: Record<string, string> = {}): string {
@@ -77,6 +77,37 @@ export async function signInWithPassword(
     username,
     password,
   });
+}
+
+/**
+ * The browser's part of the device flow (RFC 8628 section 3.3): open the verification URI, submit
+ * the code (when not pre-filled), confirm, sign in as `username`, and end on the success page.
+ */
+export async function approveDevice(verificationUri: string, username: string): Promise<HttpPage> {
+  const browser = new HttpBrowser();
+  let page = await browser.get(verificationUri);
+  for (let step = 0; step < 6; step++) {
+    const root = parseHtml(page.body);
+    // oidc-provider's own forms: code input, confirmation, and the self-submitting resume form.
+    const providerForm =
+      root.querySelector('form[id="op.deviceInputForm"]') ??
+      root.querySelector('form[id="op.deviceConfirmForm"]') ??
+      (root.querySelector('title')?.text === 'Submitting Callback' ? root.querySelector('form') : null);
+    if (providerForm) {
+      const fields: Record<string, string> = {};
+      for (const input of providerForm.querySelectorAll('input')) {
+        fields[input.getAttribute('name') ?? ''] = input.getAttribute('value') ?? '';
+      }
+      page = await browser.postForm(new URL(providerForm.getAttribute('action') ?? '', page.url).toString(), fields);
+      continue;
+    }
+    if (root.querySelector('h1')?.text === 'Sign in to Mock IdP') {
+      page = await pressButton(browser, page, `Sign in as ${username}`);
+      continue;
+    }
+    return page;
+  }
+  throw new Error(`the device flow did not finish; last page ${page.url}`);
 }
 
 export type ClientAuthentication = 'basic' | 'post';
