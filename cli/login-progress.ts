@@ -37,7 +37,7 @@ export async function startLoginProgress(options: LoginProgressOptions): Promise
     return spinnerProgress(ora, stream, () => spinnerText(elapsedS(), remainingS()));
   }
   stream.write(
-    `Waiting for the login to be completed in the browser (giving up in ${formatDuration(remainingS())})...\n`,
+    `Waiting for the login to be completed in the browser (giving up in ${formatDuration(Math.ceil(remainingS()))})...\n`,
   );
   const timer = setInterval(() => {
     stream.write(`Still waiting: ${formatDuration(elapsedS())} elapsed, ${formatDuration(remainingS())} left.\n`);

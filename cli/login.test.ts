@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { EXIT_CODES } from './index.ts';
 import {
   cleanEnv,
   makeTempHome,
@@ -13,7 +14,12 @@ import {
   startCli,
   type TempHome,
 } from './test-support/cli-process.ts';
-import { type LiteLlmLikeGateway, startLiteLlmLikeGateway } from './test-support/litellm-like-gateway.ts';
+import {
+  type LiteLlmLikeGateway,
+  type LiteLlmLikeGatewayOptions,
+  startLiteLlmLikeGateway,
+} from './test-support/litellm-like-gateway.ts';
+import { waitFor } from './test-support/wait-for.ts';
 
 const FAKE_BROWSER = join(import.meta.dirname, 'test-support', 'fake-browser.mjs');
 
@@ -77,5 +83,138 @@ describe('login against a gateway that speaks only LiteLLM’s contract', () => 
     assert.ok(result.stderr.indexOf('Verification code:') < result.stderr.indexOf('Opening the browser'));
     const opened = (await readFile(browserLog, 'utf8')).trim().split('\n');
     assert.deepEqual(opened, [JSON.stringify([urlLine])]);
+  });
+});
+
+describe('login behaviour', { concurrency: 3 }, () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const cleanup of cleanups) await cleanup();
+  });
+  async function setUp(options: LiteLlmLikeGatewayOptions = {}) {
+    const gateway = await startLiteLlmLikeGateway(options);
+    const home = await makeTempHome();
+    cleanups.push(
+      () => gateway.close(),
+      () => home.remove(),
+    );
+    const env = cleanEnv(home.home, { LITELLM_PROXY_URL: gateway.url });
+    const start = (args: string[]) => {
+      const run = startCli(args, env);
+      cleanups.unshift(() => run.stop());
+      return run;
+    };
+    return { gateway, home, env, start };
+  }
+  const readStored = async (home: TempHome) =>
+    JSON.parse(await readFile(home.tokenFile, 'utf8')) as Record<string, unknown>;
+
+  test('LiteLLM ignores Prefer: wait, so the CLI polls every 2 s (the default)', async () => {
+    const { gateway, env, start } = await setUp();
+    delete env['CLI_SSO_POLL_INTERVAL_MS'];
+    const run = start(['login', '--no-browser']);
+    const { loginId } = await readLoginInstructions(run);
+    await waitFor(() => gateway.journal.filter((e) => e.route === 'poll' && e.status !== undefined).length >= 2);
+    gateway.complete(loginId);
+    assert.equal((await run.exited).code, 0, run.stderr());
+    const polls = gateway.journal.filter((e) => e.route === 'poll');
+    for (const poll of polls) assert.equal(poll.prefer, 'wait=25', 'the long poll is always asked for');
+    const gap = (polls[1]?.atMs ?? 0) - (polls[0]?.atMs ?? 0);
+    assert.ok(gap >= 1950, `second poll ${gap} ms after the first`);
+    assert.match(run.stderr(), /Waiting for the login to be completed in the browser \(giving up in 5 min\)/);
+  });
+
+  test('a gateway that honours Prefer: wait answers the held poll as soon as the browser is done', async () => {
+    const { gateway, home, env, start } = await setUp({ extensions: { preferWait: true, readyExpiresIn: true } });
+    delete env['CLI_SSO_POLL_INTERVAL_MS'];
+    const run = start(['login', '--no-browser']);
+    const { loginId } = await readLoginInstructions(run);
+    await waitFor(() => gateway.journal.some((e) => e.route === 'poll'));
+    gateway.complete(loginId);
+    assert.equal((await run.exited).code, 0, run.stderr());
+    const polls = gateway.journal.filter((e) => e.route === 'poll');
+    assert.equal(polls.length, 1, 'one held poll, answered at completion');
+    const stored = await readStored(home);
+    const expiresAt = Number(stored['expires_at']);
+    assert.ok(Math.abs(expiresAt - (Number(stored['timestamp']) + 86400)) <= 1, 'expires_at from expires_in');
+    assert.match(run.stderr(), /The key expires at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in 1 d\)/);
+  });
+
+  test('a JWT key: expires_at, email and role come from its claims', async () => {
+    const { gateway, home, start } = await setUp({
+      keyFormat: 'jwt',
+      keyLifetimeSeconds: 7200,
+      userEmail: 'dev@example.com',
+    });
+    const run = start(['login', '--no-browser']);
+    gateway.complete((await readLoginInstructions(run)).loginId);
+    assert.equal((await run.exited).code, 0, run.stderr());
+    const stored = await readStored(home);
+    const payload = JSON.parse(Buffer.from(String(stored['key']).split('.')[1] ?? '', 'base64url').toString()) as {
+      exp: number;
+    };
+    assert.equal(stored['expires_at'], payload.exp);
+    assert.equal(stored['user_email'], 'dev@example.com');
+    assert.equal(stored['user_role'], 'internal_user');
+    assert.match(run.stderr(), /\(in 2 h\)/);
+  });
+
+  test('several teams and no terminal: exit 8 listing the teams, nothing stored', async () => {
+    const { gateway, home, start } = await setUp({
+      teams: [
+        { teamId: 'team-a', teamAlias: 'Alpha' },
+        { teamId: 'team-b', teamAlias: null },
+      ],
+    });
+    const run = start(['login', '--no-browser']);
+    gateway.complete((await readLoginInstructions(run)).loginId);
+    assert.equal((await run.exited).code, EXIT_CODES.teamRequired, run.stderr());
+    assert.match(run.stderr(), /Error: you belong to 2 teams/);
+    assert.match(run.stderr(), /Run `cli-sso login --team <id>` with one of:\n {2}team-a \(Alpha\)\n {2}team-b\n/);
+    await assert.rejects(stat(home.tokenFile));
+  });
+
+  test('--team picks the team from the first poll on', async () => {
+    const { gateway, home, start } = await setUp({
+      teams: [
+        { teamId: 'team-a', teamAlias: 'Alpha' },
+        { teamId: 'team-b', teamAlias: 'Beta' },
+      ],
+    });
+    const run = start(['login', '--no-browser', '--team', 'team-b']);
+    gateway.complete((await readLoginInstructions(run)).loginId);
+    assert.equal((await run.exited).code, 0, run.stderr());
+    assert.equal((await readStored(home))['team_id'], 'team-b');
+    assert.match(run.stderr(), /as cli-test-user \(team team-b\)/);
+    for (const poll of gateway.journal.filter((e) => e.route === 'poll')) assert.match(poll.url, /\?team_id=team-b$/);
+  });
+
+  test('--team that is not one of yours: the gateway refuses, exit 4', async () => {
+    const { gateway, start } = await setUp({ teams: [{ teamId: 'team-a', teamAlias: null }] });
+    const run = start(['login', '--no-browser', '--team', 'team-x']);
+    gateway.complete((await readLoginInstructions(run)).loginId);
+    assert.equal((await run.exited).code, EXIT_CODES.refused, run.stderr());
+    assert.match(run.stderr(), /not in team team-x \(HTTP 403: User does not belong to team: team-x\)/);
+  });
+
+  test('--timeout: nobody finishes the login, exit 5', async () => {
+    const { env } = await setUp();
+    const result = await runCli(['login', '--no-browser', '--timeout', '1'], env);
+    assert.equal(result.code, EXIT_CODES.timedOut, result.stderr);
+    assert.match(result.stderr, /Error: the login was not completed within 1 s/);
+    assert.match(result.stderr, /--timeout <seconds>/);
+  });
+
+  test('Ctrl-C cancels cleanly: exit 130, nothing stored', async () => {
+    const { gateway, home, start } = await setUp({ extensions: { preferWait: true } });
+    const run = start(['login', '--no-browser']);
+    await readLoginInstructions(run);
+    await waitFor(() => gateway.journal.some((e) => e.route === 'poll'));
+    run.child.kill('SIGINT');
+    const exit = await run.exited;
+    assert.equal(exit.code, EXIT_CODES.cancelled, run.stderr());
+    assert.match(run.stderr(), /^Cancelled\.$/m);
+    assert.doesNotMatch(run.stderr(), /\n\s+at /);
+    await assert.rejects(stat(home.tokenFile));
   });
 });

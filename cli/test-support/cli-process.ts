@@ -20,6 +20,8 @@ export interface CliRun {
   /** Resolves with the first match of `pattern` in stderr; rejects with what was seen at the deadline. */
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Kill the CLI if it still runs and wait for it: every test closes what it started. */
+  stop(): Promise<void>;
 }
 
 export interface CliResult {
@@ -86,6 +88,10 @@ export function startCli(args: string[], env: Record<string, string>): CliRun {
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
+    stop: async () => {
+      if (!closed) child.kill('SIGKILL');
+      await exited;
+    },
     waitForStderr: (pattern, timeoutMs = 20_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
