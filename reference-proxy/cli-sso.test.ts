@@ -581,6 +581,44 @@ describe('configurations (a proxy each)', () => {
   });
 });
 
+describe('logs (issue 4, point 7)', () => {
+  test('one line per request and per login-state change, with no secret anywhere', async () => {
+    const first = proxy.logLines.length;
+    const start = await startLogin(proxy.url);
+    const form = await openLoginForm(proxy.url, start.loginId);
+    await postCode(form.action, { user_code: start.userCode, browser_complete_token: form.browserCompleteToken });
+    const ready = parsePollAnswer((await poll(proxy.url, start)).body);
+    const key = ready.status === 'ready' ? ready.key : 'no key';
+    await getJson(url('/models'), { authorization: `Bearer ${key}` });
+    const lines = proxy.logLines.slice(first);
+    const events = lines.map((l) => JSON.parse(l) as { event: string; login_id?: string });
+    const mine = events.filter((e) => e.login_id === start.loginId).map((e) => e.event);
+    assert.deepEqual(mine, [
+      'flow_created',
+      'flow_sent_to_idp',
+      'user_upserted',
+      'flow_sso_complete',
+      'flow_code_verified',
+      'flow_key_issued',
+    ]);
+    assert.ok(events.filter((e) => e.event === 'request').length >= 5);
+    const text = lines.join('\n');
+    const idpCode = idp.requests.find((r) => r.path === '/token')?.form['code'] ?? 'no code';
+    for (const secret of [
+      key,
+      start.pollSecret,
+      start.userCode,
+      start.userCode.replace('-', ''),
+      form.browserCompleteToken,
+      idpCode,
+      TEST_CLIENT_SECRET,
+      TEST_MASTER_KEY,
+    ]) {
+      assert.ok(!text.includes(secret), `a secret reached the log: ${secret.slice(0, 6)}...`);
+    }
+  });
+});
+
 describe('routing', () => {
   test('unknown paths are 404 {"detail"}; health answers', async () => {
     const missing = await getJson(url('/nope'));
