@@ -169,6 +169,8 @@ async function main(): Promise<number> {
       faultFirings,
       verdict,
     });
+    // Written after every variant, so a long self-check that is stopped still leaves its findings.
+    await writeSummary(reportsDir, baselines, variants, baselinePassed.size, Date.now() - startedAt);
   }
 
   const totalWallMs = Date.now() - startedAt;
