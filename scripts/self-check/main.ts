@@ -52,6 +52,7 @@ const program = new Command('self-check')
   .option('--reports <dir>', 'where each run reports, and summary.md', 'reports/self-check')
   .option('--tags <expression>', 'only scenarios matching this Cucumber tag expression (every run)')
   .option('--keep-going', 'run the variants even when a baseline fails (its failing scenarios never count)')
+  .option('--baselines-from <dir>', 'reuse the baseline runs of an earlier self-check in <dir> instead of running them')
   .addHelpText(
     'after',
     `\nVariants:\n${VARIANTS.map((v) => `  ${v.name.padEnd(28)} ${v.rule}`).join('\n')}\n\nExit codes: 0 every variant caught, 1 a variant not caught or a baseline failed, 2 usage error.`,
@@ -77,7 +78,13 @@ function brokenGatewayCommand(variant: string): string {
 async function main(): Promise<number> {
   program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
   program.parse(process.argv);
-  const flags = program.opts<{ variants?: string[]; reports: string; tags?: string; keepGoing?: boolean }>();
+  const flags = program.opts<{
+    variants?: string[];
+    reports: string;
+    tags?: string;
+    keepGoing?: boolean;
+    baselinesFrom?: string;
+  }>();
   const reportsDir = resolve(flags.reports);
   const chosen = flags.variants ? VARIANTS.filter((v) => flags.variants?.includes(v.name)) : VARIANTS;
   const catalogue = await loadCatalogue(join(ROOT, 'features/requirements.yaml'));
@@ -101,9 +108,21 @@ async function main(): Promise<number> {
     return { result, outcomes };
   };
 
+  /** A baseline run from an earlier self-check (--baselines-from), to iterate on one variant quickly. */
+  const reuse = async (label: string, folder: string, from: string) => {
+    const messagesFile = join(resolve(from), folder, 'messages.ndjson');
+    const outcomes = await readScenarioOutcomes(messagesFile);
+    const exitCode = outcomes.some((o) => o.verdict === 'failed') ? 1 : 0;
+    say(`  ${label}: reused ${relative(process.cwd(), messagesFile)}, ${counts(outcomes)}`);
+    const result: SuiteRun = { exitCode, wallMs: 0, outputFile: '', messagesFile };
+    return { result, outcomes };
+  };
+  const baseline = (label: string, folder: string, gatewayCommand: string | undefined) =>
+    flags.baselinesFrom ? reuse(label, folder, flags.baselinesFrom) : run(label, folder, gatewayCommand);
+
   // 1. Baselines: the check means nothing unless a conformant gateway passes, directly and through the relay.
-  const reference = await run('the reference proxy (embedded default)', 'baseline-reference', undefined);
-  const relayed = await run(
+  const reference = await baseline('the reference proxy (embedded default)', 'baseline-reference', undefined);
+  const relayed = await baseline(
     'the reference proxy behind a fault-free relay',
     'baseline-relay',
     brokenGatewayCommand(NO_FAULT.name),
