@@ -16,6 +16,7 @@ import {
   runCli,
   type TempHome,
 } from './test-support/cli-process.ts';
+import { runCliInProcess } from './test-support/in-process.ts';
 import {
   type GatewayFault,
   type GatewayRoute,
@@ -31,6 +32,8 @@ interface Case {
   code: number;
   message: RegExp;
   hint: RegExp;
+  /** Also run as a child process (one per exit code and per kind of break); else in-process. */
+  childProcess?: boolean;
 }
 
 const LOGIN = ['login', '--no-browser', '--timeout', '20'];
@@ -39,6 +42,7 @@ const MODELS = ['models', 'list', '--timeout', '2'];
 const CASES: Case[] = [
   {
     name: 'start 404: too old or not LiteLLM-style',
+    childProcess: true,
     route: 'start',
     fault: { kind: 'status', status: 404, body: { detail: 'Not Found' } },
     args: LOGIN,
@@ -48,6 +52,7 @@ const CASES: Case[] = [
   },
   {
     name: 'start 403: switched off',
+    childProcess: true,
     route: 'start',
     fault: { kind: 'status', status: 403, body: { detail: 'CLI login disabled' } },
     args: LOGIN,
@@ -57,6 +62,7 @@ const CASES: Case[] = [
   },
   {
     name: 'start 500 (plain text body)',
+    childProcess: true,
     route: 'start',
     fault: { kind: 'status', status: 500 },
     args: LOGIN,
@@ -75,6 +81,7 @@ const CASES: Case[] = [
   },
   {
     name: 'start answers malformed JSON',
+    childProcess: true,
     route: 'start',
     fault: { kind: 'malformed' },
     args: LOGIN,
@@ -84,6 +91,7 @@ const CASES: Case[] = [
   },
   {
     name: 'start hangs: the deadline ends it',
+    childProcess: true,
     route: 'start',
     fault: { kind: 'hang' },
     args: ['login', '--no-browser', '--timeout', '2'],
@@ -102,6 +110,7 @@ const CASES: Case[] = [
   },
   {
     name: 'poll 500',
+    childProcess: true,
     route: 'poll',
     fault: { kind: 'status', status: 500, body: { detail: 'Internal Server Error' } },
     args: LOGIN,
@@ -178,6 +187,7 @@ const CASES: Case[] = [
   },
   {
     name: 'models hangs: --timeout ends it',
+    childProcess: true,
     route: 'models',
     fault: { kind: 'hang' },
     args: MODELS,
@@ -214,7 +224,7 @@ describe('broken gateways', { concurrency: 3 }, () => {
   });
 
   for (const c of CASES) {
-    test(`${c.name} -> exit ${c.code}`, async () => {
+    test(`${c.name} -> exit ${c.code}${c.childProcess ? ' (child process)' : ''}`, async () => {
       const gateway: LiteLlmLikeGateway = await startLiteLlmLikeGateway();
       const home = await makeTempHome();
       started.push(gateway, home);
@@ -224,7 +234,8 @@ describe('broken gateways', { concurrency: 3 }, () => {
         await writeFile(home.tokenFile, JSON.stringify({ base_url: gateway.url, key, user_id: 'u', timestamp: 1 }));
       }
       gateway.setFault(c.route, c.fault);
-      const result = await runCli(c.args, cleanEnv(home.home, { LITELLM_PROXY_URL: gateway.url }));
+      const env = cleanEnv(home.home, { LITELLM_PROXY_URL: gateway.url });
+      const result = c.childProcess ? await runCli(c.args, env) : await runCliInProcess(c.args, env);
       assert.equal(result.code, c.code, result.stderr);
       const lines = result.stderr.trimEnd().split('\n');
       const errorAt = lines.findIndex((l) => l.startsWith('Error: '));
