@@ -1,9 +1,9 @@
 /**
  * The mock IdP's public API. Other folders (features/, scripts/, tests of other components) import
- * the mock only from here.
+ * the mock only from here. See mock-idp/README.md.
  */
 
-export { startBanner } from './banner.ts';
+export { type BannerExtras, startBanner } from './banner.ts';
 export {
   CLIENT_AUTH_METHODS,
   type ClientAuthMethod,
@@ -14,6 +14,16 @@ export {
   type MockClient,
 } from './clients.ts';
 export { loadMockIdpConfig, type MockIdpConfig, type MockIdpFlags } from './config.ts';
+export {
+  FAULT_ENDPOINTS,
+  type Fault,
+  FaultBook,
+  type FaultEndpoint,
+  type FaultKind,
+  type FaultSpec,
+  faultSpecSchema,
+} from './faults.ts';
+export { type EventEntry, Journal, type JournalEntry, type JournalFilter, type RequestEntry } from './journal.ts';
 export { loopbackRedirectMatches } from './loopback-redirect.ts';
 export {
   DEFAULT_HOST,
