@@ -46,12 +46,23 @@ function variantList(value: string): string[] {
   return names;
 }
 
+function positiveInt(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1');
+  return Number(value);
+}
+
 const program = new Command('self-check')
   .description('Prove the conformance suite can fail: run it against gateways that each break one rule.')
   .option('--variants <names>', 'comma list of variants to run (default: all)', variantList)
   .option('--reports <dir>', 'where each run reports, and summary.md', 'reports/self-check')
   .option('--tags <expression>', 'only scenarios matching this Cucumber tag expression (every run)')
   .option('--keep-going', 'run the variants even when a baseline fails (its failing scenarios never count)')
+  .option(
+    '--jobs <n>',
+    'suite runs at once for the variants (each run starts its own browser and gateways)',
+    positiveInt,
+    1,
+  )
   .option('--baselines-from <dir>', 'reuse the baseline runs of an earlier self-check in <dir> instead of running them')
   .addHelpText(
     'after',
@@ -84,6 +95,7 @@ async function main(): Promise<number> {
     tags?: string;
     keepGoing?: boolean;
     baselinesFrom?: string;
+    jobs: number;
   }>();
   const reportsDir = resolve(flags.reports);
   const chosen = flags.variants ? VARIANTS.filter((v) => flags.variants?.includes(v.name)) : VARIANTS;
@@ -164,8 +176,8 @@ async function main(): Promise<number> {
   }
 
   // 2. One run per variant; only scenarios that passed on both baselines count as catching it.
-  const variants: VariantSummary[] = [];
-  for (const variant of chosen) {
+  const done = new Map<string, VariantSummary>();
+  const checkVariant = async (variant: (typeof VARIANTS)[number]): Promise<void> => {
     const { result, outcomes } = await run(`variant ${variant.name}`, variant.name, brokenGatewayCommand(variant.name));
     const faultFirings = await countFaultFirings(join(reportsDir, variant.name, 'work'));
     const verdict = judgeVariant({
@@ -178,7 +190,7 @@ async function main(): Promise<number> {
     say(
       `  ${variant.name}: ${statusText(verdict.status)}; fault fired ${faultFirings} times; caught by ${verdict.requirementIds.join(' ') || 'nothing'}`,
     );
-    variants.push({
+    done.set(variant.name, {
       name: variant.name,
       rule: variant.rule,
       section: variant.section,
@@ -189,8 +201,15 @@ async function main(): Promise<number> {
       verdict,
     });
     // Written after every variant, so a long self-check that is stopped still leaves its findings.
-    await writeSummary(reportsDir, baselines, variants, baselinePassed.size, Date.now() - startedAt);
-  }
+    await writeSummary(reportsDir, baselines, inOrder(), baselinePassed.size, Date.now() - startedAt);
+  };
+  const inOrder = () => chosen.flatMap((v) => done.get(v.name) ?? []);
+  const queue = [...chosen];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await checkVariant(next);
+  };
+  await Promise.all(Array.from({ length: Math.min(flags.jobs, chosen.length) }, worker));
+  const variants = inOrder();
 
   const totalWallMs = Date.now() - startedAt;
   say('');
