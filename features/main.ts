@@ -49,6 +49,24 @@ async function readDeclaredConfig(file: string): Promise<Record<string, string>>
   return parsed.data.env;
 }
 
+function declaredIdpAddress(env: Readonly<Record<string, string>>): { host: string; port: number } {
+  const endpoint = env.GENERIC_AUTHORIZATION_ENDPOINT;
+  const problems: string[] = [];
+  if (!endpoint) problems.push('GENERIC_AUTHORIZATION_ENDPOINT (where the harness runs its mock IdP)');
+  if (!env.LITELLM_MASTER_KEY) problems.push('LITELLM_MASTER_KEY (for GET /user/info)');
+  if (problems.length > 0) throw new InvalidArgumentError(`--gateway-config must declare ${problems.join(' and ')}`);
+  const url = new URL(endpoint as string);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    throw new InvalidArgumentError(
+      `GENERIC_AUTHORIZATION_ENDPOINT must be on this machine (loopback), got host ${url.hostname}`,
+    );
+  }
+  return {
+    host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port || 80),
+  };
+}
+
 function positiveMs(value: string): number {
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
@@ -125,6 +143,14 @@ async function main(): Promise<number> {
     log: (line) => process.stderr.write(`sso-conformance: ${line}\n`),
   });
 
+  // A running gateway was configured by someone else: the harness's IdP must listen where that
+  // gateway's GENERIC_AUTHORIZATION_ENDPOINT points, and the master key is the declared one.
+  const idpAddress = gateway.kind === 'url' ? declaredIdpAddress(gateway.declaredEnv) : { host: '127.0.0.1', port: 0 };
+  const masterKey =
+    gateway.kind === 'url'
+      ? (gateway.declaredEnv.LITELLM_MASTER_KEY ?? '')
+      : `sk-conformance-${randomBytes(16).toString('hex')}`;
+
   const reportsDir = resolve(flags.reports);
   const workDir = join(reportsDir, 'work');
   await rm(workDir, { recursive: true, force: true });
@@ -142,9 +168,9 @@ async function main(): Promise<number> {
     },
     workDir,
     evidenceDir: join(reportsDir, 'evidence'),
-    idpHost: '127.0.0.1',
-    idpPort: 0,
-    masterKey: `sk-conformance-${randomBytes(16).toString('hex')}`,
+    idpHost: idpAddress.host,
+    idpPort: idpAddress.port,
+    masterKey,
     models: DEFAULT_MODELS,
     gatewayStartTimeoutMs: flags.gatewayStartTimeout,
     verbose: flags.verbose === true,

@@ -54,8 +54,12 @@ export interface RunningGateway {
   readonly clock: FakeClock | undefined;
   /** What the gateway printed (stdout and stderr), for evidence. Empty for `url` targets. */
   log(): string;
-  /** Tell the pool a login was started (LiteLLM limits starts to 30 a minute per client IP). */
-  noteLoginStart(): void;
+  /**
+   * Call before each login start: LiteLLM allows 30 starts a minute per client IP, and every
+   * scenario starts from 127.0.0.1. Waits for a free slot when this minute's budget is used (a
+   * gateway the harness started is restarted instead, before the scenario begins).
+   */
+  admitLoginStart(): Promise<void>;
 }
 
 export interface GatewayPoolOptions {
@@ -105,7 +109,11 @@ class StartedGateway implements RunningGateway {
     return this.process?.transcript ?? '';
   }
 
-  noteLoginStart(): void {
+  async admitLoginStart(): Promise<void> {
+    while (this.recentStarts() >= START_BUDGET_PER_MINUTE) {
+      const freeAt = (this.starts[0] ?? Date.now()) + 60_000;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(10, freeAt - Date.now())));
+    }
     this.starts.push(Date.now());
   }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { Envelope, TestStepResultStatus } from '@cucumber/messages';
 import type { HarnessParameters } from '../support/parameters.ts';
+import { SKIP_REASON_PREFIX } from '../support/skip-reason.ts';
 import { buildMatrix, checkCoverage, failsTheRun, loadCatalogue, writeMatrix } from './requirements.ts';
 
 export interface SuiteOptions {
@@ -158,6 +159,9 @@ class ResultCollector {
         attempt.statuses.push(result.status);
         if (!attempt.message && result.message && result.status !== 'PASSED') attempt.message = result.message;
       }
+    } else if (envelope.attachment?.testCaseStartedId && envelope.attachment.body.startsWith(SKIP_REASON_PREFIX)) {
+      const attempt = this.attempts.get(envelope.attachment.testCaseStartedId);
+      if (attempt) attempt.message ??= envelope.attachment.body;
     } else if (envelope.testCaseFinished) {
       const finished = envelope.testCaseFinished;
       const attempt = this.attempts.get(finished.testCaseStartedId);

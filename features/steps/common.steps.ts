@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { type DataTable, defineParameterType, Given, Then } from '@cucumber/cucumber';
 import { errorMessageOf } from '../../protocol/errors.ts';
+import { ConfigurationNotOffered } from '../drivers/gateway.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 
 /** A JSON scalar written in Gherkin: "text", true, false or a number. */
@@ -37,7 +38,11 @@ Given(
   },
 );
 
-Given('a gateway of its own for this scenario', function (this: ConformanceWorld) {
+Given('a gateway of its own for this scenario', async function (this: ConformanceWorld) {
+  const h = await this.harness();
+  if (h.gateways.target.kind === 'url') {
+    throw new ConfigurationNotOffered('is a running gateway shared by every scenario: it cannot have one of its own');
+  }
   // A harness-only variable makes a separate gateway (e.g. a fresh start rate limit).
   this.gatewayOverrides.SSO_CONFORMANCE_ISOLATED = randomBytes(6).toString('hex');
 });

@@ -59,9 +59,11 @@ When('a CLI starts {int} login sessions', async function (this: ConformanceWorld
 });
 
 When('a CLI starts {int} login sessions within a minute', async function (this: ConformanceWorld, count: number) {
+  // Straight at the gateway, past the harness's own start budget: the limit is what is tested.
+  const http = await this.http();
   const started = Date.now();
   for (let i = 0; i < count; i++) {
-    const answer = await startSession(this);
+    const answer = await http.start();
     assert.equal(
       answer.status,
       200,
@@ -73,7 +75,7 @@ When('a CLI starts {int} login sessions within a minute', async function (this: 
 
 When('it starts one more', async function (this: ConformanceWorld) {
   this.flow = undefined;
-  await startSession(this);
+  this.lastAnswer = await (await this.http()).start();
 });
 
 Then('that answer holds no login session', function (this: ConformanceWorld) {

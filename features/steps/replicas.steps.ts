@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { parseStartAnswer } from '../../protocol/cli-sso.ts';
-import type { RunningGateway } from '../drivers/gateway.ts';
+import { ConfigurationNotOffered, type RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp } from '../drivers/gateway-http.ts';
 import { RedisServer } from '../drivers/redis-server.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -16,7 +16,9 @@ function replica(world: ConformanceWorld, index: number): RunningGateway {
 
 Given('two gateway replicas that share a Redis', async function (this: ConformanceWorld) {
   const h = await this.harness();
-  if (h.gateways.target.kind === 'url' || !this.parameters.redisServer) return 'skipped';
+  if (h.gateways.target.kind === 'url')
+    throw new ConfigurationNotOffered('is a running gateway: the harness cannot start replicas of it');
+  if (!this.parameters.redisServer) throw new ConfigurationNotOffered('needs redis-server, which is not installed');
   const redis = await RedisServer.start(this.parameters.redisServer, this.parameters.workDir, this.parameters.baseEnv);
   this.cleanups.push(() => redis.stop());
   this.memory.set('redis', redis);
@@ -29,7 +31,6 @@ Given('two gateway replicas that share a Redis', async function (this: Conforman
     replicas.push(gateway);
   }
   this.memory.set('replicas', replicas);
-  return undefined;
 });
 
 When('the Redis stops', async function (this: ConformanceWorld) {
@@ -38,7 +39,7 @@ When('the Redis stops', async function (this: ConformanceWorld) {
 
 When('a CLI starts a login session on replica {int}', async function (this: ConformanceWorld, index: number) {
   const gateway = replica(this, index);
-  gateway.noteLoginStart();
+  await gateway.admitLoginStart();
   const answer = await new GatewayHttp(gateway.url).start();
   this.lastAnswer = answer;
   if (answer.status === 200) this.flow = parseStartAnswer(answer.json);

@@ -51,7 +51,7 @@ async function collectEvidence(world: ConformanceWorld, scenarioName: string): P
   await save('wire.txt', world.cliSession ? world.tap.evidence() : '');
   await save('gateway.log', world.startedGateway?.log() ?? '');
   const h = await world.harness();
-  await save('idp.txt', `issuer ${h.idp.issuer}`);
+  await save('idp-journal.json', JSON.stringify(h.idp.journal.query({ since: world.journalSince }), null, 2));
   world.attach(`evidence saved in ${dir}: ${saved.join(', ')}`, 'text/plain');
 }
 

@@ -9,7 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { StartAnswer } from '../../protocol/cli-sso.ts';
 import { CliSession } from '../drivers/cli.ts';
 import type { FakeClock } from '../drivers/fake-clock.ts';
-import type { RunningGateway } from '../drivers/gateway.ts';
+import { ConfigurationNotOffered, type RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { WireTap } from '../drivers/wire-tap.ts';
 import { type Harness, harness } from './harness.ts';
@@ -39,6 +39,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
   keyReceivedAtMs = 0;
   /** Every answer the browser received, in order (the browser's own network log). */
   readonly browserResponses: Array<{ url: string; status: number; method: string }> = [];
+  /** The IdP journal's last entry before this scenario: evidence shows only what came after. */
+  journalSince = 0;
   /** Things to stop after the scenario (Redis servers, gateways started only for it). */
   readonly cleanups: Array<() => Promise<void>> = [];
 
@@ -53,6 +55,7 @@ export class ConformanceWorld extends World<HarnessParameters> {
   async prepare(): Promise<void> {
     this.home = await mkdtemp(join(this.parameters.workDir, 'home-'));
     const h = await this.harness();
+    this.journalSince = h.idp.journal.query({ limit: 1 }).at(-1)?.seq ?? 0;
     this.context = await h.browser.newContext();
     await this.context.tracing.start({ screenshots: true, snapshots: true });
   }
@@ -91,6 +94,20 @@ export class ConformanceWorld extends World<HarnessParameters> {
     const env: Record<string, string> = { ...h.defaultGatewayEnv, ...this.gatewayOverrides, ...extra };
     for (const name of this.gatewayUnset) delete env[name];
     return env;
+  }
+
+  /** The gateway's clock, to move; the scenario is skipped when the target's clock cannot move. */
+  async gatewayClock(): Promise<FakeClock> {
+    const gateway = await this.gateway();
+    if (!gateway.clock) {
+      throw new ConfigurationNotOffered(
+        this.parameters.faketimeLibrary
+          ? 'is a running gateway: the harness cannot move its clock'
+          : 'needs libfaketime (Debian package faketime) to move the clock, and it is not installed',
+      );
+    }
+    this.movedClocks.add(gateway.clock);
+    return gateway.clock;
   }
 
   /** The harness acting as a CLI (or an attacker) over HTTP against this scenario's gateway. */

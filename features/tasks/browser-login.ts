@@ -16,7 +16,7 @@ const POLL_EVERY_MS = 100;
 /** POST /sso/cli/start as a CLI would; the session is remembered by the world. */
 export async function startSession(world: ConformanceWorld): Promise<HttpAnswer> {
   const gateway = await world.gateway();
-  gateway.noteLoginStart();
+  await gateway.admitLoginStart();
   const answer = await (await world.http()).start();
   world.lastAnswer = answer;
   if (answer.status === 200) world.flow = parseStartAnswer(answer.json);

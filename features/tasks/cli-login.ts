@@ -21,7 +21,7 @@ const STEP_TIMEOUT_MS = 15_000;
 /** Start `<cli> login` and read the URL and the code it shows. */
 export async function startCliLogin(world: ConformanceWorld, extraArgs: readonly string[] = []): Promise<CliLogin> {
   const [cli, gateway] = [await world.cli(), await world.gateway()];
-  gateway.noteLoginStart();
+  await gateway.admitLoginStart();
   const run = cli.start(['login', ...extraArgs]);
   const loginUrl = await cli.loginUrl(run, STEP_TIMEOUT_MS);
   const userCode = await cli.userCode(run, STEP_TIMEOUT_MS);
