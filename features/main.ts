@@ -15,11 +15,11 @@ import { z } from 'zod';
 import type { CliTarget } from './drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from './drivers/gateway.ts';
 import { ensureSystemTools, MissingSystemPackageError } from './drivers/system-packages.ts';
+import { buildEmbeddedTargets } from './runner/build-embedded.ts';
 import { runSuite } from './runner/run-suite.ts';
 import type { HarnessParameters } from './support/parameters.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const TSX = fileURLToPath(import.meta.resolve('tsx'));
 
 /** Models the embedded gateways serve (written to the LiteLLM config.yaml the harness makes). */
 const DEFAULT_MODELS: ModelEntry[] = [
@@ -27,8 +27,8 @@ const DEFAULT_MODELS: ModelEntry[] = [
   { modelName: 'claude-3-haiku', model: 'anthropic/claude-3-haiku-20240307' },
 ];
 
-function embeddedCommand(entry: string): string {
-  return `"${process.execPath}" --import "${TSX}" "${join(ROOT, entry)}"`;
+function nodeCommand(script: string): string {
+  return `"${process.execPath}" --enable-source-maps "${script}"`;
 }
 
 const declaredConfigSchema = z.object({
@@ -119,6 +119,8 @@ async function main(): Promise<number> {
       exitCode: 2,
     });
   }
+  const embedded = !flags.gatewayCmd && !flags.gatewayUrl;
+  const built = embedded || !flags.cliCmd ? await buildEmbeddedTargets(ROOT) : undefined;
   const gateway: GatewayTarget = flags.gatewayUrl
     ? {
         kind: 'url',
@@ -130,12 +132,12 @@ async function main(): Promise<number> {
       ? { kind: 'command', command: flags.gatewayCmd, label: flags.gatewayCmd }
       : {
           kind: 'command',
-          command: `${embeddedCommand('reference-proxy/main.ts')} --port {port} --config {config}`,
+          command: `${nodeCommand(built?.referenceProxy ?? '')} --port {port} --config {config}`,
           label: 'reference-proxy (embedded default)',
         };
   const cli: CliTarget = flags.cliCmd
     ? { command: flags.cliCmd, label: flags.cliCmd }
-    : { command: embeddedCommand('cli/main.ts'), label: 'cli-sso (reference CLI)' };
+    : { command: nodeCommand(built?.cli ?? ''), label: 'cli-sso (reference CLI)' };
 
   const tools = await ensureSystemTools({
     chromiumPath: process.env.CHROMIUM_PATH,
