@@ -100,7 +100,7 @@ function contract(name: string, open: (clock: ManualClock) => Promise<FlowStore>
 contract('MemoryFlowStore', async (clock) => new MemoryFlowStore(clock));
 
 let redis: RedisServer | undefined;
-const redisSkip = redisSkipReason();
+const redisSkip = redisSkipReason({ path: process.env['PATH'] ?? '', uid: process.getuid?.() });
 if (redisSkip) console.log(`# RedisFlowStore contract skipped: ${redisSkip}`);
 contract(
   'RedisFlowStore',

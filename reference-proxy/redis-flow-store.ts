@@ -14,6 +14,7 @@
  * Commands fail at once while Redis is down (no offline queue): the routes answer 503 instead of
  * hanging, and nothing falls back to memory, so no flow is silently split between stores.
  */
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Clock } from '../common/clock.ts';
@@ -82,7 +83,6 @@ interface StoredFlow {
 
 export class RedisFlowStore implements FlowStore, StartRateLimit {
   private readonly watchers = new FlowWatchers();
-  private startCounter = 0;
 
   private constructor(
     private readonly redis: Redis,
@@ -158,7 +158,7 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
 
   async tryStart(clientIp: string): Promise<boolean> {
     const now = this.clock.nowMs();
-    const member = `${now}-${process.pid}-${this.startCounter++}-${Math.random()}`;
+    const member = `${now}-${randomUUID()}`;
     const result = await this.command(() =>
       this.redis.eval(SLIDING_WINDOW, 1, `${START_KEY_PREFIX}${clientIp}`, now, START_WINDOW_MS, START_LIMIT, member),
     );

@@ -26,7 +26,8 @@ import {
   startRedis,
 } from './test-support/services.ts';
 
-const skip = redisSkipReason() ?? postgresSkipReason();
+const host = { path: process.env['PATH'] ?? '', uid: process.getuid?.() };
+const skip = redisSkipReason(host) ?? postgresSkipReason(host);
 if (skip) console.log(`# replicas.test.ts skipped: ${skip}`);
 
 /** What a load balancer in front of the replicas would be called; only used as the redirect URI. */

@@ -41,7 +41,7 @@ const rowSchema = z.object({
   updated_at_ms: z.number(),
 });
 
-export function rowToUser(row: z.infer<typeof rowSchema>): UserRecord {
+function rowToUser(row: z.infer<typeof rowSchema>): UserRecord {
   return {
     userId: row.user_id,
     email: row.user_email,

@@ -42,8 +42,14 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
 }
 
-function which(binary: string): boolean {
-  return (process.env['PATH'] ?? '').split(':').some((dir) => existsSync(join(dir, binary)));
+/** The test passes its PATH and uid in: only main.ts and test files read `process`. */
+export interface Host {
+  path: string;
+  uid: number | undefined;
+}
+
+function which(host: Host, binary: string): boolean {
+  return host.path.split(':').some((dir) => existsSync(join(dir, binary)));
 }
 
 export interface RedisServer {
@@ -56,8 +62,8 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
-export function redisSkipReason(): string | undefined {
-  return which('redis-server') ? undefined : 'redis-server is not installed (apt-get install redis-server)';
+export function redisSkipReason(host: Host): string | undefined {
+  return which(host, 'redis-server') ? undefined : 'redis-server is not installed (apt-get install redis-server)';
 }
 
 export async function startRedis(): Promise<RedisServer> {
@@ -101,10 +107,10 @@ export interface PostgresCluster {
   destroy(): Promise<void>;
 }
 
-export function postgresSkipReason(): string | undefined {
+export function postgresSkipReason(host: Host): string | undefined {
   if (!existsSync(join(PG_BIN, 'initdb'))) return `PostgreSQL 15 binaries are not in ${PG_BIN}`;
-  if (process.getuid?.() !== 0) return 'the throwaway PostgreSQL cluster needs root (runuser -u postgres)';
-  if (!which('runuser')) return 'runuser is not installed';
+  if (host.uid !== 0) return 'the throwaway PostgreSQL cluster needs root (runuser -u postgres)';
+  if (!which(host, 'runuser')) return 'runuser is not installed';
   return undefined;
 }
 
