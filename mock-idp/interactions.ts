@@ -182,18 +182,19 @@ function interactionErrorHandler(logger: Logger) {
   };
 }
 
-const oidcError = z.object({
+/** oidc-provider errors carry `error` (+ `error_description`); body-parser errors only a 4xx `status`. */
+const clientError = z.object({
   status: z.number().int().min(400).max(499),
-  error: z.string(),
+  error: z.string().optional(),
   error_description: z.string().optional(),
 });
 
 function oidcErrorOf(error: unknown): { status: number; error: string; description?: string } | undefined {
-  const parsed = oidcError.safeParse(error);
+  const parsed = clientError.safeParse(error);
   if (!parsed.success) return undefined;
   return {
     status: parsed.data.status,
-    error: parsed.data.error,
+    error: parsed.data.error ?? 'invalid_request',
     ...(parsed.data.error_description !== undefined ? { description: parsed.data.error_description } : {}),
   };
 }

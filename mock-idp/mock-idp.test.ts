@@ -234,6 +234,12 @@ describe('login page', () => {
       body: 'username=alice',
     });
     assert.equal(post.status, 400);
+    const huge = await fetch(`${idp.url}/interaction/no-such-uid/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `username=${'a'.repeat(40_000)}`,
+    });
+    assert.equal(huge.status, 413, 'an oversized form is refused, not a crash');
   });
 });
 
