@@ -72,6 +72,13 @@ test('every problem is reported together, naming the variable or flag, the rule 
   );
 });
 
+test('an issuer with a path is refused: endpoints are served at the root', async () => {
+  await assert.rejects(
+    loadMockIdpConfig({}, { issuer: 'http://127.0.0.1:8765/oidc' }),
+    /--issuer: must have no path, query or fragment \(got "http:\/\/127\.0\.0\.1:8765\/oidc"\)/,
+  );
+});
+
 test('the client secret is never echoed in a configuration error', async () => {
   await assert.rejects(
     () => loadMockIdpConfig({ MOCK_OIDC_CLIENT_SECRET: 'super-secret-value', MOCK_OIDC_PORT: 'x' }, {}),

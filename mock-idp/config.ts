@@ -47,6 +47,15 @@ export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<
     if (isHttpUrl(flags.issuer)) issuer = flags.issuer;
     else reader.problem('--issuer', 'must be an absolute http(s) URL', flags.issuer);
   }
+  // The endpoints are served at the root of the listener, so the issuer cannot carry a path.
+  if (issuer !== undefined && !issuerHasNoPath(issuer)) {
+    reader.problem(
+      flags.issuer !== undefined ? '--issuer' : 'MOCK_IDP_ISSUER',
+      'must have no path, query or fragment',
+      issuer,
+    );
+    issuer = undefined;
+  }
   const defaultUser: DefaultUserOverrides = {};
   const sub = reader.string('MOCK_OIDC_SUB');
   const email = reader.string('MOCK_OIDC_EMAIL');
@@ -128,6 +137,11 @@ export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<
     ...(controlToken !== undefined ? { controlToken } : {}),
   };
   return { options, logLevel, ...(usersFilePath !== undefined ? { usersFile: usersFilePath } : {}) };
+}
+
+function issuerHasNoPath(issuer: string): boolean {
+  const url = new URL(issuer);
+  return (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === '';
 }
 
 function portFlag(reader: EnvReader, text: string): number {
