@@ -22,6 +22,14 @@ Feature: When the IdP says no or fails
       | answers 500                          |
       | drops the connection                 |
 
+  @CLISSO-CALLBACK-02
+  Scenario: The IdP is down when the browser comes back
+    Given the IdP's token endpoint cannot be reached
+    And a CLI started a login session
+    When "cli-test-user" signs in at the IdP for that session
+    Then the browser is not shown the "Complete CLI Login" page
+    And polling with the poll secret does not hand out a key
+
   @CLISSO-CALLBACK-03
   Scenario: A user from a domain the gateway does not allow is refused
     Given the gateway is configured with:

@@ -20,6 +20,13 @@ Feature: Polling for the key
       | first-generation key        | sk-1234567890abcdef                  |
       | well-formed but unknown id  | cli-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB |
 
+  @CLISSO-POLL-01 @CLISSO-ENTRY-02
+  Scenario: A session older than its 10 minutes is gone for the CLI and for the browser
+    Given a CLI started a login session
+    When the gateway's clock moves 601 seconds ahead
+    Then polling with the poll secret is refused with 400
+    And opening the session's login URL in the browser is refused with 400
+
   @CLISSO-POLL-02
   Scenario Outline: Polling without the right secret is refused and changes nothing (<case>)
     Given "cli-test-user" has signed in and confirmed the code for a CLI session

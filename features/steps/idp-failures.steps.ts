@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
+import { freePort } from '../drivers/gateway.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -20,13 +21,21 @@ const TOKEN_FAULTS: Record<string, Record<string, unknown>> = {
   'drops the connection': { endpoint: 'token', kind: 'drop_connection', times: 'always' },
 };
 
-Given(/^the IdP's token endpoint (.+)$/, async function (this: ConformanceWorld, failure: string) {
-  const spec = TOKEN_FAULTS[failure];
-  assert.ok(spec, `no such IdP failure: ${failure}`);
-  const h = await this.harness();
-  h.idp.faults.inject(spec);
-  this.cleanups.push(async () => h.idp.faults.clear());
+Given("the IdP's token endpoint cannot be reached", async function (this: ConformanceWorld) {
+  // Nothing listens on a port the harness just freed: connections are refused, as with an IdP down.
+  this.gatewayOverrides.GENERIC_TOKEN_ENDPOINT = `http://127.0.0.1:${await freePort()}/token`;
 });
+
+Given(
+  /^the IdP's token endpoint (answers .+|drops the connection)$/,
+  async function (this: ConformanceWorld, failure: string) {
+    const spec = TOKEN_FAULTS[failure];
+    assert.ok(spec, `no such IdP failure: ${failure}`);
+    const h = await this.harness();
+    h.idp.faults.inject(spec);
+    this.cleanups.push(async () => h.idp.faults.clear());
+  },
+);
 
 When('the person denies the login at the IdP', async function (this: ConformanceWorld) {
   await this.page.goto(sessionLoginUrl(this, (await this.gateway()).url));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
-import { POLL_SECRET_HEADER, parsePollAnswer } from '../../protocol/cli-sso.ts';
+import { browserLoginUrl, POLL_SECRET_HEADER, parsePollAnswer } from '../../protocol/cli-sso.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -156,3 +156,18 @@ Then('the waiting poll answers ready with a key before its wait is over', async 
   assert.ok(answer.elapsedMs < seconds * 1000, `the long poll took ${answer.elapsedMs} ms, its whole wait`);
   expectReady(this, answer);
 });
+
+When("the gateway's clock moves {int} seconds ahead", async function (this: ConformanceWorld, seconds: number) {
+  await (await this.gatewayClock()).setOffsetSeconds(seconds);
+});
+
+Then(
+  "opening the session's login URL in the browser is refused with {int}",
+  async function (this: ConformanceWorld, status: number) {
+    const gateway = await this.gateway();
+    const response = await this.page.goto(browserLoginUrl(gateway.url, this.flow?.loginId ?? ''));
+    let first = response?.request();
+    while (first?.redirectedFrom()) first = first.redirectedFrom() ?? undefined;
+    assert.equal((await first?.response())?.status(), status);
+  },
+);
