@@ -3,6 +3,7 @@
  * step 4): a prompt when a person is at a terminal, `--team <id>` otherwise, and without either a
  * clear error that lists the teams to choose from (issue 5, point 2).
  */
+import { Writable } from 'node:stream';
 import type { TeamDetail } from '../protocol/cli-sso.ts';
 import { CliError } from './exit-codes.ts';
 
@@ -45,6 +46,16 @@ export async function chooseTeam(options: TeamChoiceOptions): Promise<string> {
       message: 'You belong to several teams. Which one is this login for?',
       choices: teams.map((t) => ({ name: describeTeam(t), value: t.teamId })),
     },
-    { input: options.input, output: options.output, signal: options.signal },
+    { input: options.input, output: keepOpen(options.output), signal: options.signal },
   );
+}
+
+/** Inquirer ends the stream it was given when the prompt closes; stderr must stay usable after it. */
+function keepOpen(output: NodeJS.WritableStream): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      output.write(chunk);
+      done();
+    },
+  });
 }

@@ -18,14 +18,26 @@ function capture(): { stream: Writable; text: () => string } {
   return { stream, text: () => text };
 }
 
-export async function runCliInProcess(
+export interface InProcessOptions {
+  signal?: AbortSignal;
+  stderrIsTTY?: boolean;
+  stdin?: NodeJS.ReadableStream;
+  stdinIsTTY?: boolean;
+}
+
+export interface InProcessRun {
+  stderr(): string;
+  result: Promise<CliResult>;
+}
+
+export function startCliInProcess(
   args: string[],
   env: Record<string, string>,
-  options: { signal?: AbortSignal; stderrIsTTY?: boolean; stdin?: NodeJS.ReadableStream; stdinIsTTY?: boolean } = {},
-): Promise<CliResult & { stderrLive: () => string }> {
+  options: InProcessOptions = {},
+): InProcessRun {
   const stdout = capture();
   const stderr = capture();
-  const code = await runCli({
+  const result = runCli({
     argv: args,
     env,
     stdin: options.stdin ?? new PassThrough(),
@@ -35,6 +47,14 @@ export async function runCliInProcess(
     stderrIsTTY: options.stderrIsTTY ?? false,
     signal: options.signal ?? new AbortController().signal,
     platform: 'linux',
-  });
-  return { code, stdout: stdout.text(), stderr: stderr.text(), stderrLive: stderr.text };
+  }).then((code) => ({ code, stdout: stdout.text(), stderr: stderr.text() }));
+  return { stderr: stderr.text, result };
+}
+
+export function runCliInProcess(
+  args: string[],
+  env: Record<string, string>,
+  options: InProcessOptions = {},
+): Promise<CliResult> {
+  return startCliInProcess(args, env, options).result;
 }
