@@ -9,6 +9,7 @@ import { ManualClock } from '../common/clock.ts';
 import { silentLogger } from '../common/logger.ts';
 import { type Flow, type FlowStore, MemoryFlowStore } from './flow-store.ts';
 import { RedisFlowStore } from './redis-flow-store.ts';
+import { eventually } from './test-support/proxy-under-test.ts';
 import { type RedisServer, redisSkipReason, startRedis } from './test-support/services.ts';
 
 const T0 = Date.UTC(2026, 3, 1);
@@ -111,3 +112,41 @@ contract(
   redisSkip,
 );
 after(() => redis?.destroy());
+
+test('Redis down at start-up: once it is up, flows are stored and watches wake across stores', {
+  skip: redisSkip,
+}, async () => {
+  const server = await startRedis();
+  await server.stop();
+  const clock = new ManualClock(T0);
+  const [a, b] = await Promise.all([
+    RedisFlowStore.open(server.url, clock, silentLogger),
+    RedisFlowStore.open(server.url, clock, silentLogger),
+  ]);
+  try {
+    await assert.rejects(a.create(newFlow('cli-late-redis-0000001')), /login session store \(Redis\) is unavailable/);
+    await server.start();
+    await eventually('a flow stored once Redis is up', () => a.create(newFlow('cli-late-redis-0000001')), Boolean);
+    // The subscription is made when the subscriber connects; keep writing until a watch wakes.
+    const woken = await eventually(
+      'a watch on A woken by a write on B',
+      async () => {
+        const watch = a.watch('cli-late-redis-0000001');
+        await b.update('cli-late-redis-0000001', (flow) => ({ write: flow!, result: 0 }));
+        const result = await Promise.race([watch.changed.then(() => true), delay(200).then(() => false)]);
+        watch.stop();
+        return result;
+      },
+      Boolean,
+    );
+    assert.equal(woken, true);
+  } finally {
+    await a.close();
+    await b.close();
+    await server.destroy();
+  }
+});
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -99,8 +99,9 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
       retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
     };
     const redis = new Redis(url, { ...options, enableOfflineQueue: false });
-    // The subscriber queues its SUBSCRIBE until connected and re-subscribes after every reconnect.
-    const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, autoResubscribe: true });
+    // The subscriber (re)subscribes on every 'ready' below: a SUBSCRIBE queued while Redis is down
+    // would be dropped with the failed connection, and then nothing would ever wake a long poll.
+    const subscriber = new Redis(url, { ...options, enableOfflineQueue: false, autoResubscribe: false });
     const store = new RedisFlowStore(redis, subscriber, clock);
     let lastError = '';
     for (const connection of [redis, subscriber]) {
@@ -115,8 +116,12 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
       });
     }
     subscriber.on('message', (_channel: string, loginId: string) => store.watchers.notify(loginId));
+    subscriber.on('ready', () => {
+      subscriber.subscribe(FLOW_CHANGED_CHANNEL).catch((error: Error) => {
+        logger.warn('redis_subscribe_failed', { error: error.message });
+      });
+    });
     await Promise.all([redis.connect().catch(() => undefined), subscriber.connect().catch(() => undefined)]);
-    subscriber.subscribe(FLOW_CHANGED_CHANNEL).catch(() => undefined);
     return store;
   }
 
