@@ -93,6 +93,8 @@ function sameSetting(declared: string | undefined, wanted: string): boolean {
 
 /** Starts per minute we allow ourselves against one gateway; LiteLLM's limit is 30 (protocol.md section 2). */
 const START_BUDGET_PER_MINUTE = 25;
+/** A gateway the harness started is restarted before a scenario once this many starts are used. */
+const RESTART_AFTER_STARTS = 20;
 
 class StartedGateway implements RunningGateway {
   lastUsed = Date.now();
@@ -144,7 +146,7 @@ export class GatewayPool {
     const key = stableKey(env);
     const existing = this.alive.get(key);
     if (existing && !existing.process?.exitStatus) {
-      if (existing.recentStarts() < START_BUDGET_PER_MINUTE) {
+      if (existing.recentStarts() < RESTART_AFTER_STARTS) {
         existing.lastUsed = Date.now();
         return existing;
       }
