@@ -87,8 +87,11 @@ export interface Failure {
   lines: string[];
 }
 
+/** Ctrl-C: an aborted fetch or sleep, or an inquirer prompt left with Ctrl-C or aborted by the signal. */
+const ABORT_ERROR_NAMES = new Set(['AbortError', 'AbortPromptError', 'ExitPromptError']);
+
 export function isAbortError(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'ExitPromptError');
+  return error instanceof Error && ABORT_ERROR_NAMES.has(error.name);
 }
 
 /**
