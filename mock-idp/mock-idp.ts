@@ -259,7 +259,7 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
 
   const front = express();
   front.disable('x-powered-by');
-  front.use(journalRequests(journal, notes));
+  front.use(journalRequests(journal, notes, logger));
   front.get('/health', (_req, res) => {
     res.json({ status: 'ok', issuer });
   });
@@ -279,8 +279,15 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
   return idp;
 }
 
-/** One journal line per request, written when the answer is done (or the socket dropped). */
-function journalRequests(journal: Journal, notes: WeakMap<IncomingMessage, RequestNotes>): express.RequestHandler {
+/**
+ * One journal entry (and one log line) per request, written when the answer is done or the socket
+ * dropped. Both redact secrets (journal.ts, common/logger.ts).
+ */
+function journalRequests(
+  journal: Journal,
+  notes: WeakMap<IncomingMessage, RequestNotes>,
+  logger: Logger,
+): express.RequestHandler {
   return (req, res, next) => {
     // The control API's own calls would drown what the tests look for.
     if (req.path.startsWith('/_mock')) {
@@ -292,7 +299,7 @@ function journalRequests(journal: Journal, notes: WeakMap<IncomingMessage, Reque
     const write = () => {
       if (written) return;
       written = true;
-      journal.record({
+      const entry = journal.record({
         type: 'request',
         method: req.method,
         path: req.originalUrl,
@@ -300,6 +307,15 @@ function journalRequests(journal: Journal, notes: WeakMap<IncomingMessage, Reque
         durationMs: Math.round(performance.now() - started),
         ...notes.get(req),
       });
+      if (entry.type === 'request') {
+        logger.info('request', {
+          method: entry.method,
+          path: entry.path,
+          status: entry.status,
+          duration_ms: entry.durationMs,
+          ...(entry.fault ? { fault: entry.fault } : {}),
+        });
+      }
     };
     res.once('finish', write);
     res.once('close', write);
