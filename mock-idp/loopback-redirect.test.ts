@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { loopbackRedirectMatches } from './index.ts';
+import { loopbackRedirectMatches } from './loopback-redirect.ts';
 
 const registered = ['http://127.0.0.1:4000/sso/callback', 'http://localhost/cb?x=1', 'http://[::1]:9/p'];
 
