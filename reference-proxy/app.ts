@@ -58,6 +58,27 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   app.get(UI_HOME_PATH, uiHome(ctx));
   app.get('/ui', (_req, res) => res.redirect(301, UI_HOME_PATH));
 
+  // A known path with another method is 405 with Allow (RFC 9110 section 15.5.6), as FastAPI answers.
+  const postOnly = [CLI_SSO_PATHS.start, COMPLETE_ROUTE];
+  const getOnly = [
+    CLI_SSO_PATHS.browserEntry,
+    CLI_SSO_PATHS.callback,
+    POLL_ROUTE,
+    CLI_SSO_PATHS.models,
+    CLI_SSO_PATHS.v1Models,
+    CLI_SSO_PATHS.userInfo,
+    UI_HOME_PATH,
+    '/health/liveliness',
+    '/health/readiness',
+  ];
+  for (const [paths, allow] of [
+    [postOnly, 'POST'],
+    [getOnly, 'GET, HEAD'],
+  ] as const) {
+    app.all(paths, (_req, res) => {
+      res.status(405).set('allow', allow).json(detailBody('Method Not Allowed'));
+    });
+  }
   app.use((_req, res) => {
     res.status(404).json(detailBody('Not Found'));
   });

@@ -620,7 +620,7 @@ describe('logs (issue 4, point 7)', () => {
 });
 
 describe('routing', () => {
-  test('unknown paths are 404 {"detail"}; health answers', async () => {
+  test('unknown paths are 404, known paths with another method 405 with Allow; health answers', async () => {
     const missing = await getJson(url('/nope'));
     assert.equal(missing.status, 404);
     assert.equal(detailOf(missing.body), 'Not Found');
@@ -629,5 +629,11 @@ describe('routing', () => {
       headers: { [POLL_SECRET_HEADER]: '' },
     });
     assert.equal(header.status, 400);
+    const wrongMethod = await fetch(url(CLI_SSO_PATHS.start));
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'POST');
+    const put = await fetch(url(CLI_SSO_PATHS.poll('cli-AAAAAAAAAAAAAAAA')), { method: 'PUT' });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get('allow'), 'GET, HEAD');
   });
 });
