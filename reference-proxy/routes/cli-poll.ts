@@ -40,7 +40,7 @@ export function cliPoll(ctx: ProxyContext): RequestHandler {
       return;
     }
 
-    // Monotonic time: the wait is real elapsed time, whatever the wall clock (or libfaketime) says.
+    // Monotonic time: the wait is elapsed time, unaffected by wall-clock jumps.
     const deadlineMs = performance.now() + (waitSeconds ?? 0) * 1000;
     const aborted = abortSignalOf(req);
     let outcome: PollOutcome;
