@@ -75,6 +75,8 @@ const STANDARD_SCOPE_CLAIMS = {
   ],
 } as const;
 
+const STANDARD_PROFILE_CLAIMS = new Set<string>(STANDARD_SCOPE_CLAIMS.profile);
+
 const NON_PROFILE_CLAIMS = new Set<string>([
   'sub',
   ...STANDARD_SCOPE_CLAIMS.email,
@@ -90,9 +92,7 @@ const NON_PROFILE_CLAIMS = new Set<string>([
  * their own for relying parties that ask for them by name.
  */
 export function scopeClaims(claimNames: Iterable<string>): Record<string, string[]> {
-  const custom = [...claimNames].filter(
-    (name) => !NON_PROFILE_CLAIMS.has(name) && !(STANDARD_SCOPE_CLAIMS.profile as readonly string[]).includes(name),
-  );
+  const custom = [...claimNames].filter((name) => !NON_PROFILE_CLAIMS.has(name) && !STANDARD_PROFILE_CLAIMS.has(name));
   return {
     openid: ['sub'],
     email: [...STANDARD_SCOPE_CLAIMS.email],
