@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseHtml } from 'node-html-parser';
 import { z } from 'zod';
-import { type MockIdp, startMockIdp } from './index.ts';
+import { type MockIdp, startBanner, startMockIdp } from './index.ts';
 import {
   authorizationCode,
   authorizeUrl,
@@ -53,6 +53,22 @@ describe('mock IdP as LiteLLM local-testing IdP', () => {
     assert.equal(body.token_endpoint, `${idp.url}/token`);
     assert.equal(body.userinfo_endpoint, `${idp.url}/userinfo`);
     for (const scope of ['openid', 'email', 'profile']) assert.ok(body.scopes_supported.includes(scope));
+  });
+
+  test('the start banner prints the issuer, client credentials, users and GENERIC_* lines', () => {
+    const text = startBanner(idp);
+    assert.match(text, new RegExp(`issuer: +${idp.issuer}`));
+    assert.match(text, /client litellm-cli-test \/ litellm-cli-test-secret: auth client_secret_basic/);
+    assert.match(text, /users: +cli-test-user, alice, bob, mallory, carol \(built-in cast\)/);
+    for (const line of [
+      'GENERIC_CLIENT_ID=litellm-cli-test',
+      'GENERIC_CLIENT_SECRET=litellm-cli-test-secret',
+      `GENERIC_AUTHORIZATION_ENDPOINT=${idp.url}/authorize`,
+      `GENERIC_TOKEN_ENDPOINT=${idp.url}/token`,
+      `GENERIC_USERINFO_ENDPOINT=${idp.url}/userinfo`,
+    ]) {
+      assert.ok(text.split('\n').includes(line), line);
+    }
   });
 
   test('/health answers 200 JSON', async () => {
