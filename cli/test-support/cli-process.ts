@@ -92,7 +92,7 @@ export function startCli(args: string[], env: Record<string, string>): CliRun {
       if (!closed) child.kill('SIGKILL');
       await exited;
     },
-    waitForStderr: (pattern, timeoutMs = 20_000) =>
+    waitForStderr: (pattern, timeoutMs = 60_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
           const match = stderr.match(pattern);
