@@ -67,6 +67,11 @@ function declaredIdpAddress(env: Readonly<Record<string, string>>): { host: stri
   };
 }
 
+function positiveInt(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1');
+  return Number(value);
+}
+
 function positiveMs(value: string): number {
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
@@ -89,6 +94,12 @@ const program = new Command('sso-conformance')
   .option('--name <regexp>', 'only scenarios whose name matches')
   .option('--reports <dir>', 'where reports and evidence go', 'reports')
   .option('--expected-failures <file>', 'scenarios expected to fail, one name per line')
+  .option(
+    '--parallel <workers>',
+    'scenarios run in this many worker processes, each with its own browser, IdP and gateways',
+    positiveInt,
+    2,
+  )
   .option('--verbose', 'print what the harness starts')
   .argument('[features...]', 'feature files or folders (default: every feature)')
   .addHelpText(
@@ -109,6 +120,7 @@ async function main(): Promise<number> {
     name?: string;
     reports: string;
     expectedFailures?: string;
+    parallel: number;
     verbose?: boolean;
   }>();
   if (flags.gatewayCmd && flags.gatewayUrl) {
@@ -192,6 +204,7 @@ async function main(): Promise<number> {
     reportsDir,
     parameters,
     expectedFailures,
+    parallel: flags.parallel,
     print: (line) => process.stdout.write(`${line}\n`),
   });
   process.stderr.write(`reports: ${relative(process.cwd(), reportsDir) || '.'}/\n`);

@@ -20,6 +20,8 @@ export interface SuiteOptions {
   parameters: HarnessParameters;
   /** Scenario names expected to fail; the run fails on any other failure and on any of these passing. */
   expectedFailures: string[] | undefined;
+  /** Worker processes; each has its own browser, mock IdP and gateway pool. */
+  parallel: number;
   print: (line: string) => void;
 }
 
@@ -60,6 +62,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
       // World parameters travel as JSON (Cucumber may hand them to worker processes).
       worldParameters: JSON.parse(JSON.stringify(options.parameters)),
       strict: true,
+      parallel: options.parallel > 1 ? options.parallel : 0,
       ...(options.tags ? { tags: options.tags } : {}),
       ...(options.name ? { name: [options.name] } : {}),
     },
