@@ -1,6 +1,6 @@
 /**
- * whoami, models list, token and logout, run as child processes against a LiteLLM-like gateway,
- * after a real login and with stored logins written the way LiteLLM's own CLI writes them.
+ * whoami, models list, token and logout against a LiteLLM-like gateway: as child processes after a
+ * real login, and in-process (runCli) with stored logins written the way LiteLLM's own CLI writes them.
  */
 import assert from 'node:assert/strict';
 import { access, mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import {
   startCli,
   type TempHome,
 } from './test-support/cli-process.ts';
+import { runCliInProcess } from './test-support/in-process.ts';
 import { type LiteLlmLikeGateway, startLiteLlmLikeGateway } from './test-support/litellm-like-gateway.ts';
 
 async function storeLogin(home: TempHome, fields: Record<string, unknown>): Promise<void> {
@@ -90,7 +91,7 @@ describe('after login', () => {
       timestamp: Math.floor(expiredAtMs / 1000) - 86400,
       expires_at: Math.floor(expiredAtMs / 1000),
     });
-    const result = await runCli(['models', 'list'], cleanEnv(home.home));
+    const result = await runCliInProcess(['models', 'list'], cleanEnv(home.home));
     assert.equal(result.code, 9, result.stderr);
     assert.match(result.stderr, /expired at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(1 h ago\)/);
     assert.match(result.stderr, /Run `cli-sso login`/);
@@ -100,7 +101,7 @@ describe('after login', () => {
 
   test('models list with a key the gateway does not know: refused, exit 4', async () => {
     await storeLogin(home, { base_url: gateway.url, key: 'sk-unknown-key-123456', user_id: 'u', timestamp: 1 });
-    const result = await runCli(['models', 'list'], cleanEnv(home.home));
+    const result = await runCliInProcess(['models', 'list'], cleanEnv(home.home));
     assert.equal(result.code, 4, result.stderr);
     assert.match(result.stderr, /refused the stored key \(HTTP 401/);
     assert.ok(!result.stderr.includes('sk-unknown-key-123456'));
@@ -109,7 +110,7 @@ describe('after login', () => {
   test('a stored key is not sent to another gateway than the one that issued it', async () => {
     await storeLogin(home, { base_url: gateway.url, key: 'sk-unknown-key-123456', user_id: 'u', timestamp: 1 });
     const before = gateway.journal.length;
-    const result = await runCli(['models', 'list', '--base-url', 'http://127.0.0.1:9/'], cleanEnv(home.home));
+    const result = await runCliInProcess(['models', 'list', '--base-url', 'http://127.0.0.1:9/'], cleanEnv(home.home));
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /logged in to http:\/\/127\.0\.0\.1:\d+, not to http:\/\/127\.0\.0\.1:9/);
     assert.equal(gateway.journal.length, before);
@@ -117,7 +118,7 @@ describe('after login', () => {
 
   test('--api-key / LITELLM_PROXY_API_KEY replace the stored login', async () => {
     const key = await gateway.issueKey(Date.now() + 3600_000);
-    const result = await runCli(
+    const result = await runCliInProcess(
       ['models', 'list', '--format', 'json'],
       cleanEnv(home.home, { LITELLM_PROXY_URL: gateway.url, LITELLM_PROXY_API_KEY: key }),
     );
