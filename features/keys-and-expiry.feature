@@ -15,12 +15,12 @@ Feature: The CLI key opens the API until it expires
     Then the gateway answers 401 with an error body
 
     Examples:
-      | case                                          |
-      | the key with its last character changed       |
-      | the key re-signed with "alg" set to "none"    |
-      | the key's claims signed with another secret   |
-      | a key the gateway never issued                |
-      | no key at all                                 |
+      | case                                                |
+      | the key with one character of its signature changed |
+      | the key re-signed with "alg" set to "none"          |
+      | the key's claims signed with another secret         |
+      | a key the gateway never issued                      |
+      | no key at all                                       |
 
   @CLISSO-API-03
   Scenario: With EXPERIMENTAL_UI_LOGIN off, CLI keys are refused

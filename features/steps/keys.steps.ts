@@ -24,8 +24,11 @@ function isJwt(key: string): boolean {
 async function forgedKey(key: string, how: string): Promise<string | undefined> {
   const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   switch (how) {
-    case 'the key with its last character changed':
-      return `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
+    case 'the key with one character of its signature changed': {
+      // Not the last character: in base64url its low bits are padding that decoders may ignore.
+      const at = key.length - 5;
+      return `${key.slice(0, at)}${key[at] === 'A' ? 'Q' : 'A'}${key.slice(at + 1)}`;
+    }
     case 'the key re-signed with "alg" set to "none"':
       return isJwt(key)
         ? `${base64url({ alg: 'none', typ: 'JWT' })}.${key.split('.')[1]}.`
