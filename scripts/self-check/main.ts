@@ -139,15 +139,16 @@ async function main(): Promise<number> {
     'baseline-relay',
     brokenGatewayCommand(NO_FAULT.name),
   );
+  const reusedNote = flags.baselinesFrom ? ` (reused from ${flags.baselinesFrom}; wall time not measured)` : '';
   const baselines: BaselineSummary[] = [
     {
-      label: 'reference proxy (embedded default)',
+      label: `reference proxy (embedded default)${reusedNote}`,
       exitCode: reference.result.exitCode,
       wallMs: reference.result.wallMs,
       outcomes: reference.outcomes,
     },
     {
-      label: 'reference proxy behind the relay, no fault',
+      label: `reference proxy behind the relay, no fault${reusedNote}`,
       exitCode: relayed.result.exitCode,
       wallMs: relayed.result.wallMs,
       outcomes: relayed.outcomes,
