@@ -44,3 +44,10 @@ test('cli/commands/ never imports commander', () => {
     'cli/commands/ must not import commander (commander parses; commands act)',
   ]);
 });
+
+test('scripts/ reach components through index.ts; bin/ wrappers may run a main.ts', () => {
+  assert.equal(rules('scripts/x.ts', "import { a } from '../reference-proxy/config.ts';\n").length, 1);
+  assert.equal(rules('scripts/x.ts', "import { a } from '../reference-proxy/index.ts';\n").length, 0);
+  assert.equal(rules('bin/x.mjs', "await import('../cli/main.ts');\n").length, 0);
+  assert.equal(rules('bin/x.mjs', "await import('../cli/program.ts');\n").length, 1);
+});

@@ -5,7 +5,8 @@
  *     import another component, but only through its index.ts.
  *  3. features/ never imports reference-proxy/ or cli/ (it drives gateways over HTTP and CLIs as
  *     child processes); it may use mock-idp/ through its index.ts (the harness's own IdP).
- *  4. Files outside the project's folders (scripts/) reach components only through index.ts.
+ *  4. Other folders (scripts/, bin/) reach components only through index.ts; a bin/ wrapper may
+ *     import the main.ts of the command it runs.
  *  5. Only main.ts files touch process.env / argv / exit / stdin / stdout / stderr.
  *  6. cli/commands/ never imports commander (commander parses; commands act).
  * Prints each violation as `file:line: rule` and exits 1 when there is any.
@@ -66,7 +67,9 @@ export function checkFile(file: string, text: string): Violation[] {
     const target = resolve(dirname(file), specifier);
     const to = folderOf(target);
     if (!from || !to || from === to) continue;
-    const viaIndex = relative(join(ROOT, to), target) === 'index.ts';
+    const entry = relative(join(ROOT, to), target);
+    // bin/ wrappers run a component's command, so they may import its main.ts too.
+    const viaIndex = entry === 'index.ts' || (from === 'bin' && entry === 'main.ts');
     if (from === 'protocol') add(match.index, `protocol/ imports nothing of ours (imports ${to}/)`);
     else if (from === 'common' && to !== 'protocol')
       add(match.index, `common/ may import only protocol/ (imports ${to}/)`);
