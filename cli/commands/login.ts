@@ -54,23 +54,27 @@ type ReadyAnswer = Extract<PollAnswer, { status: 'ready' }>;
 export async function login(ctx: CommandContext, options: LoginOptions): Promise<number> {
   const baseUrl = ctx.settings.explicitBaseUrl ?? DEFAULT_BASE_URL;
   const client = new GatewayClient({ baseUrl });
-  const startedMs = ctx.clock.nowMs();
-  const deadlineMs = startedMs + options.timeoutSeconds * 1000;
-  const retry = {
+  const timeoutMs = options.timeoutSeconds * 1000;
+  // While logging in, a request that timed out is worth another try until the deadline.
+  const retry = (deadlineMs: number) => ({
     firstDelayMs: ctx.settings.retryDelayMs,
-    // While logging in, a request that timed out is worth another try until the deadline.
     isRetryable: (error: unknown) => isTransient(error) || error instanceof GatewayTimeoutError,
     signal: ctx.signal,
     clock: ctx.clock,
     deadlineMs,
-  };
-  const remainingMs = () => deadlineMs - ctx.clock.nowMs();
+  });
 
+  // Starting gets the same time budget as the login itself...
+  const startDeadlineMs = ctx.clock.nowMs() + timeoutMs;
   let started: StartAnswer;
   try {
     started = await withRetries(
-      () => client.start({ signal: ctx.signal, timeoutMs: Math.min(REQUEST_TIMEOUT_MS, Math.max(1, remainingMs())) }),
-      { ...retry, onRetry: (error, attempt, delayMs) => say(ctx, retryLine(error, attempt, delayMs)) },
+      () =>
+        client.start({
+          signal: ctx.signal,
+          timeoutMs: Math.min(REQUEST_TIMEOUT_MS, Math.max(1, startDeadlineMs - ctx.clock.nowMs())),
+        }),
+      { ...retry(startDeadlineMs), onRetry: (error, attempt, delayMs) => say(ctx, retryLine(error, attempt, delayMs)) },
     );
   } catch (error) {
     throw explainStartFailure(error, baseUrl);
@@ -88,6 +92,10 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
   say(ctx);
   await openTheBrowser(ctx, url, options.browser);
 
+  // ...and the person gets the whole --timeout from the moment the URL is on the screen.
+  const startedMs = ctx.clock.nowMs();
+  const deadlineMs = startedMs + timeoutMs;
+  const remainingMs = () => deadlineMs - ctx.clock.nowMs();
   const progress = await startLoginProgress({
     stream: ctx.stderr,
     isTTY: ctx.stderrIsTTY,
@@ -97,7 +105,7 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
   });
   let ready: ReadyAnswer;
   try {
-    ready = await pollUntilReady(ctx, client, started, options, progress, { ...retry, remainingMs });
+    ready = await pollUntilReady(ctx, client, started, options, progress, { ...retry(deadlineMs), remainingMs });
   } finally {
     progress.stop();
   }

@@ -48,7 +48,8 @@ export async function makeTempHome(): Promise<TempHome> {
 /** Only what a user's shell would pass; nothing of the test runner's own LITELLM_* or BROWSER. */
 export function cleanEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    // A user's PATH: this node first, then the system's.
+    PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
     HOME: home,
     // Fast retries and polls in tests; the defaults (500 ms, 2 s) are checked separately.
     CLI_SSO_RETRY_DELAY_MS: '50',

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // A stand-in browser for BROWSER in tests: records the URL it was given (FAKE_BROWSER_LOG), then
 // visits it, as a person would after reading the CLI's instructions.
 import { appendFileSync } from 'node:fs';
