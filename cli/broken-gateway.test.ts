@@ -151,7 +151,7 @@ const CASES: Case[] = [
     fault: { kind: 'malformed' },
     args: LOGIN,
     code: EXIT_CODES.gatewayError,
-    message: /poll the login answer is not LiteLLM's CLI SSO contract/,
+    message: /poll answer is not LiteLLM's CLI SSO contract: field "\(body\)" must be JSON/,
     hint: /LiteLLM-style gateway/,
   },
   {
@@ -169,7 +169,7 @@ const CASES: Case[] = [
     fault: { kind: 'status', status: 500, body: { error: { message: 'boom', type: 'internal', code: '500' } } },
     args: MODELS,
     code: EXIT_CODES.gatewayError,
-    message: /list models failed: HTTP 500 \(boom\)/,
+    message: /listing models failed: HTTP 500 \(boom\)/,
     hint: /problem on the gateway/,
   },
   {
@@ -201,7 +201,7 @@ const CASES: Case[] = [
     fault: { kind: 'malformed' },
     args: MODELS,
     code: EXIT_CODES.gatewayError,
-    message: /list models answer is not LiteLLM's CLI SSO contract/,
+    message: /models answer is not LiteLLM's CLI SSO contract: field "\(body\)" must be JSON/,
     hint: /LiteLLM-style gateway/,
   },
 ];

@@ -126,6 +126,19 @@ export function parseModelsAnswer(body: unknown): Model[] {
   }));
 }
 
+interface Operation {
+  /** For messages: "<operation> failed: ...". */
+  operation: string;
+  /** The answer's name in a WireFormatError, as protocol/cli-sso.ts names it. */
+  answer: string;
+}
+
+const OPERATIONS = {
+  start: { operation: 'starting the login', answer: 'start answer' },
+  poll: { operation: 'polling the login', answer: 'poll answer' },
+  models: { operation: 'listing models', answer: 'models answer' },
+} as const satisfies Record<string, Operation>;
+
 export interface GatewayClientOptions {
   baseUrl: string;
   fetch?: typeof fetch;
@@ -142,7 +155,7 @@ export class GatewayClient {
 
   /** POST /sso/cli/start: no body, no auth (section 2). */
   async start(options: RequestOptions): Promise<StartAnswer> {
-    const { body } = await this.request('start the login', CLI_SSO_PATHS.start, { method: 'POST' }, options);
+    const { body } = await this.request(OPERATIONS.start, CLI_SSO_PATHS.start, { method: 'POST' }, options);
     return parseStartAnswer(body);
   }
 
@@ -152,7 +165,7 @@ export class GatewayClient {
     const headers: Record<string, string> = { [POLL_SECRET_HEADER]: options.pollSecret };
     if (options.preferWaitSeconds !== undefined) headers['prefer'] = `wait=${options.preferWaitSeconds}`;
     const { body, response } = await this.request(
-      'poll the login',
+      OPERATIONS.poll,
       `${CLI_SSO_PATHS.poll(options.loginId)}${query}`,
       { method: 'GET', headers },
       options,
@@ -165,7 +178,7 @@ export class GatewayClient {
   async listModels(options: RequestOptions & { key: string; authHeaderName?: string }): Promise<Model[]> {
     const headerName = options.authHeaderName ?? 'Authorization';
     const { body } = await this.request(
-      'list models',
+      OPERATIONS.models,
       CLI_SSO_PATHS.models,
       { method: 'GET', headers: { [headerName]: `Bearer ${options.key}` } },
       options,
@@ -174,7 +187,7 @@ export class GatewayClient {
   }
 
   private async request(
-    operation: string,
+    { operation, answer }: Operation,
     path: string,
     init: RequestInit,
     options: RequestOptions,
@@ -207,7 +220,7 @@ export class GatewayClient {
       );
     }
     if (body === undefined) {
-      throw new WireFormatError(`${operation} answer`, '(body)', `must be JSON (got ${describeText(text)})`);
+      throw new WireFormatError(answer, '(body)', `must be JSON (got ${describeText(text)})`);
     }
     return { body, response };
   }

@@ -121,10 +121,7 @@ describe('login behaviour', { concurrency: 3 }, () => {
     for (const poll of polls) assert.equal(poll.prefer, 'wait=25', 'the long poll is always asked for');
     const gap = (polls[1]?.atMs ?? 0) - (polls[0]?.atMs ?? 0);
     assert.ok(gap >= 1950, `second poll ${gap} ms after the first`);
-    assert.match(
-      run.stderr(),
-      /Waiting for the login to be completed in the browser \(giving up in 5 min\)/,
-    );
+    assert.match(run.stderr(), /Waiting for the login to be completed in the browser \(giving up in 5 min\)/);
   });
 
   test('a gateway that honours Prefer: wait answers the held poll as soon as the browser is done', async () => {
