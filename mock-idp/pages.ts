@@ -5,27 +5,16 @@
  * "Username" and "Password", buttons "Sign in" and "Deny", errors in role="alert".
  */
 import escapeHtml from 'escape-html';
+import { htmlPage } from '../common/html-page.ts';
 
-function page(title: string, body: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>
+const MOCK_IDP_CSS = `
 body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}
 form{margin:1rem 0}label{display:block;margin:.5rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}
 button{margin:.3rem 0;padding:.4rem .8rem}ul{list-style:none;padding:0}[role=alert]{color:#a00;font-weight:bold}
-</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-</body>
-</html>
 `;
+
+function page(title: string, body: string): string {
+  return htmlPage({ title, body, css: MOCK_IDP_CSS });
 }
 
 function alert(message: string | undefined): string {

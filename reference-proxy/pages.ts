@@ -5,30 +5,18 @@
  * also the test contract).
  */
 import escapeHtml from 'escape-html';
+import { htmlPage } from '../common/html-page.ts';
 import { CLI_SSO_PATHS } from '../protocol/cli-sso.ts';
 
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${escapeHtml(title)}</title>
-<style>
+const GATEWAY_CSS = `
   body { font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5; }
   label { display: block; font-weight: 600; margin-bottom: .25rem; }
   input[type=text] { font: inherit; font-family: ui-monospace, monospace; letter-spacing: .1em; padding: .4rem; width: 12rem; }
   button { font: inherit; margin-top: 1rem; padding: .4rem 1rem; }
-</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-</body>
-</html>
 `;
+
+function page(title: string, body: string): string {
+  return htmlPage({ title, body, css: GATEWAY_CSS, noReferrer: true });
 }
 
 export const CLI_LOGIN_TITLE = 'LiteLLM CLI Login';
