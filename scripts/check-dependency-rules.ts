@@ -52,7 +52,8 @@ export function checkFile(file: string, text: string): Violation[] {
   const violations: Violation[] = [];
   const from = folderOf(file);
   const rel = relative(ROOT, file);
-  const isTest = file.endsWith('.test.ts');
+  // Test files and their helpers (a test-support/ folder) are test harness code.
+  const isTest = file.endsWith('.test.ts') || rel.split(sep).includes('test-support');
   // Entry points may touch process: main.ts files, bin/ wrappers, scripts/ and any file with a
   // shebang line (each is a command of its own).
   const isEntryPoint = /(^|\/)main\.ts$/.test(rel) || from === 'bin' || from === 'scripts' || text.startsWith('#!');
