@@ -152,6 +152,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
     await this.tapInUse?.close();
     await Promise.all([...this.movedClocks].map((clock) => clock.reset()));
     await this.context?.close();
+    // The IdP goes back to its start: users, faults, sessions, tokens, journal, clock offset.
+    (await this.harness()).idp.reset();
   }
 }
 
