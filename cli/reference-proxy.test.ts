@@ -83,7 +83,7 @@ describe('against the reference proxy and the mock IdP', () => {
     const login = await loginThroughProxy([], env);
     assert.equal(login.code, 0, login.stderr);
     assert.match(login.stderr, /Logged in to http:\/\/127\.0\.0\.1:\d+ as cli-test-user\./);
-    assert.match(login.stderr, /The key expires at .* \(in 1 d\)\./);
+    assert.match(login.stderr, /The key expires at .* \(in (1 d|23 h 59 min)\)\./);
 
     assert.equal((await stat(home.tokenFile)).mode & 0o777, 0o600);
     const stored = JSON.parse(await readFile(home.tokenFile, 'utf8')) as Record<string, unknown>;

@@ -216,9 +216,12 @@ async function pollUntilReady(
       progress.resume();
       continue;
     }
-    // Pending. A held poll already waited; otherwise keep LiteLLM's 2-second rhythm (section 8).
-    const gapMs = result.longPollHonoured ? MIN_LONG_POLL_GAP_MS : ctx.settings.pollIntervalMs;
-    const waitMs = Math.min(polledAtMs + gapMs - ctx.clock.nowMs(), loop.remainingMs());
+    // Pending. A held poll already waited (a short gap guards against a gateway that answers at
+    // once while claiming to hold); otherwise wait LiteLLM's 2 s after each answer (section 8).
+    const waitMs = Math.min(
+      result.longPollHonoured ? polledAtMs + MIN_LONG_POLL_GAP_MS - ctx.clock.nowMs() : ctx.settings.pollIntervalMs,
+      loop.remainingMs(),
+    );
     if (waitMs > 0) await sleep(waitMs, undefined, { signal: ctx.signal });
   }
 }
