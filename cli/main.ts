@@ -22,7 +22,9 @@ const code = await runCli({
   stdout: process.stdout,
   stderr: process.stderr,
   stdinIsTTY: process.stdin.isTTY === true,
-  stderrIsTTY: process.stderr.isTTY === true,
+  // A pseudo-terminal that reports 0 columns (`script` without a terminal, some CI runners) would
+  // make ora's line arithmetic divide by zero and spin forever: such a stream gets plain lines.
+  stderrIsTTY: process.stderr.isTTY === true && process.stderr.columns > 0,
   signal: interrupted.signal,
   platform: process.platform,
 });
