@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -33,7 +33,7 @@ test('coverage reports uncovered requirements and unknown tags', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'catalogue-'));
   await writeFile(
     join(dir, 'requirements.yaml'),
-    'protocol: p.md\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
+    'protocol: p.md\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
   );
   await writeFile(join(dir, 'a.feature'), 'Feature: a\n  @CLISSO-A-01 @CLISSO-Z-99\n  Scenario: s\n');
   const catalogue = await loadCatalogue(join(dir, 'requirements.yaml'));
@@ -53,10 +53,13 @@ test('a catalogue with a duplicate or malformed id is refused', async () => {
   const file = join(dir, 'requirements.yaml');
   await writeFile(
     file,
-    'protocol: p\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n',
+    'protocol: p\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n',
   );
   await assert.rejects(loadCatalogue(file), /listed twice/);
-  await writeFile(file, 'protocol: p\nrequirements:\n  - {id: POLL-1, level: MUST, section: s, text: t}\n');
+  await writeFile(
+    file,
+    'protocol: p\nsections: {s: "#s"}\nrequirements:\n  - {id: POLL-1, level: MUST, section: s, text: t}\n',
+  );
   await assert.rejects(loadCatalogue(file), /CLISSO-AREA-01/);
 });
 
@@ -64,7 +67,7 @@ test('a failed MUST fails the run, a failed SHOULD only warns, an untagged failu
   const dir = await mkdtemp(join(tmpdir(), 'catalogue-'));
   await writeFile(
     join(dir, 'requirements.yaml'),
-    'protocol: p\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
+    'protocol: p\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
   );
   const catalogue = await loadCatalogue(join(dir, 'requirements.yaml'));
   assert.equal(failsTheRun(scenario('m', ['@CLISSO-A-01'], 'failed'), catalogue), true);
@@ -84,4 +87,26 @@ test('a failed MUST fails the run, a failed SHOULD only warns, an untagged failu
     ],
   );
   assert.deepEqual(requirementIdsOf(['@CLISSO-A-01', '@other', '@CLISSO-A-1']), ['CLISSO-A-01']);
+});
+
+/** GitHub's heading anchors: lower-case, punctuation dropped, spaces to dashes. */
+function anchorOf(heading: string): string {
+  return `#${heading
+    .toLowerCase()
+    .replace(/[^a-z0-9 _-]/g, '')
+    .replace(/ /g, '-')}`;
+}
+
+test('every section link points at a heading of protocol.md', async (t) => {
+  const catalogue = await loadCatalogue(join(ROOT, 'features', 'requirements.yaml'));
+  const protocolFile = join(catalogue.dir, catalogue.protocol);
+  const text = await readFile(protocolFile, 'utf8').catch(() => undefined);
+  if (text === undefined) {
+    t.skip(`${protocolFile} is not on this machine`);
+    return;
+  }
+  const anchors = new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1] ?? '')));
+  for (const [label, anchor] of Object.entries(catalogue.sections)) {
+    assert.ok(anchors.has(anchor), `section "${label}" links to ${anchor}, which is no heading of protocol.md`);
+  }
 });

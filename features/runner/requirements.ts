@@ -4,7 +4,7 @@
  * matrix (requirement -> scenarios -> passed / failed / skipped, for the target that ran).
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import escapeHtml from 'escape-html';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -14,6 +14,7 @@ export const REQUIREMENT_TAG = /^@(CLISSO-[A-Z]+-\d{2})$/;
 
 const catalogueSchema = z.object({
   protocol: z.string(),
+  sections: z.record(z.string(), z.string().regex(/^#[a-z0-9_-]+$/, 'must be a heading anchor like #post-ssoclistart')),
   requirements: z.array(
     z.object({
       id: z.string().regex(/^CLISSO-[A-Z]+-\d{2}$/, 'must look like CLISSO-AREA-01'),
@@ -28,9 +29,21 @@ const catalogueSchema = z.object({
 export type Requirement = z.infer<typeof catalogueSchema>['requirements'][number];
 
 export interface Catalogue {
+  /** protocol.md, relative to the catalogue file. */
   protocol: string;
+  /** The folder of the catalogue file. */
+  dir: string;
+  sections: Record<string, string>;
   requirements: Requirement[];
   byId: Map<string, Requirement>;
+}
+
+const REFERENCE_CHOICE = / \(reference choice\)$/;
+
+/** The protocol.md link of a requirement's section, relative to the folder `from`. */
+export function sectionLink(catalogue: Catalogue, requirement: Requirement, from: string): string {
+  const protocol = relative(from, join(catalogue.dir, catalogue.protocol));
+  return `${protocol}${catalogue.sections[requirement.section.replace(REFERENCE_CHOICE, '')] ?? ''}`;
 }
 
 export async function loadCatalogue(file: string): Promise<Catalogue> {
@@ -42,9 +55,12 @@ export async function loadCatalogue(file: string): Promise<Catalogue> {
   const byId = new Map<string, Requirement>();
   for (const r of parsed.data.requirements) {
     if (byId.has(r.id)) throw new Error(`${file}: requirement ${r.id} is listed twice`);
+    if (!Object.hasOwn(parsed.data.sections, r.section.replace(REFERENCE_CHOICE, ''))) {
+      throw new Error(`${file}: requirement ${r.id} names section "${r.section}", which is not under sections:`);
+    }
     byId.set(r.id, r);
   }
-  return { ...parsed.data, byId };
+  return { ...parsed.data, dir: dirname(file), byId };
 }
 
 export function requirementIdsOf(tags: readonly string[]): string[] {
@@ -118,9 +134,14 @@ export function failsTheRun(scenario: ScenarioResult, catalogue: Catalogue): boo
 
 export async function writeMatrix(
   dir: string,
+  catalogue: Catalogue,
   rows: readonly MatrixRow[],
   target: { gateway: string; cli: string },
 ): Promise<void> {
+  const link = (r: Requirement) => sectionLink(catalogue, r, dir);
+  const totals = { passed: 0, failed: 0, skipped: 0, 'not run': 0 };
+  for (const r of rows) totals[r.verdict] += 1;
+  const summary = `${rows.length} requirements: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped, ${totals['not run']} not run`;
   await writeFile(join(dir, 'requirements.json'), `${JSON.stringify({ target, requirements: rows }, null, 2)}\n`);
   const md = [
     `# Requirement matrix`,
@@ -128,11 +149,13 @@ export async function writeMatrix(
     `Gateway: ${target.gateway}  `,
     `CLI: ${target.cli}`,
     '',
+    summary,
+    '',
     '| requirement | level | verdict | scenarios |',
     '| --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.requirement.id} | ${r.requirement.level} | ${r.verdict} | ${r.scenarios.map((s) => `${s.name} (${s.verdict})`).join('; ') || '-'} |`,
+        `| [${r.requirement.id}](${link(r.requirement)}) | ${r.requirement.level} | ${r.verdict} | ${r.scenarios.map((s) => `${s.name} (${s.verdict})`).join('; ') || '-'} |`,
     ),
   ];
   await writeFile(join(dir, 'requirements.md'), `${md.join('\n')}\n`);
@@ -149,10 +172,13 @@ td,th{border:1px solid #d0d7de;padding:.4rem;vertical-align:top;text-align:left}
 .v{font-weight:600}</style></head><body>
 <h1>CLI SSO requirement matrix</h1>
 <p>Gateway: <code>${escapeHtml(target.gateway)}</code><br>CLI: <code>${escapeHtml(target.cli)}</code></p>
+<p><strong>${escapeHtml(summary)}</strong>. A failed MUST fails the run; a failed SHOULD warns.</p>
 <table><thead><tr><th>Requirement</th><th>Level</th><th>Section</th><th>Text</th><th>Verdict</th><th>Scenarios</th></tr></thead><tbody>
 ${rows
   .map(
-    (r) => `<tr><td>${r.requirement.id}</td><td>${r.requirement.level}</td><td>${escapeHtml(r.requirement.section)}</td>
+    (
+      r,
+    ) => `<tr><td>${r.requirement.id}</td><td>${r.requirement.level}</td><td><a href="${escapeHtml(link(r.requirement))}">${escapeHtml(r.requirement.section)}</a></td>
 <td>${escapeHtml(r.requirement.text)}</td><td class="v" style="color:${colour[r.verdict]}">${r.verdict}</td>
 <td>${r.scenarios.map((s) => `${escapeHtml(s.name)} <span style="color:${colour[s.verdict]}">(${s.verdict})</span>`).join('<br>') || '&ndash;'}</td></tr>`,
   )

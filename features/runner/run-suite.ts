@@ -79,7 +79,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
   const scenarios = collector.results();
   const counts = count(scenarios);
   const target = { gateway: options.parameters.gateway.label, cli: options.parameters.cli.label };
-  await writeMatrix(options.reportsDir, buildMatrix(catalogue, scenarios), target);
+  await writeMatrix(options.reportsDir, catalogue, buildMatrix(catalogue, scenarios), target);
   const blocking = scenarios.filter((s) => failsTheRun(s, catalogue));
   for (const s of scenarios.filter((x) => x.verdict === 'failed' && !failsTheRun(x, catalogue))) {
     options.print(`warning: a SHOULD is not met: ${s.name}`);
