@@ -1,6 +1,6 @@
 /**
  * The CLI as a child process against the real reference proxy and mock IdP over HTTP (issue 5,
- * point 8). The browser's part is done over plain HTTP with the URL and the code the CLI printed
+ * point 8); single read-only commands after a login run in-process (runCli) to keep the set fast. The browser's part is done over plain HTTP with the URL and the code the CLI printed
  * (common/browserless-login.ts); the mock IdP signs the user in without a page (auto-login).
  */
 import assert from 'node:assert/strict';
@@ -20,6 +20,7 @@ import {
   startCli,
   type TempHome,
 } from './test-support/cli-process.ts';
+import { runCliInProcess } from './test-support/in-process.ts';
 
 const LIBFAKETIME = [
   '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
@@ -92,7 +93,7 @@ describe('against the reference proxy and the mock IdP', () => {
     assert.match(String(stored['key']), /^eyJ/);
     assert.equal(stored['expires_at'], Number(stored['timestamp']) + 24 * 3600);
 
-    const who = await runCli(['whoami', '--json'], env);
+    const who = await runCliInProcess(['whoami', '--json'], env);
     assert.equal(who.code, 0, who.stderr);
     const report = JSON.parse(who.stdout) as Record<string, unknown>;
     assert.equal(report['userId'], 'cli-test-user');
@@ -100,12 +101,12 @@ describe('against the reference proxy and the mock IdP', () => {
     assert.equal(report['expired'], false);
     assert.equal(report['expiresAt'], new Date(Number(stored['expires_at']) * 1000).toISOString());
 
-    const models = await runCli(['models', 'list'], env);
+    const models = await runCliInProcess(['models', 'list'], env);
     assert.equal(models.code, 0, models.stderr);
     assert.match(models.stdout, /^gpt-4o\s/m);
     assert.match(models.stdout, /^claude-sonnet\s/m);
 
-    const verified = await runCli(['whoami', '--verify'], env);
+    const verified = await runCliInProcess(['whoami', '--verify'], env);
     assert.equal(verified.code, 0, verified.stderr);
     assert.match(verified.stdout, /^Verified: +the gateway accepts the key$/m);
     assert.match(verified.stdout, /^Status: +valid$/m);
@@ -150,7 +151,7 @@ describe('against the reference proxy and the mock IdP', () => {
       assert.match(chosen.stderr, /as bob \(team team-beta\)/);
       const stored = JSON.parse(await readFile(own.tokenFile, 'utf8')) as Record<string, unknown>;
       assert.equal(stored['team_id'], 'team-beta');
-      const who = await runCli(['whoami'], env);
+      const who = await runCliInProcess(['whoami'], env);
       assert.match(who.stdout, /^Team: +team-beta$/m);
     } finally {
       await own.remove();
