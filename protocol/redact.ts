@@ -87,14 +87,3 @@ export function redact(value: unknown, depth = 0): unknown {
   }
   return value;
 }
-
-/** A short, non-reversible fingerprint for correlating a secret across log lines. */
-export function fingerprint(secret: string): string {
-  // FNV-1a: fast, dependency-free and deliberately too short to help guess the secret.
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < secret.length; i++) {
-    hash ^= secret.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return `#${hash.toString(16).padStart(8, '0')}`;
-}

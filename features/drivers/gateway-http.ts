@@ -51,11 +51,6 @@ export class GatewayHttp {
     });
   }
 
-  /** GET without following redirects, so the Location can be inspected. */
-  getNoRedirect(pathAndQuery: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-    return this.send('GET', pathAndQuery, { headers, redirect: 'manual' });
-  }
-
   models(key: string | undefined, path: string = CLI_SSO_PATHS.models): Promise<HttpAnswer> {
     return this.send('GET', path, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
   }

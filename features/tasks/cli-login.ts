@@ -25,9 +25,7 @@ export async function startCliLogin(world: ConformanceWorld, extraArgs: readonly
   const run = cli.start(['login', ...extraArgs]);
   const loginUrl = await cli.loginUrl(run, STEP_TIMEOUT_MS);
   const userCode = await cli.userCode(run, STEP_TIMEOUT_MS);
-  const login = { run, loginUrl, userCode };
-  world.memory.set('cliLogin', login);
-  return login;
+  return { run, loginUrl, userCode };
 }
 
 /** The browser's part: sign in at the IdP as `username`, then confirm the code on the gateway. */
