@@ -99,44 +99,50 @@ async function main(): Promise<void> {
         '{port}',
         ...(flags.config ? ['--config', '{config}'] : []),
       ];
-  const upstream: RunningUpstream = await launchUpstream({
-    argv,
-    env: { ...gateway.upstreamEnv, PROXY_BASE_URL: baseUrl },
-    configFile: flags.config,
-    startTimeoutMs: flags.upstreamStartTimeout * 1000,
-  });
-
+  // Signals are handled before the child exists, so no moment leaves it running without us.
+  let upstream: RunningUpstream | undefined;
   let stopping = false;
   const stop = async (exitCode: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
     await server.close();
-    await upstream.stop();
+    await upstream?.stop();
     process.exit(exitCode);
   };
   process.once('SIGTERM', () => void stop(0));
   process.once('SIGINT', () => void stop(0));
-  void upstream.exited.then((exit) => {
+  upstream = await launchUpstream({
+    argv,
+    env: { ...gateway.upstreamEnv, PROXY_BASE_URL: baseUrl },
+    configFile: flags.config,
+    startTimeoutMs: flags.upstreamStartTimeout * 1000,
+  });
+  const running = upstream;
+  if (stopping) {
+    await running.stop();
+    return;
+  }
+  void running.exited.then((exit) => {
     if (stopping) return;
-    logger.error('upstream_exited', { upstream: upstream.url, exit: describeExit(exit) });
+    logger.error('upstream_exited', { upstream: running.url, exit: describeExit(exit) });
     void stop(exit.code && exit.code !== 0 ? exit.code : 1);
   });
 
   try {
-    await upstream.ready;
+    await running.ready;
   } catch (error) {
     logger.error('upstream_not_ready', { error: error instanceof Error ? error.message : String(error) });
     await stop(1);
     return;
   }
-  handler = gateway.handlerFor(upstream.url);
+  handler = gateway.handlerFor(running.url);
   release();
   logger.info('listening', {
     url: server.url,
     public_url: baseUrl,
     variant: variant.name,
-    upstream: upstream.url,
-    upstream_pid: upstream.pid,
+    upstream: running.url,
+    upstream_pid: running.pid,
   });
 }
 
