@@ -4,7 +4,7 @@
  * offset such as `+25h`; FAKETIME_NO_CACHE makes every clock read see a change at once.
  * The monotonic clock is left alone so timers and event loops keep working.
  */
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 
 export class FakeClock {
   private offsetSeconds = 0;
@@ -35,7 +35,11 @@ export class FakeClock {
   async setOffsetSeconds(seconds: number): Promise<void> {
     this.offsetSeconds = seconds;
     const sign = seconds < 0 ? '-' : '+';
-    await writeFile(this.timestampFile, `${sign}${Math.abs(Math.trunc(seconds))}s\n`);
+    // Write then rename: libfaketime re-reads the file on every clock read, and must never see it
+    // half-written (an empty file means "no offset").
+    const next = `${this.timestampFile}.next`;
+    await writeFile(next, `${sign}${Math.abs(Math.trunc(seconds))}s\n`);
+    await rename(next, this.timestampFile);
   }
 
   async reset(): Promise<void> {
