@@ -86,31 +86,14 @@ export class CliSession {
 
   /** The login URL the CLI opened through BROWSER, else the one it printed. */
   async loginUrl(run: StartedProcess, timeoutMs: number): Promise<string> {
-    let found: string | undefined;
-    await run.waitForOutput(
-      (p) => {
-        found = LOGIN_URL_PATTERN.exec(p.transcript)?.[0];
-        return found !== undefined;
-      },
-      timeoutMs,
-      'the CLI printing the login URL',
-    );
+    const printed = await firstMatch(run, LOGIN_URL_PATTERN, timeoutMs, 'the CLI printing the login URL');
     const opened = await readFile(this.browserLog, 'utf8').catch(() => '');
-    return opened.split('\n').find((line) => LOGIN_URL_PATTERN.test(line)) ?? (found as string);
+    return opened.split('\n').find((line) => LOGIN_URL_PATTERN.test(line)) ?? printed;
   }
 
   /** The verification code the CLI printed. */
-  async userCode(run: StartedProcess, timeoutMs: number): Promise<string> {
-    let code: string | undefined;
-    await run.waitForOutput(
-      (p) => {
-        code = USER_CODE_PATTERN.exec(p.transcript)?.[0];
-        return code !== undefined;
-      },
-      timeoutMs,
-      'the CLI printing the verification code',
-    );
-    return code as string;
+  userCode(run: StartedProcess, timeoutMs: number): Promise<string> {
+    return firstMatch(run, USER_CODE_PATTERN, timeoutMs, 'the CLI printing the verification code');
   }
 
   /** Every run's transcript, for reports (the CLI itself must not print secrets). */
@@ -125,6 +108,20 @@ export class CliSession {
   async stopAll(): Promise<void> {
     await Promise.all(this.runs.map((r) => r.stop(1000)));
   }
+}
+
+/** The first text in the run's output matching `pattern`, waiting for it until the deadline. */
+async function firstMatch(run: StartedProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<string> {
+  let found: string | undefined;
+  await run.waitForOutput(
+    (p) => {
+      found = pattern.exec(p.transcript)?.[0];
+      return found !== undefined;
+    },
+    timeoutMs,
+    what,
+  );
+  return found as string;
 }
 
 export interface CliResult {
