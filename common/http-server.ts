@@ -38,3 +38,44 @@ export function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
   });
 }
+
+/** A port free on 127.0.0.1 right now (for a process that must be told its port up front). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
+}
+
+export interface WaitForHttpOptions {
+  timeoutMs: number;
+  /** Why waiting is pointless now (e.g. the process exited), or undefined to keep waiting. */
+  gone?: () => string | undefined;
+}
+
+/**
+ * Wait until `url` answers HTTP at all (any status), polling every 50 ms until the deadline.
+ * Throws with the reason `gone` gave, or with the last connection error.
+ */
+export async function waitForHttpAnswer(url: string, options: WaitForHttpOptions): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError = 'no answer yet';
+  while (Date.now() < deadline) {
+    const gone = options.gone?.();
+    if (gone) throw new Error(gone);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      return;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    // A poll interval until the deadline, not a sleep standing in for a condition.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(50, deadline - Date.now()))));
+  }
+  throw new Error(`nothing answered at ${url} within ${options.timeoutMs} ms (${lastError})`);
+}

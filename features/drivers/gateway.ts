@@ -12,9 +12,9 @@
  * can move its clock whatever language it is written in.
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
+import { freePort, waitForHttpAnswer } from '../../common/http-server.ts';
 import { describeExit, StartedProcess } from './child-process.ts';
 import { FakeClock } from './fake-clock.ts';
 
@@ -232,47 +232,21 @@ export class GatewayPool {
 
 /** A gateway is ready when it answers HTTP at all (any status) on /health/liveliness. */
 async function waitUntilServing(url: string, child: StartedProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (child.exitStatus) {
-      throw new GatewayUnavailable(
+  try {
+    await waitForHttpAnswer(`${url}/health/liveliness`, {
+      timeoutMs,
+      gone: () =>
+        child.exitStatus &&
         `the gateway exited (${describeExit(child.exitStatus)}) before serving; its output:\n${child.transcript.slice(-4000)}`,
-      );
-    }
-    try {
-      const response = await fetch(`${url}/health/liveliness`, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
-      return;
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    await delayUntilNextTry(deadline);
+    });
+  } catch (error) {
+    await child.stop();
+    throw new GatewayUnavailable(error instanceof Error ? error.message : String(error));
   }
-  await child.stop();
-  throw new GatewayUnavailable(`the gateway did not answer at ${url} within ${timeoutMs} ms (${lastError})`);
-}
-
-/** Readiness is polled every 50 ms until the deadline (a poll interval, not a sleep-as-assertion). */
-function delayUntilNextTry(deadline: number): Promise<void> {
-  const wait = Math.max(0, Math.min(50, deadline - Date.now()));
-  return new Promise((resolve) => setTimeout(resolve, wait));
 }
 
 function stableKey(env: GatewayEnv): string {
   return JSON.stringify(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** LiteLLM's config.yaml shape: `model_list` entries with `model_name` and `litellm_params.model`. */

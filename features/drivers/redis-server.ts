@@ -3,8 +3,8 @@
  */
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
+import { freePort } from '../../common/http-server.ts';
 import { StartedProcess, shellQuote } from './child-process.ts';
-import { freePort } from './gateway.ts';
 
 export class RedisServer {
   private constructor(

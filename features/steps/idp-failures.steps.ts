@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
+import { freePort } from '../../common/http-server.ts';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
-import { freePort } from '../drivers/gateway.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';

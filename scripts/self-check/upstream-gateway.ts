@@ -5,8 +5,8 @@
  * relay's process group, so a harness that stops the group stops both.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { Env } from '../../common/config.ts';
+import { freePort, waitForHttpAnswer } from '../../common/http-server.ts';
 
 export interface UpstreamOptions {
   /** argv of the gateway; `{port}` and `{config}` are filled in. */
@@ -43,7 +43,7 @@ const UPSTREAM_HOST = '127.0.0.1';
 
 /** Start the gateway; it is serving once `ready` resolves (stop it whatever happens to `ready`). */
 export async function launchUpstream(options: UpstreamOptions): Promise<RunningUpstream> {
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const url = `http://${UPSTREAM_HOST}:${port}`;
   const argv = options.argv.map((arg) =>
     arg.replaceAll('{port}', String(port)).replaceAll('{config}', options.configFile ?? ''),
@@ -78,25 +78,17 @@ export async function launchUpstream(options: UpstreamOptions): Promise<RunningU
 
 /** Ready when `GET /health/liveliness` answers at all (any status), as the harness decides. */
 async function waitUntilServing(url: string, exitOf: () => UpstreamExit | undefined, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = 'no answer yet';
-  while (Date.now() < deadline) {
-    const exit = exitOf();
-    if (exit)
-      throw new UpstreamStartError(`the gateway behind the relay exited (${describeExit(exit)}) before serving`);
-    try {
-      const response = await fetch(`${url}/health/liveliness`, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
-      return;
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    // A poll interval until the deadline, not a sleep standing in for a condition.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(50, deadline - Date.now()))));
+  try {
+    await waitForHttpAnswer(`${url}/health/liveliness`, {
+      timeoutMs,
+      gone: () => {
+        const exit = exitOf();
+        return exit && `the gateway behind the relay exited (${describeExit(exit)}) before serving`;
+      },
+    });
+  } catch (error) {
+    throw new UpstreamStartError(error instanceof Error ? error.message : String(error));
   }
-  throw new UpstreamStartError(
-    `the gateway behind the relay did not answer at ${url} within ${timeoutMs} ms (${lastError})`,
-  );
 }
 
 async function stopChild(
@@ -116,16 +108,4 @@ async function stopChild(
 
 export function describeExit(exit: UpstreamExit): string {
   return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
-}
-
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, UPSTREAM_HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
