@@ -10,5 +10,5 @@ export {
   type ProxyFlags,
   type VariableHelp,
 } from './config.ts';
-export { CLI_KEY_ISSUER } from './key-issuer.ts';
+export { CLI_KEY_ISSUER, CLI_KEY_PURPOSE, deriveSigningKey } from './key-issuer.ts';
 export { type RunningProxy, type StartOptions, startReferenceProxy } from './proxy.ts';

@@ -41,6 +41,9 @@ export function deriveSigningKey(secret: string, purpose: string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(`litellm-reference-proxy/${purpose}\0${secret}`).digest());
 }
 
+/** The purpose the CLI keys are signed under (see deriveSigningKey). */
+export const CLI_KEY_PURPOSE = 'cli-key';
+
 export class KeyIssuer {
   private readonly key: Uint8Array;
 
@@ -50,7 +53,7 @@ export class KeyIssuer {
     private readonly clock: Clock,
     private readonly leewaySeconds = 0,
   ) {
-    this.key = deriveSigningKey(secret, 'cli-key');
+    this.key = deriveSigningKey(secret, CLI_KEY_PURPOSE);
   }
 
   async issue(claims: CliKeyClaims): Promise<IssuedKey> {
