@@ -75,12 +75,21 @@ export class GatewayHttp {
       signal: AbortSignal.timeout(40_000),
     });
     const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, text, json, elapsedMs: Date.now() - started };
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      json: parseJson(text),
+      elapsedMs: Date.now() - started,
+    };
+  }
+}
+
+/** A body parsed as JSON, or undefined when it is not JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

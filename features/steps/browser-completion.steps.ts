@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { CLI_SSO_PATHS, normalizeUserCode, USER_CODE_ALPHABET } from '../../protocol/cli-sso.ts';
-import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import { type HttpAnswer, parseJson } from '../drivers/gateway-http.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { signInAtIdp } from '../tasks/browser-login.ts';
@@ -45,14 +45,6 @@ async function postFromBrowser(world: ConformanceWorld, code: string, browserTok
   };
   world.lastAnswer = answer;
   return answer;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 When('{string} signs in at the IdP for that session', async function (this: ConformanceWorld, username: string) {

@@ -8,6 +8,8 @@ import {
   parseStartAnswer,
   type StartAnswer,
 } from '../../protocol/cli-sso.ts';
+import { openAndReadFirstAnswer } from '../drivers/browser.ts';
+import { parseJson } from '../drivers/gateway-http.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -95,10 +97,7 @@ Then('no two sessions share a login id, a poll secret or a user code', function 
 When("the browser opens the session's login URL", async function (this: ConformanceWorld) {
   const gateway = await this.gateway();
   const url = sessionLoginUrl(this, gateway.url);
-  const final = await this.page.goto(url);
-  let first = final?.request();
-  while (first?.redirectedFrom()) first = first.redirectedFrom() ?? undefined;
-  const response = await first?.response();
+  const response = await openAndReadFirstAnswer(this.page, url);
   assert.ok(response, 'the browser got no answer from the gateway');
   const location = response.headers()['location'];
   assert.ok(
@@ -165,19 +164,16 @@ When('a browser opens the CLI login entry with key {string}', async function (th
   const url = new URL(CLI_SSO_PATHS.browserEntry, `${gateway.url}/`);
   url.searchParams.set('source', CLI_SOURCE);
   if (key !== '') url.searchParams.set('key', key);
-  const response = await this.page.goto(url.toString());
-  assert.ok(response, 'the browser got no answer');
-  let first = response.request();
-  while (first.redirectedFrom()) first = first.redirectedFrom() ?? first;
-  const firstResponse = await first.response();
-  const text = await response.text().catch(() => '');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  this.lastAnswer = { status: firstResponse?.status() ?? 0, headers: new Headers(), text, json, elapsedMs: 0 };
+  const firstAnswer = await openAndReadFirstAnswer(this.page, url.toString());
+  assert.ok(firstAnswer, 'the browser got no answer');
+  const body = await firstAnswer.text().catch(() => '');
+  this.lastAnswer = {
+    status: firstAnswer.status(),
+    headers: new Headers(),
+    text: body,
+    json: parseJson(body),
+    elapsedMs: 0,
+  };
 });
 
 Then('the browser is not sent to the IdP', async function (this: ConformanceWorld) {

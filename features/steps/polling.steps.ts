@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { browserLoginUrl, POLL_SECRET_HEADER, parsePollAnswer } from '../../protocol/cli-sso.ts';
+import { openAndReadFirstAnswer } from '../drivers/browser.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -165,9 +166,7 @@ Then(
   "opening the session's login URL in the browser is refused with {int}",
   async function (this: ConformanceWorld, status: number) {
     const gateway = await this.gateway();
-    const response = await this.page.goto(browserLoginUrl(gateway.url, this.flow?.loginId ?? ''));
-    let first = response?.request();
-    while (first?.redirectedFrom()) first = first.redirectedFrom() ?? undefined;
-    assert.equal((await first?.response())?.status(), status);
+    const answer = await openAndReadFirstAnswer(this.page, browserLoginUrl(gateway.url, this.flow?.loginId ?? ''));
+    assert.equal(answer?.status(), status);
   },
 );
