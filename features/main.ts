@@ -96,9 +96,15 @@ const program = new Command('sso-conformance')
   .option('--expected-failures <file>', 'scenarios expected to fail, one name per line')
   .option(
     '--parallel <workers>',
-    'scenarios run in this many worker processes, each with its own browser, IdP and gateways',
+    'scenarios run in this many worker processes, each with its own IdP and gateways (one browser for all)',
     positiveInt,
     2,
+  )
+  .option(
+    '--max-gateways <count>',
+    'gateways one worker keeps running at once (more: fewer restarts, more memory)',
+    positiveInt,
+    8,
   )
   .option('--verbose', 'print what the harness starts')
   .argument('[features...]', 'feature files or folders (default: every feature)')
@@ -121,6 +127,7 @@ async function main(): Promise<number> {
     reports: string;
     expectedFailures?: string;
     parallel: number;
+    maxGateways: number;
     verbose?: boolean;
   }>();
   if (flags.gatewayCmd && flags.gatewayUrl) {
@@ -169,7 +176,7 @@ async function main(): Promise<number> {
   const workDir = join(reportsDir, 'work');
   await rm(workDir, { recursive: true, force: true });
   await mkdir(workDir, { recursive: true });
-  const parameters: HarnessParameters = {
+  const parameters: Omit<HarnessParameters, 'browserEndpoint'> = {
     gateway,
     cli,
     chromiumPath: tools.chromiumPath,
@@ -187,6 +194,7 @@ async function main(): Promise<number> {
     masterKey,
     models: DEFAULT_MODELS,
     gatewayStartTimeoutMs: flags.gatewayStartTimeout,
+    maxGateways: flags.maxGateways,
     verbose: flags.verbose === true,
   };
   const expectedFailures = flags.expectedFailures
@@ -206,7 +214,7 @@ async function main(): Promise<number> {
     expectedFailures,
     parallel: flags.parallel,
     print: (line) => process.stdout.write(`${line}\n`),
-  });
+  }).finally(() => built?.dispose());
   process.stderr.write(`reports: ${relative(process.cwd(), reportsDir) || '.'}/\n`);
   return outcome.ok ? 0 : 1;
 }

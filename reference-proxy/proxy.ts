@@ -9,9 +9,7 @@ import { createProxyApp } from './app.ts';
 import type { ProxyConfig } from './config.ts';
 import { type FlowStore, MemoryFlowStore } from './flow-store.ts';
 import { KeyIssuer } from './key-issuer.ts';
-import { POSTGRES_STORE_NAME, PostgresUserStore } from './postgres-user-store.ts';
 import type { ProxyContext } from './proxy-context.ts';
-import { REDIS_STORE_NAME, RedisFlowStore } from './redis-flow-store.ts';
 import { SQLITE_STORE_NAME, SqliteUserStore } from './sqlite-user-store.ts';
 import { MemoryStartRateLimit, type StartRateLimit } from './start-rate-limit.ts';
 import { UiSessions } from './ui-session.ts';
@@ -90,13 +88,17 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
   };
 }
 
-/** Memory or Redis for flows and the start limit; SQLite or PostgreSQL for users. */
+/**
+ * Memory or Redis for flows and the start limit; SQLite or PostgreSQL for users. The Redis and
+ * PostgreSQL clients are loaded only when configured: most gateways start without them, faster.
+ */
 async function openStores(config: ProxyConfig, clock: Clock, logger: Logger): Promise<Stores> {
   let flows: FlowStore;
   let startLimit: StartRateLimit;
   let flowStoreName: string;
   let closeFlows: () => Promise<void>;
   if (config.redisUrl !== undefined) {
+    const { RedisFlowStore, REDIS_STORE_NAME } = await import('./redis-flow-store.ts');
     const redis = await RedisFlowStore.open(config.redisUrl, clock, logger);
     flows = redis;
     startLimit = redis;
@@ -113,6 +115,7 @@ async function openStores(config: ProxyConfig, clock: Clock, logger: Logger): Pr
   let userStoreName: string;
   try {
     if (config.databaseUrl !== undefined) {
+      const { PostgresUserStore, POSTGRES_STORE_NAME } = await import('./postgres-user-store.ts');
       users = await PostgresUserStore.open(config.databaseUrl, logger);
       userStoreName = POSTGRES_STORE_NAME;
     } else {

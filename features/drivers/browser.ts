@@ -1,9 +1,11 @@
 /**
  * One Chromium per run (Debian's, through playwright-core), a fresh context per scenario.
+ * The run launches it as a browser server; every Cucumber worker connects to that one browser, so
+ * a parallel run still starts Chromium once.
  * The flags keep Chromium off the network: this machine has none, and without them Chromium
  * keeps trying to reach Google's services (machine-notes.md).
  */
-import { type Browser, chromium, type Page, type Response } from 'playwright-core';
+import { type Browser, type BrowserServer, chromium, type Page, type Response } from 'playwright-core';
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -15,8 +17,14 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-export async function launchBrowser(executablePath: string): Promise<Browser> {
-  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+/** The run's browser, listening for its workers on a loopback WebSocket. */
+export async function launchBrowserServer(executablePath: string): Promise<BrowserServer> {
+  return chromium.launchServer({ executablePath, headless: true, args: CHROMIUM_ARGS, host: '127.0.0.1' });
+}
+
+/** A worker's connection to the run's browser; closing it closes the worker's contexts, not the browser. */
+export async function connectBrowser(wsEndpoint: string): Promise<Browser> {
+  return chromium.connect(wsEndpoint);
 }
 
 /**

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { Envelope, TestStepResultStatus } from '@cucumber/messages';
+import { launchBrowserServer } from '../drivers/browser.ts';
 import type { HarnessParameters } from '../support/parameters.ts';
 import { SKIP_REASON_PREFIX } from '../support/skip-reason.ts';
 import { buildMatrix, checkCoverage, failsTheRun, loadCatalogue, writeMatrix } from './requirements.ts';
@@ -17,10 +18,11 @@ export interface SuiteOptions {
   tags: string | undefined;
   name: string | undefined;
   reportsDir: string;
-  parameters: HarnessParameters;
+  /** Everything but the browser endpoint, which the run fills in when its browser is up. */
+  parameters: Omit<HarnessParameters, 'browserEndpoint'>;
   /** Scenario names expected to fail; the run fails on any other failure and on any of these passing. */
   expectedFailures: string[] | undefined;
-  /** Worker processes; each has its own browser, mock IdP and gateway pool. */
+  /** Worker processes; each has its own mock IdP and gateway pool, and they share the run's browser. */
   parallel: number;
   print: (line: string) => void;
 }
@@ -46,6 +48,19 @@ export interface SuiteOutcome {
 export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
   const startedAt = Date.now();
   await mkdir(options.reportsDir, { recursive: true });
+  const browser = await launchBrowserServer(options.parameters.chromiumPath);
+  try {
+    return await runWithBrowser(options, { ...options.parameters, browserEndpoint: browser.wsEndpoint() }, startedAt);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function runWithBrowser(
+  options: SuiteOptions,
+  parameters: HarnessParameters,
+  startedAt: number,
+): Promise<SuiteOutcome> {
   const { runConfiguration } = await loadConfiguration({
     file: false,
     provided: {
@@ -60,7 +75,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
       ],
       formatOptions: { junit: { suiteName: 'cli-sso-conformance' } },
       // World parameters travel as JSON (Cucumber may hand them to worker processes).
-      worldParameters: JSON.parse(JSON.stringify(options.parameters)),
+      worldParameters: JSON.parse(JSON.stringify(parameters)),
       strict: true,
       parallel: options.parallel > 1 ? options.parallel : 0,
       ...(options.tags ? { tags: options.tags } : {}),

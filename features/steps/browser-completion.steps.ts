@@ -8,8 +8,8 @@ import { signInAtIdp } from '../tasks/browser-login.ts';
 
 const PAGE_TIMEOUT_MS = 15_000;
 
-function completionPage(world: ConformanceWorld): CliCompletionPage {
-  return new CliCompletionPage(world.page);
+async function completionPage(world: ConformanceWorld): Promise<CliCompletionPage> {
+  return new CliCompletionPage(await world.browserPage());
 }
 
 function userCode(world: ConformanceWorld): string {
@@ -30,8 +30,8 @@ function wrongCode(world: ConformanceWorld, shift: number): string {
  * browser token, without leaving the page: the form stays on screen for the next attempt.
  */
 async function postFromBrowser(world: ConformanceWorld, code: string, browserToken?: string): Promise<HttpAnswer> {
-  const details = await completionPage(world).formDetails();
-  const response = await world.page.request.post(details.action, {
+  const details = await (await completionPage(world)).formDetails();
+  const response = await (await world.browserPage()).request.post(details.action, {
     form: { user_code: code, browser_complete_token: browserToken ?? details.browserCompleteToken },
     maxRedirects: 0,
   });
@@ -54,7 +54,7 @@ When('{string} signs in at the IdP for that session', async function (this: Conf
 Then(
   'the browser shows the {string} page with a labelled code field',
   async function (this: ConformanceWorld, _title: string) {
-    const page = completionPage(this);
+    const page = await completionPage(this);
     await page.waitUntilShown(PAGE_TIMEOUT_MS);
     assert.equal(await page.codeField().count(), 1, 'the page has no text field labelled with "code"');
   },
@@ -63,7 +63,7 @@ Then(
 Then(
   "the page's form carries a browser token and posts to the session's completion address",
   async function (this: ConformanceWorld) {
-    const details = await completionPage(this).formDetails();
+    const details = await (await completionPage(this)).formDetails();
     const gateway = await this.gateway();
     assert.equal(details.method, 'POST');
     assert.equal(details.action, `${gateway.url}${CLI_SSO_PATHS.complete(this.flow?.loginId ?? '')}`);
@@ -77,13 +77,13 @@ When(
     const shown = userCode(this);
     const typed =
       how === 'in lower case' ? shown.toLowerCase() : how === 'without the dash' ? shown.replace('-', '') : shown;
-    const status = await completionPage(this).enterCode(typed);
+    const status = await (await completionPage(this)).enterCode(typed);
     this.memory.set('completionStatus', status);
   },
 );
 
 Then('the browser shows that authentication succeeded', async function (this: ConformanceWorld) {
-  await completionPage(this).waitForSuccess(PAGE_TIMEOUT_MS);
+  await (await completionPage(this)).waitForSuccess(PAGE_TIMEOUT_MS);
 });
 
 When('a wrong code is typed in the browser', async function (this: ConformanceWorld) {
@@ -166,8 +166,8 @@ Given(
 );
 
 Then("the completion page shows no markup from the IdP's claims", async function (this: ConformanceWorld) {
-  const page = completionPage(this);
+  const page = await completionPage(this);
   await page.waitUntilShown(PAGE_TIMEOUT_MS);
-  const injected = await this.page.locator('[id^="markup-from-idp"]').count();
+  const injected = await (await this.browserPage()).locator('[id^="markup-from-idp"]').count();
   assert.equal(injected, 0, 'markup from the IdP was rendered as HTML on the completion page');
 });

@@ -38,8 +38,9 @@ Given(
 );
 
 When('the person denies the login at the IdP', async function (this: ConformanceWorld) {
-  await this.page.goto(sessionLoginUrl(this, (await this.gateway()).url));
-  await new IdpLoginPage(this.page).deny();
+  const page = await this.browserPage();
+  await page.goto(sessionLoginUrl(this, (await this.gateway()).url));
+  await new IdpLoginPage(page).deny();
 });
 
 When(
@@ -48,8 +49,9 @@ When(
     const h = await this.harness();
     const password = h.idp.users.get(username)?.password;
     assert.ok(password, `the IdP's user ${username} has no password`);
-    await this.page.goto(sessionLoginUrl(this, (await this.gateway()).url));
-    await new IdpLoginPage(this.page).signInWithPassword(username, password);
+    const page = await this.browserPage();
+    await page.goto(sessionLoginUrl(this, (await this.gateway()).url));
+    await new IdpLoginPage(page).signInWithPassword(username, password);
   },
 );
 
@@ -58,14 +60,15 @@ async function callbackAnswer(world: ConformanceWorld): Promise<{ status: number
   const gateway = await world.gateway();
   const callback = `${gateway.url}${CLI_SSO_PATHS.callback}`;
   const deadline = Date.now() + CALLBACK_TIMEOUT_MS;
+  const page = await world.browserPage();
   for (;;) {
     const answer = world.browserResponses.find((r) => r.url.startsWith(callback));
     if (answer) {
-      await world.page.waitForLoadState();
+      await page.waitForLoadState();
       return answer;
     }
     assert.ok(Date.now() < deadline, 'the IdP never sent the browser back to the gateway');
-    await world.page.waitForEvent('response', { timeout: Math.max(1, deadline - Date.now()) }).catch(() => undefined);
+    await page.waitForEvent('response', { timeout: Math.max(1, deadline - Date.now()) }).catch(() => undefined);
   }
 }
 
@@ -73,7 +76,7 @@ Then('the browser is not shown the {string} page', async function (this: Conform
   const answer = await callbackAnswer(this);
   // protocol.md section 2: an IdP failure gives an error page or a 4xx, never the completion form.
   assert.equal(
-    await new CliCompletionPage(this.page).isShown(),
+    await new CliCompletionPage(await this.browserPage()).isShown(),
     false,
     `the gateway showed the completion page (${answer.status})`,
   );

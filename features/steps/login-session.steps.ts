@@ -97,7 +97,7 @@ Then('no two sessions share a login id, a poll secret or a user code', function 
 When("the browser opens the session's login URL", async function (this: ConformanceWorld) {
   const gateway = await this.gateway();
   const url = sessionLoginUrl(this, gateway.url);
-  const response = await openAndReadFirstAnswer(this.page, url);
+  const response = await openAndReadFirstAnswer(await this.browserPage(), url);
   assert.ok(response, 'the browser got no answer from the gateway');
   const location = response.headers()['location'];
   assert.ok(
@@ -151,8 +151,9 @@ Then('the redirect carries a code challenge with method {string}', function (thi
 });
 
 Then('{string} can finish that login in the browser', async function (this: ConformanceWorld, username: string) {
-  await new IdpLoginPage(this.page).signInAs(username);
-  const completion = new CliCompletionPage(this.page);
+  const page = await this.browserPage();
+  await new IdpLoginPage(page).signInAs(username);
+  const completion = new CliCompletionPage(page);
   await completion.waitUntilShown(15_000);
   await completion.enterCode(this.flow?.userCode ?? '');
   await completion.waitForSuccess(15_000);
@@ -164,7 +165,7 @@ When('a browser opens the CLI login entry with key {string}', async function (th
   const url = new URL(CLI_SSO_PATHS.browserEntry, `${gateway.url}/`);
   url.searchParams.set('source', CLI_SOURCE);
   if (key !== '') url.searchParams.set('key', key);
-  const firstAnswer = await openAndReadFirstAnswer(this.page, url.toString());
+  const firstAnswer = await openAndReadFirstAnswer(await this.browserPage(), url.toString());
   assert.ok(firstAnswer, 'the browser got no answer');
   const body = await firstAnswer.text().catch(() => '');
   this.lastAnswer = {
@@ -178,9 +179,7 @@ When('a browser opens the CLI login entry with key {string}', async function (th
 
 Then('the browser is not sent to the IdP', async function (this: ConformanceWorld) {
   const h = await this.harness();
-  assert.ok(
-    !this.page.url().startsWith(h.idp.url),
-    `the browser ended at the IdP: ${new URL(this.page.url()).pathname}`,
-  );
+  const page = await this.browserPage();
+  assert.ok(!page.url().startsWith(h.idp.url), `the browser ended at the IdP: ${new URL(page.url()).pathname}`);
   assert.ok(!this.browserResponses.some((r) => r.url.startsWith(h.idp.url)), 'the browser visited the IdP');
 });

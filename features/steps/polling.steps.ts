@@ -142,7 +142,7 @@ When('the CLI polls asking to wait up to {int} seconds', async function (this: C
 });
 
 When('the code is confirmed in the browser while the poll waits', async function (this: ConformanceWorld) {
-  await new CliCompletionPage(this.page).enterCode(this.flow?.userCode ?? '');
+  await new CliCompletionPage(await this.browserPage()).enterCode(this.flow?.userCode ?? '');
 });
 
 Then('the waiting poll answers ready with a key before its wait is over', async function (this: ConformanceWorld) {
@@ -166,7 +166,10 @@ Then(
   "opening the session's login URL in the browser is refused with {int}",
   async function (this: ConformanceWorld, status: number) {
     const gateway = await this.gateway();
-    const answer = await openAndReadFirstAnswer(this.page, browserLoginUrl(gateway.url, this.flow?.loginId ?? ''));
+    const answer = await openAndReadFirstAnswer(
+      await this.browserPage(),
+      browserLoginUrl(gateway.url, this.flow?.loginId ?? ''),
+    );
     assert.equal(answer?.status(), status);
   },
 );

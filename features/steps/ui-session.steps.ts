@@ -11,9 +11,10 @@ const TOLERANCE_SECONDS = 60;
 When('{string} signs in to the admin UI in the browser', async function (this: ConformanceWorld, username: string) {
   const gateway = await this.gateway();
   this.memory.set('uiLoginStartedMs', Date.now());
-  await this.page.goto(`${gateway.url}${CLI_SSO_PATHS.browserEntry}`);
-  await new IdpLoginPage(this.page).signInAs(username);
-  await this.page.waitForURL((url) => url.origin === new URL(gateway.url).origin && url.pathname.startsWith('/ui'), {
+  const page = await this.browserPage();
+  await page.goto(`${gateway.url}${CLI_SSO_PATHS.browserEntry}`);
+  await new IdpLoginPage(page).signInAs(username);
+  await page.waitForURL((url) => url.origin === new URL(gateway.url).origin && url.pathname.startsWith('/ui'), {
     timeout: 15_000,
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { type MockIdp, startMockIdp } from '../../mock-idp/index.ts';
-import { launchBrowser } from '../drivers/browser.ts';
+import { connectBrowser } from '../drivers/browser.ts';
 import { GatewayPool } from '../drivers/gateway.ts';
 import type { HarnessParameters } from './parameters.ts';
 
@@ -36,7 +36,7 @@ export async function closeHarness(): Promise<void> {
 
 async function openHarness(parameters: HarnessParameters): Promise<Harness> {
   const [browser, idp] = await Promise.all([
-    launchBrowser(parameters.chromiumPath),
+    connectBrowser(parameters.browserEndpoint),
     startMockIdp({ host: parameters.idpHost, port: parameters.idpPort }),
   ]);
   const log = (line: string) => {
@@ -49,7 +49,7 @@ async function openHarness(parameters: HarnessParameters): Promise<Harness> {
     models: parameters.models,
     faketimeLibrary: parameters.faketimeLibrary,
     startTimeoutMs: parameters.gatewayStartTimeoutMs,
-    maxAlive: 3,
+    maxAlive: parameters.maxGateways,
     log,
   });
   const idpUrl = idp.url.replace(/\/+$/, '');

@@ -1,5 +1,6 @@
 /**
- * Scenario lifecycle: a fresh HOME and browser context before, evidence after a failure (screenshot,
+ * Scenario lifecycle: a fresh HOME before (and a fresh browser context when a step first needs the
+ * browser, see ConformanceWorld.browserPage), evidence after a failure (screenshot,
  * Playwright trace, CLI transcript, what crossed the wire, the IdP journal, the gateway's log), and
  * everything the scenario started closed, whatever happened.
  */
@@ -14,7 +15,6 @@ setDefaultTimeout(60_000);
 
 Before(async function (this: ConformanceWorld) {
   await this.prepare();
-  await this.newPage();
 });
 
 After(async function (this: ConformanceWorld, { pickle, result }) {
@@ -41,10 +41,13 @@ async function collectEvidence(world: ConformanceWorld, scenarioName: string): P
     saved.push(name);
     world.attach(`${name}:\n${clean.slice(-20_000)}`, 'text/plain');
   };
-  try {
-    world.attach(await world.page.screenshot({ fullPage: true }), 'image/png');
-  } catch {
-    // the page may be gone; the trace still has the last snapshot
+  const page = world.openedPage;
+  if (page) {
+    try {
+      world.attach(await page.screenshot({ fullPage: true }), 'image/png');
+    } catch {
+      // the page may be gone; the trace still has the last snapshot
+    }
   }
   await world.context?.tracing.stop({ path: join(dir, 'trace.zip') }).then(() => saved.push('trace.zip'));
   await save('cli-transcript.txt', world.cliSession?.transcript() ?? '');

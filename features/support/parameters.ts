@@ -9,6 +9,10 @@ export interface HarnessParameters {
   gateway: GatewayTarget;
   cli: CliTarget;
   chromiumPath: string;
+  /** WebSocket endpoint of the run's one browser (set by runSuite), which every worker connects to. */
+  browserEndpoint: string;
+  /** Gateways one worker keeps running at once; the least recently used one is stopped first. */
+  maxGateways: number;
   faketimeLibrary: string | undefined;
   redisServer: string | undefined;
   /** Environment every process the harness starts inherits (PATH, LANG, ...). */

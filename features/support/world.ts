@@ -56,17 +56,20 @@ export class ConformanceWorld extends World<HarnessParameters> {
     this.home = await mkdtemp(join(this.parameters.workDir, 'home-'));
     const h = await this.harness();
     this.journalSince = h.idp.journal.query({ limit: 1 }).at(-1)?.seq ?? 0;
+  }
+
+  /**
+   * The scenario's browser page, opened on first use: a scenario that never needs a browser (one
+   * that plays the CLI or an attacker over HTTP) costs the browser nothing. The context is fresh,
+   * and traced (DOM snapshots of every action, network, console) so that a failure has a trace.
+   */
+  async browserPage(): Promise<Page> {
+    if (this.currentPage) return this.currentPage;
+    const h = await this.harness();
     this.context = await h.browser.newContext();
-    await this.context.tracing.start({ screenshots: true, snapshots: true });
-  }
-
-  get page(): Page {
-    if (!this.context) throw new Error('the scenario has no browser context');
-    return this.currentPage as Page;
-  }
-
-  async newPage(): Promise<Page> {
-    if (!this.context) throw new Error('the scenario has no browser context');
+    // Snapshots without the screencast: the screencast's frames cost the browser more CPU than
+    // the rest of the trace together, and a failure gets a full-page screenshot of its own.
+    await this.context.tracing.start({ snapshots: true, screenshots: false });
     const page = await this.context.newPage();
     page.on('response', (response) => {
       this.browserResponses.push({
@@ -77,6 +80,11 @@ export class ConformanceWorld extends World<HarnessParameters> {
     });
     this.currentPage = page;
     return page;
+  }
+
+  /** The page a browser step used, if any (for evidence). */
+  get openedPage(): Page | undefined {
+    return this.currentPage;
   }
 
   /** The gateway with this scenario's configuration, started on first use. */

@@ -37,8 +37,9 @@ export function sessionLoginUrl(world: ConformanceWorld, gatewayUrl: string): st
 /** The browser opens the session's login URL and the person signs in at the IdP. */
 export async function signInAtIdp(world: ConformanceWorld, username: string, gatewayUrl?: string): Promise<void> {
   const url = sessionLoginUrl(world, gatewayUrl ?? (await world.gateway()).url);
-  await world.page.goto(url);
-  await new IdpLoginPage(world.page).signInAs(username);
+  const page = await world.browserPage();
+  await page.goto(url);
+  await new IdpLoginPage(page).signInAs(username);
 }
 
 /** Sign in and wait for the gateway's completion page. */
@@ -48,7 +49,7 @@ export async function reachCompletionPage(
   gatewayUrl?: string,
 ): Promise<CliCompletionPage> {
   await signInAtIdp(world, username, gatewayUrl);
-  const page = new CliCompletionPage(world.page);
+  const page = new CliCompletionPage(await world.browserPage());
   await page.waitUntilShown(PAGE_TIMEOUT_MS);
   return page;
 }

@@ -30,7 +30,7 @@ export async function startCliLogin(world: ConformanceWorld, extraArgs: readonly
 
 /** The browser's part: sign in at the IdP as `username`, then confirm the code on the gateway. */
 export async function finishLoginInBrowser(world: ConformanceWorld, login: CliLogin, username: string): Promise<void> {
-  const page = world.page;
+  const page = await world.browserPage();
   await page.goto(login.loginUrl);
   await new IdpLoginPage(page).signInAs(username);
   const completion = new CliCompletionPage(page);
