@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { processRecordDir, stopRecordedProcesses } from './drivers/child-process.ts';
 import type { CliTarget } from './drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from './drivers/gateway.ts';
 import { ensureSystemTools, MissingSystemPackageError } from './drivers/system-packages.ts';
@@ -176,6 +177,7 @@ async function main(): Promise<number> {
   const workDir = join(reportsDir, 'work');
   await rm(workDir, { recursive: true, force: true });
   await mkdir(workDir, { recursive: true });
+  stopOnInterrupt(processRecordDir(workDir));
   const parameters: Omit<HarnessParameters, 'browserEndpoint'> = {
     gateway,
     cli,
@@ -215,8 +217,26 @@ async function main(): Promise<number> {
     parallel: flags.parallel,
     print: (line) => process.stdout.write(`${line}\n`),
   }).finally(() => built?.dispose());
+  const leftovers = stopRecordedProcesses(processRecordDir(workDir));
+  if (leftovers > 0) process.stderr.write(`sso-conformance: stopped ${leftovers} process(es) the run left running\n`);
   process.stderr.write(`reports: ${relative(process.cwd(), reportsDir) || '.'}/\n`);
   return outcome.ok ? 0 : 1;
+}
+
+/**
+ * Gateways, CLIs and Redis servers run in process groups of their own, which the terminal's Ctrl-C
+ * does not reach: when the run is interrupted, stop every one still recorded, then exit as the
+ * signal would have.
+ */
+function stopOnInterrupt(recordDir: string): void {
+  const exitCodes: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+  for (const [signal, code] of Object.entries(exitCodes)) {
+    process.once(signal, () => {
+      const stopped = stopRecordedProcesses(recordDir);
+      process.stderr.write(`sso-conformance: interrupted (${signal}); stopped ${stopped} started process(es)\n`);
+      process.exit(code);
+    });
+  }
 }
 
 main().then(

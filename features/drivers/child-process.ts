@@ -1,9 +1,49 @@
 /**
  * A process the harness started: its own process group (so a shell command's children stop with it),
  * its output kept in memory and on disk as evidence, and a stop that waits for the exit.
+ *
+ * Each live process is also recorded as an empty file named after its group id in the run's record
+ * folder (see recordProcessesIn), removed when it exits. A process group of its own does not get
+ * the terminal's Ctrl-C, and a worker that dies cannot stop what it started; the run's entry point
+ * stops whatever is still recorded when it ends or is interrupted (stopRecordedProcesses).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+let recordDir: string | undefined;
+
+/** Record every process started from now on in `dir` (one folder per run, shared by its workers). */
+export function recordProcessesIn(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  recordDir = dir;
+}
+
+/**
+ * Signal every process group still recorded in `dir` and forget it; returns how many there were.
+ * Synchronous, so that it can run in an exit or signal handler.
+ */
+export function stopRecordedProcesses(dir: string, signal: NodeJS.Signals = 'SIGTERM'): number {
+  let stopped = 0;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const groupId = Number(entry);
+    if (!Number.isInteger(groupId) || groupId <= 1) continue;
+    try {
+      process.kill(-groupId, signal);
+      stopped += 1;
+    } catch {
+      // Already gone.
+    }
+    rmSync(join(dir, entry), { force: true });
+  }
+  return stopped;
+}
 
 export interface StartedProcessOptions {
   /** A shell command line (a user's `--gateway-cmd` or `--cli-cmd`), run by /bin/sh. */
@@ -41,6 +81,8 @@ export class StartedProcess {
       detached: true,
       stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
     });
+    const record = recordDir && this.child.pid !== undefined ? join(recordDir, String(this.child.pid)) : undefined;
+    if (record) writeFileSync(record, '');
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.record('stdout', chunk));
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.record('stderr', chunk));
     this.exited = new Promise((resolve) => {
@@ -50,6 +92,7 @@ export class StartedProcess {
         resolve(this.exit);
       });
       this.child.on('close', (code, signal) => {
+        if (record) rmSync(record, { force: true });
         this.exit = { code, signal };
         this.log.end();
         this.notify();
@@ -129,4 +172,9 @@ export function describeExit(exit: ProcessExit): string {
 /** Quote one argument for /bin/sh. */
 export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Where a run whose scratch folder is `workDir` records the processes it started. */
+export function processRecordDir(workDir: string): string {
+  return join(workDir, 'processes');
 }

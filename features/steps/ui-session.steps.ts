@@ -12,11 +12,20 @@ When('{string} signs in to the admin UI in the browser', async function (this: C
   const gateway = await this.gateway();
   this.memory.set('uiLoginStartedMs', Date.now());
   const page = await this.browserPage();
+  const callback = `${gateway.url}${CLI_SSO_PATHS.callback}`;
+  const callbackAnswer = page.waitForResponse((r) => r.url().startsWith(callback), { timeout: 15_000 });
   await page.goto(`${gateway.url}${CLI_SSO_PATHS.browserEntry}`);
   await new IdpLoginPage(page).signInAs(username);
   await page.waitForURL((url) => url.origin === new URL(gateway.url).origin && url.pathname.startsWith('/ui'), {
     timeout: 15_000,
   });
+  // The session is what the callback's answer (the redirect to /ui/) set: a cookie set earlier,
+  // such as one carrying the OAuth state, is not the session.
+  const setCookies = await (await callbackAnswer).headerValues('set-cookie');
+  this.memory.set(
+    'uiSessionCookieNames',
+    setCookies.map((header) => header.slice(0, header.indexOf('=')).trim()).filter((name) => name !== ''),
+  );
 });
 
 /**
@@ -41,18 +50,37 @@ function sessionLengths(cookies: Array<{ name: string; value: string; expires: n
   });
 }
 
+function describeLengths(lengths: Array<{ name: string; seconds: number }>): string {
+  return lengths.map((l) => `${l.name}=${Number.isNaN(l.seconds) ? 'no expiry' : `${l.seconds} s`}`).join(', ');
+}
+
+/**
+ * The cookies the callback's answer set must hold a session of the expected length, and none of them
+ * may outlive it: a gateway that sets the right length on one cookie and a longer one on another
+ * has a longer session.
+ */
 Then(
   'the browser holds a UI session that lasts {int} seconds',
   async function (this: ConformanceWorld, seconds: number) {
     const gateway = await this.gateway();
-    const cookies = await this.context?.cookies(gateway.url);
-    assert.ok(cookies && cookies.length > 0, 'the gateway set no cookie');
+    const cookies = (await this.context?.cookies(gateway.url)) ?? [];
+    const names = new Set(this.memory.get('uiSessionCookieNames') as string[]);
+    assert.ok(names.size > 0, 'the callback that sent the browser to /ui/ set no cookie');
     const started = (this.memory.get('uiLoginStartedMs') as number) / 1000;
-    const lengths = sessionLengths(cookies, started);
-    const match = lengths.find((l) => Math.abs(l.seconds - seconds) <= TOLERANCE_SECONDS);
+    const lengths = sessionLengths(
+      cookies.filter((c) => names.has(c.name)),
+      started,
+    );
+    assert.ok(lengths.length > 0, `the browser kept none of the cookies the callback set (${[...names].join(', ')})`);
     assert.ok(
-      match,
-      `no cookie lasts ${seconds} s; cookies: ${lengths.map((l) => `${l.name}=${Number.isNaN(l.seconds) ? 'session' : `${l.seconds} s`}`).join(', ')}`,
+      lengths.some((l) => Math.abs(l.seconds - seconds) <= TOLERANCE_SECONDS),
+      `no cookie set by the callback lasts ${seconds} s: ${describeLengths(lengths)}`,
+    );
+    const longer = lengths.filter((l) => l.seconds > seconds + TOLERANCE_SECONDS);
+    assert.equal(
+      longer.length,
+      0,
+      `a cookie set by the callback outlives the ${seconds} s session: ${describeLengths(longer)}`,
     );
   },
 );

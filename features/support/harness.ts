@@ -6,6 +6,7 @@
 import type { Browser } from 'playwright-core';
 import { type MockIdp, startMockIdp } from '../../mock-idp/index.ts';
 import { connectBrowser } from '../drivers/browser.ts';
+import { processRecordDir, recordProcessesIn } from '../drivers/child-process.ts';
 import { GatewayPool } from '../drivers/gateway.ts';
 import type { HarnessParameters } from './parameters.ts';
 
@@ -35,6 +36,7 @@ export async function closeHarness(): Promise<void> {
 }
 
 async function openHarness(parameters: HarnessParameters): Promise<Harness> {
+  recordProcessesIn(processRecordDir(parameters.workDir));
   const [browser, idp] = await Promise.all([
     connectBrowser(parameters.browserEndpoint),
     startMockIdp({ host: parameters.idpHost, port: parameters.idpPort }),

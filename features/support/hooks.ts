@@ -4,9 +4,11 @@
  * Playwright trace, CLI transcript, what crossed the wire, the IdP journal, the gateway's log), and
  * everything the scenario started closed, whatever happened.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { After, AfterAll, Before, Status, setDefaultTimeout } from '@cucumber/cucumber';
+import type { Pickle } from '@cucumber/messages';
 import { redactText } from '../../protocol/redact.ts';
 import { closeHarness } from './harness.ts';
 import type { ConformanceWorld } from './world.ts';
@@ -19,7 +21,7 @@ Before(async function (this: ConformanceWorld) {
 
 After(async function (this: ConformanceWorld, { pickle, result }) {
   try {
-    if (result?.status === Status.FAILED) await collectEvidence(this, pickle.name);
+    if (result?.status === Status.FAILED) await collectEvidence(this, pickle);
     else await this.context?.tracing.stop();
   } finally {
     await this.cleanUp();
@@ -30,8 +32,8 @@ AfterAll(async () => {
   await closeHarness();
 });
 
-async function collectEvidence(world: ConformanceWorld, scenarioName: string): Promise<void> {
-  const dir = join(world.parameters.evidenceDir, slug(scenarioName));
+async function collectEvidence(world: ConformanceWorld, pickle: Pickle): Promise<void> {
+  const dir = join(world.parameters.evidenceDir, evidenceFolderName(pickle));
   await mkdir(dir, { recursive: true });
   const saved: string[] = [];
   const save = async (name: string, text: string) => {
@@ -56,6 +58,17 @@ async function collectEvidence(world: ConformanceWorld, scenarioName: string): P
   const h = await world.harness();
   await save('idp-journal.json', JSON.stringify(h.idp.journal.query({ since: world.journalSince }), null, 2));
   world.attach(`evidence saved in ${dir}: ${saved.join(', ')}`, 'text/plain');
+}
+
+/**
+ * A readable folder name that is still unique: the name's slug (long names of an outline's examples
+ * share their start) and a short hash of where the scenario is and which example it is.
+ */
+function evidenceFolderName(pickle: Pickle): string {
+  const where = createHash('sha256')
+    .update(`${pickle.uri}\n${pickle.astNodeIds.join(',')}`)
+    .digest('hex');
+  return `${slug(pickle.name).slice(0, 70)}-${where.slice(0, 8)}`;
 }
 
 function slug(text: string): string {
