@@ -62,3 +62,58 @@ Feature: Mapping IdP claims into attribution metadata
     And the gateway maps claims with "employment_type->kind"
     When "cli-test-user" logs in through the browser
     Then the login answer carried no attribution metadata
+
+  @CLISSO-FILTER-03 @CLISSO-CLAIMS-07
+  Scenario: Numbers and booleans keep their type, zero and false included
+    Given the IdP user "alice" also has the claims:
+      """
+      {"badge_number": 1234, "fte": 0.8, "floor": 0, "on_call": false}
+      """
+    And the gateway captures the IdP claims "badge_number,fte,floor,on_call"
+    And the gateway maps claims with "badge_number->badge_number, fte->fte, floor->floor, on_call->on_call"
+    When "alice" logs in through the browser
+    Then the login answer carried exactly this attribution metadata:
+      """
+      {"badge_number": 1234, "fte": 0.8, "floor": 0, "on_call": false}
+      """
+    And the gateway stored this metadata on user "alice":
+      """
+      {"badge_number": 1234, "fte": 0.8, "floor": 0, "on_call": false}
+      """
+
+  @CLISSO-CLAIMS-08
+  Scenario: Claim map entries are trimmed, malformed ones are skipped, and each is split on its first "->"
+    Given the gateway captures the IdP claims "employment_type,org_info.department"
+    And the gateway maps claims with "  , employment_type, ->orphan, employment_type->,, org_info.department->dept->x ,   employment_type  ->  kind  ,org_info.department -> department  "
+    When "cli-test-user" logs in through the browser
+    Then the login answer carried exactly this attribution metadata:
+      """
+      {"kind": "contractor", "department": "Engineering"}
+      """
+
+  @CLISSO-CLAIMS-09
+  Scenario: A later login merges its metadata into what the user already has, one level deep
+    Given the IdP has a user "dora" with the claims:
+      """
+      {"sub": "dora", "preferred_username": "dora", "email": "dora@example.com", "employment_type": "full_time", "org_info": {"department": "Research", "cost_center": "CC-7"}}
+      """
+    And the gateway captures the IdP claims "employment_type,org_info.department,org_info.cost_center,site"
+    And the gateway maps claims with "employment_type->kind, org_info.department->org.department, org_info.cost_center->org.cost_center, site->site"
+    When "dora" logs in through the browser
+    Then the gateway stored this metadata on user "dora":
+      """
+      {"kind": "full_time", "org": {"department": "Research", "cost_center": "CC-7"}}
+      """
+    When the IdP's claims for "dora" change to:
+      """
+      {"sub": "dora", "preferred_username": "dora", "email": "dora@example.com", "org_info": {"department": "Platform"}, "site": "Berlin"}
+      """
+    And "dora" logs in again through the browser, in a new browser session
+    Then the login answer carried exactly this attribution metadata:
+      """
+      {"org.department": "Platform", "site": "Berlin"}
+      """
+    And the gateway stored this metadata on user "dora":
+      """
+      {"kind": "full_time", "org": {"department": "Platform", "cost_center": "CC-7"}, "site": "Berlin"}
+      """

@@ -4,8 +4,12 @@ Feature: Secret-looking keys and values never reach the metadata
   everything else in the same map still comes through.
 
   Background:
-    Given the gateway captures the IdP claims "employment_type,org_info.department,session_jwt,long_1024,long_1025,nothing,badge_list,org_info,email_verified"
-    And the gateway maps claims with "employment_type->my_access_token, employment_type->API_KEY, employment_type->client_secret_x, employment_type->id_token, employment_type->Password, employment_type->private_key, employment_type->refresh_token, employment_type->secret, employment_type->token, employment_type->tokenizer, employment_type->has space, employment_type->a/b, employment_type->a:b, employment_type->ключ, employment_type->ok-key_1.v2, nothing->nothing, badge_list->badges, org_info->org, email_verified->verified, session_jwt->session, long_1024->long_ok, long_1025->long_too_long, org_info.department->department"
+    Given the IdP user "mallory" also has the claims:
+      """
+      {"one_dot": "eyJ.only-one-dot", "version": "1.2.3", "three_words": "abc.def.ghi", "inner_eyj": "not-eyJ.a.b"}
+      """
+    And the gateway captures the IdP claims "employment_type,org_info.department,session_jwt,long_1024,long_1025,nothing,badge_list,org_info,email_verified,one_dot,version,three_words,inner_eyj"
+    And the gateway maps claims with "employment_type->my_access_token, employment_type->API_KEY, employment_type->client_secret_x, employment_type->id_token, employment_type->Password, employment_type->private_key, employment_type->refresh_token, employment_type->secret, employment_type->token, employment_type->tokenizer, employment_type->has space, employment_type->a/b, employment_type->a:b, employment_type->ключ, employment_type->ok-key_1.v2, employment_type->apikey, employment_type->api-key, employment_type->pass_word, employment_type->private-key, employment_type->to-ken, nothing->nothing, badge_list->badges, org_info->org, email_verified->verified, session_jwt->session, long_1024->long_ok, long_1025->long_too_long, one_dot->one_dot, version->version, three_words->three_words, inner_eyj->inner_eyj, org_info.department->department"
     When "mallory" logs in through the browser
 
   @CLISSO-FILTER-01
@@ -32,6 +36,21 @@ Feature: Secret-looking keys and values never reach the metadata
     Then the login answer's attribution metadata has "long_ok" with a value of 1024 characters
     And the login answer's attribution metadata has none of the keys "long_too_long"
 
+  @CLISSO-FILTER-06
+  Scenario: A blocked word written another way does not drop the key: the test is a plain substring test
+    Then the login answer's attribution metadata has all of the keys "apikey, api-key, pass_word, private-key, to-ken"
+
+  @CLISSO-FILTER-07
+  Scenario: Only strings that start with "eyJ" and have two or more dots count as JWT-looking
+    Then the login answer's attribution metadata has "one_dot" = "eyJ.only-one-dot"
+    And the login answer's attribution metadata has "version" = "1.2.3"
+    And the login answer's attribution metadata has "three_words" = "abc.def.ghi"
+    And the login answer's attribution metadata has "inner_eyj" = "not-eyJ.a.b"
+
   @CLISSO-FILTER-01 @CLISSO-FILTER-02 @CLISSO-FILTER-03 @CLISSO-FILTER-04 @CLISSO-FILTER-05
-  Scenario: Nothing secret-looking is stored on the user either
-    Then the metadata stored on user "mallory" has none of the keys "my_access_token, API_KEY, session, long_too_long, nothing, badges, org"
+  Scenario: Nothing dropped from the answer is stored on the user either
+    Then the metadata stored on user "mallory" has none of the keys "my_access_token, API_KEY, client_secret_x, id_token, Password, private_key, refresh_token, secret, token, tokenizer, has space, a/b, a:b, ключ, nothing, badges, org, session, long_too_long"
+    And the gateway stored this metadata on user "mallory":
+      """
+      {"department": "Security", "ok-key_1": {"v2": "contractor"}, "verified": true, "apikey": "contractor"}
+      """

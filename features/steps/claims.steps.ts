@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Then, When } from '@cucumber/cucumber';
+import { Given, Then, When } from '@cucumber/cucumber';
+import type { Claims } from '../../mock-idp/users.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { logInThroughBrowser } from '../tasks/browser-login.ts';
 import { loginAnswer } from '../tasks/login-answer.ts';
@@ -8,9 +9,61 @@ function keysOf(list: string): string[] {
   return list.split(',').map((k) => k.trim());
 }
 
+/** A value for a message: JSON with its type, cut short (long claim values are test fixtures). */
+function shown(value: unknown): string {
+  const json = JSON.stringify(value);
+  return json === undefined ? 'nothing' : `${json.length > 60 ? `${json.slice(0, 60)}...` : json} (${typeof value})`;
+}
+
+function claimsFrom(json: string): Claims {
+  const claims = JSON.parse(json) as unknown;
+  assert.ok(
+    typeof claims === 'object' && claims !== null && !Array.isArray(claims),
+    'the claims must be a JSON object',
+  );
+  return claims as Claims;
+}
+
+/** A person the built-in cast does not have, added through the mock IdP's user API for this scenario. */
+Given(
+  'the IdP has a user {string} with the claims:',
+  async function (this: ConformanceWorld, username: string, json: string) {
+    const h = await this.harness();
+    assert.equal(h.idp.users.get(username), undefined, `the IdP already has a user "${username}"`);
+    h.idp.users.put({ username, claims: claimsFrom(json) });
+  },
+);
+
+/** Claims added to (or replacing) a user's own, through the mock IdP's user API; the IdP is reset after the scenario. */
+Given(
+  'the IdP user {string} also has the claims:',
+  async function (this: ConformanceWorld, username: string, json: string) {
+    const h = await this.harness();
+    assert.ok(h.idp.users.mergeClaims(username, claimsFrom(json)), `the IdP has no user "${username}"`);
+  },
+);
+
+When(
+  "the IdP's claims for {string} change to:",
+  async function (this: ConformanceWorld, username: string, json: string) {
+    const h = await this.harness();
+    assert.ok(h.idp.users.setClaims(username, claimsFrom(json)), `the IdP has no user "${username}"`);
+  },
+);
+
 When('{string} logs in through the browser', async function (this: ConformanceWorld, username: string) {
   await logInThroughBrowser(this, username);
 });
+
+/** A later login from a fresh browser session: no IdP session cookie, so the person signs in again. */
+When(
+  '{string} logs in again through the browser, in a new browser session',
+  async function (this: ConformanceWorld, username: string) {
+    await this.browserPage();
+    await this.context?.clearCookies();
+    await logInThroughBrowser(this, username);
+  },
+);
 
 Then('the login answer carried exactly this attribution metadata:', function (this: ConformanceWorld, json: string) {
   assert.deepEqual(loginAnswer(this).attributionMetadata, JSON.parse(json));
@@ -35,9 +88,19 @@ Then(
 );
 
 Then(
+  "the login answer's attribution metadata has all of the keys {string}",
+  function (this: ConformanceWorld, list: string) {
+    const metadata = loginAnswer(this).attributionMetadata ?? {};
+    const missing = keysOf(list).filter((k) => !Object.hasOwn(metadata, k));
+    assert.deepEqual(missing, [], `these keys are missing from the attribution metadata: ${missing.join(', ')}`);
+  },
+);
+
+Then(
   "the login answer's attribution metadata has {string} = {scalar}",
   function (this: ConformanceWorld, key: string, value: string | number | boolean) {
-    assert.deepEqual(loginAnswer(this).attributionMetadata?.[key], value);
+    const actual = loginAnswer(this).attributionMetadata?.[key];
+    assert.deepEqual(actual, value, `attribution_metadata["${key}"]: expected ${shown(value)}, got ${shown(actual)}`);
   },
 );
 
@@ -70,7 +133,11 @@ Then(
     const metadata = await storedMetadata(this, userId);
     const expected = JSON.parse(json) as Record<string, unknown>;
     for (const [key, value] of Object.entries(expected)) {
-      assert.deepEqual(metadata[key], value, `user_info.metadata.${key}`);
+      assert.deepEqual(
+        metadata[key],
+        value,
+        `user_info.metadata.${key}: expected ${shown(value)}, got ${shown(metadata[key])}`,
+      );
     }
   },
 );
