@@ -20,8 +20,13 @@ const PAGE_TIMEOUT_MS = 15_000;
 
 Then('polling with the poll secret answers {string}', async function (this: ConformanceWorld, status: string) {
   const answer = await pollSession(this);
-  assert.equal(answer.status, 200, `the poll answered ${answer.status}: ${answer.text.slice(0, 300)}`);
-  assert.equal(parsePollAnswer(answer.json).status, status);
+  assert.equal(
+    answer.status,
+    200,
+    `the poll should have answered 200 "${status}", it answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+  );
+  const parsed = parsePollAnswer(answer.json).status;
+  assert.equal(parsed, status, `the poll should have answered "${status}", it answered "${parsed}"`);
 });
 
 When(
@@ -138,19 +143,33 @@ function expectWireReady(
   );
   const wire = body as Record<string, unknown>;
   const shown = describeBody(wire);
-  assert.equal(wire.status, 'ready', `expected "status":"ready", got ${shown}`);
-  assert.ok(typeof wire.key === 'string' && wire.key.length > 0, `expected "key" to be a non-empty string: ${shown}`);
-  assert.equal(typeof wire.user_id, 'string', `expected "user_id" to be a string: ${shown}`);
-  assert.equal(wire.user_id, expected.userId, `expected "user_id" ${JSON.stringify(expected.userId)}: ${shown}`);
-  assert.ok('team_id' in wire, `expected a "team_id" field (null when the user has no team): ${shown}`);
-  assert.equal(wire.team_id, expected.teamId, `expected "team_id" ${JSON.stringify(expected.teamId)}: ${shown}`);
-  assert.ok(Array.isArray(wire.teams), `expected "teams" to be an array: ${shown}`);
+  assert.equal(wire.status, 'ready', `the answer should have "status":"ready": ${shown}`);
+  assert.ok(
+    typeof wire.key === 'string' && wire.key.length > 0,
+    `the ready answer's "key" should be a non-empty string: ${shown}`,
+  );
+  assert.equal(typeof wire.user_id, 'string', `the ready answer's "user_id" should be a string: ${shown}`);
+  assert.equal(
+    wire.user_id,
+    expected.userId,
+    `the ready answer's "user_id" should be ${JSON.stringify(expected.userId)}: ${shown}`,
+  );
+  assert.ok(
+    'team_id' in wire,
+    `the ready answer should have a "team_id" field (null when the user has no team): ${shown}`,
+  );
+  assert.equal(
+    wire.team_id,
+    expected.teamId,
+    `the ready answer's "team_id" should be ${JSON.stringify(expected.teamId)}: ${shown}`,
+  );
+  assert.ok(Array.isArray(wire.teams), `the ready answer's "teams" should be an array: ${shown}`);
   assert.deepEqual(
     [...wire.teams].sort(),
     [...expected.teams].sort(),
-    `expected "teams" ${JSON.stringify(expected.teams)}: ${shown}`,
+    `the ready answer's "teams" should be ${JSON.stringify(expected.teams)}: ${shown}`,
   );
-  assert.ok(Array.isArray(wire.team_details), `expected "team_details" to be an array: ${shown}`);
+  assert.ok(Array.isArray(wire.team_details), `the ready answer's "team_details" should be an array: ${shown}`);
   for (const detail of wire.team_details as unknown[]) {
     const ok =
       typeof detail === 'object' &&
@@ -159,12 +178,12 @@ function expectWireReady(
       'team_alias' in detail &&
       ((detail as Record<string, unknown>).team_alias === null ||
         typeof (detail as Record<string, unknown>).team_alias === 'string');
-    assert.ok(ok, `expected each of "team_details" to be {team_id, team_alias}: ${shown}`);
+    assert.ok(ok, `each of the ready answer's "team_details" should be {team_id, team_alias}: ${shown}`);
   }
   assert.deepEqual(
     (wire.team_details as Array<{ team_id: string }>).map((t) => t.team_id).sort(),
     [...expected.teams].sort(),
-    `expected "team_details" for the teams ${JSON.stringify(expected.teams)}: ${shown}`,
+    `the ready answer's "team_details" should be for the teams ${JSON.stringify(expected.teams)}: ${shown}`,
   );
   assert.notEqual(wire.requires_team_selection, true, `the answer with a key asks for a team: ${shown}`);
 }
@@ -282,11 +301,11 @@ Then(
       withKey(a) ? '200 with a key' : `${a.status} ${describeBody(a.json ?? a.text.slice(0, 80))}`,
     );
     const ready = answers.filter(withKey);
-    assert.equal(ready.length, 1, `expected exactly one answer with a key, got: ${seen.join('; ')}`);
+    assert.equal(ready.length, 1, `exactly one of the polls should have got a key; they answered: ${seen.join('; ')}`);
     const others = answers.filter((a) => !withKey(a));
     assert.ok(
       others.every((a) => a.status === status),
-      `expected the other polls to be refused with ${status}, got: ${seen.join('; ')}`,
+      `the polls without the key should have been refused with ${status}; they answered: ${seen.join('; ')}`,
     );
     this.lastAnswer = ready[0];
     expectReady(this, ready[0] as HttpAnswer);
