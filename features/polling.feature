@@ -27,6 +27,37 @@ Feature: Polling for the key
     Then polling with the poll secret is refused with 400
     And opening the session's login URL in the browser is refused with 400
 
+  @CLISSO-START-05
+  Scenario: A session still answers just before its 10 minutes are over
+    Given a CLI started a login session
+    When the gateway's clock moves 590 seconds ahead
+    Then polling with the poll secret answers "pending"
+
+  @CLISSO-START-06
+  Scenario: Every write of the session starts its 10 minutes again
+    Given a CLI started a login session
+    When the gateway's clock moves 400 seconds ahead
+    And "cli-test-user" signs in at the IdP for that session but does not confirm the code yet
+    And the gateway's clock moves another 400 seconds ahead
+    Then polling with the poll secret answers "pending"
+    When the code is confirmed in the browser
+    Then polling with the poll secret hands out the key
+
+  @CLISSO-POLL-02
+  Scenario Outline: Polling a pending session without the right secret is refused and changes nothing (<case>)
+    Given a CLI started a login session
+    When the session is polled with <secret>
+    Then the gateway answers 403 with a message
+    And the answer holds no key
+    And polling with the poll secret answers "pending"
+    When "cli-test-user" signs in at the IdP and confirms the code for that session
+    Then polling with the poll secret hands out the key
+
+    Examples:
+      | case          | secret           |
+      | wrong secret  | a wrong secret   |
+      | no secret     | no secret at all |
+
   @CLISSO-POLL-02
   Scenario Outline: Polling without the right secret is refused and changes nothing (<case>)
     Given "cli-test-user" has signed in and confirmed the code for a CLI session
@@ -45,7 +76,7 @@ Feature: Polling for the key
     When the session is polled with the poll secret in the query string only
     Then the gateway answers 403 with a message
 
-  @CLISSO-POLL-07 @CLISSO-POLL-08
+  @CLISSO-POLL-07 @CLISSO-POLL-08 @CLISSO-POLL-10
   Scenario: The key is handed out once, with who it is for and how long it lasts
     Given "cli-test-user" has signed in and confirmed the code for a CLI session
     When the session is polled with the poll secret
@@ -68,4 +99,25 @@ Feature: Polling for the key
     When the session is polled with the poll secret for team "team-gamma"
     Then the gateway answers 403 with a message
     When the session is polled with the poll secret for team "team-beta"
-    Then the answer is ready with a key for user "bob" and team "team-beta"
+    Then the answer is ready with a key for user "bob" and team "team-beta" of the teams "team-alpha, team-beta"
+
+  @CLISSO-POLL-07 @CLISSO-POLL-10
+  Scenario: A user in exactly one team gets the key for that team without choosing
+    Given "alice" has signed in and confirmed the code for a CLI session
+    When the session is polled with the poll secret
+    Then the answer is ready with a key for user "alice" and team "team-alpha" of the teams "team-alpha"
+
+  @CLISSO-POLL-06
+  Scenario: A user in exactly one team cannot ask for a key for another team
+    Given "alice" has signed in and confirmed the code for a CLI session
+    When the session is polled with the poll secret for team "team-beta"
+    Then the gateway answers 403 with a message
+    And the answer holds no key
+    When the session is polled with the poll secret
+    Then the answer is ready with a key for user "alice" and team "team-alpha" of the teams "team-alpha"
+
+  @CLISSO-POLL-11
+  Scenario: Of polls racing for the key, exactly one gets it
+    Given "cli-test-user" has signed in and confirmed the code for a CLI session
+    When 5 polls with the poll secret are sent at once
+    Then exactly one of them hands out a key and the others are refused with 400

@@ -16,11 +16,17 @@ import {
 } from '../tasks/browser-login.ts';
 
 const aWrongSecret = () => randomBytes(32).toString('base64url');
+const PAGE_TIMEOUT_MS = 15_000;
 
 Then('polling with the poll secret answers {string}', async function (this: ConformanceWorld, status: string) {
   const answer = await pollSession(this);
-  assert.equal(answer.status, 200, `the poll answered ${answer.status}: ${answer.text.slice(0, 300)}`);
-  assert.equal(parsePollAnswer(answer.json).status, status);
+  assert.equal(
+    answer.status,
+    200,
+    `the poll should have answered 200 "${status}", it answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+  );
+  const parsed = parsePollAnswer(answer.json).status;
+  assert.equal(parsed, status, `the poll should have answered "${status}", it answered "${parsed}"`);
 });
 
 When(
@@ -38,6 +44,13 @@ Given(
   '{string} has signed in and confirmed the code for a CLI session',
   async function (this: ConformanceWorld, username: string) {
     await startedSession(this);
+    await signInAndConfirm(this, username);
+  },
+);
+
+When(
+  '{string} signs in at the IdP and confirms the code for that session',
+  async function (this: ConformanceWorld, username: string) {
     await signInAndConfirm(this, username);
   },
 );
@@ -98,20 +111,103 @@ function lastReady(world: ConformanceWorld) {
   return expectReady(world, answer);
 }
 
+/** A poll answer's body for a failure message, with the key and any secret left out. */
+function describeBody(json: unknown): string {
+  return JSON.stringify(json, (name, value) =>
+    ['key', 'poll_secret', 'user_code'].includes(name) && typeof value === 'string' ? '<not shown>' : value,
+  );
+}
+
+const listOf = (names: string) =>
+  names
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+
+/**
+ * The ready answer as it is on the wire, field by field (protocol.md section 2, poll, rule 6),
+ * without the lenient parser: `key` a non-empty string, `user_id` a string, `team_id` present (the
+ * chosen team, the only team, or null for a user without a team), `teams` an array, and
+ * `team_details` an array of {team_id, team_alias} for those teams.
+ */
+function expectWireReady(
+  world: ConformanceWorld,
+  expected: { userId: string; teamId: string | null; teams: readonly string[] },
+): void {
+  const answer = world.lastAnswer;
+  assert.ok(answer, 'no poll answer');
+  const body = answer.json;
+  assert.ok(
+    typeof body === 'object' && body !== null && !Array.isArray(body),
+    `the ready answer is not a JSON object: ${answer.status} ${answer.text.slice(0, 100)}`,
+  );
+  const wire = body as Record<string, unknown>;
+  const shown = describeBody(wire);
+  assert.equal(wire.status, 'ready', `the answer should have "status":"ready": ${shown}`);
+  assert.ok(
+    typeof wire.key === 'string' && wire.key.length > 0,
+    `the ready answer's "key" should be a non-empty string: ${shown}`,
+  );
+  assert.equal(typeof wire.user_id, 'string', `the ready answer's "user_id" should be a string: ${shown}`);
+  assert.equal(
+    wire.user_id,
+    expected.userId,
+    `the ready answer's "user_id" should be ${JSON.stringify(expected.userId)}: ${shown}`,
+  );
+  assert.ok(
+    'team_id' in wire,
+    `the ready answer should have a "team_id" field (null when the user has no team): ${shown}`,
+  );
+  assert.equal(
+    wire.team_id,
+    expected.teamId,
+    `the ready answer's "team_id" should be ${JSON.stringify(expected.teamId)}: ${shown}`,
+  );
+  assert.ok(Array.isArray(wire.teams), `the ready answer's "teams" should be an array: ${shown}`);
+  assert.deepEqual(
+    [...wire.teams].sort(),
+    [...expected.teams].sort(),
+    `the ready answer's "teams" should be ${JSON.stringify(expected.teams)}: ${shown}`,
+  );
+  assert.ok(Array.isArray(wire.team_details), `the ready answer's "team_details" should be an array: ${shown}`);
+  for (const detail of wire.team_details as unknown[]) {
+    const ok =
+      typeof detail === 'object' &&
+      detail !== null &&
+      typeof (detail as Record<string, unknown>).team_id === 'string' &&
+      'team_alias' in detail &&
+      ((detail as Record<string, unknown>).team_alias === null ||
+        typeof (detail as Record<string, unknown>).team_alias === 'string');
+    assert.ok(ok, `each of the ready answer's "team_details" should be {team_id, team_alias}: ${shown}`);
+  }
+  assert.deepEqual(
+    (wire.team_details as Array<{ team_id: string }>).map((t) => t.team_id).sort(),
+    [...expected.teams].sort(),
+    `the ready answer's "team_details" should be for the teams ${JSON.stringify(expected.teams)}: ${shown}`,
+  );
+  assert.notEqual(wire.requires_team_selection, true, `the answer with a key asks for a team: ${shown}`);
+}
+
 Then('the answer is ready with a key for user {string} and no team', function (this: ConformanceWorld, userId: string) {
-  const ready = lastReady(this);
-  assert.equal(ready.userId, userId);
-  assert.equal(ready.teamId, null);
+  lastReady(this);
+  expectWireReady(this, { userId, teamId: null, teams: [] });
 });
 
 Then(
-  'the answer is ready with a key for user {string} and team {string}',
-  function (this: ConformanceWorld, userId: string, teamId: string) {
-    const ready = lastReady(this);
-    assert.equal(ready.userId, userId);
-    assert.equal(ready.teamId, teamId);
+  'the answer is ready with a key for user {string} and team {string} of the teams {string}',
+  function (this: ConformanceWorld, userId: string, teamId: string, teams: string) {
+    lastReady(this);
+    expectWireReady(this, { userId, teamId, teams: listOf(teams) });
   },
 );
+
+Then('the answer holds no key', function (this: ConformanceWorld) {
+  const body = this.lastAnswer?.json;
+  assert.ok(
+    !(typeof body === 'object' && body !== null && 'key' in body),
+    `the ${this.lastAnswer?.status} answer holds a key`,
+  );
+});
 
 Then('the answer says the key lasts {int} seconds', function (this: ConformanceWorld, seconds: number) {
   assert.equal(lastReady(this).expiresInSeconds, seconds);
@@ -126,7 +222,7 @@ Then(
     const parsed = parsePollAnswer(answer.json);
     assert.equal(parsed.status, 'team_selection', `expected a team selection, got ${JSON.stringify(answer.json)}`);
     if (parsed.status !== 'team_selection') return;
-    const expected = teams.split(',').map((t) => t.trim());
+    const expected = listOf(teams);
     assert.deepEqual([...parsed.teams].sort(), [...expected].sort());
     assert.deepEqual(parsed.teamDetails.map((t) => t.teamId).sort(), [...expected].sort());
     assert.ok(
@@ -141,8 +237,10 @@ When('the CLI polls asking to wait up to {int} seconds', async function (this: C
   this.memory.set('longPoll', pollSession(this, { preferWaitSeconds: seconds }));
 });
 
-When('the code is confirmed in the browser while the poll waits', async function (this: ConformanceWorld) {
-  await new CliCompletionPage(await this.browserPage()).enterCode(this.flow?.userCode ?? '');
+When(/^the code is confirmed in the browser(?: while the poll waits)?$/, async function (this: ConformanceWorld) {
+  const page = new CliCompletionPage(await this.browserPage());
+  await page.enterCode(this.flow?.userCode ?? '');
+  await page.waitForSuccess(PAGE_TIMEOUT_MS);
 });
 
 Then('the waiting poll answers ready with a key before its wait is over', async function (this: ConformanceWorld) {
@@ -158,9 +256,14 @@ Then('the waiting poll answers ready with a key before its wait is over', async 
   expectReady(this, answer);
 });
 
-When("the gateway's clock moves {int} seconds ahead", async function (this: ConformanceWorld, seconds: number) {
-  await (await this.gatewayClock()).setOffsetSeconds(seconds);
-});
+/** Moves the gateway's clock on from where this scenario already put it. */
+When(
+  /^the gateway's clock moves (?:another )?(\d+) seconds ahead$/,
+  async function (this: ConformanceWorld, seconds: string) {
+    const clock = await this.gatewayClock();
+    await clock.setOffsetSeconds(clock.offset + Number(seconds));
+  },
+);
 
 Then(
   "opening the session's login URL in the browser is refused with {int}",
@@ -171,5 +274,40 @@ Then(
       browserLoginUrl(gateway.url, this.flow?.loginId ?? ''),
     );
     assert.equal(answer?.status(), status);
+  },
+);
+
+When('{int} polls with the poll secret are sent at once', async function (this: ConformanceWorld, count: number) {
+  const flow = this.flow;
+  assert.ok(flow, 'no login session was started');
+  const http = await this.http();
+  const answers = await Promise.all(
+    Array.from({ length: count }, () => http.poll({ loginId: flow.loginId, pollSecret: flow.pollSecret })),
+  );
+  this.memory.set('concurrentPolls', answers);
+});
+
+Then(
+  'exactly one of them hands out a key and the others are refused with {int}',
+  function (this: ConformanceWorld, status: number) {
+    const answers = this.memory.get('concurrentPolls') as HttpAnswer[];
+    const withKey = (a: HttpAnswer) =>
+      a.status === 200 &&
+      typeof a.json === 'object' &&
+      a.json !== null &&
+      (a.json as Record<string, unknown>).status === 'ready' &&
+      typeof (a.json as Record<string, unknown>).key === 'string';
+    const seen = answers.map((a) =>
+      withKey(a) ? '200 with a key' : `${a.status} ${describeBody(a.json ?? a.text.slice(0, 80))}`,
+    );
+    const ready = answers.filter(withKey);
+    assert.equal(ready.length, 1, `exactly one of the polls should have got a key; they answered: ${seen.join('; ')}`);
+    const others = answers.filter((a) => !withKey(a));
+    assert.ok(
+      others.every((a) => a.status === status),
+      `the polls without the key should have been refused with ${status}; they answered: ${seen.join('; ')}`,
+    );
+    this.lastAnswer = ready[0];
+    expectReady(this, ready[0] as HttpAnswer);
   },
 );
