@@ -23,6 +23,21 @@ Feature: When the IdP says no or fails
       | drops the connection                 |
 
   @CLISSO-CALLBACK-02
+  Scenario Outline: The IdP's userinfo endpoint fails (<failure>)
+    Given the IdP's userinfo endpoint <failure>
+    And a CLI started a login session
+    When "cli-test-user" signs in at the IdP for that session
+    Then the browser is not shown the "Complete CLI Login" page
+    And polling with the poll secret does not hand out a key
+
+    Examples:
+      | failure                                  |
+      | answers with an invalid_token error      |
+      | answers 500                              |
+      | answers 200 with a body that is not JSON |
+      | drops the connection                     |
+
+  @CLISSO-CALLBACK-02
   Scenario: The IdP is down when the browser comes back
     Given the IdP's token endpoint cannot be reached
     And a CLI started a login session
