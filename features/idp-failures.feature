@@ -44,12 +44,3 @@ Feature: When the IdP says no or fails
     When "cli-test-user" signs in at the IdP for that session
     Then the browser is not shown the "Complete CLI Login" page
     And polling with the poll secret does not hand out a key
-
-  @CLISSO-CALLBACK-03
-  Scenario: A user from a domain the gateway does not allow is refused
-    Given the gateway is configured with:
-      | ALLOWED_EMAIL_DOMAINS | example.com |
-    And a CLI started a login session
-    When "carol" signs in at the IdP for that session with her password
-    Then the gateway answered the IdP's callback with 401
-    And polling with the poll secret does not hand out a key
