@@ -106,7 +106,12 @@ When('a wrong code is typed in the browser', async function (this: ConformanceWo
 });
 
 Then('the gateway refused the code with {int}', function (this: ConformanceWorld, status: number) {
-  assert.equal(this.lastAnswer?.status, status, this.lastAnswer?.text.slice(0, 300));
+  const answer = this.lastAnswer;
+  assert.equal(
+    answer?.status,
+    status,
+    `the gateway answered the posted code with ${answer?.status}, expected ${status}: ${answer?.text.slice(0, 200)}`,
+  );
 });
 
 When('someone posts the right code for that session before anyone signed in', async function (this: ConformanceWorld) {

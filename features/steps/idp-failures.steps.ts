@@ -81,5 +81,9 @@ Then('the browser is not shown the {string} page', async function (this: Conform
 
 Then("the gateway answered the IdP's callback with {int}", async function (this: ConformanceWorld, status: number) {
   const answer = await callbackAnswer(this);
-  assert.equal(answer.status, status);
+  assert.equal(
+    answer.status,
+    status,
+    `the gateway answered the IdP's callback with ${answer.status}, expected ${status}`,
+  );
 });
