@@ -45,6 +45,29 @@ Feature: Confirming the code in the browser
     Then the gateway answers 400 with a message
     And polling with the poll secret answers "pending"
 
+  @CLISSO-COMPLETE-04
+  Scenario Outline: The right code without the page's browser token is refused, even from the same browser (<field>)
+    Given "alice" has signed in at the IdP for a CLI session
+    When the right code is posted from the browser with <field> browser token field
+    Then the gateway refused the code with 400
+    And polling with the poll secret answers "pending"
+    When the code is typed in the browser as shown
+    Then the browser shows that authentication succeeded
+    And polling with the poll secret hands out the key
+
+    Examples:
+      | field    |
+      | no       |
+      | an empty |
+
+  @CLISSO-COMPLETE-05
+  Scenario: Four wrong codes leave the session open for the right one
+    Given "alice" has signed in at the IdP for a CLI session
+    When 4 wrong codes are posted for that session from the browser
+    And the code is typed in the browser as shown
+    Then the browser shows that authentication succeeded
+    And polling with the poll secret hands out the key
+
   @CLISSO-COMPLETE-05
   Scenario: Guessing the code five times ends the session
     Given "alice" has signed in at the IdP for a CLI session

@@ -25,16 +25,23 @@ function wrongCode(world: ConformanceWorld, shift: number): string {
   return `${moved.slice(0, 4).join('')}-${moved.slice(4).join('')}`;
 }
 
+/** What the browser token field of a hand-made post holds: the page's own, an empty value, or no field. */
+type BrowserTokenField = 'from the page' | 'empty' | 'missing';
+
 /**
- * Post the completion form from the scenario's own browser (same cookies), with the page's hidden
- * browser token, without leaving the page: the form stays on screen for the next attempt.
+ * Post the completion form from the scenario's own browser (same cookies), by default with the
+ * page's hidden browser token, without leaving the page: the form stays on screen for the next attempt.
  */
-async function postFromBrowser(world: ConformanceWorld, code: string, browserToken?: string): Promise<HttpAnswer> {
+async function postFromBrowser(
+  world: ConformanceWorld,
+  code: string,
+  tokenField: BrowserTokenField = 'from the page',
+): Promise<HttpAnswer> {
   const details = await (await completionPage(world)).formDetails();
-  const response = await (await world.browserPage()).request.post(details.action, {
-    form: { user_code: code, browser_complete_token: browserToken ?? details.browserCompleteToken },
-    maxRedirects: 0,
-  });
+  const form: Record<string, string> = { user_code: code };
+  if (tokenField === 'from the page') form.browser_complete_token = details.browserCompleteToken;
+  if (tokenField === 'empty') form.browser_complete_token = '';
+  const response = await (await world.browserPage()).request.post(details.action, { form, maxRedirects: 0 });
   const text = await response.text();
   const answer: HttpAnswer = {
     status: response.status(),
@@ -83,6 +90,14 @@ When(
 );
 
 Then('the browser shows that authentication succeeded', async function (this: ConformanceWorld) {
+  const status = this.memory.get('completionStatus');
+  if (status !== undefined) {
+    assert.equal(
+      status,
+      200,
+      `the gateway answered the typed code with ${status}, not 200 "Authentication Successful"`,
+    );
+  }
   await (await completionPage(this)).waitForSuccess(PAGE_TIMEOUT_MS);
 });
 
@@ -91,7 +106,12 @@ When('a wrong code is typed in the browser', async function (this: ConformanceWo
 });
 
 Then('the gateway refused the code with {int}', function (this: ConformanceWorld, status: number) {
-  assert.equal(this.lastAnswer?.status, status, this.lastAnswer?.text.slice(0, 300));
+  const answer = this.lastAnswer;
+  assert.equal(
+    answer?.status,
+    status,
+    `the gateway answered the posted code with ${answer?.status}, expected ${status}: ${answer?.text.slice(0, 200)}`,
+  );
 });
 
 When('someone posts the right code for that session before anyone signed in', async function (this: ConformanceWorld) {
@@ -143,6 +163,14 @@ When(
 When('the right code is posted from the browser', async function (this: ConformanceWorld) {
   await postFromBrowser(this, userCode(this));
 });
+
+When(
+  /^the right code is posted from the browser with (an empty|no) browser token field$/,
+  async function (this: ConformanceWorld, which: string) {
+    // Same browser, same cookies, the right code: only the page's one-time token is left out.
+    await postFromBrowser(this, userCode(this), which === 'an empty' ? 'empty' : 'missing');
+  },
+);
 
 Given(
   'the IdP has a user {string} whose name and email hold HTML markup',

@@ -9,16 +9,13 @@ import { sessionLoginUrl } from '../tasks/browser-login.ts';
 
 const CALLBACK_TIMEOUT_MS = 15_000;
 
-/** Faults are set on the harness's mock IdP and cleared when the scenario ends. */
-const TOKEN_FAULTS: Record<string, Record<string, unknown>> = {
-  'answers with an invalid_grant error': {
-    endpoint: 'token',
-    kind: 'oauth_error',
-    error: 'invalid_grant',
-    times: 'always',
-  },
-  'answers 500': { endpoint: 'token', kind: 'status', status: 500, times: 'always' },
-  'drops the connection': { endpoint: 'token', kind: 'drop_connection', times: 'always' },
+/** Faults are set on the harness's mock IdP (mock-idp/faults.ts) and cleared when the scenario ends. */
+const IDP_FAULTS: Record<string, Record<string, unknown>> = {
+  'answers with an invalid_grant error': { kind: 'oauth_error', error: 'invalid_grant' },
+  'answers with an invalid_token error': { kind: 'oauth_error', error: 'invalid_token', status: 401 },
+  'answers 500': { kind: 'status', status: 500 },
+  'answers 200 with a body that is not JSON': { kind: 'malformed_body' },
+  'drops the connection': { kind: 'drop_connection' },
 };
 
 Given("the IdP's token endpoint cannot be reached", async function (this: ConformanceWorld) {
@@ -27,12 +24,12 @@ Given("the IdP's token endpoint cannot be reached", async function (this: Confor
 });
 
 Given(
-  /^the IdP's token endpoint (answers .+|drops the connection)$/,
-  async function (this: ConformanceWorld, failure: string) {
-    const spec = TOKEN_FAULTS[failure];
+  /^the IdP's (token|userinfo) endpoint (answers .+|drops the connection)$/,
+  async function (this: ConformanceWorld, endpoint: string, failure: string) {
+    const spec = IDP_FAULTS[failure];
     assert.ok(spec, `no such IdP failure: ${failure}`);
     const h = await this.harness();
-    h.idp.faults.inject(spec);
+    h.idp.faults.inject({ ...spec, endpoint, times: 'always' });
     this.cleanups.push(async () => h.idp.faults.clear());
   },
 );
@@ -84,5 +81,9 @@ Then('the browser is not shown the {string} page', async function (this: Conform
 
 Then("the gateway answered the IdP's callback with {int}", async function (this: ConformanceWorld, status: number) {
   const answer = await callbackAnswer(this);
-  assert.equal(answer.status, status);
+  assert.equal(
+    answer.status,
+    status,
+    `the gateway answered the IdP's callback with ${answer.status}, expected ${status}`,
+  );
 });

@@ -1,0 +1,121 @@
+Feature: Who the IdP says the user is
+  The gateway builds the user from the IdP's userinfo answer: the user id comes from
+  GENERIC_USER_ID_ATTRIBUTE (default preferred_username), never from the subject by accident; when
+  that is empty, from the first and last name, then from the email. The email is lower-cased, a
+  role claim counts only when it names a known role, and ALLOWED_EMAIL_DOMAINS lets in only the
+  listed domains.
+
+  @CLISSO-IDENTITY-01 @CLISSO-IDENTITY-03
+  Scenario: The user id is the preferred_username, not the subject, and the email is lower-cased
+    Given the IdP has a user "dana" with these claims:
+      """
+      {"sub": "7d1f0c9e-5b7a-4d1e-9a63-2f0b8c4e1a55", "preferred_username": "dana.doe",
+       "email": "Dana.Doe@Example.COM", "email_verified": true, "staff": {"number": "S-1001"}}
+      """
+    When "dana" logs in through the browser
+    Then the login answer is for user "dana.doe"
+    And the gateway's user "dana.doe" has the email "dana.doe@example.com"
+
+  @CLISSO-IDENTITY-01
+  Scenario Outline: GENERIC_USER_ID_ATTRIBUTE chooses the claim the user id comes from (<attribute>)
+    Given the IdP has a user "dana" with these claims:
+      """
+      {"sub": "7d1f0c9e-5b7a-4d1e-9a63-2f0b8c4e1a55", "preferred_username": "dana.doe",
+       "email": "dana@example.com", "email_verified": true, "staff": {"number": "S-1001"}}
+      """
+    And the gateway is configured with:
+      | GENERIC_USER_ID_ATTRIBUTE | <attribute> |
+    When "dana" logs in through the browser
+    Then the login answer is for user "<user id>"
+
+    Examples:
+      | attribute    | user id                              |
+      | sub          | 7d1f0c9e-5b7a-4d1e-9a63-2f0b8c4e1a55 |
+      | staff.number | S-1001                               |
+
+  @CLISSO-IDENTITY-02
+  Scenario: Without the id claim, the user id is the first and last name
+    Given the IdP has a user "gus" with these claims:
+      """
+      {"sub": "c0ffee00-gus", "given_name": "Gus", "family_name": "Grant", "email": "gus@example.com"}
+      """
+    And the gateway is configured with:
+      | GENERIC_USER_FIRST_NAME_ATTRIBUTE | given_name  |
+      | GENERIC_USER_LAST_NAME_ATTRIBUTE  | family_name |
+    When "gus" logs in through the browser
+    Then the login answer is for a user id made of "Gus" and "Grant"
+
+  @CLISSO-IDENTITY-02 @CLISSO-IDENTITY-03
+  Scenario: Without the id claim or a name, the user id is the lower-cased email
+    Given the IdP has a user "hana" with these claims:
+      """
+      {"sub": "c0ffee00-hana", "email": "Hana.Hill@Example.COM"}
+      """
+    And the gateway is configured with:
+      | GENERIC_USER_FIRST_NAME_ATTRIBUTE | given_name  |
+      | GENERIC_USER_LAST_NAME_ATTRIBUTE  | family_name |
+    When "hana" logs in through the browser
+    Then the login answer is for user "hana.hill@example.com"
+
+  @CLISSO-IDENTITY-04
+  Scenario: A role claim that is not a known role gives a new user internal_user_viewer
+    Given the IdP has a user "ivan" with these claims:
+      """
+      {"sub": "ivan", "preferred_username": "ivan", "email": "ivan@example.com", "role": "admin"}
+      """
+    When "ivan" logs in through the browser
+    Then the gateway's user "ivan" has the role "internal_user_viewer"
+
+  @CLISSO-IDENTITY-04
+  Scenario: A role claim that names a known role is used
+    Given the IdP has a user "judy" with these claims:
+      """
+      {"sub": "judy", "preferred_username": "judy", "email": "judy@example.com", "role": "internal_user"}
+      """
+    When "judy" logs in through the browser
+    Then the gateway's user "judy" has the role "internal_user"
+
+  @CLISSO-CALLBACK-05
+  Scenario Outline: A user of an allowed domain logs in as usual (ALLOWED_EMAIL_DOMAINS=<allowed>)
+    Given the gateway is configured with:
+      | ALLOWED_EMAIL_DOMAINS | <allowed> |
+    When "alice" logs in through the browser
+    Then the login answer is for user "alice"
+
+    Examples:
+      | allowed                   |
+      | example.com               |
+      | other.example,example.com |
+
+  @CLISSO-CALLBACK-05 @CLISSO-IDENTITY-03
+  Scenario: An email written in capitals is lower-cased before its domain is checked
+    Given the gateway is configured with:
+      | ALLOWED_EMAIL_DOMAINS | example.com |
+    And the IdP has a user "uma" with the email "Uma.Upton@EXAMPLE.COM"
+    When "uma" logs in through the browser
+    Then the login answer is for user "uma"
+
+  @CLISSO-CALLBACK-03
+  Scenario: A user from a domain the gateway does not allow is refused
+    Given the gateway is configured with:
+      | ALLOWED_EMAIL_DOMAINS | example.com |
+    And a CLI started a login session
+    When "carol" signs in at the IdP for that session with her password
+    Then the gateway answered the IdP's callback with 401
+    And polling with the poll secret does not hand out a key
+
+  @CLISSO-CALLBACK-03
+  Scenario Outline: A domain that only looks like an allowed one is refused (<email>)
+    Given the gateway is configured with:
+      | ALLOWED_EMAIL_DOMAINS | example.com |
+    And the IdP has a user "oscar" with the email "<email>"
+    And a CLI started a login session
+    When "oscar" signs in at the IdP for that session
+    Then the gateway answered the IdP's callback with 401
+    And the browser is not shown the "Complete CLI Login" page
+    And polling with the poll secret does not hand out a key
+
+    Examples:
+      | email                       |
+      | oscar@evil-example.com      |
+      | oscar@example.com.evil.test |
