@@ -7,7 +7,7 @@ Feature: Who the IdP says the user is
 
   @CLISSO-IDENTITY-01 @CLISSO-IDENTITY-03
   Scenario: The user id is the preferred_username, not the subject, and the email is lower-cased
-    Given the IdP has a user "dana" with these claims:
+    Given the IdP has a user "dana" with the claims:
       """
       {"sub": "7d1f0c9e-5b7a-4d1e-9a63-2f0b8c4e1a55", "preferred_username": "dana.doe",
        "email": "Dana.Doe@Example.COM", "email_verified": true, "staff": {"number": "S-1001"}}
@@ -18,7 +18,7 @@ Feature: Who the IdP says the user is
 
   @CLISSO-IDENTITY-01
   Scenario Outline: GENERIC_USER_ID_ATTRIBUTE chooses the claim the user id comes from (<attribute>)
-    Given the IdP has a user "dana" with these claims:
+    Given the IdP has a user "dana" with the claims:
       """
       {"sub": "7d1f0c9e-5b7a-4d1e-9a63-2f0b8c4e1a55", "preferred_username": "dana.doe",
        "email": "dana@example.com", "email_verified": true, "staff": {"number": "S-1001"}}
@@ -35,7 +35,7 @@ Feature: Who the IdP says the user is
 
   @CLISSO-IDENTITY-02
   Scenario: Without the id claim, the user id is the first and last name
-    Given the IdP has a user "gus" with these claims:
+    Given the IdP has a user "gus" with the claims:
       """
       {"sub": "c0ffee00-gus", "given_name": "Gus", "family_name": "Grant", "email": "gus@example.com"}
       """
@@ -47,7 +47,7 @@ Feature: Who the IdP says the user is
 
   @CLISSO-IDENTITY-02 @CLISSO-IDENTITY-03
   Scenario: Without the id claim or a name, the user id is the lower-cased email
-    Given the IdP has a user "hana" with these claims:
+    Given the IdP has a user "hana" with the claims:
       """
       {"sub": "c0ffee00-hana", "email": "Hana.Hill@Example.COM"}
       """
@@ -59,7 +59,7 @@ Feature: Who the IdP says the user is
 
   @CLISSO-IDENTITY-04
   Scenario: A role claim that is not a known role gives a new user internal_user_viewer
-    Given the IdP has a user "ivan" with these claims:
+    Given the IdP has a user "ivan" with the claims:
       """
       {"sub": "ivan", "preferred_username": "ivan", "email": "ivan@example.com", "role": "admin"}
       """
@@ -68,7 +68,7 @@ Feature: Who the IdP says the user is
 
   @CLISSO-IDENTITY-04
   Scenario: A role claim that names a known role is used
-    Given the IdP has a user "judy" with these claims:
+    Given the IdP has a user "judy" with the claims:
       """
       {"sub": "judy", "preferred_username": "judy", "email": "judy@example.com", "role": "internal_user"}
       """

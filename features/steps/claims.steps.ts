@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
-import type { Claims } from '../../mock-idp/users.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { logInThroughBrowser } from '../tasks/browser-login.ts';
+import { addIdpUser, claimsFrom, storedMetadata } from '../tasks/gateway-users.ts';
 import { loginAnswer } from '../tasks/login-answer.ts';
 
 function keysOf(list: string): string[] {
@@ -15,22 +15,11 @@ function shown(value: unknown): string {
   return json === undefined ? 'nothing' : `${json.length > 60 ? `${json.slice(0, 60)}...` : json} (${typeof value})`;
 }
 
-function claimsFrom(json: string): Claims {
-  const claims = JSON.parse(json) as unknown;
-  assert.ok(
-    typeof claims === 'object' && claims !== null && !Array.isArray(claims),
-    'the claims must be a JSON object',
-  );
-  return claims as Claims;
-}
-
 /** A person the built-in cast does not have, added through the mock IdP's user API for this scenario. */
 Given(
   'the IdP has a user {string} with the claims:',
   async function (this: ConformanceWorld, username: string, json: string) {
-    const h = await this.harness();
-    assert.equal(h.idp.users.get(username), undefined, `the IdP already has a user "${username}"`);
-    h.idp.users.put({ username, claims: claimsFrom(json) });
+    await addIdpUser(this, username, claimsFrom(json));
   },
 );
 
@@ -112,20 +101,6 @@ Then(
     assert.equal((value as string).length, length);
   },
 );
-
-/** The user row as GET /user/info shows it to the master key (protocol.md section 2). */
-async function storedMetadata(world: ConformanceWorld, userId: string): Promise<Record<string, unknown>> {
-  const gateway = await world.gateway();
-  const masterKey = gateway.env.LITELLM_MASTER_KEY;
-  assert.ok(masterKey, 'the gateway has no declared LITELLM_MASTER_KEY');
-  const answer = await (await world.http()).userInfo(userId, masterKey);
-  assert.equal(answer.status, 200, `GET /user/info answered ${answer.status}: ${answer.text.slice(0, 200)}`);
-  const body = answer.json;
-  const info = typeof body === 'object' && body !== null && 'user_info' in body ? body.user_info : undefined;
-  const metadata = typeof info === 'object' && info !== null && 'metadata' in info ? info.metadata : undefined;
-  assert.ok(typeof metadata === 'object' && metadata !== null, `no user_info.metadata in ${answer.text.slice(0, 200)}`);
-  return metadata as Record<string, unknown>;
-}
 
 Then(
   'the gateway stored this metadata on user {string}:',

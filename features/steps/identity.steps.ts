@@ -4,28 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { Given, Then } from '@cucumber/cucumber';
-import type { Claims } from '../../mock-idp/index.ts';
 import type { ConformanceWorld } from '../support/world.ts';
+import { addIdpUser, userRow } from '../tasks/gateway-users.ts';
 import { loginAnswer } from '../tasks/login-answer.ts';
-
-/** Add a user to the harness's mock IdP; the IdP's reset after the scenario removes it again. */
-async function addIdpUser(world: ConformanceWorld, username: string, claims: Claims): Promise<void> {
-  const h = await world.harness();
-  assert.equal(h.idp.users.get(username), undefined, `the IdP already has a user ${username}`);
-  h.idp.users.put({ username, claims });
-  world.cleanups.push(async () => {
-    h.idp.users.remove(username);
-  });
-}
-
-Given(
-  'the IdP has a user {string} with these claims:',
-  async function (this: ConformanceWorld, username: string, json: string) {
-    const claims = JSON.parse(json) as unknown;
-    assert.ok(typeof claims === 'object' && claims !== null && !Array.isArray(claims), 'the claims must be an object');
-    await addIdpUser(this, username, claims as Claims);
-  },
-);
 
 Given(
   'the IdP has a user {string} with the email {string}',
@@ -52,23 +33,6 @@ Then(
     );
   },
 );
-
-/** The user row (`user_info`) as GET /user/info shows it to the master key (protocol.md section 2). */
-async function userRow(world: ConformanceWorld, userId: string): Promise<Record<string, unknown>> {
-  const gateway = await world.gateway();
-  const masterKey = gateway.env.LITELLM_MASTER_KEY;
-  assert.ok(masterKey, 'the gateway has no declared LITELLM_MASTER_KEY');
-  const answer = await (await world.http()).userInfo(userId, masterKey);
-  assert.equal(
-    answer.status,
-    200,
-    `GET /user/info?user_id=${userId} answered ${answer.status}: ${answer.text.slice(0, 200)}`,
-  );
-  const body = answer.json;
-  const info = typeof body === 'object' && body !== null && 'user_info' in body ? body.user_info : undefined;
-  assert.ok(typeof info === 'object' && info !== null, `no user_info in ${answer.text.slice(0, 200)}`);
-  return info as Record<string, unknown>;
-}
 
 Then(
   "the gateway's user {string} has the {word} {string}",
