@@ -94,13 +94,25 @@ export function expectApiError(answer: HttpAnswer, where: string): ApiError {
 }
 
 /**
+ * The status must be exactly `status`. The message must not start with "expected": Cucumber's error
+ * formatter cuts such a message down to its first colon and shows only a diff of the numbers.
+ */
+function expectStatus(answer: HttpAnswer, status: number): void {
+  assert.equal(
+    answer.status,
+    status,
+    `the gateway answered ${answer.status} where ${status} was expected: ${answer.text.slice(0, 300)}`,
+  );
+}
+
+/**
  * A 4xx from a CLI SSO endpoint must be `{"detail": "<message>"}` (protocol.md section 2, "Error
  * bodies"); other statuses (a 503 from a store that is down) only need some message.
  */
 Then('the gateway answers {int} with a message', function (this: ConformanceWorld, status: number) {
   const answer = this.lastAnswer;
   assert.ok(answer, 'no answer was recorded');
-  assert.equal(answer.status, status, `expected ${status}, got ${answer.status}: ${answer.text.slice(0, 300)}`);
+  expectStatus(answer, status);
   if (status >= 400 && status < 500) {
     assert.ok(
       detailMessageOf(answer.json) !== undefined,
@@ -116,6 +128,6 @@ Then('the gateway answers {int} with a message', function (this: ConformanceWorl
 Then('the gateway answers {int} with an error body', function (this: ConformanceWorld, status: number) {
   const answer = this.lastAnswer;
   assert.ok(answer, 'no answer was recorded');
-  assert.equal(answer.status, status, `expected ${status}, got ${answer.status}: ${answer.text.slice(0, 300)}`);
+  expectStatus(answer, status);
   expectApiError(answer, 'the API route');
 });
