@@ -2,16 +2,18 @@ Feature: The CLI key opens the API until it expires
   The key the CLI received opens /models and /v1/models; a forged, foreign or expired key does not.
   Expiry is checked by moving the gateway's clock, so it is the gateway's own notion of time.
 
-  @CLISSO-API-01
+  @CLISSO-API-01 @CLISSO-API-04
   Scenario: The key opens both model routes
     Given "cli-test-user" logged in through the browser and holds the key
     Then the key lists the models "gpt-4o-mini, claude-3-haiku" at "/models"
     And the key lists the models "gpt-4o-mini, claude-3-haiku" at "/v1/models"
 
   @CLISSO-API-02
-  Scenario Outline: Keys that are not the gateway's are refused with 401 (<case>)
+  Scenario Outline: Keys that are not the gateway's are refused with 401 on both model routes (<case>)
     Given "cli-test-user" logged in through the browser and holds the key
-    When the models are asked for with <case>
+    When the models are asked for at "/models" with <case>
+    Then the gateway answers 401 with an error body
+    When the models are asked for at "/v1/models" with <case>
     Then the gateway answers 401 with an error body
 
     Examples:
@@ -30,14 +32,17 @@ Feature: The CLI key opens the API until it expires
     When the models are asked for with the key
     Then the gateway answers 401 with an error body
 
-  @CLISSO-EXPIRY-01
-  Scenario Outline: A key lasts exactly its configured lifetime (<lifetime>)
+  @CLISSO-EXPIRY-01 @CLISSO-EXPIRY-03
+  Scenario Outline: A key lasts exactly its configured lifetime on both model routes (<lifetime>)
     Given CLI keys are configured with <setting>
     And "cli-test-user" logged in through the browser and holds the key
+    Then the ready answer's expires_in, when the gateway sends one, is <hours> hours
     When the gateway's clock moves to 1 minute before <hours> hours after the login
     Then the key lists the models "gpt-4o-mini" at "/models"
+    And the key lists the models "gpt-4o-mini" at "/v1/models"
     When the gateway's clock moves to 1 second past <hours> hours after the login
-    Then the key is refused as expired
+    Then the key is refused as expired at "/models"
+    And the key is refused as expired at "/v1/models"
 
     Examples:
       | lifetime     | setting                                  | hours |
@@ -47,11 +52,31 @@ Feature: The CLI key opens the API until it expires
       | 168 h        | LITELLM_CLI_JWT_EXPIRATION_HOURS "168"   | 168   |
       | 720 h        | LITELLM_CLI_JWT_EXPIRATION_HOURS "720"   | 720   |
 
-  @CLISSO-EXPIRY-02
+  @CLISSO-EXPIRY-02 @CLISSO-EXPIRY-03
   Scenario: The lifetime is read from CLI_JWT_EXPIRATION_HOURS when the LITELLM_ name is not set
     Given CLI keys are configured with CLI_JWT_EXPIRATION_HOURS "12"
     And "cli-test-user" logged in through the browser and holds the key
+    Then the ready answer's expires_in, when the gateway sends one, is 12 hours
     When the gateway's clock moves to 1 minute before 12 hours after the login
     Then the key lists the models "gpt-4o-mini" at "/models"
     When the gateway's clock moves to 1 second past 12 hours after the login
-    Then the key is refused as expired
+    Then the key is refused as expired at "/models"
+
+  @CLISSO-KEY-01
+  Scenario Outline: Changing the signing key invalidates every key issued before (<secret> changed)
+    Given the gateway signs CLI keys with <signing secret>
+    And "cli-test-user" logged in through the browser and holds the key
+    When the key is presented to a gateway of the same configuration but <secret> "<new value>"
+    Then the gateway answers 401 with an error body
+
+    Examples:
+      | secret             | signing secret                                                         | new value                 |
+      | LITELLM_MASTER_KEY | LITELLM_MASTER_KEY "sk-conformance-master-one" and no LITELLM_SALT_KEY | sk-conformance-master-two |
+      | LITELLM_SALT_KEY   | LITELLM_SALT_KEY "conformance-salt-one"                                | conformance-salt-two      |
+
+  @CLISSO-KEY-02
+  Scenario: With LITELLM_SALT_KEY set, the salt key signs CLI keys, not the master key
+    Given the gateway signs CLI keys with LITELLM_SALT_KEY "conformance-salt-one"
+    And "cli-test-user" logged in through the browser and holds the key
+    When the key is presented to a gateway of the same configuration but LITELLM_MASTER_KEY "sk-conformance-master-two"
+    Then that gateway lists the models "gpt-4o-mini"

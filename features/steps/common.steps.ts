@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type DataTable, defineParameterType, Given, Then } from '@cucumber/cucumber';
 import { errorMessageOf } from '../../protocol/errors.ts';
 import { ConfigurationNotOffered } from '../drivers/gateway.ts';
+import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 
 /** A JSON scalar written in Gherkin: "text", true, false or a number. */
@@ -47,20 +48,86 @@ Given('a gateway of its own for this scenario', async function (this: Conformanc
   this.gatewayOverrides.SSO_CONFORMANCE_ISOLATED = randomBytes(6).toString('hex');
 });
 
+/**
+ * A CLI SSO endpoint's error body (protocol.md section 2, "Error bodies"): FastAPI's
+ * `{"detail": "<message>"}` with a non-empty string; undefined when the body is anything else.
+ */
+export function detailMessageOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('detail' in body)) return undefined;
+  const { detail } = body;
+  return typeof detail === 'string' && detail.trim().length > 0 ? detail : undefined;
+}
+
+/** The `error` object of an API route's error body (protocol.md section 2, GET /models). */
+export interface ApiError {
+  message: string;
+  type: string;
+  code: unknown;
+}
+
+/**
+ * An API route's error body, LiteLLM's `{"error": {"message", "type", "param", "code"}}`: `error`
+ * an object with a non-empty string `message` and a string `type`. Fails naming what came back.
+ */
+export function expectApiError(answer: HttpAnswer, where: string): ApiError {
+  const body = answer.json;
+  const shown = answer.text.slice(0, 300);
+  assert.ok(
+    typeof body === 'object' && body !== null && !Array.isArray(body) && 'error' in body,
+    `the ${answer.status} answer of ${where} is not an {"error": {...}} body: ${shown}`,
+  );
+  const { error } = body;
+  assert.ok(
+    typeof error === 'object' && error !== null && !Array.isArray(error),
+    `the ${answer.status} answer of ${where} has an "error" that is not an object: ${shown}`,
+  );
+  const { message, type, code } = error as Record<string, unknown>;
+  assert.ok(
+    typeof message === 'string' && message.trim().length > 0,
+    `the ${answer.status} answer of ${where} has no string error.message: ${shown}`,
+  );
+  assert.ok(
+    typeof type === 'string' && type.length > 0,
+    `the ${answer.status} answer of ${where} has no string error.type: ${shown}`,
+  );
+  return { message, type, code };
+}
+
+/**
+ * The status must be exactly `status`. The message must not start with "expected": Cucumber's error
+ * formatter cuts such a message down to its first colon and shows only a diff of the numbers.
+ */
+function expectStatus(answer: HttpAnswer, status: number): void {
+  assert.equal(
+    answer.status,
+    status,
+    `the gateway answered ${answer.status} where ${status} was expected: ${answer.text.slice(0, 300)}`,
+  );
+}
+
+/**
+ * A 4xx from a CLI SSO endpoint must be `{"detail": "<message>"}` (protocol.md section 2, "Error
+ * bodies"); other statuses (a 503 from a store that is down) only need some message.
+ */
 Then('the gateway answers {int} with a message', function (this: ConformanceWorld, status: number) {
   const answer = this.lastAnswer;
   assert.ok(answer, 'no answer was recorded');
-  assert.equal(answer.status, status, `expected ${status}, got ${answer.status}: ${answer.text.slice(0, 300)}`);
+  expectStatus(answer, status);
+  if (status >= 400 && status < 500) {
+    assert.ok(
+      detailMessageOf(answer.json) !== undefined,
+      `the ${status} answer is not JSON {"detail": "<message>"} with a non-empty string: ${answer.text.slice(0, 300)}`,
+    );
+    return;
+  }
   const message = errorMessageOf(answer.json) ?? answer.text.trim();
   assert.ok(message.length > 0, `the ${status} answer has no message`);
 });
 
+/** An API route (/models, /v1/models) refused the call with LiteLLM's `{"error": {...}}` body. */
 Then('the gateway answers {int} with an error body', function (this: ConformanceWorld, status: number) {
   const answer = this.lastAnswer;
   assert.ok(answer, 'no answer was recorded');
-  assert.equal(answer.status, status, `expected ${status}, got ${answer.status}: ${answer.text.slice(0, 300)}`);
-  assert.ok(
-    errorMessageOf(answer.json) !== undefined,
-    `the ${status} answer has no error body: ${answer.text.slice(0, 300)}`,
-  );
+  expectStatus(answer, status);
+  expectApiError(answer, 'the API route');
 });

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
-import { apiErrorTypeOf } from '../../protocol/errors.ts';
+import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { logInThroughBrowser } from '../tasks/browser-login.ts';
+import { loginAnswer } from '../tasks/login-answer.ts';
+import { expectApiError } from './common.steps.ts';
 
 function heldKey(world: ConformanceWorld): string {
   assert.ok(world.key, 'no key was handed out in this scenario');
@@ -55,29 +57,59 @@ Given(
   },
 );
 
+/**
+ * The model list (protocol.md section 2, GET /models): `{"object": "list", "data": [...]}`, each
+ * entry with a string `id`, `object` "model", a numeric `created` and a string `owned_by`; the
+ * names must all be listed. Returns the listed ids.
+ */
+export function expectModelList(answer: HttpAnswer, where: string, names: string): string[] {
+  assert.equal(answer.status, 200, `${where} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  const body = answer.json;
+  assert.ok(
+    typeof body === 'object' && body !== null && !Array.isArray(body),
+    `${where} did not answer a JSON object: ${answer.text.slice(0, 300)}`,
+  );
+  const { object, data } = body as Record<string, unknown>;
+  assert.equal(object, 'list', `${where} answered "object": ${JSON.stringify(object)}, expected "list"`);
+  assert.ok(Array.isArray(data), `${where} answered "data": ${JSON.stringify(data)?.slice(0, 100)}, expected a list`);
+  const ids = data.map((entry: unknown, index) => {
+    const shown = JSON.stringify(entry)?.slice(0, 200);
+    assert.ok(typeof entry === 'object' && entry !== null, `${where}: data[${index}] is not an object: ${shown}`);
+    const { id, object: kind, created, owned_by } = entry as Record<string, unknown>;
+    assert.ok(typeof id === 'string' && id.length > 0, `${where}: data[${index}] has no string "id": ${shown}`);
+    assert.equal(kind, 'model', `${where}: data[${index}] has "object" ${JSON.stringify(kind)}, expected "model"`);
+    assert.ok(
+      typeof created === 'number' && Number.isFinite(created),
+      `${where}: data[${index}] has "created" ${JSON.stringify(created)}, expected a number`,
+    );
+    assert.ok(
+      typeof owned_by === 'string',
+      `${where}: data[${index}] has "owned_by" ${JSON.stringify(owned_by)}, expected a string`,
+    );
+    return id;
+  });
+  for (const name of names.split(',').map((n) => n.trim()))
+    assert.ok(ids.includes(name), `${where} does not list ${name}; it lists ${ids.join(', ') || 'nothing'}`);
+  return ids;
+}
+
 Then(
   /^the key lists the models "([^"]*)" at "([^"]*)"$/,
   async function (this: ConformanceWorld, names: string, path: string) {
     const answer = await (await this.http()).models(heldKey(this), path);
     this.lastAnswer = answer;
-    assert.equal(answer.status, 200, `${path} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
-    const ids = modelIds(answer.json);
-    for (const name of names.split(',').map((n) => n.trim()))
-      assert.ok(ids.includes(name), `${name} is not in ${ids.join(', ')}`);
+    expectModelList(answer, path, names);
   },
 );
 
-export function modelIds(body: unknown): string[] {
-  assert.ok(typeof body === 'object' && body !== null && 'data' in body && Array.isArray(body.data), 'no "data" list');
-  return body.data.map((entry: unknown) =>
-    typeof entry === 'object' && entry !== null && 'id' in entry ? String(entry.id) : '(no id)',
-  );
-}
-
-When(/^the models are asked for with (.+)$/, async function (this: ConformanceWorld, how: string) {
-  const key = await forgedKey(heldKey(this), how);
-  this.lastAnswer = await (await this.http()).models(key);
-});
+When(
+  /^the models are asked for(?: at "([^"]*)")? with (.+)$/,
+  async function (this: ConformanceWorld, path: string | null, how: string) {
+    const key = await forgedKey(heldKey(this), how);
+    // Cucumber gives null for the optional route: then the default route, /models.
+    this.lastAnswer = await (await this.http()).models(key, path ?? undefined);
+  },
+);
 
 Given('CLI keys are configured with no lifetime setting', function (this: ConformanceWorld) {
   this.gatewayUnset.add('LITELLM_CLI_JWT_EXPIRATION_HOURS');
@@ -108,9 +140,67 @@ When(
   },
 );
 
-Then('the key is refused as expired', async function (this: ConformanceWorld) {
-  const answer = await (await this.http()).models(heldKey(this));
+Then('the key is refused as expired at {string}', async function (this: ConformanceWorld, path: string) {
+  const answer = await (await this.http()).models(heldKey(this), path);
   this.lastAnswer = answer;
-  assert.equal(answer.status, 400, `an expired key got ${answer.status}: ${answer.text.slice(0, 300)}`);
-  assert.equal(apiErrorTypeOf(answer.json), 'expired_key');
+  assert.equal(answer.status, 400, `an expired key got ${answer.status} at ${path}: ${answer.text.slice(0, 300)}`);
+  const error = expectApiError(answer, path);
+  assert.equal(
+    error.type,
+    'expired_key',
+    `${path} answered error.type ${JSON.stringify(error.type)}, expected "expired_key"`,
+  );
+  assert.ok(
+    error.code === '400' || error.code === 400,
+    `${path} answered error.code ${JSON.stringify(error.code)}, expected "400"`,
+  );
+});
+
+Then(
+  /^the ready answer's expires_in, when the gateway sends one, is (\d+) hours$/,
+  function (this: ConformanceWorld, hours: string) {
+    const announced = loginAnswer(this).expiresInSeconds;
+    if (announced === undefined) return; // a reference-choice extension: LiteLLM does not send it
+    const expected = Number(hours) * 3600;
+    assert.equal(
+      announced,
+      expected,
+      `the ready answer says expires_in ${announced}, expected ${expected} (${hours} h)`,
+    );
+  },
+);
+
+Given(
+  'the gateway signs CLI keys with LITELLM_MASTER_KEY {string} and no LITELLM_SALT_KEY',
+  function (this: ConformanceWorld, masterKey: string) {
+    this.gatewayOverrides.LITELLM_MASTER_KEY = masterKey;
+    this.gatewayUnset.add('LITELLM_SALT_KEY');
+  },
+);
+
+Given('the gateway signs CLI keys with LITELLM_SALT_KEY {string}', function (this: ConformanceWorld, salt: string) {
+  this.gatewayOverrides.LITELLM_SALT_KEY = salt;
+});
+
+/**
+ * A second gateway, started with this scenario's configuration except one secret, is asked for the
+ * models with the key the first one issued (protocol.md sections 3 and 6).
+ */
+When(
+  /^the key is presented to a gateway of the same configuration but (LITELLM_MASTER_KEY|LITELLM_SALT_KEY) "([^"]+)"$/,
+  async function (this: ConformanceWorld, name: string, value: string) {
+    const key = heldKey(this);
+    const first = await this.gateway();
+    assert.notEqual(first.env[name], value, `the scenario's gateway already runs with that ${name}`);
+    const h = await this.harness();
+    const other = await h.gateways.acquire({ ...(await this.gatewayEnv()), [name]: value });
+    this.cleanups.push(() => h.gateways.retire(other));
+    this.lastAnswer = await new GatewayHttp(other.url).models(key);
+  },
+);
+
+Then('that gateway lists the models {string}', function (this: ConformanceWorld, names: string) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'no answer was recorded');
+  expectModelList(answer, 'the other gateway', names);
 });
