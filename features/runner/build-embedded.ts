@@ -40,7 +40,9 @@ export async function buildEmbeddedTargets(rootDir: string): Promise<EmbeddedBui
     outdir,
     // Code loaded only when configured (the Redis and PostgreSQL stores) stays in chunks of its own.
     splitting: true,
-    sourcemap: 'inline',
+    // Maps beside the bundle, not inside it: an inline map is read at every start (+0.09 s) and only
+    // helps a process run with --enable-source-maps.
+    sourcemap: 'linked',
     logLevel: 'warning',
   });
   return {

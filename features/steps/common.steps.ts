@@ -9,6 +9,7 @@ import { errorMessageOf } from '../../protocol/errors.ts';
 import { ConfigurationNotOffered } from '../drivers/gateway.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import type { ConformanceWorld } from '../support/world.ts';
+import { detailMessageOf, expectApiError } from '../tasks/gateway-answers.ts';
 
 /** A JSON scalar written in Gherkin: "text", true, false or a number. */
 defineParameterType({
@@ -47,51 +48,6 @@ Given('a gateway of its own for this scenario', async function (this: Conformanc
   // A harness-only variable makes a separate gateway (e.g. a fresh start rate limit).
   this.gatewayOverrides.SSO_CONFORMANCE_ISOLATED = randomBytes(6).toString('hex');
 });
-
-/**
- * A CLI SSO endpoint's error body (protocol.md section 2, "Error bodies"): FastAPI's
- * `{"detail": "<message>"}` with a non-empty string; undefined when the body is anything else.
- */
-export function detailMessageOf(body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || !('detail' in body)) return undefined;
-  const { detail } = body;
-  return typeof detail === 'string' && detail.trim().length > 0 ? detail : undefined;
-}
-
-/** The `error` object of an API route's error body (protocol.md section 2, GET /models). */
-export interface ApiError {
-  message: string;
-  type: string;
-  code: unknown;
-}
-
-/**
- * An API route's error body, LiteLLM's `{"error": {"message", "type", "param", "code"}}`: `error`
- * an object with a non-empty string `message` and a string `type`. Fails naming what came back.
- */
-export function expectApiError(answer: HttpAnswer, where: string): ApiError {
-  const body = answer.json;
-  const shown = answer.text.slice(0, 300);
-  assert.ok(
-    typeof body === 'object' && body !== null && !Array.isArray(body) && 'error' in body,
-    `the ${answer.status} answer of ${where} is not an {"error": {...}} body: ${shown}`,
-  );
-  const { error } = body;
-  assert.ok(
-    typeof error === 'object' && error !== null && !Array.isArray(error),
-    `the ${answer.status} answer of ${where} has an "error" that is not an object: ${shown}`,
-  );
-  const { message, type, code } = error as Record<string, unknown>;
-  assert.ok(
-    typeof message === 'string' && message.trim().length > 0,
-    `the ${answer.status} answer of ${where} has no string error.message: ${shown}`,
-  );
-  assert.ok(
-    typeof type === 'string' && type.length > 0,
-    `the ${answer.status} answer of ${where} has no string error.type: ${shown}`,
-  );
-  return { message, type, code };
-}
 
 /**
  * The status must be exactly `status`. The message must not start with "expected": Cucumber's error

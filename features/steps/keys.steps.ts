@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
-import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
+import { GatewayHttp } from '../drivers/gateway-http.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { logInThroughBrowser } from '../tasks/browser-login.ts';
+import { expectApiError, expectModelList } from '../tasks/gateway-answers.ts';
 import { loginAnswer } from '../tasks/login-answer.ts';
-import { expectApiError } from './common.steps.ts';
 
 function heldKey(world: ConformanceWorld): string {
   assert.ok(world.key, 'no key was handed out in this scenario');
@@ -56,42 +56,6 @@ Given(
     await logInThroughBrowser(this, username);
   },
 );
-
-/**
- * The model list (protocol.md section 2, GET /models): `{"object": "list", "data": [...]}`, each
- * entry with a string `id`, `object` "model", a numeric `created` and a string `owned_by`; the
- * names must all be listed. Returns the listed ids.
- */
-export function expectModelList(answer: HttpAnswer, where: string, names: string): string[] {
-  assert.equal(answer.status, 200, `${where} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
-  const body = answer.json;
-  assert.ok(
-    typeof body === 'object' && body !== null && !Array.isArray(body),
-    `${where} did not answer a JSON object: ${answer.text.slice(0, 300)}`,
-  );
-  const { object, data } = body as Record<string, unknown>;
-  assert.equal(object, 'list', `${where} answered "object": ${JSON.stringify(object)}, expected "list"`);
-  assert.ok(Array.isArray(data), `${where} answered "data": ${JSON.stringify(data)?.slice(0, 100)}, expected a list`);
-  const ids = data.map((entry: unknown, index) => {
-    const shown = JSON.stringify(entry)?.slice(0, 200);
-    assert.ok(typeof entry === 'object' && entry !== null, `${where}: data[${index}] is not an object: ${shown}`);
-    const { id, object: kind, created, owned_by } = entry as Record<string, unknown>;
-    assert.ok(typeof id === 'string' && id.length > 0, `${where}: data[${index}] has no string "id": ${shown}`);
-    assert.equal(kind, 'model', `${where}: data[${index}] has "object" ${JSON.stringify(kind)}, expected "model"`);
-    assert.ok(
-      typeof created === 'number' && Number.isFinite(created),
-      `${where}: data[${index}] has "created" ${JSON.stringify(created)}, expected a number`,
-    );
-    assert.ok(
-      typeof owned_by === 'string',
-      `${where}: data[${index}] has "owned_by" ${JSON.stringify(owned_by)}, expected a string`,
-    );
-    return id;
-  });
-  for (const name of names.split(',').map((n) => n.trim()))
-    assert.ok(ids.includes(name), `${where} does not list ${name}; it lists ${ids.join(', ') || 'nothing'}`);
-  return ids;
-}
 
 Then(
   /^the key lists the models "([^"]*)" at "([^"]*)"$/,

@@ -6,6 +6,7 @@ import { GatewayHttp } from '../drivers/gateway-http.ts';
 import { RedisServer } from '../drivers/redis-server.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { expectReady, pollUntilSettled, reachCompletionPage } from '../tasks/browser-login.ts';
+import { expectModelList } from '../tasks/gateway-answers.ts';
 
 function replica(world: ConformanceWorld, index: number): RunningGateway {
   const replicas = world.memory.get('replicas') as RunningGateway[] | undefined;
@@ -75,7 +76,6 @@ Then(
   'the key lists the models {string} on replica {int}',
   async function (this: ConformanceWorld, names: string, index: number) {
     const answer = await new GatewayHttp(replica(this, index).url).models(this.key);
-    assert.equal(answer.status, 200, answer.text.slice(0, 300));
-    for (const name of names.split(',').map((n) => n.trim())) assert.ok(answer.text.includes(`"${name}"`), name);
+    expectModelList(answer, `GET /models on replica ${index}`, names);
   },
 );
