@@ -7,13 +7,20 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { After, AfterAll, Before, Status, setDefaultTimeout } from '@cucumber/cucumber';
+import { After, AfterAll, Before, Status, setDefaultTimeout, setParallelCanAssign } from '@cucumber/cucumber';
 import type { Pickle } from '@cucumber/messages';
 import { redactText } from '../../protocol/redact.ts';
 import { closeHarness } from './harness.ts';
 import type { ConformanceWorld } from './world.ts';
 
 setDefaultTimeout(60_000);
+
+/**
+ * In a parallel run, two scenarios of one feature never run at the same time, so a feature's
+ * scenarios mostly stay with one worker: the gateway configurations a feature needs are then
+ * started by that worker alone instead of once per worker (each worker has its own pool).
+ */
+setParallelCanAssign((pickle, inProgress) => inProgress.every((other) => other.uri !== pickle.uri));
 
 Before(async function (this: ConformanceWorld) {
   await this.prepare();
