@@ -81,7 +81,7 @@ Feature: Polling for the key
     Given "cli-test-user" has signed in and confirmed the code for a CLI session
     When the session is polled with the poll secret
     Then the answer is ready with a key for user "cli-test-user" and no team
-    And the answer's expires_in, when the gateway sends one, is 86400 seconds
+    And the ready answer's expires_in, when the gateway sends one, is 24 hours
     And polling again is refused with 400
 
   @CLISSO-POLL-09

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { browserLoginUrl, POLL_SECRET_HEADER, parsePollAnswer } from '../../protocol/cli-sso.ts';
+import { redact } from '../../protocol/redact.ts';
 import { openAndReadFirstAnswer } from '../drivers/browser.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
@@ -111,11 +112,9 @@ function lastReady(world: ConformanceWorld) {
   return expectReady(world, answer);
 }
 
-/** A poll answer's body for a failure message, with the key and any secret left out. */
+/** A poll answer's body for a failure message, with the key and any secret redacted. */
 function describeBody(json: unknown): string {
-  return JSON.stringify(json, (name, value) =>
-    ['key', 'poll_secret', 'user_code'].includes(name) && typeof value === 'string' ? '<not shown>' : value,
-  );
+  return JSON.stringify(redact(json));
 }
 
 const listOf = (names: string) =>
@@ -208,20 +207,6 @@ Then('the answer holds no key', function (this: ConformanceWorld) {
     `the ${this.lastAnswer?.status} answer holds a key`,
   );
 });
-
-/** `expires_in` is a reference-choice extension (protocol.md section 2, poll): judged only when sent. */
-Then(
-  "the answer's expires_in, when the gateway sends one, is {int} seconds",
-  function (this: ConformanceWorld, seconds: number) {
-    const body = this.lastAnswer?.json;
-    if (typeof body !== 'object' || body === null || !('expires_in' in body)) return;
-    assert.equal(
-      body.expires_in,
-      seconds,
-      `the ready answer says expires_in ${JSON.stringify(body.expires_in)}, not ${seconds}`,
-    );
-  },
-);
 
 Then(
   'the answer asks to choose between the teams {string} and holds no key',
