@@ -16,7 +16,7 @@ import { processRecordDir, stopRecordedProcesses } from './drivers/child-process
 import type { CliTarget } from './drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from './drivers/gateway.ts';
 import { ensureSystemTools, MissingSystemPackageError } from './drivers/system-packages.ts';
-import { buildEmbeddedTargets } from './runner/build-embedded.ts';
+import { buildRun } from './runner/build-run.ts';
 import { runSuite } from './runner/run-suite.ts';
 import type { HarnessParameters } from './support/parameters.ts';
 
@@ -140,7 +140,7 @@ async function main(): Promise<number> {
     });
   }
   const embedded = !flags.gatewayCmd && !flags.gatewayUrl;
-  const built = embedded || !flags.cliCmd ? await buildEmbeddedTargets(ROOT) : undefined;
+  const built = await buildRun(ROOT, { embeddedTargets: embedded || !flags.cliCmd });
   const gateway: GatewayTarget = flags.gatewayUrl
     ? {
         kind: 'url',
@@ -152,12 +152,12 @@ async function main(): Promise<number> {
       ? { kind: 'command', command: flags.gatewayCmd, label: flags.gatewayCmd }
       : {
           kind: 'command',
-          command: `${nodeCommand(built?.referenceProxy ?? '')} --port {port} --config {config}`,
+          command: `${nodeCommand(built.referenceProxy ?? '')} --port {port} --config {config}`,
           label: 'reference-proxy (embedded default)',
         };
   const cli: CliTarget = flags.cliCmd
     ? { command: flags.cliCmd, label: flags.cliCmd }
-    : { command: nodeCommand(built?.cli ?? ''), label: 'cli-sso (reference CLI)' };
+    : { command: nodeCommand(built.cli ?? ''), label: 'cli-sso (reference CLI)' };
 
   const tools = await ensureSystemTools({
     chromiumPath: process.env.CHROMIUM_PATH,
@@ -208,6 +208,7 @@ async function main(): Promise<number> {
 
   const outcome = await runSuite({
     rootDir: ROOT,
+    supportCode: built.supportCode,
     paths: program.args.length > 0 ? program.args : [join(ROOT, 'features')],
     tags: flags.tags,
     name: flags.name,
@@ -216,7 +217,7 @@ async function main(): Promise<number> {
     expectedFailures,
     parallel: flags.parallel,
     print: (line) => process.stdout.write(`${line}\n`),
-  }).finally(() => built?.dispose());
+  }).finally(() => built.dispose());
   const leftovers = stopRecordedProcesses(processRecordDir(workDir));
   if (leftovers > 0) process.stderr.write(`sso-conformance: stopped ${leftovers} process(es) the run left running\n`);
   process.stderr.write(`reports: ${relative(process.cwd(), reportsDir) || '.'}/\n`);

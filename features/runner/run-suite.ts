@@ -14,6 +14,8 @@ import { buildMatrix, checkCoverage, failsTheRun, loadCatalogue, writeMatrix } f
 
 export interface SuiteOptions {
   rootDir: string;
+  /** The harness's support code, bundled for this run (features/runner/build-run.ts), required in order. */
+  supportCode: string[];
   paths: string[];
   tags: string | undefined;
   name: string | undefined;
@@ -65,7 +67,7 @@ async function runWithBrowser(
     file: false,
     provided: {
       paths: options.paths,
-      import: [join(options.rootDir, 'features/support/**/*.ts'), join(options.rootDir, 'features/steps/**/*.ts')],
+      require: options.supportCode,
       format: [
         'summary',
         `html:${join(options.reportsDir, 'report.html')}`,
@@ -89,7 +91,9 @@ async function runWithBrowser(
   const collector = new ResultCollector(options.print);
   options.print(`gateway: ${options.parameters.gateway.label}`);
   options.print(`cli:     ${options.parameters.cli.label}`);
-  const { success } = await runCucumber(runConfiguration, undefined, (envelope) => collector.onMessage(envelope));
+  const { success } = await withoutTypeScriptLoader(() =>
+    runCucumber(runConfiguration, undefined, (envelope) => collector.onMessage(envelope)),
+  );
   const wallMs = Date.now() - startedAt;
   const scenarios = collector.results();
   const counts = count(scenarios);
@@ -221,4 +225,25 @@ function firstLine(text: string): string {
       ?.trim()
       .slice(0, 300) ?? ''
   );
+}
+
+/**
+ * Cucumber forks its workers with this process's execArgv, which carries tsx when the harness runs
+ * from source. The workers run the bundled support code, plain JavaScript: without tsx's loader
+ * thread each worker starts ~0.3 s of CPU sooner and resolves modules directly.
+ */
+async function withoutTypeScriptLoader<T>(run: () => Promise<T>): Promise<T> {
+  const original = process.execArgv;
+  const kept: string[] = [];
+  for (let i = 0; i < original.length; i++) {
+    const arg = original[i] as string;
+    if ((arg === '--import' || arg === '--loader' || arg === '--require') && /^tsx\b/.test(original[i + 1] ?? '')) i++;
+    else if (!/^--(import|loader|require)=tsx\b/.test(arg)) kept.push(arg);
+  }
+  process.execArgv = kept;
+  try {
+    return await run();
+  } finally {
+    process.execArgv = original;
+  }
 }

@@ -1,0 +1,124 @@
+/**
+ * What a run executes is bundled once per run with esbuild, into a folder of its own
+ * (.tmp/build/run-*, removed after the run; runs may overlap, as in the self-check):
+ *
+ * - **The harness's support code** (features/support and features/steps with the drivers, tasks,
+ *   pages and the mock IdP they use): Cucumber loads it in the coordinating process and in every
+ *   worker, and through tsx that meant transpiling ~80 TypeScript files and resolving a few hundred
+ *   modules through tsx's loader thread, three times a run (measured: ~3 s of CPU per process and
+ *   ~4.5 s before the first scenario could start). One plain JavaScript file loads in a fraction
+ *   of that. @cucumber/cucumber stays outside (the support code must register with the very
+ *   Cucumber that runs it) and so does playwright-core (already one bundle of its own).
+ *   Source maps stay on (the banner), so failures and Cucumber's step locations name the .ts
+ *   files and lines.
+ * - **The embedded default targets** (reference proxy and reference CLI), when the run uses them:
+ *   each gateway start and each CLI run is then one `node file.js` (measured: proxy 0.49 -> 0.43 s,
+ *   `cli --help` 0.37 -> 0.26 s against many modules). Native packages (better-sqlite3, pg's optional
+ *   pg-native) are resolved from the project's node_modules, which is why the bundle lives under the
+ *   project. Code loaded only when configured (the Redis and PostgreSQL stores) stays in chunks of
+ *   its own.
+ */
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type BuildOptions, build } from 'esbuild';
+
+export interface RunBuild {
+  /** What Cucumber requires, in order: a module that turns source maps on, then the support code. */
+  supportCode: string[];
+  referenceProxy: string | undefined;
+  cli: string | undefined;
+  /** Remove this run's bundle. */
+  dispose(): Promise<void>;
+}
+
+/** Folders of runs that ended without cleaning up (killed) are removed after this long. */
+const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/** Settings both bundles share: Node 20, packages inside, maps beside the code. */
+const NODE_BUNDLE: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  // Maps beside the bundle, not inside it: an inline map is read at every start (+0.09 s) and only
+  // helps a process that turns source maps on.
+  sourcemap: 'linked',
+  logLevel: 'warning',
+};
+
+/** Bundled CommonJS packages call require(); an ES module has none of its own. */
+const REQUIRE_SHIM = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+export async function buildRun(rootDir: string, options: { embeddedTargets: boolean }): Promise<RunBuild> {
+  const parent = join(rootDir, '.tmp', 'build');
+  await mkdir(parent, { recursive: true });
+  await removeStaleBuilds(parent);
+  const outdir = await mkdtemp(join(parent, 'run-'));
+  const dispose = () => rm(outdir, { recursive: true, force: true });
+  try {
+    await Promise.all([
+      buildHarness(rootDir, outdir),
+      options.embeddedTargets ? buildEmbeddedTargets(rootDir, outdir) : undefined,
+    ]);
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return {
+    supportCode: [join(outdir, 'source-maps-on.cjs'), join(outdir, 'harness.cjs')],
+    referenceProxy: options.embeddedTargets ? join(outdir, 'reference-proxy.js') : undefined,
+    cli: options.embeddedTargets ? join(outdir, 'cli.js') : undefined,
+    dispose,
+  };
+}
+
+async function buildHarness(rootDir: string, outdir: string): Promise<void> {
+  const files: string[] = [];
+  for (const folder of ['features/support', 'features/steps']) {
+    for (const name of (await readdir(join(rootDir, folder))).sort()) {
+      if (name.endsWith('.ts') && !name.endsWith('.test.ts')) files.push(`./${folder}/${name}`);
+    }
+  }
+  await build({
+    ...NODE_BUNDLE,
+    // CommonJS, required by Cucumber: packages left outside are then required too. An ES module
+    // importing playwright-core or Cucumber (CommonJS) makes Node scan their multi-megabyte files
+    // for export names first, in every worker (~0.5 s of CPU each).
+    format: 'cjs',
+    stdin: {
+      contents: files.map((file) => `import ${JSON.stringify(file)};`).join('\n'),
+      resolveDir: rootDir,
+      sourcefile: 'harness-entry.js',
+      loader: 'js',
+    },
+    outfile: join(outdir, 'harness.cjs'),
+    external: ['@cucumber/cucumber', 'playwright-core', 'better-sqlite3', 'pg-native'],
+    // Code that finds files beside itself (the CLI driver's browser-catcher.mjs) does so from here.
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  await copyFile(join(rootDir, 'features/drivers/browser-catcher.mjs'), join(outdir, 'browser-catcher.mjs'));
+  // Required before the bundle, so that Node reads the bundle's source map as it loads it: failures
+  // and Cucumber's step locations then name the .ts files and lines. (Turned on inside the bundle
+  // it would be too late for the bundle itself.)
+  await writeFile(join(outdir, 'source-maps-on.cjs'), 'process.setSourceMapsEnabled(true);\n');
+}
+
+async function buildEmbeddedTargets(rootDir: string, outdir: string): Promise<void> {
+  await build({
+    ...NODE_BUNDLE,
+    format: 'esm',
+    entryPoints: { 'reference-proxy': join(rootDir, 'reference-proxy/main.ts'), cli: join(rootDir, 'cli/main.ts') },
+    external: ['better-sqlite3', 'pg-native'],
+    banner: { js: REQUIRE_SHIM },
+    outdir,
+    splitting: true,
+  });
+}
+
+async function removeStaleBuilds(parent: string): Promise<void> {
+  for (const entry of await readdir(parent)) {
+    const path = join(parent, entry);
+    const info = await stat(path).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > STALE_AFTER_MS) await rm(path, { recursive: true, force: true });
+  }
+}
