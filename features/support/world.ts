@@ -74,7 +74,7 @@ export class ConformanceWorld extends World<HarnessParameters> {
     this.context = await h.browser.newContext();
     // No screencast: its frames cost as much CPU as the rest of the trace (measured with full
     // Chromium: 26 s of a 216 s run), and a failure gets a full-page screenshot of its own.
-    if (!process.env.NO_TRACE) await this.context.tracing.start({ snapshots: true, screenshots: false });
+    await this.context.tracing.start({ snapshots: true, screenshots: false });
     const page = await this.context.newPage();
     page.on('response', (response) => {
       this.browserResponses.push({
