@@ -71,7 +71,10 @@ export interface GatewayPoolOptions {
   models: readonly ModelEntry[];
   faketimeLibrary: string | undefined;
   startTimeoutMs: number;
-  /** At most this many gateways alive at once; the least recently used one is stopped first. */
+  /**
+   * At most this many gateways alive at once. To make room, the configuration the run has used
+   * least is stopped first (the least recently used of those), never one the running scenario uses.
+   */
   maxAlive: number;
   log: (line: string) => void;
 }
@@ -98,6 +101,8 @@ const RESTART_AFTER_STARTS = 20;
 
 class StartedGateway implements RunningGateway {
   lastUsed = Date.now();
+  /** The scenario (GatewayPool.beginScenario's count) that last acquired this gateway. */
+  lastScenario = 0;
   private readonly starts: number[] = [];
 
   constructor(
@@ -128,12 +133,20 @@ class StartedGateway implements RunningGateway {
 
 export class GatewayPool {
   private readonly alive = new Map<string, StartedGateway>();
+  /** Scenarios that acquired each configuration so far, restarts and stops included. */
+  private readonly uses = new Map<string, number>();
   private started = 0;
+  private scenario = 0;
 
   constructor(private readonly options: GatewayPoolOptions) {}
 
   get target(): GatewayTarget {
     return this.options.target;
+  }
+
+  /** A scenario begins: the gateways it acquires are not stopped to make room until the next one. */
+  beginScenario(): void {
+    this.scenario += 1;
   }
 
   /**
@@ -144,10 +157,12 @@ export class GatewayPool {
     const target = this.options.target;
     if (target.kind === 'url') return this.declaredGateway(target, env);
     const key = stableKey(env);
+    this.uses.set(key, this.usesOf(key) + 1);
     const existing = this.alive.get(key);
     if (existing && !existing.process?.exitStatus) {
       if (existing.recentStarts() < RESTART_AFTER_STARTS) {
         existing.lastUsed = Date.now();
+        existing.lastScenario = this.scenario;
         return existing;
       }
       this.options.log(`restarting gateway ${existing.url}: login-start budget for this minute used`);
@@ -155,6 +170,7 @@ export class GatewayPool {
     if (existing) await this.stop(key, existing);
     await this.makeRoom();
     const gateway = await this.start(target.command, env);
+    gateway.lastScenario = this.scenario;
     this.alive.set(key, gateway);
     return gateway;
   }
@@ -187,11 +203,25 @@ export class GatewayPool {
     return gateway;
   }
 
+  /**
+   * Stop gateways until there is room for one more. The configuration used by the fewest scenarios
+   * goes first (a configuration one scenario needed is rarely needed again, while the default one
+   * serves most of the suite: plain LRU kept stopping and restarting it), the least recently used
+   * among equals. A gateway the running scenario acquired is never stopped; with nothing else
+   * left, the pool grows past its size until the scenario ends.
+   */
   private async makeRoom(): Promise<void> {
     while (this.alive.size >= this.options.maxAlive) {
-      const [key, oldest] = [...this.alive.entries()].reduce((a, b) => (a[1].lastUsed <= b[1].lastUsed ? a : b));
-      await this.stop(key, oldest);
+      const victim = [...this.alive.entries()]
+        .filter(([, gateway]) => gateway.lastScenario < this.scenario)
+        .sort(([keyA, a], [keyB, b]) => this.usesOf(keyA) - this.usesOf(keyB) || a.lastUsed - b.lastUsed)[0];
+      if (!victim) return;
+      await this.stop(...victim);
     }
+  }
+
+  private usesOf(key: string): number {
+    return this.uses.get(key) ?? 0;
   }
 
   private async stop(key: string, gateway: StartedGateway): Promise<void> {

@@ -57,6 +57,7 @@ export class ConformanceWorld extends World<HarnessParameters> {
     this.home = await mkdtemp(join(this.parameters.workDir, 'home-'));
     const h = await this.harness();
     this.journalSince = h.idp.journal.query({ limit: 1 }).at(-1)?.seq ?? 0;
+    h.gateways.beginScenario();
   }
 
   /**
