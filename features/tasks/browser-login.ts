@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { browserLoginUrl, type PollAnswer, parsePollAnswer, parseStartAnswer } from '../../protocol/cli-sso.ts';
 import { GatewayHttp, type HttpAnswer, type PollRequest } from '../drivers/gateway-http.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
-import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 
 const PAGE_TIMEOUT_MS = 15_000;
@@ -34,12 +33,25 @@ export function sessionLoginUrl(world: ConformanceWorld, gatewayUrl: string): st
   return browserLoginUrl(gatewayUrl, world.flow.loginId);
 }
 
-/** The browser opens the session's login URL and the person signs in at the IdP. */
+/**
+ * The browser opens the session's login URL and the person signs in at the IdP as someone who
+ * already has a session there, as most people at a company with single sign-on do: the IdP signs
+ * them in without showing its page (the mock IdP's auto-login, which is also how LiteLLM's own mock
+ * IdP answers). The gateway sees the same authorization request, redirect to its callback, code
+ * exchange and userinfo call either way, and the browser still goes through all of them. The IdP's
+ * sign-in page (IdpLoginPage) is used where a person types at the IdP: the CLI logins, the
+ * admin-UI login, denying the login and signing in with a password.
+ */
 export async function signInAtIdp(world: ConformanceWorld, username: string, gatewayUrl?: string): Promise<void> {
   const url = sessionLoginUrl(world, gatewayUrl ?? (await world.gateway()).url);
   const page = await world.browserPage();
-  await page.goto(url);
-  await new IdpLoginPage(page).signInAs(username);
+  const { idp } = await world.harness();
+  idp.setAutoLogin(username);
+  try {
+    await page.goto(url);
+  } finally {
+    idp.setAutoLogin(undefined);
+  }
 }
 
 /** Sign in and wait for the gateway's completion page. */
