@@ -139,66 +139,9 @@ async function main(): Promise<number> {
       exitCode: 2,
     });
   }
-  const embedded = !flags.gatewayCmd && !flags.gatewayUrl;
-  const built = await buildRun(ROOT, { embeddedTargets: embedded || !flags.cliCmd });
-  const gateway: GatewayTarget = flags.gatewayUrl
-    ? {
-        kind: 'url',
-        url: flags.gatewayUrl,
-        declaredEnv: await readDeclaredConfig(flags.gatewayConfig as string),
-        label: flags.gatewayUrl,
-      }
-    : flags.gatewayCmd
-      ? { kind: 'command', command: flags.gatewayCmd, label: flags.gatewayCmd }
-      : {
-          kind: 'command',
-          command: `${nodeCommand(built.referenceProxy ?? '')} --port {port} --config {config}`,
-          label: 'reference-proxy (embedded default)',
-        };
-  const cli: CliTarget = flags.cliCmd
-    ? { command: flags.cliCmd, label: flags.cliCmd }
-    : { command: nodeCommand(built.cli ?? ''), label: 'cli-sso (reference CLI)' };
-
-  const tools = await ensureSystemTools({
-    chromiumPath: process.env.CHROMIUM_PATH,
-    isRoot: process.getuid?.() === 0,
-    log: (line) => process.stderr.write(`sso-conformance: ${line}\n`),
-  });
-
-  // A running gateway was configured by someone else: the harness's IdP must listen where that
-  // gateway's GENERIC_AUTHORIZATION_ENDPOINT points, and the master key is the declared one.
-  const idpAddress = gateway.kind === 'url' ? declaredIdpAddress(gateway.declaredEnv) : { host: '127.0.0.1', port: 0 };
-  const masterKey =
-    gateway.kind === 'url'
-      ? (gateway.declaredEnv.LITELLM_MASTER_KEY ?? '')
-      : `sk-conformance-${randomBytes(16).toString('hex')}`;
-
-  const reportsDir = resolve(flags.reports);
-  const workDir = join(reportsDir, 'work');
-  await rm(workDir, { recursive: true, force: true });
-  await mkdir(workDir, { recursive: true });
-  stopOnInterrupt(processRecordDir(workDir));
-  const parameters: Omit<HarnessParameters, 'browserEndpoint'> = {
-    gateway,
-    cli,
-    chromiumPath: tools.chromiumPath,
-    faketimeLibrary: tools.faketimeLibrary,
-    redisServer: tools.redisServer,
-    baseEnv: {
-      PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-      LANG: process.env.LANG ?? 'C.UTF-8',
-      ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
-    },
-    workDir,
-    evidenceDir: join(reportsDir, 'evidence'),
-    idpHost: idpAddress.host,
-    idpPort: idpAddress.port,
-    masterKey,
-    models: DEFAULT_MODELS,
-    gatewayStartTimeoutMs: flags.gatewayStartTimeout,
-    maxGateways: flags.maxGateways,
-    verbose: flags.verbose === true,
-  };
+  // The files the user named are read before anything is built or started: a mistake in them
+  // costs nothing.
+  const declaredEnv = flags.gatewayUrl ? await readDeclaredConfig(flags.gatewayConfig as string) : undefined;
   const expectedFailures = flags.expectedFailures
     ? (await readFile(flags.expectedFailures, 'utf8'))
         .split('\n')
@@ -206,22 +149,87 @@ async function main(): Promise<number> {
         .filter((l) => l && !l.startsWith('#'))
     : undefined;
 
-  const outcome = await runSuite({
-    rootDir: ROOT,
-    supportCode: built.supportCode,
-    paths: program.args.length > 0 ? program.args : [join(ROOT, 'features')],
-    tags: flags.tags,
-    name: flags.name,
-    reportsDir,
-    parameters,
-    expectedFailures,
-    parallel: flags.parallel,
-    print: (line) => process.stdout.write(`${line}\n`),
-  }).finally(() => built.dispose());
-  const leftovers = stopRecordedProcesses(processRecordDir(workDir));
-  if (leftovers > 0) process.stderr.write(`sso-conformance: stopped ${leftovers} process(es) the run left running\n`);
-  process.stderr.write(`reports: ${relative(process.cwd(), reportsDir) || '.'}/\n`);
-  return outcome.ok ? 0 : 1;
+  const embedded = !flags.gatewayCmd && !flags.gatewayUrl;
+  const built = await buildRun(ROOT, { embeddedTargets: embedded || !flags.cliCmd });
+  try {
+    const gateway: GatewayTarget = flags.gatewayUrl
+      ? {
+          kind: 'url',
+          url: flags.gatewayUrl,
+          declaredEnv: declaredEnv ?? {},
+          label: flags.gatewayUrl,
+        }
+      : flags.gatewayCmd
+        ? { kind: 'command', command: flags.gatewayCmd, label: flags.gatewayCmd }
+        : {
+            kind: 'command',
+            command: `${nodeCommand(built.referenceProxy ?? '')} --port {port} --config {config}`,
+            label: 'reference-proxy (embedded default)',
+          };
+    const cli: CliTarget = flags.cliCmd
+      ? { command: flags.cliCmd, label: flags.cliCmd }
+      : { command: nodeCommand(built.cli ?? ''), label: 'cli-sso (reference CLI)' };
+
+    const tools = await ensureSystemTools({
+      chromiumPath: process.env.CHROMIUM_PATH,
+      isRoot: process.getuid?.() === 0,
+      log: (line) => process.stderr.write(`sso-conformance: ${line}\n`),
+    });
+
+    // A running gateway was configured by someone else: the harness's IdP must listen where that
+    // gateway's GENERIC_AUTHORIZATION_ENDPOINT points, and the master key is the declared one.
+    const idpAddress =
+      gateway.kind === 'url' ? declaredIdpAddress(gateway.declaredEnv) : { host: '127.0.0.1', port: 0 };
+    const masterKey =
+      gateway.kind === 'url'
+        ? (gateway.declaredEnv.LITELLM_MASTER_KEY ?? '')
+        : `sk-conformance-${randomBytes(16).toString('hex')}`;
+
+    const reportsDir = resolve(flags.reports);
+    const workDir = join(reportsDir, 'work');
+    await rm(workDir, { recursive: true, force: true });
+    await mkdir(workDir, { recursive: true });
+    stopOnInterrupt(processRecordDir(workDir));
+    const parameters: Omit<HarnessParameters, 'browserEndpoint'> = {
+      gateway,
+      cli,
+      chromiumPath: tools.chromiumPath,
+      faketimeLibrary: tools.faketimeLibrary,
+      redisServer: tools.redisServer,
+      baseEnv: {
+        PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        LANG: process.env.LANG ?? 'C.UTF-8',
+        ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+      },
+      workDir,
+      evidenceDir: join(reportsDir, 'evidence'),
+      idpHost: idpAddress.host,
+      idpPort: idpAddress.port,
+      masterKey,
+      models: DEFAULT_MODELS,
+      gatewayStartTimeoutMs: flags.gatewayStartTimeout,
+      maxGateways: flags.maxGateways,
+      verbose: flags.verbose === true,
+    };
+    const outcome = await runSuite({
+      rootDir: ROOT,
+      supportCode: built.supportCode,
+      paths: program.args.length > 0 ? program.args : [join(ROOT, 'features')],
+      tags: flags.tags,
+      name: flags.name,
+      reportsDir,
+      parameters,
+      expectedFailures,
+      parallel: flags.parallel,
+      print: (line) => process.stdout.write(`${line}\n`),
+    });
+    const leftovers = stopRecordedProcesses(processRecordDir(workDir));
+    if (leftovers > 0) process.stderr.write(`sso-conformance: stopped ${leftovers} process(es) the run left running\n`);
+    process.stderr.write(`reports: ${relative(process.cwd(), reportsDir) || '.'}/\n`);
+    return outcome.ok ? 0 : 1;
+  } finally {
+    await built.dispose();
+  }
 }
 
 /**

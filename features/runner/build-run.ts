@@ -9,8 +9,8 @@
  *   ~4.5 s before the first scenario could start). One plain JavaScript file loads in a fraction
  *   of that. @cucumber/cucumber stays outside (the support code must register with the very
  *   Cucumber that runs it) and so does playwright-core (already one bundle of its own).
- *   Source maps stay on (the banner), so failures and Cucumber's step locations name the .ts
- *   files and lines.
+ *   Source maps are on for it (source-maps-on.cjs, required first), so failures and Cucumber's
+ *   step locations name the .ts files and lines.
  * - **The embedded default targets** (reference proxy and reference CLI), when the run uses them:
  *   each gateway start and each CLI run is then one `node file.js` (measured: proxy 0.49 -> 0.43 s,
  *   `cli --help` 0.37 -> 0.26 s against many modules). Native packages (better-sqlite3, pg's optional
