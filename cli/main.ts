@@ -15,7 +15,10 @@ const onSignal = (exitCode: number) => () => {
 process.on('SIGINT', onSignal(130));
 process.on('SIGTERM', onSignal(143));
 
-const code = await runCli({
+// No top-level await: the conformance harness runs this file bundled as CommonJS (with a V8 code
+// cache, features/runner/start-with-code-cache.cjs), where top-level await does not exist. An error
+// runCli did not turn into an exit code still ends the process as an unhandled rejection.
+runCli({
   argv: process.argv.slice(2),
   env: process.env,
   stdin: process.stdin,
@@ -27,7 +30,8 @@ const code = await runCli({
   stderrIsTTY: process.stderr.isTTY === true && process.stderr.columns > 0,
   signal: interrupted.signal,
   platform: process.platform,
+}).then((code) => {
+  process.exitCode = code;
+  // A detached browser and unref'd timers do not hold the process; stdin would if a prompt opened it.
+  process.stdin.unref?.();
 });
-process.exitCode = code;
-// A detached browser and unref'd timers do not hold the process; stdin would if a prompt opened it.
-process.stdin.unref?.();

@@ -17,7 +17,6 @@ import type { CliTarget } from './drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from './drivers/gateway.ts';
 import { ensureSystemTools, MissingSystemPackageError } from './drivers/system-packages.ts';
 import { buildRun } from './runner/build-run.ts';
-import { runSuite } from './runner/run-suite.ts';
 import type { HarnessParameters } from './support/parameters.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,10 +26,6 @@ const DEFAULT_MODELS: ModelEntry[] = [
   { modelName: 'gpt-4o-mini', model: 'openai/gpt-4o-mini' },
   { modelName: 'claude-3-haiku', model: 'anthropic/claude-3-haiku-20240307' },
 ];
-
-function nodeCommand(script: string): string {
-  return `"${process.execPath}" --enable-source-maps "${script}"`;
-}
 
 const declaredConfigSchema = z.object({
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)),
@@ -149,6 +144,16 @@ async function main(): Promise<number> {
         .filter((l) => l && !l.startsWith('#'))
     : undefined;
 
+  const tools = await ensureSystemTools({
+    chromiumPath: process.env.CHROMIUM_PATH,
+    isRoot: process.getuid?.() === 0,
+    log: (line) => process.stderr.write(`sso-conformance: ${line}\n`),
+  });
+
+  // Cucumber and Playwright take about a second to load: they load while esbuild, in a process of
+  // its own, bundles the run. (A failure to load is reported where it is awaited.)
+  const suiteModule = import('./runner/run-suite.ts');
+  suiteModule.catch(() => undefined);
   const embedded = !flags.gatewayCmd && !flags.gatewayUrl;
   const built = await buildRun(ROOT, { embeddedTargets: embedded || !flags.cliCmd });
   try {
@@ -163,18 +168,12 @@ async function main(): Promise<number> {
         ? { kind: 'command', command: flags.gatewayCmd, label: flags.gatewayCmd }
         : {
             kind: 'command',
-            command: `${nodeCommand(built.referenceProxy ?? '')} --port {port} --config {config}`,
+            command: `${built.referenceProxyCommand ?? ''} --port {port} --config {config}`,
             label: 'reference-proxy (embedded default)',
           };
     const cli: CliTarget = flags.cliCmd
       ? { command: flags.cliCmd, label: flags.cliCmd }
-      : { command: nodeCommand(built.cli ?? ''), label: 'cli-sso (reference CLI)' };
-
-    const tools = await ensureSystemTools({
-      chromiumPath: process.env.CHROMIUM_PATH,
-      isRoot: process.getuid?.() === 0,
-      log: (line) => process.stderr.write(`sso-conformance: ${line}\n`),
-    });
+      : { command: built.cliCommand ?? '', label: 'cli-sso (reference CLI)' };
 
     // A running gateway was configured by someone else: the harness's IdP must listen where that
     // gateway's GENERIC_AUTHORIZATION_ENDPOINT points, and the master key is the declared one.
@@ -211,6 +210,7 @@ async function main(): Promise<number> {
       maxGateways: flags.maxGateways,
       verbose: flags.verbose === true,
     };
+    const { runSuite } = await suiteModule;
     const outcome = await runSuite({
       rootDir: ROOT,
       supportCode: built.supportCode,

@@ -33,23 +33,31 @@ try {
   throw error;
 }
 
-try {
-  const proxy = await startReferenceProxy(config, { logSink: process.stderr });
-  // stdout is for data: the one line a script needs to find us.
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: proxy.url })}\n`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${JSON.stringify({ event: 'stopping', signal })}\n`);
-    proxy.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+// No top-level await: the conformance harness runs this file bundled as CommonJS (with a V8 code
+// cache, features/runner/start-with-code-cache.cjs), where top-level await does not exist.
+serve(config);
+
+async function serve(config: ReturnType<typeof loadProxyConfig>): Promise<void> {
+  try {
+    const proxy = await startReferenceProxy(config, { logSink: process.stderr });
+    // stdout is for data: the one line a script needs to find us.
+    process.stdout.write(`${JSON.stringify({ event: 'listening', url: proxy.url })}\n`);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`${JSON.stringify({ event: 'stopping', signal })}\n`);
+      proxy.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  } catch (error) {
+    process.stderr.write(
+      `reference-proxy: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
     );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-} catch (error) {
-  process.stderr.write(`reference-proxy: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+    process.exit(1);
+  }
 }
