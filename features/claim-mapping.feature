@@ -36,6 +36,18 @@ Feature: Mapping IdP claims into attribution metadata
       {"acme_kind": "contractor"}
       """
 
+  @CLISSO-CLAIMS-10
+  Scenario: With both claim map names set, CLI_SSO_CLAIM_MAP's map is the one used
+    Given the gateway captures the IdP claims "employment_type"
+    And the gateway maps claims with "employment_type->kind"
+    And the gateway is configured with:
+      | LITELLM_CLI_SSO_CLAIM_MAP | employment_type->acme_kind |
+    When "cli-test-user" logs in through the browser
+    Then the login answer carried exactly this attribution metadata:
+      """
+      {"kind": "contractor"}
+      """
+
   @CLISSO-CLAIMS-05
   Scenario: A later pair for the same destination wins
     Given the gateway captures the IdP claims "employment_type,org_info.department"

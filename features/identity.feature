@@ -3,7 +3,7 @@ Feature: Who the IdP says the user is
   GENERIC_USER_ID_ATTRIBUTE (default preferred_username), never from the subject by accident; when
   that is empty, from the first and last name, then from the email. The email is lower-cased, a
   role claim counts only when it names a known role, and ALLOWED_EMAIL_DOMAINS lets in only the
-  listed domains.
+  listed domains (exactly: a subdomain is another domain).
 
   @CLISSO-IDENTITY-01 @CLISSO-IDENTITY-03
   Scenario: The user id is the preferred_username, not the subject, and the email is lower-cased
@@ -32,6 +32,24 @@ Feature: Who the IdP says the user is
       | attribute    | user id                              |
       | sub          | 7d1f0c9e-5b7a-4d1e-9a63-2f0b8c4e1a55 |
       | staff.number | S-1001                               |
+
+  @CLISSO-IDENTITY-05
+  Scenario Outline: In a claim path, "\." is a literal dot and a leading "metadata." is ignored (<attribute>)
+    Given the IdP has a user "dana" with the claims:
+      """
+      {"sub": "7d1f0c9e-5b7a-4d1e-9a63-2f0b8c4e1a55", "preferred_username": "dana.doe",
+       "email": "dana@example.com", "email_verified": true, "staff.id": "S-2002",
+       "staff": {"id": "S-NESTED", "number": "S-1001"}, "metadata": {"staff": {"number": "S-METADATA"}}}
+      """
+    And the gateway is configured with:
+      | GENERIC_USER_ID_ATTRIBUTE | <attribute> |
+    When "dana" logs in through the browser
+    Then the login answer is for user "<user id>"
+
+    Examples:
+      | attribute             | user id |
+      | staff\\.id            | S-2002  |
+      | metadata.staff.number | S-1001  |
 
   @CLISSO-IDENTITY-02
   Scenario: Without the id claim, the user id is the first and last name
@@ -119,3 +137,4 @@ Feature: Who the IdP says the user is
       | email                       |
       | oscar@evil-example.com      |
       | oscar@example.com.evil.test |
+      | oscar@mail.example.com      |

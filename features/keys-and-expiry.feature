@@ -62,6 +62,15 @@ Feature: The CLI key opens the API until it expires
     When the gateway's clock moves to 1 second past 12 hours after the login
     Then the key is refused as expired at "/models"
 
+  @CLISSO-EXPIRY-04
+  Scenario: With both lifetime names set, CLI_JWT_EXPIRATION_HOURS wins, as LiteLLM reads them
+    Given CLI keys are configured with CLI_JWT_EXPIRATION_HOURS "12"
+    And CLI keys are configured with LITELLM_CLI_JWT_EXPIRATION_HOURS "48"
+    And "cli-test-user" logged in through the browser and holds the key
+    Then the ready answer's expires_in, when the gateway sends one, is 12 hours
+    When the gateway's clock moves to 1 second past 12 hours after the login
+    Then the key is refused as expired at "/models"
+
   @CLISSO-KEY-01
   Scenario Outline: Changing the signing key invalidates every key issued before (<secret> changed)
     Given the gateway signs CLI keys with <signing secret>

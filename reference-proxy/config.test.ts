@@ -132,6 +132,29 @@ test('positive whole hours only', () => {
   }
 });
 
+test('with both names set, CLI_JWT_EXPIRATION_HOURS and CLI_SSO_CLAIM_MAP win, as LiteLLM reads them', () => {
+  const config = loadProxyConfig(
+    {
+      ...MINIMAL,
+      CLI_JWT_EXPIRATION_HOURS: '12',
+      LITELLM_CLI_JWT_EXPIRATION_HOURS: '48',
+      CLI_SSO_CLAIM_MAP: 'a->kind',
+      LITELLM_CLI_SSO_CLAIM_MAP: 'a->acme_kind',
+    },
+    {},
+    dir,
+  );
+  assert.equal(config.cliKeyLifetimeSeconds, 12 * 3600);
+  assert.deepEqual(config.claimMap, [{ source: 'a', destination: 'kind' }]);
+  // An empty value counts as unset (LiteLLM's `or`): the other name is read.
+  const emptyFirst = loadProxyConfig(
+    { ...MINIMAL, CLI_JWT_EXPIRATION_HOURS: '', LITELLM_CLI_JWT_EXPIRATION_HOURS: '48' },
+    {},
+    dir,
+  );
+  assert.equal(emptyFirst.cliKeyLifetimeSeconds, 48 * 3600);
+});
+
 test('the config file: model_list and teams read; a missing file, bad YAML or a bad entry is a problem', () => {
   const good = join(dir, 'good.yaml');
   writeFileSync(

@@ -112,7 +112,7 @@ export const PROXY_VARIABLES: readonly VariableHelp[] = [
   {
     name: 'LITELLM_CLI_JWT_EXPIRATION_HOURS',
     defaultValue: '24',
-    meaning: 'CLI key lifetime in hours (alias CLI_JWT_EXPIRATION_HOURS)',
+    meaning: 'CLI key lifetime in hours (also CLI_JWT_EXPIRATION_HOURS, which wins when both are set)',
   },
   { name: 'LITELLM_CLI_JWT_LEEWAY_SECONDS', defaultValue: '0', meaning: 'clock leeway when checking a key expiry' },
   {
@@ -190,8 +190,11 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
   const masterKey = reader.required('LITELLM_MASTER_KEY', { secret: true });
   const saltKey = reader.string('LITELLM_SALT_KEY', { secret: true });
   const experimentalUiLogin = reader.bool('EXPERIMENTAL_UI_LOGIN', false);
-  const hours = reader.positiveInt('LITELLM_CLI_JWT_EXPIRATION_HOURS', 24, {
-    aliases: ['CLI_JWT_EXPIRATION_HOURS'],
+  // LiteLLM reads CLI_JWT_EXPIRATION_HOURS first and LITELLM_CLI_JWT_EXPIRATION_HOURS after it
+  // (litellm/constants.py; its test calls the first one canonical), although its documentation and
+  // protocol.md name the LITELLM_ one: with both set, CLI_JWT_EXPIRATION_HOURS wins here too.
+  const hours = reader.positiveInt('CLI_JWT_EXPIRATION_HOURS', 24, {
+    aliases: ['LITELLM_CLI_JWT_EXPIRATION_HOURS'],
     max: 24 * 365 * 10,
   });
   const keyLeewaySeconds = nonNegativeInt(reader, 'LITELLM_CLI_JWT_LEEWAY_SECONDS', 0, 3600);
