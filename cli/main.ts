@@ -12,6 +12,14 @@ const onSignal = (exitCode: number) => () => {
   if (interrupts > 1) process.exit(exitCode);
   interrupted.abort();
 };
+// A reader that stops early (`cli-sso --help | head -1`) closes the pipe under us: end quietly, as
+// other command-line tools do, rather than crash on the write that fails with EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
 process.on('SIGINT', onSignal(130));
 process.on('SIGTERM', onSignal(143));
 

@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildMatrix, checkCoverage, failsTheRun, loadCatalogue, requirementIdsOf } from './requirements.ts';
 import type { ScenarioResult } from './run-suite.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Scratch folders for catalogues written by the tests, removed when the file's tests end. */
+const scratch: string[] = [];
+after(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true }))));
+async function scratchDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'catalogue-'));
+  scratch.push(dir);
+  return dir;
+}
 
 const scenario = (name: string, tags: string[], verdict: ScenarioResult['verdict']): ScenarioResult => ({
   name,
@@ -30,7 +39,7 @@ test('the catalogue loads and every one of its requirements has a scenario in fe
 });
 
 test('coverage reports uncovered requirements and unknown tags', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'catalogue-'));
+  const dir = await scratchDir();
   await writeFile(
     join(dir, 'requirements.yaml'),
     'protocol: p.md\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
@@ -49,7 +58,7 @@ test('coverage reports uncovered requirements and unknown tags', async () => {
 });
 
 test('a catalogue with a duplicate or malformed id is refused', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'catalogue-'));
+  const dir = await scratchDir();
   const file = join(dir, 'requirements.yaml');
   await writeFile(
     file,
@@ -64,7 +73,7 @@ test('a catalogue with a duplicate or malformed id is refused', async () => {
 });
 
 test('a failed MUST fails the run, a failed SHOULD only warns, an untagged failure fails', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'catalogue-'));
+  const dir = await scratchDir();
   await writeFile(
     join(dir, 'requirements.yaml'),
     'protocol: p\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
