@@ -163,6 +163,23 @@ describe('openid-client (certified RP) against the mock', () => {
     );
   });
 
+  test('prompt=consent with offline_access: one sign-in, then the code, and the tokens are issued', async () => {
+    const config = await discover(idp, 'litellm-cli-test', 'litellm-cli-test-secret');
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: callback.redirectUri,
+      scope: 'openid offline_access email',
+      prompt: 'consent',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const landed = await signIn(url, 'alice');
+    assert.equal(landed.origin + landed.pathname, callback.redirectUri);
+    const tokens = await oidc.authorizationCodeGrant(config, landed, { pkceCodeVerifier: verifier });
+    assert.equal(tokens.claims()?.sub, 'alice');
+    assert.ok(tokens.refresh_token);
+  });
+
   test('device authorization grant (RFC 8628)', async () => {
     const config = await discover(idp, 'litellm-cli-test', 'litellm-cli-test-secret');
     const started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid email profile' });
