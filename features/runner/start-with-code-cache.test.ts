@@ -39,6 +39,8 @@ function start(...args: string[]) {
 
 before(async () => {
   // Under the project like a run's bundle, so that require() finds the project's packages.
+  // (.tmp does not exist yet in a fresh clone.)
+  await mkdir(join(ROOT, '.tmp'), { recursive: true });
   dir = await mkdtemp(join(ROOT, '.tmp', 'code-cache-test-'));
   launcher = join(dir, 'start-with-code-cache.cjs');
   bundle = join(dir, 'entry.cjs');
