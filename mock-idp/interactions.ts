@@ -135,6 +135,7 @@ async function finishLogin(
   );
 }
 
+/** Grant whatever the client asked for (oidc-provider's consent prompt details). */
 async function finishConsent(provider: Provider, req: Request, res: Response, details: Details): Promise<void> {
   const accountId = details.session?.accountId;
   const clientId = String(details.params['client_id'] ?? '');
