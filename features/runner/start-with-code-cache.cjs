@@ -42,7 +42,6 @@ if (cachedData === undefined || script.cachedDataRejected) {
 process.argv.splice(1, 1);
 const entry = new Module(file, null);
 entry.filename = file;
-entry.paths = Module._nodeModulePaths(dirname(file));
 script.runInThisContext()(entry.exports, Module.createRequire(file), entry, file, dirname(file));
 
 function readCache(path) {
