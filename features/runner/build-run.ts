@@ -23,6 +23,7 @@
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
+import { shellQuote } from '../drivers/child-process.ts';
 
 export interface RunBuild {
   /** What Cucumber requires, in order: a module that turns source maps on, then the support code. */
@@ -123,11 +124,9 @@ async function buildEmbeddedTargets(rootDir: string, outdir: string): Promise<vo
   await copyFile(join(rootDir, 'features/runner/start-with-code-cache.cjs'), join(outdir, 'start-with-code-cache.cjs'));
 }
 
-/** `node start-with-code-cache.cjs <bundle>`, quoted for /bin/sh. */
+/** `node start-with-code-cache.cjs <bundle>`, quoted for /bin/sh (the harness runs commands through it). */
 function startCommand(outdir: string, bundle: string): string {
-  return [process.execPath, join(outdir, 'start-with-code-cache.cjs'), join(outdir, bundle)]
-    .map((part) => `"${part}"`)
-    .join(' ');
+  return [process.execPath, join(outdir, 'start-with-code-cache.cjs'), join(outdir, bundle)].map(shellQuote).join(' ');
 }
 
 async function removeStaleBuilds(parent: string): Promise<void> {
