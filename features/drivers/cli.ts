@@ -3,7 +3,7 @@
  * person drives it: argv, environment, stdin/stdout, HOME, and the BROWSER variable.
  *
  * The CLI talks to the gateway through a WireTap, so scenarios can check what it received.
- * BROWSER points at browser-catcher.mjs, which records the URL the CLI opens; a CLI that does not
+ * BROWSER points at browser-catcher.sh, which records the URL the CLI opens; a CLI that does not
  * honour BROWSER is still usable, because the URL is also read from its output.
  */
 import { readFile } from 'node:fs/promises';
@@ -30,7 +30,7 @@ export interface CliRunOptions {
   extraEnv?: Readonly<Record<string, string>>;
 }
 
-const CATCHER = fileURLToPath(new URL('./browser-catcher.mjs', import.meta.url));
+const CATCHER = fileURLToPath(new URL('./browser-catcher.sh', import.meta.url));
 
 /** The URL of the browser login as printed or opened by any LiteLLM-style CLI. */
 const LOGIN_URL_PATTERN = /https?:\/\/[^\s'"<>]+\/sso\/key\/generate\?[^\s'"<>]+/;

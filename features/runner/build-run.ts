@@ -51,7 +51,7 @@ const NODE_BUNDLE: BuildOptions = {
 
 /**
  * A CommonJS bundle has no import.meta: code that finds files beside itself (the CLI driver's
- * browser-catcher.mjs, `open`'s xdg-open) does so from the bundle's own location.
+ * browser-catcher.sh, `open`'s xdg-open) does so from the bundle's own location.
  */
 const IMPORT_META_URL: BuildOptions = {
   define: { 'import.meta.url': 'importMetaUrl' },
@@ -104,7 +104,7 @@ async function buildHarness(rootDir: string, outdir: string): Promise<void> {
     external: ['@cucumber/cucumber', 'playwright-core', 'better-sqlite3', 'pg-native'],
     ...IMPORT_META_URL,
   });
-  await copyFile(join(rootDir, 'features/drivers/browser-catcher.mjs'), join(outdir, 'browser-catcher.mjs'));
+  await copyFile(join(rootDir, 'features/drivers/browser-catcher.sh'), join(outdir, 'browser-catcher.sh'));
   // Required before the bundle, so that Node reads the bundle's source map as it loads it: failures
   // and Cucumber's step locations then name the .ts files and lines. (Turned on inside the bundle
   // it would be too late for the bundle itself.)

@@ -11,9 +11,9 @@
  * start from that. V8 checks the cache against the source and its own version and flags, and
  * refuses one that does not match: the file is then compiled as usual and the cache written again.
  *
- * Stack traces still name the TypeScript files: source-map-support maps them, reading the bundle's
- * source map only when a stack is actually printed (Node's --enable-source-maps reads it at every
- * start, and does not see code compiled through node:vm).
+ * Stack traces still name the TypeScript files: source-map-support maps them, loaded and reading
+ * the bundle's source map only when a stack is actually formatted (Node's --enable-source-maps reads
+ * the map at every start, and does not see code compiled through node:vm).
  */
 'use strict';
 
@@ -30,7 +30,7 @@ if (!bundle) {
 const file = resolve(bundle);
 const cacheFile = `${file}.v8-code-cache`;
 
-require('source-map-support').install({ environment: 'node', handleUncaughtExceptions: false });
+mapStacksWhenFirstFormatted();
 
 const cachedData = readCache(cacheFile);
 const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
@@ -43,6 +43,19 @@ process.argv.splice(1, 1);
 const entry = new Module(file, null);
 entry.filename = file;
 script.runInThisContext()(entry.exports, Module.createRequire(file), entry, file, dirname(file));
+
+/**
+ * source-map-support, and the source-map library under it, take 15-30 ms of CPU to load, and most
+ * processes (a gateway that is stopped, a CLI run that succeeds) never format a stack. V8 formats a
+ * stack the first time something reads `error.stack`; only then is source-map-support loaded and
+ * installed, and from then on it formats every stack itself.
+ */
+function mapStacksWhenFirstFormatted() {
+  Error.prepareStackTrace = function loadSourceMapSupport(error, callSites) {
+    require('source-map-support').install({ environment: 'node', handleUncaughtExceptions: false });
+    return Error.prepareStackTrace(error, callSites);
+  };
+}
 
 function readCache(path) {
   try {

@@ -94,6 +94,22 @@ test('a stack trace names the TypeScript file and line, cache or not', async () 
   }
 });
 
+test('source-map-support is loaded only once a stack is formatted', async () => {
+  await bundleSource(
+    [
+      'const loaded = () => Object.keys(require.cache).some((file) => file.includes("source-map-support"));',
+      'const before = loaded();',
+      'const error = new Error("not formatted yet");',
+      'const stillBefore = loaded();',
+      'const mapped = /entry\\.ts:3:/.test(error.stack ?? "");',
+      'console.log(JSON.stringify({ before, stillBefore, after: loaded(), mapped }));',
+    ].join('\n'),
+  );
+  const run = start();
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), { before: false, stillBefore: false, after: true, mapped: true });
+});
+
 test('without a bundle argument: usage on stderr, exit 2', () => {
   const run = spawnSync(process.execPath, [launcher], { encoding: 'utf8' });
   assert.equal(run.status, 2);

@@ -4,7 +4,7 @@
  * Scenarios reach them only through the world.
  */
 import type { Browser } from 'playwright-core';
-import { type MockIdp, startMockIdp } from '../../mock-idp/index.ts';
+import type { MockIdp } from '../../mock-idp/index.ts';
 import { connectBrowser } from '../drivers/browser.ts';
 import { processRecordDir, recordProcessesIn } from '../drivers/child-process.ts';
 import { GatewayPool } from '../drivers/gateway.ts';
@@ -37,10 +37,7 @@ export async function closeHarness(): Promise<void> {
 
 async function openHarness(parameters: HarnessParameters): Promise<Harness> {
   recordProcessesIn(processRecordDir(parameters.workDir));
-  const [browser, idp] = await Promise.all([
-    connectBrowser(parameters.browserEndpoint),
-    startMockIdp({ host: parameters.idpHost, port: parameters.idpPort }),
-  ]);
+  const [browser, idp] = await Promise.all([connectBrowser(parameters.browserEndpoint), startHarnessIdp(parameters)]);
   const log = (line: string) => {
     if (parameters.verbose) console.error(`  [harness] ${line}`);
   };
@@ -67,4 +64,14 @@ async function openHarness(parameters: HarnessParameters): Promise<Harness> {
     CLI_SSO_CLAIM_MAP: 'employment_type->acme_employment_type,org_info.department->department',
   };
   return { browser, idp, gateways, defaultGatewayEnv };
+}
+
+/**
+ * The mock IdP (oidc-provider, koa and their dependencies) is loaded when a worker opens its
+ * harness, not when the support code is loaded: Cucumber's coordinating process loads the support
+ * code too, only to read the step definitions, before any worker can start.
+ */
+async function startHarnessIdp(parameters: HarnessParameters): Promise<MockIdp> {
+  const { startMockIdp } = await import('../../mock-idp/index.ts');
+  return startMockIdp({ host: parameters.idpHost, port: parameters.idpPort });
 }
