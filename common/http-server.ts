@@ -4,6 +4,7 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { httpCall } from './http-client.ts';
 
 export interface RunningServer {
   server: Server;
@@ -68,8 +69,7 @@ export async function waitForHttpAnswer(url: string, options: WaitForHttpOptions
     const gone = options.gone?.();
     if (gone) throw new Error(gone);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
+      await httpCall(url, { timeoutMs: 1000 });
       return;
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);

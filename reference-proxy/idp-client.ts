@@ -4,9 +4,8 @@
  * PKCE per RFC 7636 when configured) and the userinfo call (OIDC Core section 5.3).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { z } from 'zod';
+import { httpCall } from '../common/http-client.ts';
 import type { IdpSettings } from './config.ts';
 
 /** The IdP answered with an error or something that is not OAuth; the message is safe to show. */
@@ -124,42 +123,17 @@ interface IdpAnswer {
 }
 
 /**
- * One request to the IdP, through node:http(s) rather than fetch(): a process's first fetch() loads
- * and compiles Node's bundled undici (measured: 95 ms of CPU against 20 ms for its first
- * http.request), and the conformance suite starts ~45 gateways a run, each making its first IdP
- * call in a scenario. Redirects are not followed (an IdP endpoint that redirects is misconfigured);
- * anything that keeps a whole answer from arriving in time is "could not be reached".
+ * One request to the IdP (common/http-client.ts: node:http, no redirects followed, an IdP endpoint
+ * that redirects is misconfigured); anything that keeps a whole answer from arriving in time is
+ * "could not be reached", and the message names only the IdP's origin.
  */
-function call(url: string, init: IdpRequest): Promise<IdpAnswer> {
-  const target = new URL(url);
-  const unreachable = () => new IdpError(`the IdP at ${target.origin} could not be reached`, 'unreachable');
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  const headers =
-    init.body === undefined
-      ? init.headers
-      : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
-  return new Promise((resolve, reject) => {
-    const request = send(
-      target,
-      { method: init.method ?? 'GET', headers, signal: AbortSignal.timeout(IDP_TIMEOUT_MS) },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        response.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
-          if (bytes > MAX_ANSWER_BYTES) request.destroy(new Error(`the answer is over ${MAX_ANSWER_BYTES} bytes`));
-          else chunks.push(chunk);
-        });
-        response.on('error', () => reject(unreachable()));
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          resolve({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8') });
-        });
-      },
-    );
-    request.on('error', () => reject(unreachable()));
-    request.end(init.body);
-  });
+async function call(url: string, init: IdpRequest): Promise<IdpAnswer> {
+  try {
+    const { status, text } = await httpCall(url, { ...init, timeoutMs: IDP_TIMEOUT_MS, maxBytes: MAX_ANSWER_BYTES });
+    return { status, ok: status >= 200 && status < 300, text };
+  } catch {
+    throw new IdpError(`the IdP at ${new URL(url).origin} could not be reached`, 'unreachable');
+  }
 }
 
 function readJson(answer: IdpAnswer, what: string): unknown {

@@ -6,6 +6,7 @@
  * keeps trying to reach Google's services (machine-notes.md).
  */
 import { type Browser, type BrowserServer, chromium, type Page, type Response } from 'playwright-core';
+import { type HttpAnswer, parseJson } from './gateway-http.ts';
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -36,4 +37,16 @@ export async function openAndReadFirstAnswer(page: Page, url: string): Promise<R
   let first = final?.request();
   for (let previous = first?.redirectedFrom(); previous; previous = previous.redirectedFrom()) first = previous;
   return (await first?.response()) ?? null;
+}
+
+/**
+ * An answer the browser got (a navigation's or one sent with `page.request`), in the shape the
+ * "the gateway answers ..." steps check. A redirect's body is not kept by the browser: it reads as
+ * empty.
+ */
+export async function answerSeenByBrowser(
+  response: Pick<Response, 'status' | 'headers' | 'text'>,
+): Promise<HttpAnswer> {
+  const text = await response.text().catch(() => '');
+  return { status: response.status(), headers: response.headers(), text, json: parseJson(text), elapsedMs: 0 };
 }

@@ -3,11 +3,13 @@
  * protocol rules and attacks (what a CLI would send, and what an attacker could send instead).
  * Answers are returned raw (status, headers, body) so scenarios can check exactly what came back.
  */
+import type { IncomingHttpHeaders } from 'node:http';
+import { httpCall } from '../../common/http-client.ts';
 import { CLI_SSO_PATHS, joinUrl, POLL_SECRET_HEADER } from '../../protocol/cli-sso.ts';
 
 export interface HttpAnswer {
   status: number;
-  headers: Headers;
+  headers: IncomingHttpHeaders;
   text: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown;
@@ -22,6 +24,9 @@ export interface PollRequest {
   query?: Record<string, string>;
   preferWaitSeconds?: number;
 }
+
+/** How the harness introduces itself when it plays the CLI. */
+const USER_AGENT = 'sso-conformance';
 
 export class GatewayHttp {
   constructor(readonly baseUrl: string) {}
@@ -61,25 +66,27 @@ export class GatewayHttp {
     });
   }
 
+  /**
+   * One request as a CLI sends it (common/http-client.ts): redirects are answers, not followed. A
+   * long poll (`Prefer: wait=N`) may take up to 30 s, hence the 40 s deadline.
+   */
   async send(
     method: string,
     path: string,
-    init: { headers?: Record<string, string>; body?: string; redirect?: RequestRedirect } = {},
+    init: { headers?: Record<string, string>; body?: string } = {},
   ): Promise<HttpAnswer> {
     const started = Date.now();
-    const response = await fetch(this.url(path), {
+    const reply = await httpCall(this.url(path), {
       method,
-      headers: init.headers ?? {},
+      headers: { accept: '*/*', 'user-agent': USER_AGENT, ...init.headers },
       ...(init.body !== undefined ? { body: init.body } : {}),
-      redirect: init.redirect ?? 'manual',
-      signal: AbortSignal.timeout(40_000),
+      timeoutMs: 40_000,
     });
-    const text = await response.text();
     return {
-      status: response.status,
-      headers: response.headers,
-      text,
-      json: parseJson(text),
+      status: reply.status,
+      headers: reply.headers,
+      text: reply.text,
+      json: parseJson(reply.text),
       elapsedMs: Date.now() - started,
     };
   }

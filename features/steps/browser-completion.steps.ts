@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { CLI_SSO_PATHS, normalizeUserCode, USER_CODE_ALPHABET } from '../../protocol/cli-sso.ts';
-import { type HttpAnswer, parseJson } from '../drivers/gateway-http.ts';
+import { answerSeenByBrowser } from '../drivers/browser.ts';
+import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { signInAtIdp } from '../tasks/browser-login.ts';
@@ -42,14 +43,7 @@ async function postFromBrowser(
   if (tokenField === 'from the page') form.browser_complete_token = details.browserCompleteToken;
   if (tokenField === 'empty') form.browser_complete_token = '';
   const response = await (await world.browserPage()).request.post(details.action, { form, maxRedirects: 0 });
-  const text = await response.text();
-  const answer: HttpAnswer = {
-    status: response.status(),
-    headers: new Headers(),
-    text,
-    json: parseJson(text),
-    elapsedMs: 0,
-  };
+  const answer = await answerSeenByBrowser(response);
   world.lastAnswer = answer;
   return answer;
 }
@@ -136,14 +130,7 @@ When(
           maxRedirects: 0,
         },
       );
-      const text = await response.text();
-      this.lastAnswer = {
-        status: response.status(),
-        headers: new Headers(),
-        text,
-        json: parseJson(text),
-        elapsedMs: 0,
-      };
+      this.lastAnswer = await answerSeenByBrowser(response);
     } finally {
       await attacker.close();
     }

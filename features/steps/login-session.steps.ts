@@ -8,8 +8,7 @@ import {
   parseStartAnswer,
   type StartAnswer,
 } from '../../protocol/cli-sso.ts';
-import { openAndReadFirstAnswer } from '../drivers/browser.ts';
-import { parseJson } from '../drivers/gateway-http.ts';
+import { answerSeenByBrowser, openAndReadFirstAnswer } from '../drivers/browser.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -167,14 +166,7 @@ When('a browser opens the CLI login entry with key {string}', async function (th
   if (key !== '') url.searchParams.set('key', key);
   const firstAnswer = await openAndReadFirstAnswer(await this.browserPage(), url.toString());
   assert.ok(firstAnswer, 'the browser got no answer');
-  const body = await firstAnswer.text().catch(() => '');
-  this.lastAnswer = {
-    status: firstAnswer.status(),
-    headers: new Headers(),
-    text: body,
-    json: parseJson(body),
-    elapsedMs: 0,
-  };
+  this.lastAnswer = await answerSeenByBrowser(firstAnswer);
 });
 
 Then('the browser is not sent to the IdP', async function (this: ConformanceWorld) {
