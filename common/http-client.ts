@@ -4,7 +4,7 @@
  * answer), rather than fetch(): a process's first fetch() loads and compiles Node's bundled undici
  * (measured: 95 ms of CPU against 20 ms for a first http.request), and every later one costs more
  * too (measured with a local server in the same process, 2000 requests: 1.4 ms of CPU per fetch(),
- * 0.7 ms per http.request, the server's share included); the harness makes thousands a run.
+ * 0.7 ms per http.request, the server's share included); a run makes hundreds.
  *
  * What fetch() would do differently, on purpose: redirects are never followed (callers look at the
  * 3xx themselves), nothing is decompressed (no Accept-Encoding is sent, so servers answer plainly),
