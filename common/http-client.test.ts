@@ -3,35 +3,23 @@
  * request that gets no whole answer fails (without the path or query in the message).
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';
 import { HttpCallFailed, httpCall } from './http-client.ts';
-import { freePort, listen, type RunningServer } from './http-server.ts';
+import { freePort } from './http-server.ts';
+import { type BodyServer, startBodyServer } from './test-support/body-server.ts';
 
-type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
-
-let server: RunningServer;
-let handle: Handler = (_request, _body, response) => response.end();
+let server: BodyServer;
 
 before(async () => {
-  server = await listen(
-    (request, response) => {
-      let body = '';
-      request.setEncoding('utf8').on('data', (chunk: string) => {
-        body += chunk;
-      });
-      request.on('end', () => handle(request, body, response));
-    },
-    '127.0.0.1',
-    0,
-  );
+  server = await startBodyServer();
 });
 
 after(() => server.close());
 
 test('a POST goes with its headers and a Content-Length (never chunked); status, headers and text come back', async () => {
   let seen: { method?: string; headers?: IncomingMessage['headers']; body?: string } = {};
-  handle = (request, body, response) => {
+  server.handle = (request, body, response) => {
     seen = { method: request.method, headers: request.headers, body };
     response.writeHead(201, { 'content-type': 'application/json', 'x-answer': 'yes' }).end('{"ok":true}');
   };
@@ -53,7 +41,7 @@ test('a POST goes with its headers and a Content-Length (never chunked); status,
 
 test('a redirect is the answer: it is not followed', async () => {
   let requests = 0;
-  handle = (_request, _body, response) => {
+  server.handle = (_request, _body, response) => {
     requests += 1;
     response.writeHead(302, { location: '/elsewhere' }).end();
   };
@@ -64,7 +52,7 @@ test('a redirect is the answer: it is not followed', async () => {
 });
 
 test('an answer over maxBytes fails the call; the message has the origin but not the path or query', async () => {
-  handle = (_request, _body, response) => response.end('x'.repeat(64 * 1024));
+  server.handle = (_request, _body, response) => response.end('x'.repeat(64 * 1024));
   await assert.rejects(
     httpCall(`${server.url}/secret-path?poll_secret=hunter2`, { timeoutMs: 5000, maxBytes: 1024 }),
     (error: unknown) => {
@@ -83,7 +71,7 @@ test('nobody listening, or no whole answer in time: HttpCallFailed, never the pa
     assert.doesNotMatch(error.message, /sk-1|\/p\b/);
     return true;
   });
-  handle = (_request, _body, response) => {
+  server.handle = (_request, _body, response) => {
     response.write('partial');
   };
   await assert.rejects(httpCall(`${server.url}/slow?key=sk-2`, { timeoutMs: 200 }), (error: unknown) => {

@@ -4,35 +4,22 @@
  * secret in the message).
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import { freePort } from '../common/http-server.ts';
+import { type BodyServer, startBodyServer } from '../common/test-support/body-server.ts';
 import type { IdpSettings } from './config.ts';
 import { fetchUserinfoForCode, IdpError } from './idp-client.ts';
 
-type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
-
-let server: Server;
+let server: BodyServer;
 let base = '';
-let handle: Handler = (_request, _body, response) => response.end();
 
 before(async () => {
-  server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8').on('data', (chunk: string) => {
-      body += chunk;
-    });
-    request.on('end', () => handle(request, body, response));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startBodyServer();
+  base = server.url;
 });
 
-after(() => {
-  server.closeAllConnections();
-  server.close();
-});
+after(() => server.close());
 
 function settings(overrides: Partial<IdpSettings> = {}): IdpSettings {
   return {
@@ -56,7 +43,7 @@ function json(response: ServerResponse, status: number, body: unknown): void {
 
 test('the code exchange posts the form with client_secret_basic, then userinfo gets the access token', async () => {
   const seen: { token?: { auth?: string; type?: string; form: URLSearchParams }; userinfoAuth?: string } = {};
-  handle = (request, body, response) => {
+  server.handle = (request, body, response) => {
     if (request.url === '/token' && request.method === 'POST') {
       seen.token = {
         auth: request.headers.authorization,
@@ -85,7 +72,7 @@ test('the code exchange posts the form with client_secret_basic, then userinfo g
 });
 
 test('a refused exchange is "rejected" with the OAuth error code and nothing secret', async () => {
-  handle = (_request, _body, response) => json(response, 400, { error: 'invalid_grant' });
+  server.handle = (_request, _body, response) => json(response, 400, { error: 'invalid_grant' });
   const error = await fetchUserinfoForCode(settings(), CODE).catch((e: unknown) => e);
   assert.ok(error instanceof IdpError);
   assert.equal(error.kind, 'rejected');
@@ -94,7 +81,7 @@ test('a refused exchange is "rejected" with the OAuth error code and nothing sec
 });
 
 test('an answer over 1 MiB is not read: the IdP "could not be reached"', async () => {
-  handle = (_request, _body, response) => {
+  server.handle = (_request, _body, response) => {
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(`{"access_token":"${'a'.repeat(2 * 1024 * 1024)}"}`);
   };
@@ -105,7 +92,7 @@ test('an answer over 1 MiB is not read: the IdP "could not be reached"', async (
 });
 
 test('a 200 answer that is not JSON, and an IdP that is not listening, are "unreachable"', async () => {
-  handle = (_request, _body, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>');
+  server.handle = (_request, _body, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<html>');
   const notJson = await fetchUserinfoForCode(settings(), CODE).catch((e: unknown) => e);
   assert.ok(notJson instanceof IdpError);
   assert.equal(notJson.kind, 'unreachable');
