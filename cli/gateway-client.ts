@@ -204,8 +204,9 @@ export class GatewayClient {
         signal,
         headers: { accept: 'application/json', ...init.headers },
       });
-      text = await response.text();
+      text = await readCapped(response, MAX_ANSWER_BYTES);
     } catch (error) {
+      if (error instanceof AnswerTooLargeError) throw new WireFormatError(answer, '(body)', error.message);
       if (options.signal?.aborted) throw options.signal.reason ?? error;
       if (timeout.aborted) throw new GatewayTimeoutError(operation, this.baseUrl, options.timeoutMs);
       throw new GatewayUnreachableError(operation, this.baseUrl, networkReason(error));
@@ -225,6 +226,39 @@ export class GatewayClient {
     }
     return { body, response };
   }
+}
+
+/**
+ * No answer of the contract comes near this size; a larger one is dropped unread instead of being
+ * held in memory (CLISSO-CLI-24): a broken or hostile gateway cannot make the CLI buffer without bound.
+ */
+export const MAX_ANSWER_BYTES = 1 << 20;
+
+class AnswerTooLargeError extends Error {}
+
+/** The body as text, reading no more than `maxBytes`; cancels the rest of the answer. */
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  const tooLarge = `is larger than ${maxBytes} bytes, more than any answer of the contract`;
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new AnswerTooLargeError(tooLarge);
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new AnswerTooLargeError(tooLarge);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJson(text: string): unknown {

@@ -3,6 +3,7 @@
  * convention 4); the commands in cli/commands/ act. Failures are turned into an exit code and a
  * message once, by describeFailure() (cli/exit-codes.ts).
  */
+
 import type { ChildProcess } from 'node:child_process';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type Clock, systemClock } from '../common/clock.ts';
@@ -15,6 +16,7 @@ import { printToken } from './commands/token.ts';
 import { whoami } from './commands/whoami.ts';
 import { describeFailure, EXIT_CODES, exitCodeHelp } from './exit-codes.ts';
 import { DEFAULT_BASE_URL, type GlobalFlags, resolveSettings } from './settings.ts';
+import { isTerminal, terminalSafe, terminalSafeStream } from './terminal-safe.ts';
 import { TokenStore } from './token-store.ts';
 
 export const PROGRAM_NAME = 'cli-sso';
@@ -134,8 +136,8 @@ export async function runCli(runtime: CliRuntime): Promise<number> {
       store: new TokenStore(settings.tokenFilePath, settings.tokenFileIsDefault),
       env: runtime.env,
       stdin: runtime.stdin,
-      stdout: runtime.stdout,
-      stderr: runtime.stderr,
+      stdout: terminalSafeStream(runtime.stdout, isTerminal(runtime.stdout)),
+      stderr: terminalSafeStream(runtime.stderr, runtime.stderrIsTTY),
       interactive: runtime.stdinIsTTY && runtime.stderrIsTTY,
       stderrIsTTY: runtime.stderrIsTTY,
       signal: runtime.signal,
@@ -158,7 +160,7 @@ export async function runCli(runtime: CliRuntime): Promise<number> {
         : EXIT_CODES.usage;
     }
     const failure = describeFailure(error);
-    for (const line of failure.lines) runtime.stderr.write(`${line}\n`);
+    for (const line of failure.lines) runtime.stderr.write(`${terminalSafe(line, runtime.stderrIsTTY)}\n`);
     return failure.code;
   }
 }

@@ -11,7 +11,7 @@ import { defaultTokenFilePath } from './token-store.ts';
 
 export const DEFAULT_BASE_URL = 'http://localhost:4000';
 /** Pause before the first retry of a transient failure; doubled each time (issue 5, point 2). */
-export const DEFAULT_RETRY_DELAY_MS = 500;
+export const DEFAULT_RETRY_DELAY_MS = 1000;
 
 export interface GlobalFlags {
   baseUrl?: string | undefined;

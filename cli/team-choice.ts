@@ -1,8 +1,10 @@
 /**
- * A user in several teams must pick one before the key is issued (protocol.md section 2, poll
- * step 4): a prompt when a person is at a terminal, `--team <id>` otherwise, and without either a
- * clear error that lists the teams to choose from (issue 5, point 2).
+ * A user in several teams must pick one before the key is issued (protocol section 2, poll step 4):
+ * a menu when a person is at a terminal; otherwise a numbered list and one line read from standard
+ * input (the team's number or its id), as a script or a test harness answers a prompt; with nothing
+ * to read either, a clear error that lists the teams and names `--team <id>`.
  */
+import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { TeamDetail } from '../protocol/cli-sso.ts';
 import { CliError } from './exit-codes.ts';
@@ -34,6 +36,8 @@ export async function chooseTeam(options: TeamChoiceOptions): Promise<string> {
     throw new CliError('gatewayError', 'the gateway asked to choose a team but listed no teams');
   }
   if (!options.interactive) {
+    const chosen = await teamFromInputLine(teams, options);
+    if (chosen !== undefined) return chosen;
     throw new CliError(
       'teamRequired',
       `you belong to ${teams.length} teams and the gateway needs to know which one this login is for`,
@@ -48,6 +52,34 @@ export async function chooseTeam(options: TeamChoiceOptions): Promise<string> {
     },
     { input: options.input, output: keepOpen(options.output), signal: options.signal },
   );
+}
+
+/**
+ * Print the teams numbered from 1, then read lines until one names a team (its number or its id).
+ * Undefined when the input ends first.
+ */
+async function teamFromInputLine(teams: TeamDetail[], options: TeamChoiceOptions): Promise<string | undefined> {
+  options.output.write(
+    `You belong to several teams. Which one is this login for?\n${teams
+      .map((t, i) => `  ${i + 1}. ${describeTeam(t)}`)
+      .join('\n')}\nTeam (number or id): `,
+  );
+  const lines = createInterface({ input: options.input, crlfDelay: Number.POSITIVE_INFINITY });
+  const abort = () => lines.close();
+  options.signal.addEventListener('abort', abort, { once: true });
+  try {
+    for await (const line of lines) {
+      const answer = line.trim();
+      const byNumber = /^[0-9]+$/.test(answer) ? teams[Number(answer) - 1] : undefined;
+      const chosen = byNumber ?? teams.find((t) => t.teamId === answer);
+      if (chosen) return chosen.teamId;
+      options.output.write(`"${answer.slice(0, 80)}" is not one of the teams above. Team (number or id): `);
+    }
+    return undefined;
+  } finally {
+    options.signal.removeEventListener('abort', abort);
+    lines.close();
+  }
 }
 
 /** Inquirer ends the stream it was given when the prompt closes; stderr must stay usable after it. */

@@ -64,6 +64,37 @@ function declaredIdpAddress(env: Readonly<Record<string, string>>): { host: stri
   };
 }
 
+/**
+ * Variables the harness itself sets for a CLI or a gateway, per scenario: the user may not override
+ * them with --cli-env / --gateway-env (the scenario would then judge another configuration than the
+ * one it states).
+ */
+const HARNESS_CLI_VARIABLES = /^(HOME|LITELLM_PROXY_URL|BROWSER|LD_PRELOAD|FAKETIME\w*|SSO_CONFORMANCE_\w+)$/;
+const HARNESS_GATEWAY_VARIABLES =
+  /^(HOME|PORT|HOST|PROXY_BASE_URL|CONFIG_FILE_PATH|LD_PRELOAD|FAKETIME\w*|SSO_CONFORMANCE_\w+|GENERIC_\w+|LITELLM_MASTER_KEY|LITELLM_SALT_KEY|EXPERIMENTAL_UI_LOGIN|(LITELLM_)?CLI_SSO_CLAIM_MAP|(LITELLM_)?CLI_JWT_EXPIRATION_HOURS|LITELLM_UI_SESSION_DURATION|ALLOWED_EMAIL_DOMAINS|REDIS_URL)$/;
+
+/**
+ * `NAME=VALUE`, or `NAME` alone to pass on the value the variable has in this shell. Repeatable:
+ * each call adds to the map commander hands back.
+ */
+function envAssignment(flag: string, reserved: RegExp) {
+  return (text: string, previous: Record<string, string> = {}): Record<string, string> => {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/s.exec(text);
+    if (!match) throw new InvalidArgumentError(`${flag} takes NAME=VALUE or NAME, got "${text}"`);
+    const [, name, value] = match as unknown as [string, string, string | undefined];
+    if (reserved.test(name)) {
+      throw new InvalidArgumentError(
+        `${flag} ${name}: the harness sets ${name} itself for every scenario (the scenarios state its value)`,
+      );
+    }
+    const resolved = value ?? process.env[name];
+    if (resolved === undefined) {
+      throw new InvalidArgumentError(`${flag} ${name}: ${name} is not set in this shell; write ${name}=VALUE`);
+    }
+    return { ...previous, [name]: resolved };
+  };
+}
+
 function positiveInt(value: string): number {
   if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1');
   return Number(value);
@@ -95,6 +126,20 @@ const program = new Command('sso-conformance')
   .option('--gateway-config <file>', 'YAML "env:" map the --gateway-url gateway runs with')
   .option('--gateway-start-timeout <seconds>', 'how long a started gateway may take to answer', positiveMs, 60_000)
   .option('--cli-cmd <command>', 'the CLI under test (default: the reference CLI)')
+  .option(
+    '--cli-writes-token-file',
+    "the CLI under test writes LiteLLM's ~/.litellm/token.json with the key in it: judge that file's fields",
+  )
+  .option(
+    '--cli-env <NAME=VALUE>',
+    "set a variable for every CLI run (repeatable; NAME alone passes on this shell's value)",
+    envAssignment('--cli-env', HARNESS_CLI_VARIABLES),
+  )
+  .option(
+    '--gateway-env <NAME=VALUE>',
+    "set a variable for every gateway the harness starts (repeatable; NAME alone passes on this shell's value)",
+    envAssignment('--gateway-env', HARNESS_GATEWAY_VARIABLES),
+  )
   .option('--tags <expression>', 'only scenarios matching this Cucumber tag expression')
   .option('--name <regexp>', 'only scenarios whose name matches')
   .option('--reports <dir>', 'where reports and evidence go', 'reports')
@@ -127,6 +172,9 @@ async function main(): Promise<number> {
     gatewayConfig?: string;
     gatewayStartTimeout: number;
     cliCmd?: string;
+    cliWritesTokenFile?: boolean;
+    cliEnv?: Record<string, string>;
+    gatewayEnv?: Record<string, string>;
     tags?: string;
     name?: string;
     reports: string;
@@ -180,9 +228,10 @@ async function main(): Promise<number> {
             command: `${built.referenceProxyCommand ?? ''} --port {port} --config {config}`,
             label: 'reference-proxy (embedded default)',
           };
+    // The reference CLI writes LiteLLM's token file (protocol section 8); another CLI says so itself.
     const cli: CliTarget = flags.cliCmd
-      ? { command: flags.cliCmd, label: flags.cliCmd }
-      : { command: built.cliCommand ?? '', label: 'cli-sso (reference CLI)' };
+      ? { command: flags.cliCmd, label: flags.cliCmd, writesTokenFile: flags.cliWritesTokenFile === true }
+      : { command: built.cliCommand ?? '', label: 'cli-sso (reference CLI)', writesTokenFile: true };
 
     // A running gateway was configured by someone else: the harness's IdP must listen where that
     // gateway's GENERIC_AUTHORIZATION_ENDPOINT points, and the master key is the declared one.
@@ -209,6 +258,8 @@ async function main(): Promise<number> {
         LANG: process.env.LANG ?? 'C.UTF-8',
         ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
       },
+      cliEnv: flags.cliEnv ?? {},
+      gatewayEnv: flags.gatewayEnv ?? {},
       workDir,
       evidenceDir: join(reportsDir, 'evidence'),
       idpHost: idpAddress.host,

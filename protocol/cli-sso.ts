@@ -55,7 +55,8 @@ export function formatUserCode(code: string): string {
 
 /** `{base}/sso/key/generate?source=litellm-cli&key={login_id}`: the URL the CLI opens. */
 export function browserLoginUrl(baseUrl: string, loginId: string): string {
-  const url = new URL(CLI_SSO_PATHS.browserEntry, withTrailingSlash(baseUrl));
+  // Joined, not resolved: a gateway served under a path (http://host/litellm) keeps it (CLISSO-CLI-25).
+  const url = new URL(joinUrl(baseUrl, CLI_SSO_PATHS.browserEntry));
   url.searchParams.set('source', CLI_SOURCE);
   url.searchParams.set('key', loginId);
   return url.toString();

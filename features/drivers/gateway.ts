@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { freePort, waitForHttpAnswer } from '../../common/http-server.ts';
-import { describeExit, StartedProcess } from './child-process.ts';
+import { describeExit, StartedProcess, shellQuote } from './child-process.ts';
 import { FakeClock } from './fake-clock.ts';
 
 export type GatewayTarget =
@@ -250,7 +250,7 @@ export class GatewayPool {
     };
     const commandLine = command
       .replaceAll('{port}', String(port))
-      .replaceAll('{config}', configFile)
+      .replaceAll('{config}', shellQuote(configFile))
       .replaceAll('{base_url}', url);
     const logFile = join(dir, 'gateway.log');
     this.options.log(`starting gateway #${this.started} on ${url} (log: ${logFile})`);

@@ -44,7 +44,7 @@ async function openHarness(parameters: HarnessParameters): Promise<Harness> {
   const gateways = new GatewayPool({
     target: parameters.gateway,
     workDir: parameters.workDir,
-    baseEnv: parameters.baseEnv,
+    baseEnv: { ...parameters.baseEnv, ...parameters.gatewayEnv },
     models: parameters.models,
     faketimeLibrary: parameters.faketimeLibrary,
     startTimeoutMs: parameters.gatewayStartTimeoutMs,

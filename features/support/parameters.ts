@@ -17,6 +17,10 @@ export interface HarnessParameters {
   redisServer: string | undefined;
   /** Environment every process the harness starts inherits (PATH, LANG, ...). */
   baseEnv: Record<string, string>;
+  /** The user's `--cli-env` settings, given to every CLI run. */
+  cliEnv: Record<string, string>;
+  /** The user's `--gateway-env` settings, given to every gateway the harness starts. */
+  gatewayEnv: Record<string, string>;
   /** Per-run scratch folder: gateway working directories, scenario HOMEs. */
   workDir: string;
   /** Where evidence of failed scenarios goes (traces, transcripts, logs). */

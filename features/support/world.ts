@@ -2,23 +2,44 @@
  * One world per scenario (architecture.md, convention 7): its own HOME, browser context, CLI
  * session and wire tap, and the gateway configuration the scenario asked for.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type IWorldOptions, setWorldConstructor, World } from '@cucumber/cucumber';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { StartAnswer } from '../../protocol/cli-sso.ts';
-import { CliSession } from '../drivers/cli.ts';
+import type { StartedProcess } from '../drivers/child-process.ts';
+import { type CliResult, CliSession } from '../drivers/cli.ts';
 import type { FakeClock } from '../drivers/fake-clock.ts';
 import { ConfigurationNotOffered, type RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
-import { WireTap } from '../drivers/wire-tap.ts';
+import { type Exchange, WireTap } from '../drivers/wire-tap.ts';
 import { type Harness, harness } from './harness.ts';
 import type { HarnessParameters } from './parameters.ts';
 
 export class ConformanceWorld extends World<HarnessParameters> {
   /** Gateway settings this scenario adds to the harness defaults (protocol.md section 3). */
   readonly gatewayOverrides: Record<string, string> = {};
+  /** The CLI's HOME (its alone) and the harness's files for this scenario (not under HOME). */
   home = '';
+  harnessDir = '';
+  /**
+   * Serve the gateway to the CLI under this path (`--base-url http://host/litellm`); set before the
+   * CLI first runs.
+   */
+  cliPathPrefix = '';
+  /** The CLI runs on the gateway's clock from its first run, even before the clock moves. */
+  cliOnGatewayClock = false;
+  /** The CLI login this scenario started (with the URL and code it showed, once read). */
+  cliLogin: { run: StartedProcess; loginUrl?: string; userCode?: string } | undefined;
+  /** How the last CLI login ended, and the last other CLI command's result. */
+  cliExitCode: number | null | undefined;
+  cliResult: CliResult | undefined;
+  /** CLI logins finished in the browser so far. */
+  browserLogins = 0;
+  /** Keys the CLI was proven to use (handed out, then sent back), in order. */
+  readonly cliProvenKeys: string[] = [];
+  /** The requests the CLI's last `models list` made to the model routes. */
+  cliModelsRequests: Exchange[] | undefined;
   context: BrowserContext | undefined;
   private currentPage: Page | undefined;
   private pageOpening: Promise<Page> | undefined;
@@ -54,7 +75,10 @@ export class ConformanceWorld extends World<HarnessParameters> {
   }
 
   async prepare(): Promise<void> {
-    this.home = await mkdtemp(join(this.parameters.workDir, 'home-'));
+    const scenarioDir = await mkdtemp(join(this.parameters.workDir, 'scenario-'));
+    this.home = join(scenarioDir, 'home');
+    this.harnessDir = join(scenarioDir, 'harness');
+    await Promise.all([mkdir(this.home), mkdir(this.harnessDir)]);
     const h = await this.harness();
     this.journalSince = h.idp.journal.query({ limit: 1 }).at(-1)?.seq ?? 0;
     h.gateways.beginScenario();
@@ -86,6 +110,18 @@ export class ConformanceWorld extends World<HarnessParameters> {
     });
     this.currentPage = page;
     return page;
+  }
+
+  /**
+   * A browser with no session anywhere, as for another person: the next browserPage() opens a new
+   * context (the IdP would otherwise sign the first person in again without asking).
+   */
+  async freshBrowser(): Promise<void> {
+    const context = this.context;
+    this.context = undefined;
+    this.currentPage = undefined;
+    this.pageOpening = undefined;
+    await context?.close();
   }
 
   /** The page a browser step used, if any (for evidence). */
@@ -137,15 +173,21 @@ export class ConformanceWorld extends World<HarnessParameters> {
   async cli(): Promise<CliSession> {
     if (!this.cliInUse) {
       const gateway = await this.gateway();
-      this.tapInUse = new WireTap(new URL(gateway.url));
+      this.tapInUse = new WireTap(new URL(gateway.url), this.cliPathPrefix);
       await this.tapInUse.start();
       const library = this.parameters.faketimeLibrary;
+      const clock = gateway.clock;
       this.cliInUse = new CliSession({
         target: this.parameters.cli,
         home: this.home,
+        harnessDir: this.harnessDir,
         baseUrl: this.tapInUse.url,
         baseEnv: this.parameters.baseEnv,
-        ...(gateway.clock && library ? { clock: { clock: gateway.clock, library } } : {}),
+        userEnv: this.parameters.cliEnv,
+        // The CLI's clock is moved only where a scenario judges it (whoami after expiry, a login
+        // that outlives its session): elsewhere it runs on the real clock, as a person's does.
+        clockEnv: () =>
+          clock && library && (this.cliOnGatewayClock || clock.offset !== 0) ? clock.processEnv(library) : {},
       });
     }
     return this.cliInUse;

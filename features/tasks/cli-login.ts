@@ -1,9 +1,11 @@
 /**
- * Tasks: what a person does, built from drivers and page objects.
+ * Tasks: what a person does with the CLI, built from drivers and page objects.
  * "Log in with the CLI through the browser": run `<cli> login`, open the URL it printed (or asked
- * the browser to open), sign in at the IdP, type the code the CLI showed, and wait for the CLI.
+ * the browser to open), sign in at the IdP, type the code the CLI showed, answer the CLI's team
+ * question when it asks one, and wait for the CLI.
  */
 
+import assert from 'node:assert/strict';
 import type { StartedProcess } from '../drivers/child-process.ts';
 import { withDeadline } from '../drivers/cli.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
@@ -17,19 +19,38 @@ export interface CliLogin {
 }
 
 const STEP_TIMEOUT_MS = 15_000;
+/** A login polls every 2 s at LiteLLM's pace; a few polls and a browser sign-in fit well within this. */
+export const CLI_LOGIN_TIMEOUT_MS = 40_000;
 
-/** Start `<cli> login` and read the URL and the code it shows. */
-export async function startCliLogin(world: ConformanceWorld, extraArgs: readonly string[] = []): Promise<CliLogin> {
+/** Start `<cli> login` without waiting for anything it prints. */
+export async function launchCliLogin(world: ConformanceWorld): Promise<StartedProcess> {
   const [cli, gateway] = [await world.cli(), await world.gateway()];
   await gateway.admitLoginStart();
-  const run = cli.start(['login', ...extraArgs]);
-  const loginUrl = await cli.loginUrl(run, STEP_TIMEOUT_MS);
-  const userCode = await cli.userCode(run, STEP_TIMEOUT_MS);
-  return { run, loginUrl, userCode };
+  const run = cli.start(['login']);
+  world.cliLogin = { run };
+  return run;
+}
+
+/** Start `<cli> login` and read the URL and the code it shows. */
+export async function startCliLogin(world: ConformanceWorld): Promise<CliLogin> {
+  const run = await launchCliLogin(world);
+  const cli = await world.cli();
+  try {
+    const loginUrl = await cli.loginUrl(run, STEP_TIMEOUT_MS);
+    const userCode = await cli.userCode(run, STEP_TIMEOUT_MS);
+    const login = { run, loginUrl, userCode };
+    world.cliLogin = login;
+    return login;
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${cli.lastWords()}`);
+  }
 }
 
 /** The browser's part: sign in at the IdP as `username`, then confirm the code on the gateway. */
 export async function finishLoginInBrowser(world: ConformanceWorld, login: CliLogin, username: string): Promise<void> {
+  // Each CLI login of a scenario is a person's first visit to the IdP in this browser.
+  if (world.browserLogins > 0) await world.freshBrowser();
+  world.browserLogins += 1;
   const page = await world.browserPage();
   await page.goto(login.loginUrl);
   await new IdpLoginPage(page).signInAs(username);
@@ -39,16 +60,51 @@ export async function finishLoginInBrowser(world: ConformanceWorld, login: CliLo
   await completion.waitForSuccess(STEP_TIMEOUT_MS);
 }
 
+/**
+ * The CLI asked which team this login is for: answer the way a person at its prompt would. When
+ * the CLI numbered its choices (`2. team-beta`, `2) team-beta`, `[2] team-beta`), type the number;
+ * otherwise type the team id.
+ */
+export async function chooseTeamAtCliPrompt(world: ConformanceWorld, login: CliLogin, teamId: string): Promise<void> {
+  const cli = await world.cli();
+  await login.run
+    .waitForOutput((p) => p.transcript.includes(teamId), STEP_TIMEOUT_MS, `the CLI offering team ${teamId}`)
+    .catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${cli.lastWords()}`);
+    });
+  const line = login.run.transcript.split('\n').find((l) => l.includes(teamId)) ?? '';
+  const numbered = /^\s*[[(]?(\d+)[.)\]:]\s/.exec(line);
+  login.run.writeStdin(`${numbered ? numbered[1] : teamId}\n`);
+}
+
 /** Wait for the CLI to finish (it polls the gateway) and remember its exit. */
-export async function waitForCli(world: ConformanceWorld, login: CliLogin, timeoutMs = 30_000): Promise<number | null> {
+export async function waitForCli(
+  world: ConformanceWorld,
+  login: { run: StartedProcess },
+  timeoutMs = CLI_LOGIN_TIMEOUT_MS,
+): Promise<number | null> {
+  login.run.child.stdin?.on('error', () => undefined);
   login.run.child.stdin?.end();
-  const exit = await withDeadline(login.run.exited, timeoutMs, 'the CLI finishing the login');
-  world.memory.set('cliExitCode', exit.code);
+  const cli = await world.cli();
+  const exit = await withDeadline(login.run.exited, timeoutMs, 'the CLI finishing the login').catch(
+    async (error: unknown) => {
+      await login.run.stop(500);
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${cli.lastWords()}`);
+    },
+  );
+  world.cliExitCode = exit.code;
   return exit.code;
 }
 
+/** The whole login as a person does it; returns the CLI's exit code (not a verdict: see cli-outcomes). */
 export async function loginThroughBrowser(world: ConformanceWorld, username: string): Promise<number | null> {
   const login = await startCliLogin(world);
   await finishLoginInBrowser(world, login, username);
   return waitForCli(world, login);
+}
+
+export function currentCliLogin(world: ConformanceWorld): CliLogin {
+  const login = world.cliLogin;
+  assert.ok(login && 'loginUrl' in login, 'no CLI login was started in this scenario');
+  return login as CliLogin;
 }

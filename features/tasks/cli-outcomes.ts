@@ -1,0 +1,152 @@
+/**
+ * Tasks: judging a CLI by what is observable, never by its exit code alone or by our own CLI's
+ * habits (requirements CLISSO-CLI-10, -11, -13).
+ *
+ * - A login succeeded when the wire shows that the gateway handed this CLI a key AND the CLI's next
+ *   authenticated command sends that very key.
+ * - A logout succeeded when the CLI no longer sends the key and no file under its HOME holds it.
+ * - Where a CLI keeps its key is its own business (a token file, the OS keychain) as long as no one
+ *   else can read it.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
+import type { Exchange } from '../drivers/wire-tap.ts';
+import type { ConformanceWorld } from '../support/world.ts';
+
+/** The routes a `models list` may call (protocol section 2). */
+export const MODELS_PATH = /^\/(v1\/)?models\/?$/;
+const POLL_PATH = /^\/sso\/cli\/poll\/[^/]+$/;
+
+/** Keys the gateway handed to the CLI, in the order the polls were answered. */
+export function keysHandedOut(world: ConformanceWorld): string[] {
+  return world.tap.exchangesTo('GET', POLL_PATH).flatMap((e) => {
+    if (e.status !== 200) return [];
+    const body = parseObject(e.responseBody);
+    return typeof body?.key === 'string' && body.key !== '' ? [body.key] : [];
+  });
+}
+
+/** The poll secrets the gateway gave the CLI. */
+export function pollSecretsHandedOut(world: ConformanceWorld): string[] {
+  return world.tap.exchangesTo('POST', new RegExp(`^${CLI_SSO_PATHS.start}$`)).flatMap((e) => {
+    const body = parseObject(e.responseBody);
+    return typeof body?.poll_secret === 'string' ? [body.poll_secret] : [];
+  });
+}
+
+/** The last key the gateway handed out; fails with the CLI's own words when there is none. */
+export async function lastKeyHandedOut(world: ConformanceWorld): Promise<string> {
+  const keys = keysHandedOut(world);
+  const cli = await world.cli();
+  assert.ok(
+    keys.length > 0,
+    `the gateway never handed this CLI a key (${world.tap.exchangesTo('GET', POLL_PATH).length} polls seen)\n${cli.lastWords()}`,
+  );
+  return keys.at(-1) as string;
+}
+
+/** The bearer token of a request, if it carried one (`Authorization: Bearer <token>`, any case). */
+export function bearerOf(exchange: Exchange): string | undefined {
+  return /^bearer\s+(\S+)\s*$/i.exec(exchange.requestHeaders.authorization ?? '')?.[1];
+}
+
+/**
+ * Run `<cli> models list` and return the requests it made to the model routes, from `since` (an
+ * index into the tap's exchanges) on.
+ */
+export async function listModelsWithCli(world: ConformanceWorld): Promise<{ requests: Exchange[]; output: string }> {
+  const cli = await world.cli();
+  const since = world.tap.exchanges.length;
+  const result = await cli.run(['models', 'list']);
+  world.cliResult = result;
+  const requests = world.tap.exchanges.slice(since).filter((e) => MODELS_PATH.test(e.path.split('?')[0] ?? ''));
+  return { requests, output: `${result.stdout}${result.stderr}` };
+}
+
+/** The login is proven on the wire: a key was handed out and the CLI's next command sends it. */
+export async function proveLoginOnWire(world: ConformanceWorld): Promise<string> {
+  const key = await lastKeyHandedOut(world);
+  const { requests } = await listModelsWithCli(world);
+  const cli = await world.cli();
+  assert.ok(
+    requests.length > 0,
+    `after the login, "models list" made no request to /models or /v1/models\n${cli.lastWords()}`,
+  );
+  assert.ok(
+    requests.some((r) => bearerOf(r) === key),
+    `after the login, "models list" did not send the key the gateway handed out as "Authorization: Bearer" ` +
+      `(it sent ${describeCredentials(requests, key)})\n${cli.lastWords()}`,
+  );
+  return key;
+}
+
+/** What the requests carried instead of the key, without showing any secret. */
+export function describeCredentials(requests: readonly Exchange[], key: string): string {
+  return requests
+    .map((r) => {
+      const bearer = bearerOf(r);
+      if (bearer === undefined) {
+        const names = Object.keys(r.requestHeaders).filter((n) => /auth|key|token/i.test(n));
+        return names.length > 0 ? `no bearer token, but headers ${names.join(', ')}` : 'no credential at all';
+      }
+      return bearer === key ? 'the key' : 'another bearer token';
+    })
+    .join('; ');
+}
+
+export interface FileHoldingKey {
+  path: string;
+  mode: number;
+}
+
+/** Files under HOME whose bytes hold `secret` (a CLI may keep its key anywhere there). */
+export async function filesHolding(home: string, secret: string): Promise<FileHoldingKey[]> {
+  const found: FileHoldingKey[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if (depth > 8) return;
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path, depth + 1);
+      else if (entry.isFile()) {
+        const info = await stat(path);
+        if (info.size > 16 << 20) continue;
+        const bytes = await readFile(path).catch(() => undefined);
+        if (bytes?.includes(secret)) found.push({ path, mode: info.mode & 0o777 });
+      }
+    }
+  };
+  await walk(home, 0);
+  return found;
+}
+
+/** LiteLLM's token file under the CLI's HOME (protocol section 8). */
+export function tokenFilePath(world: ConformanceWorld): string {
+  return join(world.home, '.litellm', 'token.json');
+}
+
+/** The token file as JSON, or undefined when the CLI did not write one. */
+export async function readTokenFile(world: ConformanceWorld): Promise<Record<string, unknown> | undefined> {
+  const text = await readFile(tokenFilePath(world), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const parsed = parseObject(text);
+  assert.ok(parsed, `${tokenFilePath(world)} does not hold a JSON object`);
+  return parsed;
+}
+
+/** Shown instead of a path under the scenario's temporary HOME. */
+export function underHome(world: ConformanceWorld, path: string): string {
+  return path.startsWith(world.home) ? `~${path.slice(world.home.length)}` : path;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
