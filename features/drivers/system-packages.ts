@@ -6,6 +6,9 @@
  *   takes, which on two cores is most of the suite's time. A full `chromium` already installed is
  *   used when the shell is not (slower, with a hint);
  * - faketime: libfaketime, which moves a gateway's clock for the expiry scenarios;
+ * - gcc and libc6-dev: a C compiler, which builds the harness's fix for libfaketime
+ *   (clock/faketime-fix.c; why: fake-clock.ts). Without it processes still run on a moved clock,
+ *   without the fix, and the run says what that breaks (Python 3.11+ time.sleep);
  * - redis-server: the shared store of the replica scenarios.
  *
  * When something is missing and we are root with apt-get, it is installed (one apt-get call for
@@ -13,13 +16,21 @@
  */
 import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { buildFaketimeFix } from './clock/faketime-fix.ts';
+import { faketimePreload } from './fake-clock.ts';
 
 const run = promisify(execFile);
 
 export interface SystemTools {
   chromiumPath: string;
-  /** Path of libfaketime.so.1, or undefined when faketime is not installed (clock scenarios skip). */
+  /**
+   * What LD_PRELOAD holds to put a process on a moved clock (FakeClock.processEnv): the path of
+   * libfaketime.so.1, preceded by the harness's fix when a C compiler built it (`fix.so:libfaketime.so.1`);
+   * undefined when faketime is not installed (clock scenarios skip).
+   */
   faketimeLibrary: string | undefined;
   /** Path of redis-server, or undefined (replica scenarios skip). */
   redisServer: string | undefined;
@@ -29,6 +40,8 @@ interface Requirement {
   debianPackage: string;
   candidates: string[];
   required: boolean;
+  /** What a candidate must allow (default: reading). */
+  access?: number;
 }
 
 /** Chromium's headless shell first (the binary itself, not the /usr/bin wrapper script), then full Chromium. */
@@ -45,10 +58,19 @@ const FAKETIME_CANDIDATES = [
   '/usr/lib/faketime/libfaketime.so.1',
 ];
 
-async function firstExisting(paths: readonly string[]): Promise<string | undefined> {
+/** gcc's options (-shared -fPIC -o) work with each. */
+const C_COMPILER_CANDIDATES = ['/usr/bin/cc', '/usr/bin/gcc', '/usr/bin/clang'];
+
+/** A header of libc6-dev that the fix includes: without the C library's headers nothing compiles. */
+const C_HEADER_CANDIDATES = ['/usr/include/dlfcn.h'];
+
+/** Where the fix is built, once per source: .tmp/ of this checkout (ignored by git, kept between runs). */
+const DEFAULT_BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.tmp', 'faketime-fix');
+
+async function firstExisting(paths: readonly string[], mode: number = constants.R_OK): Promise<string | undefined> {
   for (const path of paths) {
     try {
-      await access(path, constants.R_OK);
+      await access(path, mode);
       return path;
     } catch {
       // try the next one
@@ -71,24 +93,28 @@ export interface EnsureOptions {
   isRoot: boolean;
   /** Where to tell people what is happening. */
   log: (line: string) => void;
+  /** Where the libfaketime fix is built and kept (default: .tmp/faketime-fix in this checkout). */
+  buildDir?: string;
 }
 
 export async function ensureSystemTools(options: EnsureOptions): Promise<SystemTools> {
-  const requirements: Record<keyof SystemTools, Requirement> = {
+  const requirements = {
     chromiumPath: {
       debianPackage: 'chromium-headless-shell',
       candidates: options.chromiumPath ? [options.chromiumPath] : CHROMIUM_CANDIDATES,
       required: true,
     },
     faketimeLibrary: { debianPackage: 'faketime', candidates: FAKETIME_CANDIDATES, required: false },
+    cCompiler: { debianPackage: 'gcc', candidates: C_COMPILER_CANDIDATES, required: false, access: constants.X_OK },
+    cHeaders: { debianPackage: 'libc6-dev', candidates: C_HEADER_CANDIDATES, required: false },
     redisServer: { debianPackage: 'redis-server', candidates: ['/usr/bin/redis-server'], required: false },
-  };
+  } satisfies Record<string, Requirement>;
   if (options.chromiumPath && !(await firstExisting([options.chromiumPath]))) {
     throw new MissingSystemPackageError(`CHROMIUM_PATH=${options.chromiumPath} does not exist or is not readable`);
   }
   const missing: string[] = [];
-  for (const requirement of Object.values(requirements)) {
-    if (!(await firstExisting(requirement.candidates))) missing.push(requirement.debianPackage);
+  for (const requirement of Object.values<Requirement>(requirements)) {
+    if (!(await firstExisting(requirement.candidates, requirement.access))) missing.push(requirement.debianPackage);
   }
   if (missing.length > 0) {
     const command = `apt-get update && apt-get install -y ${missing.join(' ')}`;
@@ -113,9 +139,44 @@ export async function ensureSystemTools(options: EnsureOptions): Promise<SystemT
       `using ${chromiumPath}; the Debian package chromium-headless-shell runs the suite several times faster (apt-get install -y chromium-headless-shell)`,
     );
   }
+  const faketime = await firstExisting(requirements.faketimeLibrary.candidates);
   return {
     chromiumPath,
-    faketimeLibrary: await firstExisting(requirements.faketimeLibrary.candidates),
+    faketimeLibrary: faketime && (await withFaketimeFix(faketime, options)),
     redisServer: await firstExisting(requirements.redisServer.candidates),
   };
+}
+
+/** libfaketime and a C compiler able to build the fix, as found on this machine (nothing is installed). */
+export async function findClockTools(): Promise<{
+  faketimeLibrary: string | undefined;
+  cCompiler: string | undefined;
+}> {
+  const [faketimeLibrary, compiler, headers] = await Promise.all([
+    firstExisting(FAKETIME_CANDIDATES),
+    firstExisting(C_COMPILER_CANDIDATES, constants.X_OK),
+    firstExisting(C_HEADER_CANDIDATES),
+  ]);
+  return { faketimeLibrary, cCompiler: headers ? compiler : undefined };
+}
+
+/**
+ * libfaketime's LD_PRELOAD value, with the fix in front when the C compiler builds it; otherwise
+ * libfaketime alone, and the run's output says what that breaks.
+ */
+async function withFaketimeFix(faketimeLibrary: string, options: EnsureOptions): Promise<string> {
+  const without = (reason: string) => {
+    options.log(
+      `moved clocks run without the harness's libfaketime fix (${reason}): absolute sleeps on the monotonic clock fail with EINVAL there, so Python 3.11+ targets fail where they call time.sleep() on a moved clock (Node and Java targets are not affected)`,
+    );
+    return faketimeLibrary;
+  };
+  const compiler = (await findClockTools()).cCompiler;
+  if (!compiler) return without('no C compiler with the C library headers; as root: apt-get install -y gcc libc6-dev');
+  try {
+    const fix = await buildFaketimeFix({ compiler, cacheDir: options.buildDir ?? DEFAULT_BUILD_DIR });
+    return faketimePreload(faketimeLibrary, fix);
+  } catch (error) {
+    return without(error instanceof Error ? error.message : String(error));
+  }
 }
