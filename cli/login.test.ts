@@ -167,11 +167,33 @@ describe('login behaviour', { concurrency: 3 }, () => {
       ],
     });
     const run = start(['login', '--no-browser']);
+    run.child.stdin?.end();
     gateway.complete((await readLoginInstructions(run)).loginId);
     assert.equal((await run.exited).code, EXIT_CODES.teamRequired, run.stderr());
     assert.match(run.stderr(), /Error: you belong to 2 teams/);
     assert.match(run.stderr(), /Run `cli-sso login --team <id>` with one of:\n {2}team-a \(Alpha\)\n {2}team-b\n/);
     await assert.rejects(stat(home.tokenFile));
+  });
+
+  test('several teams and no terminal: a line on standard input chooses (a number or an id)', async () => {
+    for (const [answer, chosen] of [
+      ['2', 'team-b'],
+      ['nope\nteam-a', 'team-a'],
+    ] as const) {
+      const { gateway, home, start } = await setUp({
+        teams: [
+          { teamId: 'team-a', teamAlias: 'Alpha' },
+          { teamId: 'team-b', teamAlias: null },
+        ],
+      });
+      const run = start(['login', '--no-browser']);
+      gateway.complete((await readLoginInstructions(run)).loginId);
+      await run.waitForStderr(/ {2}1\. team-a \(Alpha\)\n {2}2\. team-b\nTeam \(number or id\): /);
+      run.child.stdin?.end(`${answer}\n`);
+      assert.equal((await run.exited).code, 0, run.stderr());
+      const stored = JSON.parse(await readFile(home.tokenFile, 'utf8')) as Record<string, unknown>;
+      assert.equal(stored['team_id'], chosen);
+    }
   });
 
   test('--team picks the team from the first poll on', async () => {

@@ -50,6 +50,8 @@ async function startGateway(autoLogin: string): Promise<{ idp: MockIdp; proxy: R
 /** `cli-sso login --no-browser`, with the browser's part done over HTTP from what the CLI printed. */
 async function loginThroughProxy(args: string[], env: Record<string, string>) {
   const run = startCli(['login', '--no-browser', ...args], env);
+  // Nothing to read: a team question then ends in the "--team" error, as in a script.
+  run.child.stdin?.end();
   try {
     const shown = await readLoginInstructions(run);
     await completeLoginOverHttp({ loginUrl: shown.loginUrl, userCode: shown.userCode });

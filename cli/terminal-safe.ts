@@ -36,8 +36,31 @@ export function terminalSafeStream(target: NodeJS.WritableStream, isTerminal: bo
       done();
     },
   });
-  return Object.assign(safe, { isTTY: isTerminal, columns: (target as { columns?: number }).columns });
+  // The terminal's own cursor methods (used by the progress spinner) write our sequences, not the
+  // network's: they go straight to the terminal.
+  const terminal = target as Partial<Record<(typeof TERMINAL_METHODS)[number], (...args: unknown[]) => unknown>>;
+  const methods = Object.fromEntries(
+    TERMINAL_METHODS.filter((name) => typeof terminal[name] === 'function').map((name) => [
+      name,
+      (...args: unknown[]) => terminal[name]?.apply(target, args),
+    ]),
+  );
+  return Object.assign(safe, methods, {
+    isTTY: (target as { isTTY?: boolean }).isTTY,
+    columns: (target as { columns?: number }).columns,
+    rows: (target as { rows?: number }).rows,
+  });
 }
+
+const TERMINAL_METHODS = [
+  'cursorTo',
+  'moveCursor',
+  'clearLine',
+  'clearScreenDown',
+  'getWindowSize',
+  'hasColors',
+  'getColorDepth',
+] as const;
 
 export function isTerminal(stream: NodeJS.WritableStream): boolean {
   return (stream as { isTTY?: boolean }).isTTY === true;

@@ -152,7 +152,7 @@ export class CliSession {
     if (!last) return '(the CLI was not run)';
     const text = last.transcript.trimEnd().split('\n').slice(-lines).join('\n');
     const exit = last.exitStatus ? `exit ${last.exitStatus.code ?? last.exitStatus.signal}` : 'still running';
-    return `the CLI's last output (${exit}):\n${text || '(nothing)'}`;
+    return `the CLI's last output (${exit}):\n${showControlCharacters(text) || '(nothing)'}`;
   }
 
   async stopAll(): Promise<void> {
@@ -181,6 +181,20 @@ export class CliSession {
       }
     }, BROWSER_LOG_POLL_MS);
   }
+}
+
+/**
+ * Control characters written as `\xNN`: a CLI's output goes into failure messages and reports, and a
+ * terminal showing them must not obey an escape sequence a CLI passed on.
+ */
+export function showControlCharacters(text: string): string {
+  let shown = '';
+  for (const character of text) {
+    const code = character.charCodeAt(0);
+    const control = character !== '\n' && character !== '\t' && (code < 0x20 || (code >= 0x7f && code <= 0x9f));
+    shown += control ? `\\x${code.toString(16).padStart(2, '0')}` : character;
+  }
+  return shown;
 }
 
 /** The first text in the run's output matching `pattern`, waiting for it until the deadline. */

@@ -50,6 +50,8 @@ async function collectEvidence(world: ConformanceWorld, pickle: Pickle): Promise
     saved.push(name);
     world.attach(`${name}:\n${clean.slice(-20_000)}`, 'text/plain');
   };
+  // The CLI's own words first: a reader sees "Authentication failed: ..." before any of our wording.
+  if (world.cliSession) world.attach(redactText(world.cliSession.lastWords()), 'text/plain');
   const page = world.openedPage;
   if (page) {
     try {

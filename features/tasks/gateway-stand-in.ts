@@ -29,17 +29,6 @@ export function withHostileEscapes(text: string): string {
   return `${text}${HOSTILE_ESCAPES.title}${HOSTILE_ESCAPES.clear}${HOSTILE_ESCAPES.link}${HOSTILE_ESCAPES.c1}`;
 }
 
-/** Control characters written as `\xNN`, so that a report shows an escape sequence instead of obeying it. */
-export function showControlCharacters(text: string): string {
-  let shown = '';
-  for (const character of text) {
-    const code = character.charCodeAt(0);
-    const control = character !== '\n' && (code < 0x20 || (code >= 0x7f && code <= 0x9f));
-    shown += control ? `\\x${code.toString(16).padStart(2, '0')}` : character;
-  }
-  return shown;
-}
-
 async function tapOf(world: ConformanceWorld) {
   await world.cli();
   return world.tap;
