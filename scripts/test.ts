@@ -24,16 +24,20 @@ interface Tally {
 }
 const total: Tally = { passed: 0, failed: 0, skipped: 0 };
 
-function run(command: string, commandArgs: string[]): Promise<{ code: number; output: string }> {
+function run(command: string, commandArgs: string[]): Promise<{ code: number; output: string; errors: string }> {
   return new Promise((resolvePromise) => {
     const child = spawn(command, commandArgs, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     let output = '';
+    let errors = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       process.stdout.write(chunk);
     });
-    child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
+    child.stderr.on('data', (chunk: Buffer) => {
+      errors += chunk.toString();
+      process.stderr.write(chunk);
+    });
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, output, errors }));
   });
 }
 
@@ -104,6 +108,23 @@ async function unitTests(): Promise<void> {
   }
 }
 
+/** The Python targets' own tests (standard library unittest): the CLI and every broken variant. */
+async function pythonTests(): Promise<void> {
+  process.stdout.write('\n== Python targets (targets/python/cli_test.py)\n');
+  // unittest reports on standard error.
+  const { code, errors: output } = await run('python3', [join(ROOT, 'targets/python/cli_test.py')]);
+  const ran = Number(/^Ran (\d+) tests? in/m.exec(output)?.[1] ?? '0');
+  const failures = /^FAILED \((.*)\)$/m.exec(output)?.[1] ?? '';
+  const failed = [...failures.matchAll(/(?:failures|errors)=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+  if (ran === 0 || (code !== 0 && failed === 0)) {
+    process.stdout.write(`the Python tests did not run cleanly (exit ${code}): counted as a failure\n`);
+    total.failed += 1;
+    return;
+  }
+  total.passed += ran - failed;
+  total.failed += failed;
+}
+
 /**
  * The conformance suite against three pairs of targets: our own (the embedded default), and the two
  * Python targets in targets/python/ that behave like LiteLLM (an opaque key, no expires_in, no long
@@ -162,6 +183,7 @@ if (!args.has('--no-static')) {
   ]);
 }
 await unitTests();
+await pythonTests();
 if (!args.has('--unit-only')) await features();
 process.stdout.write(
   `\ntest: ${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`,

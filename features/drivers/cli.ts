@@ -52,6 +52,8 @@ const LOGIN_URL_PATTERN = /https?:\/\/[^\s'"<>]+\/sso\/key\/generate\?[^\s'"<>]+
 const USER_CODE_PATTERN = /\b[A-Z0-9]{4}-[A-Z0-9]{4}\b/;
 /** How often the harness looks for a URL the CLI asked the browser catcher to open. */
 const BROWSER_LOG_POLL_MS = 20;
+/** How long output the CLI wrote before opening the browser may take to reach the harness. */
+const OUTPUT_SETTLE_MS = 150;
 
 /** One URL the CLI asked the browser to open, and what the CLI had printed at that moment. */
 export interface BrowserOpening {
@@ -167,9 +169,17 @@ export class CliSession {
    */
   private watchBrowser(): void {
     if (this.watcher) return;
+    let firstSeenAtMs: number | undefined;
     this.watcher = setInterval(() => {
       if (!existsSync(this.browserLog)) return;
       const urls = readFileSync(this.browserLog, 'utf8').split('\n').filter(Boolean);
+      if (urls.length > this.browserOpenings.length) {
+        // What the CLI wrote before it ran its browser command may still be in the pipe: let it
+        // arrive before looking. A CLI that waits for its browser command prints nothing meanwhile.
+        firstSeenAtMs ??= Date.now();
+        if (Date.now() - firstSeenAtMs < OUTPUT_SETTLE_MS) return;
+        firstSeenAtMs = undefined;
+      }
       for (let n = this.browserOpenings.length; n < urls.length; n++) {
         const printedBefore = this.runs.map((r) => r.transcript).join('\n');
         this.browserOpenings.push({ url: urls[n] as string, printedBefore });

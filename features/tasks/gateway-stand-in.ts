@@ -71,47 +71,29 @@ function rewriteObject(change: (body: JsonObject) => JsonObject) {
     typeof body === 'object' && body !== null && !Array.isArray(body) ? change({ ...(body as JsonObject) }) : body;
 }
 
-/** Every poll answer from the gateway passes through `change` (a JSON object) before the CLI sees it. */
-export async function rewritePollAnswers(
+/** The gateway's answers to requests matching `match` pass through `change` (a JSON object) before the CLI sees them. */
+async function rewriteAnswers(
   world: ConformanceWorld,
   name: string,
+  match: { method: string; path: RegExp },
   change: (body: JsonObject) => JsonObject,
-) {
+): Promise<void> {
   await shape(world, {
     name,
-    match: { method: 'GET', path: POLL_PATH },
+    match,
     times: Number.POSITIVE_INFINITY,
     answer: { kind: 'rewrite', rewrite: rewriteObject(change) },
   });
 }
 
-/** The gateway's answer to the login start passes through `change`. */
-export async function rewriteStartAnswer(
-  world: ConformanceWorld,
-  name: string,
-  change: (body: JsonObject) => JsonObject,
-) {
-  await shape(world, {
-    name,
-    match: { method: 'POST', path: START_PATH },
-    times: Number.POSITIVE_INFINITY,
-    answer: { kind: 'rewrite', rewrite: rewriteObject(change) },
-  });
-}
+export const rewritePollAnswers = (world: ConformanceWorld, name: string, change: (body: JsonObject) => JsonObject) =>
+  rewriteAnswers(world, name, { method: 'GET', path: POLL_PATH }, change);
 
-/** The gateway's model lists pass through `change`. */
-export async function rewriteModelLists(
-  world: ConformanceWorld,
-  name: string,
-  change: (body: JsonObject) => JsonObject,
-) {
-  await shape(world, {
-    name,
-    match: { method: 'GET', path: MODELS_PATH },
-    times: Number.POSITIVE_INFINITY,
-    answer: { kind: 'rewrite', rewrite: rewriteObject(change) },
-  });
-}
+export const rewriteStartAnswer = (world: ConformanceWorld, name: string, change: (body: JsonObject) => JsonObject) =>
+  rewriteAnswers(world, name, { method: 'POST', path: START_PATH }, change);
+
+export const rewriteModelLists = (world: ConformanceWorld, name: string, change: (body: JsonObject) => JsonObject) =>
+  rewriteAnswers(world, name, { method: 'GET', path: MODELS_PATH }, change);
 
 /** The gateway answers polls at once whatever the CLI asks (`Prefer: wait` is not passed on). */
 export async function answerPollsAtOnce(world: ConformanceWorld): Promise<void> {

@@ -361,6 +361,17 @@ def parse_yaml_subset(text: str):
     return value
 
 
+
+def _list_of_mappings(document, key):
+    """(index, entry) for each entry of the optional list `key`, each entry a mapping."""
+    entries = document.get(key)
+    if entries is not None and not isinstance(entries, list):
+        raise ConfigFileError(f"{key} must be a list")
+    for index, entry in enumerate(entries or []):
+        if not isinstance(entry, dict):
+            raise ConfigFileError(f"{key}[{index}] must be a mapping")
+        yield index, entry
+
 def read_models_file(path: str):
     """(models, teams) from a LiteLLM config.yaml; raises ConfigFileError naming the problem."""
     try:
@@ -374,12 +385,7 @@ def read_models_file(path: str):
     if not isinstance(document, dict):
         raise ConfigFileError("the top level must be a mapping (model_list: ...)")
     models = []
-    model_list = document.get("model_list")
-    if model_list is not None and not isinstance(model_list, list):
-        raise ConfigFileError("model_list must be a list")
-    for index, entry in enumerate(model_list or []):
-        if not isinstance(entry, dict):
-            raise ConfigFileError(f"model_list[{index}] must be a mapping")
+    for index, entry in _list_of_mappings(document, "model_list"):
         name = entry.get("model_name")
         if not isinstance(name, str) or not name.strip():
             raise ConfigFileError(f"model_list[{index}].model_name must be a non-empty string")
@@ -392,12 +398,7 @@ def read_models_file(path: str):
         slash = model.find("/") if model else -1
         models.append({"name": name.strip(), "owned_by": model[:slash] if slash > 0 else "litellm"})
     teams = []
-    team_list = document.get("teams")
-    if team_list is not None and not isinstance(team_list, list):
-        raise ConfigFileError("teams must be a list")
-    for index, entry in enumerate(team_list or []):
-        if not isinstance(entry, dict):
-            raise ConfigFileError(f"teams[{index}] must be a mapping")
+    for index, entry in _list_of_mappings(document, "teams"):
         team_id = entry.get("team_id")
         if not isinstance(team_id, str) or not team_id.strip():
             raise ConfigFileError(f"teams[{index}].team_id must be a non-empty string")
