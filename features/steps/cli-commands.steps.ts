@@ -32,8 +32,7 @@ Then('the CLI succeeds and its output names {string}', async function (this: Con
 });
 
 When('the clocks move {int} hours ahead', async function (this: ConformanceWorld, hours: number) {
-  const clock = await this.gatewayClock();
-  await clock.setOffsetSeconds(hours * 3600);
+  await this.moveGatewayClock(hours * 3600);
 });
 
 Then("the CLI's output says the key has expired", async function (this: ConformanceWorld) {

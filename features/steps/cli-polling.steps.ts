@@ -54,8 +54,7 @@ When('the CLI has polled once', async function (this: ConformanceWorld) {
 });
 
 When('the clocks move {int} seconds ahead', async function (this: ConformanceWorld, seconds: number) {
-  const clock = await this.gatewayClock();
-  await clock.setOffsetSeconds(seconds);
+  await this.moveGatewayClock(seconds);
 });
 
 Then('the CLI polled at least {int} times', function (this: ConformanceWorld, count: number) {

@@ -256,7 +256,7 @@ When(
   /^the gateway's clock moves (?:another )?(\d+) seconds ahead$/,
   async function (this: ConformanceWorld, seconds: string) {
     const clock = await this.gatewayClock();
-    await clock.setOffsetSeconds(clock.offset + Number(seconds));
+    await this.moveGatewayClock(clock.offset + Number(seconds));
   },
 );
 

@@ -9,12 +9,16 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { StartAnswer } from '../../protocol/cli-sso.ts';
 import type { StartedProcess } from '../drivers/child-process.ts';
 import { type CliResult, CliSession } from '../drivers/cli.ts';
-import type { FakeClock } from '../drivers/fake-clock.ts';
+import { clockOffsetSeenBy, type FakeClock } from '../drivers/fake-clock.ts';
 import { ConfigurationNotOffered, type RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { type Exchange, WireTap } from '../drivers/wire-tap.ts';
 import { type Harness, harness } from './harness.ts';
 import type { HarnessParameters } from './parameters.ts';
+
+/** A server may cache its Date header for a second; a moved clock shows within this. */
+const CLOCK_CHECK_MS = 3000;
+const CLOCK_TOLERANCE_S = 3;
 
 export class ConformanceWorld extends World<HarnessParameters> {
   /** Gateway settings this scenario adds to the harness defaults (protocol.md section 3). */
@@ -158,6 +162,29 @@ export class ConformanceWorld extends World<HarnessParameters> {
     }
     this.movedClocks.add(gateway.clock);
     return gateway.clock;
+  }
+
+  /**
+   * Move the gateway's clock to `offsetSeconds` from real time, and check that the gateway's own
+   * `Date` header follows: libfaketime cannot reach every runtime (a Go program reads the clock
+   * without the C library), and such a gateway's clock scenarios are skipped with that reason
+   * instead of failed. A gateway that sends no Date header is taken at its word.
+   */
+  async moveGatewayClock(offsetSeconds: number): Promise<void> {
+    const clock = await this.gatewayClock();
+    await clock.setOffsetSeconds(offsetSeconds);
+    const url = (await this.gateway()).url;
+    const deadline = Date.now() + CLOCK_CHECK_MS;
+    for (;;) {
+      const seen = await clockOffsetSeenBy(url).catch(() => undefined);
+      if (seen === undefined || Math.abs(seen - clock.offset) <= CLOCK_TOLERANCE_S) return;
+      if (Date.now() > deadline) {
+        throw new ConfigurationNotOffered(
+          `gateway's clock cannot be moved by libfaketime: moved ${Math.round(clock.offset)} s, its Date header is ${seen} s off (a Go program, or one that reads the clock without the C library)`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** The harness acting as a CLI (or an attacker) over HTTP against this scenario's gateway. */
