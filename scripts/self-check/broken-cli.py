@@ -70,7 +70,7 @@ def ignores_team_choice(cli: ModuleType) -> None:
 
 
 def keeps_no_key(cli: ModuleType) -> None:
-    cli.store_login = lambda metadata, key: str(cli.token_file())
+    cli.store_login = lambda metadata, key: f"Key stored in {cli.token_file()}."
 
 
 def browser_before_url(cli: ModuleType) -> None:

@@ -441,13 +441,13 @@ def keychain_delete() -> None:
 
 
 def store_login(metadata: dict, key: str) -> str:
-    """Save the login as `lite` does; returns where the key went, for the success message."""
+    """Save the login as `lite` does; returns the sentence saying where the key went."""
     if keychain_available():
         keychain_set(key)
         write_private_file(token_file(), metadata)
-        return f"the keychain (service {KEYRING_SERVICE}, {keychain_file()})"
+        return f"Key stored in the keychain (service {KEYRING_SERVICE}, {keychain_file()}); login details in {token_file()}."
     write_private_file(token_file(), {**metadata, "key": key, "jwt_token": key})
-    return f"{token_file()} (no keychain available)"
+    return f"Key and login details stored in {token_file()} (no keychain available)."
 
 
 def load_metadata() -> dict | None:
@@ -534,7 +534,7 @@ def login(base_url: str) -> None:
     say(f"JWT Token: {clean(mask_key(key))}")
     if "expires_at" in metadata:
         say(f"The key expires at {iso(metadata['expires_at'])}.")
-    say(f"Key stored in {where}; login details in {token_file()}.")
+    say(where)
 
 
 def iso(seconds: object) -> str:
