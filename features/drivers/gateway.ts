@@ -13,7 +13,6 @@
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify as stringifyYaml } from 'yaml';
 import { freePort, waitForHttpAnswer } from '../../common/http-server.ts';
 import { describeExit, StartedProcess, shellQuote } from './child-process.ts';
 import { FakeClock } from './fake-clock.ts';
@@ -279,9 +278,14 @@ function stableKey(env: GatewayEnv): string {
   return JSON.stringify(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** LiteLLM's config.yaml shape: `model_list` entries with `model_name` and `litellm_params.model`. */
+/**
+ * LiteLLM's config.yaml shape: `model_list` entries with `model_name` and `litellm_params.model`.
+ * Written in YAML's JSON form (every JSON document is YAML): any YAML reader takes it, and a gateway
+ * written with a standard library alone (Python's, Go's) reads it without a YAML parser of its own.
+ */
 function liteLlmConfig(models: readonly ModelEntry[]): string {
-  return stringifyYaml({
+  const config = {
     model_list: models.map((m) => ({ model_name: m.modelName, litellm_params: { model: m.model } })),
-  });
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
 }
