@@ -1,6 +1,6 @@
 /**
  * Each way a gateway can be broken gets its documented exit code and a message a person can act
- * on (issue 5, points 2, 6, 7 and 8). The CLI runs as a child process against a LiteLLM-like gateway
+ * on. The CLI runs as a child process against a LiteLLM-like gateway
  * with a fault set on one route; no stack trace and no secret ever reaches the output.
  */
 import assert from 'node:assert/strict';

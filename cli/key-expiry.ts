@@ -2,7 +2,7 @@
  * When does a key expire? Keys are opaque to clients (protocol.md section 6), but when one is a JWT
  * (the reference proxy's are) its `exp` claim is the exact answer; otherwise the poll answer's
  * `expires_in` (our extension) gives it; otherwise nobody knows, and we say so instead of guessing
- * LiteLLM's 24 h default (issue 5, point 4).
+ * LiteLLM's 24 h default.
  */
 import { decodeJwt } from 'jose';
 import type { StoredLogin } from '../protocol/token-file.ts';

@@ -1,5 +1,5 @@
 /**
- * What a person sees while the CLI waits for the browser (issue 5, point 2): on a terminal, a
+ * What a person sees while the CLI waits for the browser: on a terminal, a
  * spinner with the elapsed and remaining time; otherwise (CI logs, pipes) a plain line now and then,
  * so a log shows the CLI is alive without filling up with spinner frames.
  */

@@ -1,6 +1,7 @@
 /**
- * The CLI as a child process against the real reference proxy and mock IdP over HTTP (issue 5,
- * point 8); single read-only commands after a login run in-process (runCli) to keep the set fast. The browser's part is done over plain HTTP with the URL and the code the CLI printed
+ * The CLI as a child process against the real reference proxy and mock IdP over HTTP; single
+ * read-only commands after a login run in-process (runCli) to keep the set fast. The browser's part
+ * is done over plain HTTP with the URL and the code the CLI printed
  * (common/browserless-login.ts); the mock IdP signs the user in without a page (auto-login).
  */
 import assert from 'node:assert/strict';

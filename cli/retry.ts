@@ -1,6 +1,6 @@
 /**
  * Transient failures (no connection, 429, 502-504) are retried with exponential backoff, bounded by
- * a number of attempts and by the command's deadline (issue 5, point 2). Everything else is
+ * a number of attempts and by the command's deadline. Everything else is
  * thrown at once: a refusal does not get better by asking again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

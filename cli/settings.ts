@@ -10,7 +10,7 @@ import { POLL_INTERVAL_MS } from '../protocol/cli-sso.ts';
 import { defaultTokenFilePath } from './token-store.ts';
 
 export const DEFAULT_BASE_URL = 'http://localhost:4000';
-/** Pause before the first retry of a transient failure; doubled each time (issue 5, point 2). */
+/** Pause before the first retry of a transient failure; doubled each time. */
 export const DEFAULT_RETRY_DELAY_MS = 1000;
 
 export interface GlobalFlags {

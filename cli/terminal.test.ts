@@ -1,5 +1,5 @@
 /**
- * What a person at a terminal sees (issue 5, point 2): the spinner with elapsed and remaining time,
+ * What a person at a terminal sees: the spinner with elapsed and remaining time,
  * the team prompt, and Ctrl-C. Run in-process through runCli() with TTY flags set, against the
  * LiteLLM-like gateway over real HTTP.
  */

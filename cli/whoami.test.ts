@@ -1,5 +1,5 @@
 /**
- * whoami offline (issue 5, point 4): the expiry comes from the key's `exp` or the stored
+ * whoami offline: the expiry comes from the key's `exp` or the stored
  * `expires_at`, never a guess; an expired login is plainly EXPIRED with exit 9; --verify asks the
  * gateway. In-process through runCli() with stored logins written by hand.
  */

@@ -1,6 +1,6 @@
 /**
  * `cli-sso logout`: remove the stored login and say what was removed; with nothing stored it still
- * succeeds (issue 5, point 5). The protocol has no revocation route, so the key stays valid on the
+ * succeeds, so a script can always run it. The protocol has no revocation route, so the key stays valid on the
  * gateway until it expires, and the message says so rather than implying otherwise.
  */
 import { nowSeconds } from '../../common/clock.ts';

@@ -1,7 +1,7 @@
 /**
  * `cli-sso token`: the stored key alone on stdout, for scripts (`curl -H "Authorization: Bearer
  * $(cli-sso token)"`). The only command that prints the key, and only because it is asked to
- * (issue 5, point 3). An expired key is not printed: a script would only get a refusal later.
+ * (CLISSO-CLI-28 is about every other output). An expired key is not printed: a script would only get a refusal later.
  */
 import { nowSeconds } from '../../common/clock.ts';
 import type { CommandContext } from '../command-context.ts';

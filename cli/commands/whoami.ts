@@ -1,6 +1,6 @@
 /**
  * `cli-sso whoami [--json] [--verify]`: who is logged in, read from the token file without a network
- * call (issue 5, point 4). The expiry is the exact one, from the key's `exp` claim or the stored
+ * call. The expiry is the exact one, from the key's `exp` claim or the stored
  * `expires_at`, compared with the machine's real clock; never a guessed 24 h. `--verify` also asks
  * the gateway whether it still takes the key.
  */
