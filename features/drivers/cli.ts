@@ -70,10 +70,6 @@ export class CliSession {
 
   constructor(private readonly options: CliRunOptions) {}
 
-  get home(): string {
-    return this.options.home;
-  }
-
   get browserLog(): string {
     return join(this.options.harnessDir, 'browser-opened.log');
   }

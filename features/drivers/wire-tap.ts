@@ -20,6 +20,8 @@ export interface Exchange {
   method: string;
   /** Path and query as the gateway sees them: the tap's path prefix removed (may hold secrets). */
   path: string;
+  /** The gateway path without its query: what routes are matched against. */
+  route: string;
   /** Path and query exactly as the client sent them. */
   sentPath: string;
   requestHeaders: Record<string, string>;
@@ -116,10 +118,6 @@ export class WireTap {
     await server?.close();
   }
 
-  get closed(): boolean {
-    return this.server === undefined;
-  }
-
   /** Stand in for the gateway for the next `rule.times` requests that match. Rules apply in order. */
   shape(rule: ShapeRule): void {
     this.rules.push({ ...rule, used: 0 });
@@ -132,7 +130,7 @@ export class WireTap {
 
   /** Exchanges whose gateway path (without query) matches, in the order they finished. */
   exchangesTo(method: string, path: RegExp): Exchange[] {
-    return this.exchanges.filter((e) => e.method === method && path.test(e.path.split('?')[0] ?? ''));
+    return this.exchanges.filter((e) => e.method === method && path.test(e.route));
   }
 
   /** Parsed JSON bodies of the answers to requests whose path starts with `pathPrefix`. */
@@ -194,6 +192,7 @@ export class WireTap {
     const base: Omit<Exchange, 'status' | 'responseHeaders' | 'responseBody' | 'bytesSent' | 'abandoned'> = {
       method: req.method ?? 'GET',
       path: sentPath,
+      route: sentPath.split('?')[0] ?? '',
       sentPath,
       requestHeaders,
       startedAtMs: Date.now(),
@@ -216,8 +215,8 @@ export class WireTap {
       });
       return;
     }
-    const exchange = { ...base, path: underPrefix };
-    const rule = this.takeRule(exchange.method, underPrefix);
+    const exchange = { ...base, path: underPrefix, route: underPrefix.split('?')[0] ?? '' };
+    const rule = this.takeRule(exchange.method, exchange.route);
     if (rule?.answer.kind === 'canned') {
       req.resume();
       this.answerCanned(res, { ...exchange, shapedBy: rule.name }, rule.answer);
@@ -225,7 +224,8 @@ export class WireTap {
       req.resume();
       this.answerFlood(res, { ...exchange, shapedBy: rule.name }, rule.answer.bytes);
     } else {
-      this.relay(req, res, rule ? { ...exchange, shapedBy: rule.name } : exchange, rule?.answer);
+      const rewrite = rule?.answer.kind === 'rewrite' ? rule.answer : undefined;
+      this.relay(req, res, rule ? { ...exchange, shapedBy: rule.name } : exchange, rewrite);
     }
   }
 
@@ -240,9 +240,8 @@ export class WireTap {
     return undefined;
   }
 
-  private takeRule(method: string, path: string): (ShapeRule & { used: number }) | undefined {
-    const bare = path.split('?')[0] ?? '';
-    const rule = this.rules.find((r) => r.used < r.times && r.match.method === method && r.match.path.test(bare));
+  private takeRule(method: string, route: string): (ShapeRule & { used: number }) | undefined {
+    const rule = this.rules.find((r) => r.used < r.times && r.match.method === method && r.match.path.test(route));
     if (rule) rule.used += 1;
     return rule;
   }
@@ -314,7 +313,7 @@ export class WireTap {
     req: IncomingMessage,
     res: ServerResponse,
     exchange: ExchangeStart,
-    rewrite: RewrittenAnswer | FloodAnswer | CannedAnswer | undefined,
+    rewrite: RewrittenAnswer | undefined,
   ): void {
     const upstreamRequest = httpRequest(
       {
@@ -334,7 +333,7 @@ export class WireTap {
         }
         const chunks: Buffer[] = [];
         let recorded = 0;
-        if (rewrite?.kind === 'rewrite') {
+        if (rewrite) {
           upstreamResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
           upstreamResponse.on('end', () => {
             const original = Buffer.concat(chunks).toString('utf8');

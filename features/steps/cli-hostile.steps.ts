@@ -118,7 +118,7 @@ Given(
 );
 
 Then('the CLI sent no request after the start', async function (this: ConformanceWorld) {
-  const after = this.tap.exchanges.filter((e) => !(e.method === 'POST' && START_PATH.test(e.path.split('?')[0] ?? '')));
+  const after = this.tap.exchanges.filter((e) => !(e.method === 'POST' && START_PATH.test(e.route)));
   assert.deepEqual(
     after.map((e) => `${e.method} ${e.sentPath.split('?')[0]}`),
     [],

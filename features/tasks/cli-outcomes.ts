@@ -11,13 +11,9 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import type { Exchange } from '../drivers/wire-tap.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-
-/** The routes a `models list` may call (protocol section 2). */
-export const MODELS_PATH = /^\/(v1\/)?models\/?$/;
-const POLL_PATH = /^\/sso\/cli\/poll\/[^/]+$/;
+import { MODELS_PATH, POLL_PATH, START_PATH } from './gateway-stand-in.ts';
 
 /** Keys the gateway handed to the CLI, in the order the polls were answered. */
 export function keysHandedOut(world: ConformanceWorld): string[] {
@@ -30,7 +26,7 @@ export function keysHandedOut(world: ConformanceWorld): string[] {
 
 /** The poll secrets the gateway gave the CLI. */
 export function pollSecretsHandedOut(world: ConformanceWorld): string[] {
-  return world.tap.exchangesTo('POST', new RegExp(`^${CLI_SSO_PATHS.start}$`)).flatMap((e) => {
+  return world.tap.exchangesTo('POST', START_PATH).flatMap((e) => {
     const body = parseObject(e.responseBody);
     return typeof body?.poll_secret === 'string' ? [body.poll_secret] : [];
   });
@@ -61,7 +57,7 @@ export async function listModelsWithCli(world: ConformanceWorld): Promise<{ requ
   const since = world.tap.exchanges.length;
   const result = await cli.run(['models', 'list']);
   world.cliResult = result;
-  const requests = world.tap.exchanges.slice(since).filter((e) => MODELS_PATH.test(e.path.split('?')[0] ?? ''));
+  const requests = world.tap.exchanges.slice(since).filter((e) => MODELS_PATH.test(e.route));
   return { requests, output: `${result.stdout}${result.stderr}` };
 }
 

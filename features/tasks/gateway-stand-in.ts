@@ -6,9 +6,10 @@
 import type { Exchange, ShapeRule } from '../drivers/wire-tap.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 
-const POLL_PATH = /^\/sso\/cli\/poll\/[^/]+$/;
-const START_PATH = /^\/sso\/cli\/start$/;
-const MODELS_PATH = /^\/(v1\/)?models\/?$/;
+/** The routes a CLI calls (protocol section 2), matched against an exchange's route. */
+export const POLL_PATH = /^\/sso\/cli\/poll\/[^/]+$/;
+export const START_PATH = /^\/sso\/cli\/start$/;
+export const MODELS_PATH = /^\/(v1\/)?models\/?$/;
 
 /**
  * Escape sequences a hostile gateway might send, each harmful on a terminal: a window title (OSC 0),
@@ -128,5 +129,3 @@ export async function waitForPolls(world: ConformanceWorld, count: number, timeo
     `${count} poll(s) from the CLI`,
   );
 }
-
-export { POLL_PATH, START_PATH };
