@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { positiveInt } from '../common/command-line.ts';
 import { processRecordDir, stopRecordedProcesses } from './drivers/child-process.ts';
 import type { CliTarget } from './drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from './drivers/gateway.ts';
@@ -93,11 +94,6 @@ function envAssignment(flag: string, reserved: RegExp) {
     }
     return { ...previous, [name]: resolved };
   };
-}
-
-function positiveInt(value: string): number {
-  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1');
-  return Number(value);
 }
 
 function positiveMs(value: string): number {

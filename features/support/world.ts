@@ -38,8 +38,6 @@ export class ConformanceWorld extends World<HarnessParameters> {
   /** How the last CLI login ended, and the last other CLI command's result. */
   cliExitCode: number | null | undefined;
   cliResult: CliResult | undefined;
-  /** CLI logins finished in the browser so far. */
-  browserLogins = 0;
   /** Keys the CLI was proven to use (handed out, then sent back), in order. */
   readonly cliProvenKeys: string[] = [];
   /** The requests the CLI's last `models list` made to the model routes. */

@@ -49,8 +49,7 @@ export async function startCliLogin(world: ConformanceWorld): Promise<CliLogin> 
 /** The browser's part: sign in at the IdP as `username`, then confirm the code on the gateway. */
 export async function finishLoginInBrowser(world: ConformanceWorld, login: CliLogin, username: string): Promise<void> {
   // Each CLI login of a scenario is a person's first visit to the IdP in this browser.
-  if (world.browserLogins > 0) await world.freshBrowser();
-  world.browserLogins += 1;
+  if (world.openedPage) await world.freshBrowser();
   const page = await world.browserPage();
   await page.goto(login.loginUrl);
   await new IdpLoginPage(page).signInAs(username);

@@ -17,7 +17,8 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt } from '../../common/command-line.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BROKEN_CLI = join(ROOT, 'scripts/self-check/broken-cli.py');
@@ -88,11 +89,6 @@ async function listVariants(): Promise<Array<{ name: string; bug: string }>> {
     .map((line) => /^(\S+)\s+(.*)$/.exec(line.trim()))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ name: m[1] as string, bug: m[2] as string }));
-}
-
-function positiveInt(value: string): number {
-  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1');
-  return Number(value);
 }
 
 async function main(): Promise<number> {

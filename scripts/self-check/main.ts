@@ -12,6 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { positiveInt } from '../../common/command-line.ts';
 import { loadCatalogue, requirementIdsOf } from '../../features/runner/requirements.ts';
 import { countFaultFirings } from './fault-firings.ts';
 import { readScenarioOutcomes, type ScenarioOutcome } from './scenario-results.ts';
@@ -44,11 +45,6 @@ function variantList(value: string): string[] {
     );
   }
   return names;
-}
-
-function positiveInt(value: string): number {
-  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1');
-  return Number(value);
 }
 
 const program = new Command('self-check')
