@@ -23,7 +23,7 @@ import { after, type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import { type ProcessExit, StartedProcess, shellQuote } from './child-process.ts';
 import { buildFaketimeFix } from './clock/faketime-fix.ts';
-import { clockOffsetSeenBy, FakeClock, faketimePreload } from './fake-clock.ts';
+import { clockOffsetSeenBy, FakeClock, faketimePreload, settledClockOffsetSeenBy } from './fake-clock.ts';
 import { findClockTools } from './system-packages.ts';
 
 const run = promisify(execFile);
@@ -438,12 +438,7 @@ test("a Node program: setTimeout and Atomics.wait survive the moves, and its HTT
     },
     // Node's server reuses a Date header for up to a second: poll until it settles.
     check: async (clock) => {
-      const deadline = Date.now() + 5000;
-      let seen = await clockOffsetSeenBy(url);
-      while (Date.now() < deadline && (seen === undefined || Math.abs(seen - clock.offset) > 2)) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        seen = await clockOffsetSeenBy(url);
-      }
+      const seen = await settledClockOffsetSeenBy(url, clock.offset, { timeoutMs: 5000 });
       assert.ok(
         seen !== undefined && Math.abs(seen - clock.offset) <= 2,
         `its Date header is ${seen} s off; moved ${clock.offset}`,

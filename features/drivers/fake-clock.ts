@@ -126,3 +126,21 @@ export async function clockOffsetSeenBy(url: string, timeoutMs = 5000): Promise<
   // The header is the server's time cut to the second: on average half a second earlier.
   return Math.round((served + 500 - (sent + received) / 2) / 1000);
 }
+
+/**
+ * The offset the server at `url` shows once it has settled on `expectedSeconds` (within
+ * `toleranceS`), or the last one it showed when the deadline passed; undefined when it sends no
+ * Date header. Polls: a server may reuse its Date header for up to a second after the clock moved.
+ */
+export async function settledClockOffsetSeenBy(
+  url: string,
+  expectedSeconds: number,
+  { timeoutMs = 3000, toleranceS = 2 }: { timeoutMs?: number; toleranceS?: number } = {},
+): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await clockOffsetSeenBy(url);
+    if (seen === undefined || Math.abs(seen - expectedSeconds) <= toleranceS || Date.now() > deadline) return seen;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

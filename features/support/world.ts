@@ -9,7 +9,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { StartAnswer } from '../../protocol/cli-sso.ts';
 import type { StartedProcess } from '../drivers/child-process.ts';
 import { type CliResult, CliSession } from '../drivers/cli.ts';
-import { clockOffsetSeenBy, type FakeClock } from '../drivers/fake-clock.ts';
+import { type FakeClock, settledClockOffsetSeenBy } from '../drivers/fake-clock.ts';
 import { ConfigurationNotOffered, type RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { type Exchange, WireTap } from '../drivers/wire-tap.ts';
@@ -172,16 +172,14 @@ export class ConformanceWorld extends World<HarnessParameters> {
     const clock = await this.gatewayClock();
     await clock.setOffsetSeconds(offsetSeconds);
     const url = (await this.gateway()).url;
-    const deadline = Date.now() + CLOCK_CHECK_MS;
-    for (;;) {
-      const seen = await clockOffsetSeenBy(url).catch(() => undefined);
-      if (seen === undefined || Math.abs(seen - clock.offset) <= CLOCK_TOLERANCE_S) return;
-      if (Date.now() > deadline) {
-        throw new ConfigurationNotOffered(
-          `gateway's clock cannot be moved by libfaketime: moved ${Math.round(clock.offset)} s, its Date header is ${seen} s off (a Go program, or one that reads the clock without the C library)`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const seen = await settledClockOffsetSeenBy(url, clock.offset, {
+      timeoutMs: CLOCK_CHECK_MS,
+      toleranceS: CLOCK_TOLERANCE_S,
+    }).catch(() => undefined);
+    if (seen !== undefined && Math.abs(seen - clock.offset) > CLOCK_TOLERANCE_S) {
+      throw new ConfigurationNotOffered(
+        `gateway's clock cannot be moved by libfaketime: moved ${Math.round(clock.offset)} s, its Date header is ${seen} s off (a Go program, or one that reads the clock without the C library)`,
+      );
     }
   }
 
