@@ -19,7 +19,7 @@ import type { CliTarget } from './drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from './drivers/gateway.ts';
 import { ensureSystemTools, MissingSystemPackageError } from './drivers/system-packages.ts';
 import { buildRun } from './runner/build-run.ts';
-import type { HarnessParameters } from './support/parameters.ts';
+import { type HarnessParameters, STEP_TIMEOUT_VARIABLE } from './support/parameters.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -136,6 +136,7 @@ const program = new Command('sso-conformance')
     "set a variable for every gateway the harness starts (repeatable; NAME alone passes on this shell's value)",
     envAssignment('--gateway-env', HARNESS_GATEWAY_VARIABLES),
   )
+  .option('--step-timeout <seconds>', 'how long one step may take before it fails', positiveMs, 60_000)
   .option('--tags <expression>', 'only scenarios matching this Cucumber tag expression')
   .option('--name <regexp>', 'only scenarios whose name matches')
   .option('--reports <dir>', 'where reports and evidence go', 'reports')
@@ -151,6 +152,10 @@ const program = new Command('sso-conformance')
     'gateways one worker keeps running at once (more: fewer restarts, more memory)',
     positiveInt,
     8,
+  )
+  .option(
+    '--isolate-scenarios',
+    'no gateway serves two scenarios, and each gateway and CLI run is told its scenario (SSO_CONFORMANCE_SCENARIO=<feature>:<line>); slower, for attributing what a process did (npm run mutate)',
   )
   .option('--verbose', 'print what the harness starts')
   .argument('[features...]', 'feature files or folders (default: every feature)')
@@ -178,6 +183,8 @@ async function main(): Promise<number> {
     parallel: number;
     maxGateways: number;
     verbose?: boolean;
+    isolateScenarios?: boolean;
+    stepTimeout: number;
   }>();
   if (flags.gatewayCmd && flags.gatewayUrl) {
     program.error('--gateway-cmd and --gateway-url cannot be used together', { exitCode: 2 });
@@ -265,7 +272,9 @@ async function main(): Promise<number> {
       gatewayStartTimeoutMs: flags.gatewayStartTimeout,
       maxGateways: flags.maxGateways,
       verbose: flags.verbose === true,
+      isolateScenarios: flags.isolateScenarios === true,
     };
+    process.env[STEP_TIMEOUT_VARIABLE] = String(flags.stepTimeout);
     const { runSuite } = await suiteModule;
     const outcome = await runSuite({
       rootDir: ROOT,

@@ -42,6 +42,8 @@ export interface CliRunOptions {
   clockEnv: () => Record<string, string>;
   /** The user's `--cli-env` settings. */
   userEnv: Readonly<Record<string, string>>;
+  /** Variables of the harness's own for every run (SSO_CONFORMANCE_*): the user cannot override them. */
+  harnessEnv: Readonly<Record<string, string>>;
 }
 
 const CATCHER = fileURLToPath(new URL('./browser-catcher.sh', import.meta.url));
@@ -87,6 +89,7 @@ export class CliSession {
       LITELLM_PROXY_URL: this.options.baseUrl,
       BROWSER: `${shellQuote(CATCHER)} %s`,
       SSO_CONFORMANCE_BROWSER_LOG: this.browserLog,
+      ...this.options.harnessEnv,
       ...this.options.clockEnv(),
       ...extraEnv,
     };

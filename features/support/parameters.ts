@@ -5,6 +5,12 @@
 import type { CliTarget } from '../drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from '../drivers/gateway.ts';
 
+/**
+ * The step time limit in milliseconds. Cucumber asks for it when the support code loads, before
+ * any world parameter exists, so it travels in the environment.
+ */
+export const STEP_TIMEOUT_VARIABLE = 'SSO_CONFORMANCE_STEP_TIMEOUT_MS';
+
 export interface HarnessParameters {
   gateway: GatewayTarget;
   cli: CliTarget;
@@ -34,4 +40,10 @@ export interface HarnessParameters {
   gatewayStartTimeoutMs: number;
   /** Print a line of progress to the person running the suite. */
   verbose: boolean;
+  /**
+   * No gateway serves two scenarios, and every gateway and CLI the harness starts is told which
+   * scenario it serves (`SSO_CONFORMANCE_SCENARIO=<feature>:<line>`): what a process did can then be
+   * attributed to one scenario (npm run mutate records coverage this way).
+   */
+  isolateScenarios: boolean;
 }

@@ -5,6 +5,7 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type IWorldOptions, setWorldConstructor, World } from '@cucumber/cucumber';
+import type { Pickle } from '@cucumber/messages';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { StartAnswer } from '../../protocol/cli-sso.ts';
 import type { StartedProcess } from '../drivers/child-process.ts';
@@ -19,6 +20,9 @@ import type { HarnessParameters } from './parameters.ts';
 /** A server may cache its Date header for a second; a moved clock shows within this. */
 const CLOCK_CHECK_MS = 3000;
 const CLOCK_TOLERANCE_S = 3;
+
+/** Tells an isolated scenario's gateways and CLI runs which scenario they serve (HarnessParameters.isolateScenarios). */
+export const SCENARIO_VARIABLE = 'SSO_CONFORMANCE_SCENARIO';
 
 export class ConformanceWorld extends World<HarnessParameters> {
   /** Gateway settings this scenario adds to the harness defaults (protocol.md section 3). */
@@ -65,6 +69,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
   readonly browserResponses: Array<{ url: string; status: number; method: string }> = [];
   /** The IdP journal's last entry before this scenario: evidence shows only what came after. */
   journalSince = 0;
+  /** Where the scenario is written, `<feature file>:<line>` (an outline's example row: its line). */
+  scenarioLabel = '';
   /** Things to stop after the scenario (Redis servers, gateways started only for it). */
   readonly cleanups: Array<() => Promise<void>> = [];
 
@@ -76,7 +82,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
     return harness(this.parameters);
   }
 
-  async prepare(): Promise<void> {
+  async prepare(pickle: Pickle): Promise<void> {
+    this.scenarioLabel = `${pickle.uri}:${pickle.location?.line ?? 0}`;
     const scenarioDir = await mkdtemp(join(this.parameters.workDir, 'scenario-'));
     this.home = join(scenarioDir, 'home');
     this.harnessDir = join(scenarioDir, 'harness');
@@ -145,6 +152,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
     const h = await this.harness();
     const env: Record<string, string> = { ...h.defaultGatewayEnv, ...this.gatewayOverrides, ...extra };
     for (const name of this.gatewayUnset) delete env[name];
+    // A configuration no other scenario has: the pool then starts a gateway for this scenario alone.
+    if (this.parameters.isolateScenarios) env[SCENARIO_VARIABLE] = this.scenarioLabel;
     return env;
   }
 
@@ -207,6 +216,7 @@ export class ConformanceWorld extends World<HarnessParameters> {
         baseUrl: this.tapInUse.url,
         baseEnv: this.parameters.baseEnv,
         userEnv: this.parameters.cliEnv,
+        harnessEnv: this.parameters.isolateScenarios ? { [SCENARIO_VARIABLE]: this.scenarioLabel } : {},
         // The CLI's clock is moved only where a scenario judges it (whoami after expiry, a login
         // that outlives its session): elsewhere it runs on the real clock, as a person's does.
         clockEnv: () =>
@@ -230,6 +240,10 @@ export class ConformanceWorld extends World<HarnessParameters> {
     await this.cliInUse?.stopAll();
     await this.tapInUse?.close();
     await Promise.all([...this.movedClocks].map((clock) => clock.reset()));
+    // An isolated scenario's gateway serves no one else: it stops now, not when the pool needs room.
+    if (this.parameters.isolateScenarios && this.gatewayInUse) {
+      await (await this.harness()).gateways.retire(this.gatewayInUse);
+    }
     await this.context?.close();
     // The IdP goes back to its start: users, faults, sessions, tokens, journal, clock offset.
     (await this.harness()).idp.reset();

@@ -13,11 +13,21 @@ export interface ScenarioOutcome {
   key: string;
   name: string;
   uri: string;
+  /** Line of the scenario (an outline's example: its row) in the feature file: `uri:line` runs it alone. */
+  line: number;
   tags: string[];
   verdict: Verdict;
+  /** From the scenario's start to its end, hooks included. */
+  durationMs: number;
   /** First failure message, first line only. */
   message: string | undefined;
 }
+
+/** Cucumber's timestamps: whole seconds and nanoseconds since the epoch. */
+const timestampSchema = z
+  .looseObject({ seconds: z.number(), nanos: z.number() })
+  .transform((t) => t.seconds * 1000 + t.nanos / 1e6)
+  .optional();
 
 const envelopeSchema = z.looseObject({
   pickle: z
@@ -25,18 +35,25 @@ const envelopeSchema = z.looseObject({
       id: z.string(),
       uri: z.string(),
       name: z.string(),
+      location: z.looseObject({ line: z.number() }).optional(),
       tags: z.array(z.looseObject({ name: z.string() })),
     })
     .optional(),
   testCase: z.looseObject({ id: z.string(), pickleId: z.string() }).optional(),
-  testCaseStarted: z.looseObject({ id: z.string(), testCaseId: z.string() }).optional(),
+  testCaseStarted: z.looseObject({ id: z.string(), testCaseId: z.string(), timestamp: timestampSchema }).optional(),
   testStepFinished: z
     .looseObject({
       testCaseStartedId: z.string(),
       testStepResult: z.looseObject({ status: z.string(), message: z.string().optional() }),
     })
     .optional(),
-  testCaseFinished: z.looseObject({ testCaseStartedId: z.string(), willBeRetried: z.boolean().optional() }).optional(),
+  testCaseFinished: z
+    .looseObject({
+      testCaseStartedId: z.string(),
+      willBeRetried: z.boolean().optional(),
+      timestamp: timestampSchema,
+    })
+    .optional(),
 });
 
 /** Cucumber's failing step statuses: undefined, pending and ambiguous steps fail a scenario too. */
@@ -47,10 +64,10 @@ export async function readScenarioOutcomes(messagesFile: string): Promise<Scenar
 }
 
 export function parseMessages(ndjson: string): ScenarioOutcome[] {
-  const pickles = new Map<string, { key: string; name: string; uri: string; tags: string[] }>();
+  const pickles = new Map<string, { key: string; name: string; uri: string; line: number; tags: string[] }>();
   const seenNames = new Map<string, number>();
   const testCases = new Map<string, string>();
-  const attempts = new Map<string, { pickleId: string; statuses: string[]; message?: string }>();
+  const attempts = new Map<string, { pickleId: string; startedAtMs: number; statuses: string[]; message?: string }>();
   const outcomes: ScenarioOutcome[] = [];
   for (const line of ndjson.split('\n')) {
     if (line.trim() === '') continue;
@@ -58,16 +75,17 @@ export function parseMessages(ndjson: string): ScenarioOutcome[] {
     if (!parsed.success) continue;
     const envelope = parsed.data;
     if (envelope.pickle) {
-      const { id, uri, name, tags } = envelope.pickle;
+      const { id, uri, name, tags, location } = envelope.pickle;
       const base = `${uri} :: ${name}`;
       const n = (seenNames.get(base) ?? 0) + 1;
       seenNames.set(base, n);
-      pickles.set(id, { key: `${base} #${n}`, name, uri, tags: tags.map((t) => t.name) });
+      pickles.set(id, { key: `${base} #${n}`, name, uri, line: location?.line ?? 0, tags: tags.map((t) => t.name) });
     } else if (envelope.testCase) {
       testCases.set(envelope.testCase.id, envelope.testCase.pickleId);
     } else if (envelope.testCaseStarted) {
       const pickleId = testCases.get(envelope.testCaseStarted.testCaseId) ?? '';
-      attempts.set(envelope.testCaseStarted.id, { pickleId, statuses: [] });
+      const startedAtMs = envelope.testCaseStarted.timestamp ?? 0;
+      attempts.set(envelope.testCaseStarted.id, { pickleId, startedAtMs, statuses: [] });
     } else if (envelope.testStepFinished) {
       const attempt = attempts.get(envelope.testStepFinished.testCaseStartedId);
       const { status, message } = envelope.testStepFinished.testStepResult;
@@ -78,7 +96,8 @@ export function parseMessages(ndjson: string): ScenarioOutcome[] {
       const attempt = attempts.get(envelope.testCaseFinished.testCaseStartedId);
       const pickle = attempt ? pickles.get(attempt.pickleId) : undefined;
       if (!attempt || !pickle) continue;
-      outcomes.push({ ...pickle, verdict: verdictOf(attempt.statuses), message: attempt.message });
+      const durationMs = Math.max(0, (envelope.testCaseFinished.timestamp ?? 0) - attempt.startedAtMs);
+      outcomes.push({ ...pickle, verdict: verdictOf(attempt.statuses), message: attempt.message, durationMs });
     }
   }
   return outcomes;

@@ -64,7 +64,7 @@ test('parses verdicts, tags and the first failure line; repeated names get their
 });
 
 function outcome(key: string, verdict: ScenarioOutcome['verdict'], tags: string[] = []): ScenarioOutcome {
-  return { key, name: key, uri: 'f', tags, verdict, message: undefined };
+  return { key, name: key, uri: 'f', line: 1, tags, verdict, message: undefined, durationMs: 0 };
 }
 
 test('only scenarios that passed on every baseline are evidence', () => {

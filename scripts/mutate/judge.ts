@@ -1,0 +1,273 @@
+/**
+ * The conformance suite as the judge of mutants, in rounds.
+ *
+ * 1. **Coverage.** One run of the whole suite against the probed builds, each scenario on gateways
+ *    of its own (`--isolate-scenarios`): every gateway and CLI process writes which mutants it
+ *    reached and which scenario it served. Scenarios that fail or skip here cannot judge anything.
+ * 2. **Rounds.** A round is one suite run of some scenarios, each with one mutant switched on in the
+ *    processes that serve it (the plan file maps scenario -> mutant; the build reads it at start).
+ *    A mutant is tried on the scenarios that reach it, fastest first, one scenario in its first
+ *    round and more in later ones, until one fails: a failed scenario with a MUST requirement
+ *    kills it; one with SHOULDs only warns, and the mutant is tried further for a MUST.
+ *
+ * Running many mutants in one suite run spares the ~5 s that each run spends before its first
+ * scenario (bundling, browser, IdP): a mutant costs the scenarios it takes to decide it.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Catalogue, requirementIdsOf } from '../../features/runner/requirements.ts';
+import { readScenarioOutcomes, type ScenarioOutcome } from '../self-check/scenario-results.ts';
+import { runConformanceSuite } from '../self-check/suite-run.ts';
+
+export type MutantStatus = 'killed' | 'warned' | 'survived' | 'no-coverage' | 'undecided';
+
+export interface Judgement {
+  status: MutantStatus;
+  /** The scenario that killed (or warned about) the mutant, and the requirement IDs it carries. */
+  decidedBy?: { scenario: string; name: string; requirements: string[]; message: string | undefined };
+  /** Scenarios that ran with the mutant on and passed. */
+  passedScenarios: number;
+  /** Scenarios that reach the mutant and could judge (they passed with no mutant on). */
+  coveringScenarios: number;
+}
+
+export interface SuiteInvocation {
+  nodePath: string;
+  tsxPath: string;
+  rootDir: string;
+  /** Flags that point the suite at the mutated builds (targets.ts suiteFlags). */
+  targetFlags: readonly string[];
+  workers: number;
+  log: (line: string) => void;
+}
+
+export interface Coverage {
+  /** Scenarios that passed with no mutant on, by label (`uri:line`). */
+  judges: Map<string, ScenarioOutcome>;
+  /** Every scenario of the coverage run, by label. */
+  all: Map<string, ScenarioOutcome>;
+  /** Mutant id -> labels of the scenarios whose processes reached it. */
+  reached: Map<number, Set<string>>;
+  wallMs: number;
+}
+
+export const labelOf = (outcome: Pick<ScenarioOutcome, 'uri' | 'line'>) => `${outcome.uri}:${outcome.line}`;
+
+export async function measureCoverage(
+  suite: SuiteInvocation,
+  reportsDir: string,
+  coverageDir: string,
+  featurePaths: readonly string[],
+): Promise<Coverage> {
+  suite.log('coverage: the whole suite, each scenario on processes of its own, no mutant on');
+  const run = await runConformanceSuite({
+    nodePath: suite.nodePath,
+    tsxPath: suite.tsxPath,
+    rootDir: suite.rootDir,
+    gatewayCommand: undefined,
+    reportsDir,
+    extraArgs: [...suite.targetFlags, '--isolate-scenarios', '--parallel', String(suite.workers), ...featurePaths],
+    env: process.env,
+  });
+  const outcomes = await readScenarioOutcomes(run.messagesFile).catch(() => []);
+  if (outcomes.length === 0) {
+    throw new Error(`the coverage run produced no results (exit ${run.exitCode}); see ${run.outputFile}`);
+  }
+  const all = new Map(outcomes.map((o) => [labelOf(o), o]));
+  const judges = new Map(outcomes.filter((o) => o.verdict === 'passed').map((o) => [labelOf(o), o]));
+  const reached = new Map<number, Set<string>>();
+  for (const name of await readdir(coverageDir)) {
+    const record = JSON.parse(await readFile(join(coverageDir, name), 'utf8')) as { scenario: string; ids: number[] };
+    for (const id of record.ids) {
+      const scenarios = reached.get(id) ?? new Set<string>();
+      scenarios.add(record.scenario);
+      reached.set(id, scenarios);
+    }
+  }
+  suite.log(
+    `coverage: ${outcomes.length} scenarios, ${judges.size} passed and can judge, ${reached.size} mutants reached, in ${(run.wallMs / 1000).toFixed(1)} s`,
+  );
+  return { judges, all, reached, wallMs: run.wallMs };
+}
+
+interface Pending {
+  id: number;
+  file: string;
+  hint: string | undefined;
+  /** Scenarios still to try, in order. */
+  remaining: string[];
+  covering: number;
+  passed: number;
+  /** Scenarios planned for this mutant that a run did not report, with how often. */
+  unreported: Map<string, number>;
+  warnedBy?: Judgement['decidedBy'];
+}
+
+/** What the rounds so far have shown about the scenarios, to try the likeliest killers first. */
+interface Experience {
+  /** File -> scenario -> mutants of that file it killed. */
+  killsInFile: Map<string, Map<string, number>>;
+  /** Scenario -> how often it ran with a mutant on, and how often it killed. */
+  record: Map<string, { tries: number; kills: number }>;
+}
+
+/**
+ * The order in which a mutant tries its scenarios: the one that killed it last time; then those that
+ * killed other mutants of its file (a file's mutants tend to die by the same few scenarios: the
+ * rate-limit scenario for the start route's limiter, the configuration scenarios for the settings
+ * parser); then those that have killed most often for their tries (a whole login through the CLI
+ * notices more than a single refused request); then the fastest.
+ */
+function orderScenarios(mutant: Pending, coverage: Coverage, experience: Experience): void {
+  const kills = experience.killsInFile.get(mutant.file);
+  const inFile = (label: string) => (label === mutant.hint ? 1e9 : (kills?.get(label) ?? 0));
+  const rate = (label: string) => {
+    const { tries, kills } = experience.record.get(label) ?? { tries: 0, kills: 0 };
+    return (kills + 1) / (tries + 2);
+  };
+  const duration = (label: string) => coverage.judges.get(label)?.durationMs ?? 0;
+  mutant.remaining.sort(
+    (a, b) => inFile(b) - inFile(a) || rate(b) - rate(a) || duration(a) - duration(b) || a.localeCompare(b),
+  );
+}
+
+export async function judgeMutants(options: {
+  suite: SuiteInvocation;
+  coverage: Coverage;
+  /** Mutants to judge; a scenario label listed in `firstTry` is tried first (the last run's killer). */
+  mutants: ReadonlyArray<{ id: number; file: string }>;
+  /** No round starts after this time (ms since the epoch); mutants still open are `undecided`. */
+  deadline: number;
+  firstTry: ReadonlyMap<number, string>;
+  catalogue: Catalogue;
+  reportsDir: string;
+  planFile: string;
+  /** Called after every round with the verdicts so far. */
+  afterRound: (verdicts: ReadonlyMap<number, Judgement>) => Promise<void>;
+}): Promise<Map<number, Judgement>> {
+  const { suite, coverage, catalogue } = options;
+  const judgements = new Map<number, Judgement>();
+  const pending: Pending[] = [];
+  for (const { id, file } of options.mutants) {
+    const remaining = [...(coverage.reached.get(id) ?? [])].filter((label) => coverage.judges.has(label));
+    if (remaining.length === 0) {
+      judgements.set(id, { status: 'no-coverage', passedScenarios: 0, coveringScenarios: 0 });
+    } else {
+      const hint = options.firstTry.get(id);
+      pending.push({ id, file, hint, remaining, covering: remaining.length, passed: 0, unreported: new Map() });
+    }
+  }
+  const experience: Experience = { killsInFile: new Map(), record: new Map() };
+
+  const levelOf = (tags: readonly string[]) => {
+    const levels = requirementIdsOf(tags).map((id) => catalogue.byId.get(id)?.level);
+    return levels.some((level) => level !== 'SHOULD') ? 'MUST' : 'SHOULD';
+  };
+
+  for (let round = 1; pending.length > 0; round += 1) {
+    if (Date.now() > options.deadline) {
+      suite.log(`time is up: ${pending.length} mutants left undecided`);
+      for (const mutant of pending) {
+        judgements.set(mutant.id, {
+          status: 'undecided',
+          passedScenarios: mutant.passed,
+          coveringScenarios: mutant.covering,
+        });
+      }
+      break;
+    }
+    // Every scenario that some open mutant still has to try gets one, the least-tried mutants
+    // served first and then in turns: a round is one suite run, and a full one costs no more start-up.
+    // In the first round each mutant gets one scenario only: most die by their first.
+    for (const mutant of pending) orderScenarios(mutant, coverage, experience);
+    const plan = new Map<string, Pending>();
+    const queue = [...pending].sort(
+      (a, b) => a.covering - a.remaining.length - (b.covering - b.remaining.length) || a.id - b.id,
+    );
+    const cursor = new Map<Pending, number>();
+    for (let turn = 0, placed = true; placed && (round > 1 || turn === 0); turn += 1) {
+      placed = false;
+      for (const mutant of queue) {
+        let at = cursor.get(mutant) ?? 0;
+        while (at < mutant.remaining.length && plan.has(mutant.remaining[at] as string)) at += 1;
+        cursor.set(mutant, at + 1);
+        const label = mutant.remaining[at];
+        if (label === undefined) continue;
+        plan.set(label, mutant);
+        placed = true;
+      }
+    }
+    await writeFile(options.planFile, JSON.stringify(Object.fromEntries([...plan].map(([label, m]) => [label, m.id]))));
+    const run = await runConformanceSuite({
+      nodePath: suite.nodePath,
+      tsxPath: suite.tsxPath,
+      rootDir: suite.rootDir,
+      gatewayCommand: undefined,
+      reportsDir: join(options.reportsDir, `round-${round}`),
+      extraArgs: [...suite.targetFlags, '--isolate-scenarios', '--parallel', String(suite.workers), ...plan.keys()],
+      env: process.env,
+    });
+    const outcomes = new Map(
+      (await readScenarioOutcomes(run.messagesFile).catch(() => [])).map((o) => [labelOf(o), o]),
+    );
+    if (outcomes.size === 0)
+      throw new Error(`round ${round} produced no results (exit ${run.exitCode}); see ${run.outputFile}`);
+    let killed = 0;
+    for (const [label, mutant] of plan) {
+      const outcome = outcomes.get(label);
+      // A scenario the run did not report is tried again in a later round, and given up after two.
+      if (!outcome) {
+        const misses = (mutant.unreported.get(label) ?? 0) + 1;
+        mutant.unreported.set(label, misses);
+        if (misses >= 2) mutant.remaining = mutant.remaining.filter((l) => l !== label);
+        continue;
+      }
+      mutant.remaining = mutant.remaining.filter((l) => l !== label);
+      if (judgements.has(mutant.id)) continue;
+      const record = experience.record.get(label) ?? { tries: 0, kills: 0 };
+      record.tries += 1;
+      experience.record.set(label, record);
+      if (outcome.verdict === 'failed') {
+        const decidedBy = {
+          scenario: label,
+          name: outcome.name,
+          requirements: requirementIdsOf(outcome.tags),
+          message: outcome.message,
+        };
+        if (levelOf(outcome.tags) === 'MUST') {
+          judgements.set(mutant.id, {
+            status: 'killed',
+            decidedBy,
+            passedScenarios: mutant.passed,
+            coveringScenarios: mutant.covering,
+          });
+          const kills = experience.killsInFile.get(mutant.file) ?? new Map<string, number>();
+          kills.set(label, (kills.get(label) ?? 0) + 1);
+          experience.killsInFile.set(mutant.file, kills);
+          record.kills += 1;
+          killed += 1;
+          continue;
+        }
+        mutant.warnedBy ??= decidedBy;
+      } else if (outcome.verdict === 'passed') {
+        mutant.passed += 1;
+      }
+    }
+    for (const mutant of pending) {
+      if (judgements.has(mutant.id) || mutant.remaining.length > 0) continue;
+      judgements.set(mutant.id, {
+        status: mutant.warnedBy ? 'warned' : 'survived',
+        decidedBy: mutant.warnedBy,
+        passedScenarios: mutant.passed,
+        coveringScenarios: mutant.covering,
+      });
+    }
+    const left = pending.filter((m) => !judgements.has(m.id));
+    suite.log(
+      `round ${round}: ${plan.size} scenarios, ${killed} killed, ${pending.length - left.length - killed} decided otherwise, ${left.length} still open (${(run.wallMs / 1000).toFixed(1)} s)`,
+    );
+    pending.splice(0, pending.length, ...left);
+    await options.afterRound(judgements);
+  }
+  return judgements;
+}

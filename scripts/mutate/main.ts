@@ -1,0 +1,359 @@
+/**
+ * `npm run mutate`: how strong is the conformance suite? Small faults (mutants) are planted in the
+ * reference gateway (reference-proxy/, protocol/) and the reference CLI (cli/, protocol/), and the
+ * suite judges each one as it would judge anyone's gateway or CLI (judge.ts). Prints the mutation
+ * score, every survivor with file and line, and for each MUST requirement whether a mutant proved
+ * that one of its scenarios can fail; writes reports/mutation/report.json and summary.md.
+ *
+ *   npm run mutate                                  # every target, every mutant
+ *   npm run mutate -- --target gateway --files reference-proxy/routes/cli-poll.ts
+ *   npm run mutate -- --incremental                 # re-judge only what changed since the last run
+ *
+ * Exit codes: 0 the run finished (whatever the score), 1 the suite could not judge (no results),
+ * 2 usage error.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { build } from 'esbuild';
+import { positiveInt } from '../../common/command-line.ts';
+import { loadCatalogue } from '../../features/runner/requirements.ts';
+import type { ScenarioOutcome } from '../self-check/scenario-results.ts';
+import { type Coverage, type Judgement, judgeMutants, measureCoverage } from './judge.ts';
+import { OPERATORS, type OperatorName } from './operators.ts';
+import { type MutationReport, previousResults, type ReportedMutant, renderSummary, resultKey } from './report.ts';
+import {
+  buildTarget,
+  COVERAGE_DIR_VARIABLE,
+  collectMutants,
+  isMutatedFile,
+  type NumberedMutant,
+  PLAN_VARIABLE,
+  TARGETS,
+  type TargetMutants,
+  type TargetName,
+} from './targets.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TSX = fileURLToPath(import.meta.resolve('tsx'));
+
+function targetList(value: string): TargetName[] {
+  const names = value === 'all' ? (Object.keys(TARGETS) as TargetName[]) : value.split(',').map((v) => v.trim());
+  for (const name of names) {
+    if (!(name in TARGETS)) {
+      throw new InvalidArgumentError(`unknown target "${name}"; targets: ${Object.keys(TARGETS).join(', ')}, all`);
+    }
+  }
+  return names as TargetName[];
+}
+
+function operatorList(value: string): OperatorName[] {
+  const names = value.split(',').map((v) => v.trim());
+  for (const name of names) {
+    if (!(name in OPERATORS)) {
+      throw new InvalidArgumentError(`unknown operator "${name}"; operators: ${Object.keys(OPERATORS).join(', ')}`);
+    }
+  }
+  return names as OperatorName[];
+}
+
+const program = new Command('mutate')
+  .description('Plant small faults in the reference gateway and CLI and let the conformance suite judge each one.')
+  .option('--target <names>', 'gateway, cli or all (comma-separated)', targetList, targetList('all'))
+  .option('--files <paths>', 'only these source files (comma-separated, repository-relative)')
+  .option('--operators <names>', 'only these mutation operators (comma-separated; see --list-operators)', operatorList)
+  .option('--incremental', "reuse the last run's verdict of every mutant whose file and judge did not change")
+  .option('--reports <dir>', 'where the report and the rounds go', 'reports/mutation')
+  .option('--parallel <workers>', 'suite workers per round', positiveInt, 3)
+  .option(
+    '--step-timeout <seconds>',
+    'step time limit in the judge runs (a mutant that hangs a request costs this much; without one the slowest step takes ~5 s)',
+    positiveInt,
+    10,
+  )
+  .option(
+    '--max-minutes <minutes>',
+    'start no round after this long; mutants still open are reported undecided',
+    positiveInt,
+  )
+  .option('--list', 'list the mutants and stop')
+  .option('--list-operators', 'list the mutation operators and stop')
+  .argument('[features...]', 'feature files the suite runs (default: every feature)')
+  .showHelpAfterError();
+
+/**
+ * The target's source files that its bundle really contains (esbuild's metafile): a file of the
+ * folder that the entry point never imports would only add mutants nothing can reach.
+ */
+async function sourceFiles(target: TargetName): Promise<string[]> {
+  const spec = TARGETS[target];
+  const result = await build({
+    entryPoints: [join(ROOT, spec.entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    metafile: true,
+    external: ['better-sqlite3', 'pg-native'],
+    logLevel: 'silent',
+  });
+  return Object.keys(result.metafile.inputs)
+    .filter((path) => spec.folders.some((folder) => path.startsWith(`${folder}/`)) && isMutatedFile(path))
+    .sort();
+}
+
+/**
+ * What judges a target's mutants besides the mutant's own file: the suite and every component the
+ * target does not include. A mutant's last verdict is reused only while this is unchanged.
+ */
+async function judgeFingerprint(target: TargetName): Promise<string> {
+  const mutated = new Set(TARGETS[target].folders);
+  const folders = ['features', 'mock-idp', 'common', 'cli', 'reference-proxy', 'protocol'].filter(
+    (f) => !mutated.has(f),
+  );
+  const hash = createHash('sha256');
+  for (const folder of folders) {
+    const entries = (await readdir(join(ROOT, folder), { recursive: true })).map(String).sort();
+    for (const entry of entries) {
+      const text = await readFile(join(ROOT, folder, entry)).catch(() => undefined);
+      if (text === undefined) continue;
+      hash.update(`${folder}/${entry}\0`).update(text);
+    }
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function main(): Promise<number> {
+  program.parse(process.argv);
+  const flags = program.opts<{
+    target: TargetName[];
+    files?: string;
+    operators?: OperatorName[];
+    incremental?: boolean;
+    reports: string;
+    parallel: number;
+    stepTimeout: number;
+    maxMinutes?: number;
+    list?: boolean;
+    listOperators?: boolean;
+  }>();
+  if (flags.listOperators) {
+    for (const [name, meaning] of Object.entries(OPERATORS)) process.stdout.write(`${name.padEnd(22)} ${meaning}\n`);
+    return 0;
+  }
+  const log = (line: string) => process.stderr.write(`mutate: ${line}\n`);
+  const only = flags.files
+    ? new Set(
+        flags.files
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean),
+      )
+    : undefined;
+
+  // Every target's mutants get one numbering, so that one plan can switch on a gateway mutant for
+  // one scenario and a CLI mutant for another in the same round. The build always holds them all
+  // (its coverage then serves any later choice of files); --files and --operators choose which are judged.
+  const sets: TargetMutants[] = [];
+  let nextId = 0;
+  for (const target of flags.target) {
+    const set = await collectMutants(ROOT, TARGETS[target], await sourceFiles(target), nextId);
+    nextId += set.size;
+    sets.push(set);
+  }
+  if (only) {
+    const known = new Set(sets.flatMap((s) => [...s.sources.keys()]));
+    const unknown = [...only].filter((f) => !known.has(f));
+    if (unknown.length > 0) {
+      program.error(`--files: not a source file the chosen targets are built from: ${unknown.join(', ')}`, {
+        exitCode: 2,
+      });
+    }
+  }
+  const chosen = (m: NumberedMutant) =>
+    (!only || only.has(m.file)) && (!flags.operators || flags.operators.includes(m.operator));
+  const mutants = sets.flatMap((s) => s.mutants).filter(chosen);
+  if (flags.list) {
+    for (const m of mutants) {
+      process.stdout.write(`${m.id}\t${m.file}:${m.line}:${m.column}\t${m.operator}\t${oneLine(m.description)}\n`);
+    }
+    return 0;
+  }
+
+  const reportsDir = resolve(flags.reports);
+  const buildDir = join(ROOT, '.tmp', 'mutate');
+  const coverageDir = join(reportsDir, 'coverage');
+  const planFile = join(reportsDir, 'plan.json');
+  await mkdir(buildDir, { recursive: true });
+  const previous = flags.incremental ? await previousResults(join(reportsDir, 'report.json')) : new Map();
+  await rm(coverageDir, { recursive: true, force: true });
+  await mkdir(coverageDir, { recursive: true });
+
+  const fingerprints = new Map<TargetName, string>();
+  for (const set of sets) fingerprints.set(set.target.name, await judgeFingerprint(set.target.name));
+
+  // Reused: same file content, same edit, same judge.
+  const reused = new Map<number, Judgement>();
+  const firstTry = new Map<number, string>();
+  for (const m of sets.flatMap((s) => s.mutants)) {
+    const target = setOf(sets, m).target.name;
+    const last = previous.get(resultKey(m, target));
+    if (!last || last.judgement.status === 'undecided') continue;
+    if (last.judge === fingerprints.get(target)) reused.set(m.id, last.judgement);
+    else if (last.judgement.decidedBy) firstTry.set(m.id, last.judgement.decidedBy.scenario);
+  }
+  const toJudge = mutants.filter((m) => !reused.has(m.id)).map((m) => m.id);
+  const reusedChosen = mutants.filter((m) => reused.has(m.id)).length;
+  log(
+    `${mutants.length} mutants in ${sets.map((s) => `${s.target.name} (${s.mutants.length})`).join(', ')}; ` +
+      `${sets.reduce((n, s) => n + s.skipped.length, 0)} declared equivalent; ${reusedChosen} verdicts reused, ${toJudge.length} to judge`,
+  );
+
+  const startedAt = Date.now();
+  let coverage: Coverage | undefined;
+  let judged = new Map<number, Judgement>();
+  const catalogue = await loadCatalogue(join(ROOT, 'features/requirements.yaml'));
+
+  /**
+   * report.json after every round (what is still open is `undecided`, which --incremental never
+   * reuses: an interrupted run resumes), and the summary at the end. With --incremental, verdicts of
+   * mutants outside this run's choice are carried over while they still hold, so runs over parts of
+   * a target add up to a report of the whole.
+   */
+  const writeReport = async (verdicts: ReadonlyMap<number, Judgement>, final: boolean) => {
+    const carried = sets.flatMap((s) => s.mutants).filter((m) => !chosen(m) && reused.has(m.id));
+    const entries: ReportedMutant[] = [...mutants, ...carried]
+      .sort((a, b) => a.id - b.id)
+      .map((m) => {
+        const judgement = verdicts.get(m.id) ??
+          reused.get(m.id) ?? { status: 'undecided', passedScenarios: 0, coveringScenarios: 0 };
+        return { mutant: m, target: setOf(sets, m).target.name, judgement, reused: reused.has(m.id) };
+      });
+    const report: MutationReport = {
+      createdAt: new Date().toISOString(),
+      wallMs: Date.now() - startedAt,
+      targets: sets.map((s) => ({
+        name: s.target.name,
+        files: [...new Set(entries.filter((e) => e.target === s.target.name).map((e) => e.mutant.file))],
+        judge: fingerprints.get(s.target.name) ?? '',
+      })),
+      mutants: entries,
+      equivalent: sets.flatMap((s) =>
+        s.skipped
+          .filter((skipped) => entries.some((e) => e.mutant.file === skipped.file))
+          .map((skipped) => ({ ...skipped, target: s.target.name })),
+      ),
+      coverageRunMs: coverage?.wallMs,
+      scenariosThatCouldNotJudge: coverage
+        ? [...coverage.all.values()]
+            .filter((o) => o.verdict !== 'passed')
+            .map((o) => `${o.uri}:${o.line} ${o.name} (${o.verdict})`)
+        : [],
+    };
+    await writeFile(join(reportsDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    if (!final) return { summary: undefined };
+    const summary = renderSummary(report, catalogue);
+    await writeFile(join(reportsDir, 'summary.md'), summary.markdown);
+    return { summary };
+  };
+  if (toJudge.length > 0) {
+    const targetFlags: string[] = [];
+    for (const set of sets) {
+      const command = await buildTarget(ROOT, set, join(buildDir, `${set.target.name}.cjs`));
+      targetFlags.push(...set.target.suiteFlags(command));
+    }
+    // Both variables reach every gateway and CLI the harness starts: the plan says which mutant a
+    // scenario's processes run, the coverage folder takes what they reached.
+    for (const flag of ['--gateway-env', '--cli-env']) {
+      targetFlags.push(flag, `${PLAN_VARIABLE}=${planFile}`, flag, `${COVERAGE_DIR_VARIABLE}=${coverageDir}`);
+    }
+    await writeFile(planFile, '{}');
+    targetFlags.push('--step-timeout', String(flags.stepTimeout));
+    const suite = {
+      nodePath: process.execPath,
+      tsxPath: TSX,
+      rootDir: ROOT,
+      targetFlags,
+      workers: flags.parallel,
+      log,
+    };
+    // The coverage of one build is reused while the build and the suite are what they were.
+    const coverageKey = createHash('sha256')
+      .update(JSON.stringify([...sets.map((s) => [...s.fileHashes]), [...fingerprints], program.args]))
+      .digest('hex');
+    coverage = await cachedCoverage(join(reportsDir, 'coverage.json'), coverageKey, () =>
+      measureCoverage(suite, join(reportsDir, 'coverage-run'), coverageDir, program.args),
+    );
+    judged = await judgeMutants({
+      suite,
+      coverage,
+      mutants: mutants.filter((m) => toJudge.includes(m.id)),
+      deadline: flags.maxMinutes ? startedAt + flags.maxMinutes * 60_000 : Number.POSITIVE_INFINITY,
+      firstTry,
+      catalogue,
+      reportsDir: join(reportsDir, 'rounds'),
+      afterRound: (verdicts) => writeReport(verdicts, false).then(() => undefined),
+      planFile,
+    });
+  }
+
+  const { summary } = await writeReport(judged, true);
+  process.stdout.write(summary?.text ?? '');
+  log(`report: ${join(flags.reports, 'summary.md')} (and report.json)`);
+  return 0;
+}
+
+async function cachedCoverage(file: string, key: string, measure: () => Promise<Coverage>): Promise<Coverage> {
+  const saved = await readFile(file, 'utf8')
+    .then((text) => JSON.parse(text) as SavedCoverage)
+    .catch(() => undefined);
+  if (saved?.key === key) {
+    return {
+      judges: new Map(saved.judges),
+      all: new Map(saved.all),
+      reached: new Map(saved.reached.map(([id, labels]) => [id, new Set(labels)])),
+      wallMs: saved.wallMs,
+    };
+  }
+  const coverage = await measure();
+  const toSave: SavedCoverage = {
+    key,
+    judges: [...coverage.judges],
+    all: [...coverage.all],
+    reached: [...coverage.reached].map(([id, labels]) => [id, [...labels]]),
+    wallMs: coverage.wallMs,
+  };
+  await writeFile(file, JSON.stringify(toSave));
+  return coverage;
+}
+
+interface SavedCoverage {
+  key: string;
+  judges: Array<[string, ScenarioOutcome]>;
+  all: Array<[string, ScenarioOutcome]>;
+  reached: Array<[number, string[]]>;
+  wallMs: number;
+}
+
+function setOf(sets: readonly TargetMutants[], mutant: NumberedMutant): TargetMutants {
+  const set = sets.find((s) => s.mutants.includes(mutant));
+  if (!set) throw new Error(`mutant ${mutant.id} belongs to no target`);
+  return set;
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > 100 ? `${flat.slice(0, 97)}...` : flat;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`mutate: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = error instanceof InvalidArgumentError ? 2 : 1;
+  },
+);

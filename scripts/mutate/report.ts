@@ -1,0 +1,177 @@
+/**
+ * The mutation report: report.json (every mutant with its verdict, read back by --incremental) and
+ * summary.md / the terminal summary (score, survivors with file and line, MUST requirements proven
+ * able to fail, equivalent mutants with their reasons).
+ */
+import { readFile } from 'node:fs/promises';
+import type { Catalogue } from '../../features/runner/requirements.ts';
+import type { Judgement, MutantStatus } from './judge.ts';
+import type { SkippedMutant } from './operators.ts';
+import type { NumberedMutant, TargetName } from './targets.ts';
+
+export interface ReportedMutant {
+  mutant: NumberedMutant;
+  target: TargetName;
+  judgement: Judgement;
+  /** The verdict was carried over from the previous run (--incremental). */
+  reused: boolean;
+}
+
+export interface MutationReport {
+  createdAt: string;
+  wallMs: number;
+  targets: Array<{ name: TargetName; files: string[]; judge: string }>;
+  mutants: ReportedMutant[];
+  equivalent: Array<SkippedMutant & { target: TargetName }>;
+  coverageRunMs: number | undefined;
+  scenariosThatCouldNotJudge: string[];
+}
+
+/** Identifies a mutant across runs: its target, its file's content, and the edit. */
+export function resultKey(mutant: Pick<NumberedMutant, 'key'>, target: TargetName): string {
+  return `${target}|${mutant.key}`;
+}
+
+export async function previousResults(file: string): Promise<Map<string, { judge: string; judgement: Judgement }>> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const results = new Map<string, { judge: string; judgement: Judgement }>();
+  if (text === undefined) return results;
+  const report = JSON.parse(text) as MutationReport;
+  const judges = new Map(report.targets.map((t) => [t.name, t.judge]));
+  for (const entry of report.mutants) {
+    results.set(resultKey(entry.mutant, entry.target), {
+      judge: judges.get(entry.target) ?? '',
+      judgement: entry.judgement,
+    });
+  }
+  return results;
+}
+
+type Tally = Record<MutantStatus, number>;
+
+function tally(mutants: readonly ReportedMutant[]): Tally & { total: number; score: number } {
+  const counts: Tally = { killed: 0, warned: 0, survived: 0, 'no-coverage': 0, undecided: 0 };
+  for (const m of mutants) counts[m.judgement.status] += 1;
+  const total = mutants.length;
+  return { ...counts, total, score: total === 0 ? 1 : counts.killed / total };
+}
+
+const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
+
+function where(m: ReportedMutant): string {
+  return `${m.mutant.file}:${m.mutant.line}:${m.mutant.column}`;
+}
+
+function edit(m: ReportedMutant): string {
+  const one = m.mutant.description.replace(/\s+/g, ' ').trim();
+  return `\`${one.length > 100 ? `${one.slice(0, 97)}...` : one}\``;
+}
+
+const STATUS_WORDS: Record<MutantStatus, string> = {
+  killed: 'killed (a MUST scenario failed)',
+  warned: 'warned (only SHOULD scenarios failed)',
+  survived: 'survived (every scenario that reaches it passed)',
+  'no-coverage': 'no coverage (no passing scenario reaches it)',
+  undecided: 'undecided (the run ran out of time before every scenario reaching it was tried)',
+};
+
+export function renderSummary(report: MutationReport, catalogue: Catalogue): { text: string; markdown: string } {
+  const lines: string[] = [];
+  const all = tally(report.mutants);
+  lines.push('# Mutation report', '');
+  lines.push(
+    `${report.createdAt}, ${(report.wallMs / 60_000).toFixed(1)} min` +
+      (report.coverageRunMs ? ` (coverage run ${(report.coverageRunMs / 1000).toFixed(0)} s)` : '') +
+      `; ${report.mutants.filter((m) => m.reused).length} verdicts reused from the previous run.`,
+    '',
+  );
+  lines.push(
+    '| target | mutants | killed | warned | survived | no coverage | undecided | score | declared equivalent |',
+  );
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const target of report.targets) {
+    const t = tally(report.mutants.filter((m) => m.target === target.name));
+    const equivalent = report.equivalent.filter((e) => e.target === target.name).length;
+    lines.push(
+      `| ${target.name} | ${t.total} | ${t.killed} | ${t.warned} | ${t.survived} | ${t['no-coverage']} | ${t.undecided} | ${percent(t.score)} | ${equivalent} |`,
+    );
+  }
+  lines.push(
+    `| **all** | ${all.total} | ${all.killed} | ${all.warned} | ${all.survived} | ${all['no-coverage']} | ${all.undecided} | **${percent(all.score)}** | ${report.equivalent.length} |`,
+    '',
+  );
+  lines.push(
+    'Score = killed / mutants (equivalent mutants are not counted; they are listed below with their reasons).',
+    '',
+  );
+
+  lines.push('## By operator', '', '| operator | mutants | killed | score |', '| --- | ---: | ---: | ---: |');
+  const operators = [...new Set(report.mutants.map((m) => m.mutant.operator))].sort();
+  for (const operator of operators) {
+    const t = tally(report.mutants.filter((m) => m.mutant.operator === operator));
+    lines.push(`| ${operator} | ${t.total} | ${t.killed} | ${percent(t.score)} |`);
+  }
+  lines.push('');
+
+  lines.push('## MUST requirements proven able to fail', '');
+  const killedBy = new Map<string, number>();
+  for (const m of report.mutants) {
+    if (m.judgement.status !== 'killed') continue;
+    for (const id of m.judgement.decidedBy?.requirements ?? []) killedBy.set(id, (killedBy.get(id) ?? 0) + 1);
+  }
+  const musts = catalogue.requirements.filter((r) => r.level === 'MUST' && !r.retired);
+  const unproven = musts.filter((r) => !killedBy.has(r.id));
+  lines.push(
+    `${musts.length - unproven.length} of ${musts.length} MUST requirements have a scenario that a mutant made fail.`,
+    '',
+    '| requirement | mutants killed by its scenarios |',
+    '| --- | ---: |',
+  );
+  for (const r of musts) lines.push(`| ${r.id} | ${killedBy.get(r.id) ?? '**none**'} |`);
+  lines.push('');
+
+  for (const status of ['survived', 'warned', 'no-coverage', 'undecided'] as const) {
+    const list = report.mutants.filter((m) => m.judgement.status === status);
+    lines.push(`## ${STATUS_WORDS[status]}: ${list.length}`, '');
+    for (const m of list) {
+      const by = m.judgement.decidedBy;
+      const detail =
+        status === 'warned' && by
+          ? ` — ${by.requirements.join(', ')}: ${by.name}`
+          : status === 'survived'
+            ? ` — ${m.judgement.passedScenarios} scenario(s) passed with it`
+            : '';
+      lines.push(`- \`${where(m)}\` ${m.target} ${m.mutant.operator}: ${edit(m)}${detail}`);
+    }
+    lines.push('');
+  }
+
+  lines.push(`## Declared equivalent: ${report.equivalent.length}`, '');
+  for (const e of report.equivalent) {
+    lines.push(
+      `- \`${e.file}:${e.line}\` ${e.target} ${e.operator}: \`${e.description.replace(/\s+/g, ' ').slice(0, 100)}\` — ${e.reason}`,
+    );
+  }
+  lines.push('');
+  if (report.scenariosThatCouldNotJudge.length > 0) {
+    lines.push('## Scenarios that did not pass without a mutant (they judged nothing)', '');
+    for (const s of report.scenariosThatCouldNotJudge) lines.push(`- ${s}`);
+    lines.push('');
+  }
+  const markdown = `${lines.join('\n')}\n`;
+
+  const text = [
+    `mutation score: ${percent(all.score)} (${all.killed} killed of ${all.total}; ${all.warned} warned, ${all.survived} survived, ${all['no-coverage']} without coverage, ${all.undecided} undecided; ${report.equivalent.length} declared equivalent)`,
+    ...report.targets.map((target) => {
+      const t = tally(report.mutants.filter((m) => m.target === target.name));
+      return `  ${target.name}: ${percent(t.score)} (${t.killed}/${t.total})`;
+    }),
+    `MUST requirements proven able to fail: ${musts.length - unproven.length} of ${musts.length}` +
+      (unproven.length > 0 ? ` (not proven: ${unproven.map((r) => r.id).join(', ')})` : ''),
+    ...report.mutants
+      .filter((m) => m.judgement.status !== 'killed')
+      .map((m) => `  ${m.judgement.status.padEnd(11)} ${where(m)} ${m.mutant.operator}: ${edit(m)}`),
+    '',
+  ].join('\n');
+  return { text, markdown };
+}
