@@ -60,6 +60,16 @@ Feature: Confirming the code in the browser
       | no       |
       | an empty |
 
+  @CLISSO-COMPLETE-06
+  Scenario Outline: A completion for a session the gateway does not know is refused (<case>)
+    When someone posts a code for the login id "<login id>"
+    Then the gateway answers 400 with a message
+
+    Examples:
+      | case                       | login id                             |
+      | malformed login id         | not-a-session                        |
+      | well-formed but unknown id | cli-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB |
+
   @CLISSO-COMPLETE-05
   Scenario: Four wrong codes leave the session open for the right one
     Given "alice" has signed in at the IdP for a CLI session

@@ -75,6 +75,20 @@ Feature: Who the IdP says the user is
     When "hana" logs in through the browser
     Then the login answer is for user "hana.hill@example.com"
 
+  @CLISSO-IDENTITY-06
+  Scenario: A person the IdP gives no id claim, no name and no email gets no key
+    Given the IdP has a user "nobody" with the claims:
+      """
+      {"sub": "c0ffee00-nobody"}
+      """
+    And the gateway is configured with:
+      | GENERIC_USER_FIRST_NAME_ATTRIBUTE | given_name  |
+      | GENERIC_USER_LAST_NAME_ATTRIBUTE  | family_name |
+    And a CLI started a login session
+    When "nobody" signs in at the IdP for that session
+    Then the gateway answers 4xx to that callback
+    And polling with the poll secret does not hand out a key
+
   @CLISSO-IDENTITY-04
   Scenario: A role claim that is not a known role gives a new user internal_user_viewer
     Given the IdP has a user "ivan" with the claims:

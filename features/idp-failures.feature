@@ -44,3 +44,10 @@ Feature: When the IdP says no or fails
     When "cli-test-user" signs in at the IdP for that session
     Then the browser is not shown the "Complete CLI Login" page
     And polling with the poll secret does not hand out a key
+
+  @CLISSO-CALLBACK-02
+  Scenario: The browser comes back from the IdP without an authorization code
+    Given a CLI started a login session
+    When the browser comes back to the gateway's callback with the session's state but no code
+    Then the gateway answers 4xx to that callback
+    And polling with the poll secret does not hand out a key

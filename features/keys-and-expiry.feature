@@ -24,6 +24,13 @@ Feature: The CLI key opens the API until it expires
       | a key the gateway never issued                      |
       | no key at all                                       |
 
+  @CLISSO-API-05
+  Scenario: A CLI key cannot read another person's user row
+    Given "alice" logged in through the browser and holds the key
+    And "cli-test-user" logged in through the browser and holds the key
+    When the key asks GET /user/info for "alice"
+    Then the gateway refuses it with 401 or 403 and shows no user row
+
   @CLISSO-API-03
   Scenario: With EXPERIMENTAL_UI_LOGIN off, CLI keys are refused
     Given the gateway is configured with:

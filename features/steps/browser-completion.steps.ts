@@ -116,6 +116,13 @@ When('someone posts the right code for that session before anyone signed in', as
   });
 });
 
+When('someone posts a code for the login id {string}', async function (this: ConformanceWorld, loginId: string) {
+  this.lastAnswer = await (await this.http()).complete(loginId, {
+    user_code: 'ABCD-EFGH',
+    browser_complete_token: 'no-token-was-ever-issued-for-this-session',
+  });
+});
+
 When(
   "another browser posts the right code for that session without the page's browser token",
   async function (this: ConformanceWorld) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { freePort } from '../../common/http-server.ts';
-import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
+import { CLI_SSO_PATHS, CLI_STATE_PREFIX } from '../../protocol/cli-sso.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -52,6 +52,16 @@ When(
   },
 );
 
+When(
+  "the browser comes back to the gateway's callback with the session's state but no code",
+  async function (this: ConformanceWorld) {
+    assert.ok(this.flow, 'no login session was started');
+    const callback = new URL(`${(await this.gateway()).url}${CLI_SSO_PATHS.callback}`);
+    callback.searchParams.set('state', `${CLI_STATE_PREFIX}${this.flow.loginId}`);
+    await (await this.browserPage()).goto(callback.href);
+  },
+);
+
 /** Wait until the browser has had the gateway's answer to the IdP's callback. */
 async function callbackAnswer(world: ConformanceWorld): Promise<{ status: number }> {
   const gateway = await world.gateway();
@@ -76,6 +86,15 @@ Then('the browser is not shown the {string} page', async function (this: Conform
     await new CliCompletionPage(await this.browserPage()).isShown(),
     false,
     `the gateway showed the completion page (${answer.status})`,
+  );
+});
+
+Then('the gateway answers 4xx to that callback', async function (this: ConformanceWorld) {
+  const answer = await callbackAnswer(this);
+  // A request the gateway cannot act on is the client's mistake: a 4xx, never a 5xx or the form.
+  assert.ok(
+    answer.status >= 400 && answer.status < 500,
+    `the gateway answered the callback with ${answer.status}, expected a 4xx`,
   );
 });
 

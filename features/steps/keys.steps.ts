@@ -53,9 +53,26 @@ async function forgedKey(key: string, how: string): Promise<string | undefined> 
 Given(
   '{string} logged in through the browser and holds the key',
   async function (this: ConformanceWorld, username: string) {
+    // A second person logs in from a browser of their own: the IdP would sign the first in again.
+    if (this.openedPage) await this.freshBrowser();
     await logInThroughBrowser(this, username);
   },
 );
+
+When('the key asks GET \\/user\\/info for {string}', async function (this: ConformanceWorld, userId: string) {
+  this.lastAnswer = await (await this.http()).userInfo(userId, heldKey(this));
+});
+
+Then('the gateway refuses it with 401 or 403 and shows no user row', function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'no answer was recorded');
+  // protocol.md section 2: /user/info is the admin's; a person's key must not read someone else's row.
+  assert.ok(
+    answer.status === 401 || answer.status === 403,
+    `GET /user/info for another user with a CLI key answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+  );
+  assert.ok(!answer.text.includes('"user_info"'), `the refusal carries a user row: ${answer.text.slice(0, 300)}`);
+});
 
 Then(
   /^the key lists the models "([^"]*)" at "([^"]*)"$/,
