@@ -51,3 +51,13 @@ Feature: When the IdP says no or fails
     When the browser comes back to the gateway's callback with the session's state but no code
     Then the gateway answers 4xx to that callback
     And polling with the poll secret does not hand out a key
+
+  @CLISSO-CALLBACK-06
+  Scenario: An IdP answer for a login id the gateway never made signs no one in
+    Given the IdP has a user "zoe" with the claims:
+      """
+      {"sub": "c0ffee00-zoe", "preferred_username": "zoe", "email": "zoe@example.com"}
+      """
+    When "zoe" comes back from the IdP with the state of a login id the gateway never made
+    Then the gateway answers 4xx to that callback
+    And the gateway keeps no user "zoe"

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { freePort } from '../../common/http-server.ts';
-import { CLI_SSO_PATHS, CLI_STATE_PREFIX } from '../../protocol/cli-sso.ts';
+import { browserLoginUrl, CLI_SSO_PATHS, CLI_STATE_PREFIX } from '../../protocol/cli-sso.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { sessionLoginUrl } from '../tasks/browser-login.ts';
+import { sessionLoginUrl, startedSession } from '../tasks/browser-login.ts';
+import { userRowAnswer } from '../tasks/gateway-users.ts';
 
 const CALLBACK_TIMEOUT_MS = 15_000;
 
@@ -62,6 +64,29 @@ When(
   },
 );
 
+When(
+  '{string} comes back from the IdP with the state of a login id the gateway never made',
+  async function (this: ConformanceWorld, username: string) {
+    // A genuine authorization request, as the gateway's browser entry makes it for a real session,
+    // with its state then pointed at a login id that does not exist.
+    const flow = await startedSession(this);
+    const gateway = await this.gateway();
+    const entry = new URL(browserLoginUrl(gateway.url, flow.loginId));
+    const redirect = await (await this.http()).send('GET', `${entry.pathname}${entry.search}`);
+    const location = redirect.headers.location;
+    assert.ok(location, `the browser entry answered ${redirect.status} without a redirect to the IdP`);
+    const authorize = new URL(location, gateway.url);
+    authorize.searchParams.set('state', `${CLI_STATE_PREFIX}cli-${randomBytes(18).toString('base64url')}`);
+    const h = await this.harness();
+    h.idp.setAutoLogin(username);
+    try {
+      await (await this.browserPage()).goto(authorize.href);
+    } finally {
+      h.idp.setAutoLogin(undefined);
+    }
+  },
+);
+
 /** Wait until the browser has had the gateway's answer to the IdP's callback. */
 async function callbackAnswer(world: ConformanceWorld): Promise<{ status: number }> {
   const gateway = await world.gateway();
@@ -104,5 +129,16 @@ Then("the gateway answered the IdP's callback with {int}", async function (this:
     answer.status,
     status,
     `the gateway answered the IdP's callback with ${answer.status}, expected ${status}`,
+  );
+});
+
+Then('the gateway keeps no user {string}', async function (this: ConformanceWorld, userId: string) {
+  const answer = await userRowAnswer(this, userId);
+  const body = answer.json;
+  const row = typeof body === 'object' && body !== null && 'user_info' in body ? body.user_info : undefined;
+  // LiteLLM answers an unknown user_id with 404, or with 200 and no row: either says "no such user".
+  assert.ok(
+    answer.status === 404 || (answer.status === 200 && (row === null || row === undefined)),
+    `GET /user/info?user_id=${userId} answered ${answer.status}: ${answer.text.slice(0, 300)}`,
   );
 });

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Claims } from '../../mock-idp/index.ts';
+import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 
 /** Claims written in a step's doc string: a JSON object. */
@@ -24,12 +25,17 @@ export async function addIdpUser(world: ConformanceWorld, username: string, clai
   h.idp.users.put({ username, claims });
 }
 
-/** The gateway's user row (`user_info`) for `userId`. */
-export async function userRow(world: ConformanceWorld, userId: string): Promise<Record<string, unknown>> {
+/** GET /user/info?user_id=... with the master key, as the gateway answers it. */
+export async function userRowAnswer(world: ConformanceWorld, userId: string): Promise<HttpAnswer> {
   const gateway = await world.gateway();
   const masterKey = gateway.env.LITELLM_MASTER_KEY;
   assert.ok(masterKey, 'the gateway has no declared LITELLM_MASTER_KEY');
-  const answer = await (await world.http()).userInfo(userId, masterKey);
+  return (await world.http()).userInfo(userId, masterKey);
+}
+
+/** The gateway's user row (`user_info`) for `userId`. */
+export async function userRow(world: ConformanceWorld, userId: string): Promise<Record<string, unknown>> {
+  const answer = await userRowAnswer(world, userId);
   assert.equal(
     answer.status,
     200,
