@@ -58,6 +58,7 @@ const PROTOTYPE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function checkDestinationKey(key: string): DestinationVerdict {
   if (!DESTINATION_KEY_PATTERN.test(key)) return { allowed: false, reason: 'must match ^[A-Za-z0-9_.-]+$' };
+  // mutation-equivalent: outside the contract: a JavaScript store's defence against prototype pollution; LiteLLM (Python) keeps such keys, so no conformance rule may ask for either
   if (key.split('.').some((segment) => PROTOTYPE_SEGMENTS.has(segment))) {
     return { allowed: false, reason: 'has a __proto__, constructor or prototype segment' };
   }

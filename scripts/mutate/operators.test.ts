@@ -27,20 +27,33 @@ test('log calls, types and imports give no mutants', () => {
   assert.deepEqual(descriptions(source), ['BlockStatement: block of 1 line(s) emptied']);
 });
 
-test('a line marked equivalent gives no mutant and says why', () => {
+test('a statement marked equivalent gives no mutant, however many lines it has, and says why', () => {
   const source = [
     'export function f(n: number) {',
     '  // mutation-equivalent: the cache size is not observable',
     '  const size = 100;',
+    '  // mutation-equivalent: only a race reaches this',
+    '  if (n > size) {',
+    '    return { big: true };',
+    '  }',
     '  return n + size;',
     '}',
   ].join('\n');
   const { mutants, skipped } = mutantsOf('x.ts', source);
   assert.deepEqual(
     skipped.map((s) => [s.line, s.description, s.reason]),
-    [[3, '100 -> 101', 'the cache size is not observable']],
+    [
+      [3, '100 -> 101', 'the cache size is not observable'],
+      [5, 'condition n > size -> true', 'only a race reaches this'],
+      [5, 'condition n > size -> false', 'only a race reaches this'],
+      [5, '> -> <=', 'only a race reaches this'],
+      [5, '> -> >=', 'only a race reaches this'],
+      [5, 'block of 3 line(s) emptied', 'only a race reaches this'],
+      [6, '`big` left out', 'only a race reaches this'],
+      [6, 'true -> false', 'only a race reaches this'],
+    ],
   );
-  assert.ok(mutants.every((m) => m.line !== 3));
+  assert.ok(mutants.every((m) => m.line === 1 || m.line === 8));
 });
 
 test('a field left out of an answer, but not of an options bag', () => {

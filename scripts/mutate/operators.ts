@@ -8,8 +8,8 @@
  * arguments of log calls (what a component logs is not a wire answer), and string literals (log and
  * error texts would make hundreds of mutants that no client can tell apart from the original;
  * the answers' own texts are checked where the contract fixes them, and field names are not string
- * literals). Skipped on request: a line preceded by `// mutation-equivalent: <reason>` (or one that
- * carries it at its end) yields no mutant, and the report lists it with the reason.
+ * literals). Skipped on request: a statement led by a `// mutation-equivalent: <reason>` comment
+ * yields no mutant, and the report lists each one it would have made with the reason.
  */
 import ts from 'typescript';
 
@@ -147,27 +147,45 @@ const REMOVABLE_CALLS = new Set(['trim', 'trimStart', 'trimEnd', 'filter', 'slic
 
 const LOG_METHODS = /^(debug|info|warn|error|log)$/;
 
-const EQUIVALENT_MARK = /\/\/\s*mutation-equivalent:\s*(.+)$/;
+const EQUIVALENT_MARK = /^\/\/\s*mutation-equivalent:\s*(.+)$/;
+
+/**
+ * Statements (or class members, or object properties) led by a `// mutation-equivalent: <reason>`
+ * comment: every mutant inside one of them is declared equivalent for that reason.
+ */
+function equivalentSpans(source: ts.SourceFile): Array<{ start: number; end: number; reason: string }> {
+  const text = source.text;
+  const spans: Array<{ start: number; end: number; reason: string }> = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isStatement(node) || ts.isClassElement(node) || ts.isObjectLiteralElement(node)) {
+      for (const range of ts.getLeadingCommentRanges(text, node.pos) ?? []) {
+        const match = EQUIVALENT_MARK.exec(text.slice(range.pos, range.end).trim());
+        if (match?.[1]) spans.push({ start: node.getStart(source), end: node.getEnd(), reason: match[1].trim() });
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return spans;
+}
 
 export function mutantsOf(file: string, text: string): FileMutants {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const lines = text.split('\n');
+  const spans = equivalentSpans(source);
   const mutants: Mutant[] = [];
   const skipped: SkippedMutant[] = [];
   const fileScope: CoverageScope = { kind: 'file', start: 0, end: 0 };
 
-  const equivalenceReason = (line: number): string | undefined => {
-    const own = EQUIVALENT_MARK.exec(lines[line - 1] ?? '');
-    if (own) return own[1]?.trim();
-    const previous = (lines[line - 2] ?? '').trim();
-    const above = previous.startsWith('//') ? EQUIVALENT_MARK.exec(previous) : null;
-    return above?.[1]?.trim();
-  };
+  // The innermost marked statement holding the edit gives the reason.
+  const equivalenceReason = (start: number, end: number): string | undefined =>
+    spans
+      .filter((span) => span.start <= start && end <= span.end)
+      .sort((a, b) => a.end - a.start - (b.end - b.start))[0]?.reason;
 
   const add: Add = (operator, description, start, end, replacement, scope, siteNode) => {
     const { line, character } = source.getLineAndCharacterOfPosition(start);
     const original = text.slice(start, end);
-    const reason = equivalenceReason(line + 1);
+    const reason = equivalenceReason(start, end);
     if (reason !== undefined) {
       skipped.push({ file, line: line + 1, operator, description, reason });
       return;
