@@ -208,7 +208,7 @@ async function main(): Promise<number> {
   const reusedChosen = mutants.filter((m) => reused.has(m.id)).length;
   log(
     `${mutants.length} mutants in ${sets.map((s) => `${s.target.name} (${s.mutants.length})`).join(', ')}; ` +
-      `${sets.reduce((n, s) => n + s.skipped.length, 0)} declared equivalent; ${reusedChosen} verdicts reused, ${toJudge.length} to judge`,
+      `${mutants.filter((m) => m.equivalent).length} declared equivalent; ${reusedChosen} verdicts reused, ${toJudge.length} to judge`,
   );
 
   const startedAt = Date.now();
@@ -240,11 +240,6 @@ async function main(): Promise<number> {
         judge: fingerprints.get(s.target.name) ?? '',
       })),
       mutants: entries,
-      equivalent: sets.flatMap((s) =>
-        s.skipped
-          .filter((skipped) => entries.some((e) => e.mutant.file === skipped.file))
-          .map((skipped) => ({ ...skipped, target: s.target.name })),
-      ),
       coverageRunMs: coverage?.wallMs,
       scenariosThatCouldNotJudge: coverage
         ? [...coverage.all.values()]

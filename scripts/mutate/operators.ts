@@ -8,8 +8,8 @@
  * arguments of log calls (what a component logs is not a wire answer), and string literals (log and
  * error texts would make hundreds of mutants that no client can tell apart from the original;
  * the answers' own texts are checked where the contract fixes them, and field names are not string
- * literals). Skipped on request: a statement led by a `// mutation-equivalent: <reason>` comment
- * yields no mutant, and the report lists each one it would have made with the reason.
+ * literals). A statement led by a `// mutation-equivalent: <reason>` comment declares its mutants
+ * equivalent: those that survive are reported as equivalent, with the reason.
  */
 import ts from 'typescript';
 
@@ -55,6 +55,12 @@ export interface Mutant {
   end: number;
   original: string;
   replacement: string;
+  /**
+   * Why no client could tell this mutant from the original, when the source says so
+   * (`// mutation-equivalent: reason` before the statement). The mutant is judged all the same: if a
+   * scenario kills it the mark was not needed; if it survives it counts as equivalent, not survived.
+   */
+  equivalent?: string;
   /** The edit as a reader wants it: `< -> <=`, `field \`loginId\` left out`, `!allowed -> allowed`. */
   description: string;
   /** The innermost block, case clause, arrow expression body or file the mutant lives in: where its coverage is recorded. */
@@ -85,18 +91,8 @@ export interface CoverageScope {
   end: number;
 }
 
-export interface SkippedMutant {
-  file: string;
-  line: number;
-  operator: OperatorName;
-  description: string;
-  reason: string;
-}
-
 export interface FileMutants {
   mutants: Mutant[];
-  /** Mutants the source declares equivalent (`// mutation-equivalent: reason`). */
-  skipped: SkippedMutant[];
 }
 
 const EQUALITY_SWAPS: Partial<Record<ts.SyntaxKind, ts.SyntaxKind>> = {
@@ -158,9 +154,13 @@ function equivalentSpans(source: ts.SourceFile): Array<{ start: number; end: num
   const spans: Array<{ start: number; end: number; reason: string }> = [];
   const visit = (node: ts.Node) => {
     if (ts.isStatement(node) || ts.isClassElement(node) || ts.isObjectLiteralElement(node)) {
-      for (const range of ts.getLeadingCommentRanges(text, node.pos) ?? []) {
-        const match = EQUIVALENT_MARK.exec(text.slice(range.pos, range.end).trim());
-        if (match?.[1]) spans.push({ start: node.getStart(source), end: node.getEnd(), reason: match[1].trim() });
+      // The mark's reason may go on over the comment lines that follow it.
+      const comments = (ts.getLeadingCommentRanges(text, node.pos) ?? []).map((r) => text.slice(r.pos, r.end).trim());
+      const at = comments.findIndex((comment) => EQUIVALENT_MARK.test(comment));
+      const first = at >= 0 ? EQUIVALENT_MARK.exec(comments[at] as string)?.[1] : undefined;
+      if (first) {
+        const rest = comments.slice(at + 1).map((comment) => comment.replace(/^\/\/\s?/, ''));
+        spans.push({ start: node.getStart(source), end: node.getEnd(), reason: [first, ...rest].join(' ').trim() });
       }
     }
     ts.forEachChild(node, visit);
@@ -173,7 +173,6 @@ export function mutantsOf(file: string, text: string): FileMutants {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const spans = equivalentSpans(source);
   const mutants: Mutant[] = [];
-  const skipped: SkippedMutant[] = [];
   const fileScope: CoverageScope = { kind: 'file', start: 0, end: 0 };
 
   // The innermost marked statement holding the edit gives the reason.
@@ -186,10 +185,6 @@ export function mutantsOf(file: string, text: string): FileMutants {
     const { line, character } = source.getLineAndCharacterOfPosition(start);
     const original = text.slice(start, end);
     const reason = equivalenceReason(start, end);
-    if (reason !== undefined) {
-      skipped.push({ file, line: line + 1, operator, description, reason });
-      return;
-    }
     const top = ts.isBlock(siteNode) ? siteNode : outermostOfChain(siteNode);
     const site: SwitchSite = {
       kind: ts.isBlock(top) ? 'block' : 'expression',
@@ -208,6 +203,7 @@ export function mutantsOf(file: string, text: string): FileMutants {
       description,
       scope,
       site,
+      ...(reason === undefined ? {} : { equivalent: reason }),
     });
   };
 
@@ -227,7 +223,7 @@ export function mutantsOf(file: string, text: string): FileMutants {
   };
   visit(source, fileScope);
   mutants.sort((a, b) => a.start - b.start || a.end - b.end);
-  return { mutants, skipped };
+  return { mutants };
 }
 
 function isUnmutated(node: ts.Node): boolean {

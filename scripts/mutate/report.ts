@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Catalogue } from '../../features/runner/requirements.ts';
 import type { Judgement, MutantStatus } from './judge.ts';
-import type { SkippedMutant } from './operators.ts';
 import type { NumberedMutant, TargetName } from './targets.ts';
 
 export interface ReportedMutant {
@@ -22,7 +21,6 @@ export interface MutationReport {
   wallMs: number;
   targets: Array<{ name: TargetName; files: string[]; judge: string }>;
   mutants: ReportedMutant[];
-  equivalent: Array<SkippedMutant & { target: TargetName }>;
   coverageRunMs: number | undefined;
   scenariosThatCouldNotJudge: string[];
 }
@@ -47,13 +45,23 @@ export async function previousResults(file: string): Promise<Map<string, { judge
   return results;
 }
 
-type Tally = Record<MutantStatus, number>;
+/** What the report calls a mutant: the judge's verdict, or `equivalent` for a declared one no scenario killed. */
+export type ReportedStatus = MutantStatus | 'equivalent';
 
+export function reportedStatus(entry: ReportedMutant): ReportedStatus {
+  const { status } = entry.judgement;
+  return entry.mutant.equivalent && (status === 'survived' || status === 'no-coverage') ? 'equivalent' : status;
+}
+
+type Tally = Record<ReportedStatus, number>;
+
+/** Score = killed / (mutants - equivalent): a mutant no client can tell apart cannot be killed. */
 function tally(mutants: readonly ReportedMutant[]): Tally & { total: number; score: number } {
-  const counts: Tally = { killed: 0, warned: 0, survived: 0, 'no-coverage': 0, undecided: 0 };
-  for (const m of mutants) counts[m.judgement.status] += 1;
+  const counts: Tally = { killed: 0, warned: 0, survived: 0, 'no-coverage': 0, undecided: 0, equivalent: 0 };
+  for (const m of mutants) counts[reportedStatus(m)] += 1;
   const total = mutants.length;
-  return { ...counts, total, score: total === 0 ? 1 : counts.killed / total };
+  const judged = total - counts.equivalent;
+  return { ...counts, total, score: judged === 0 ? 1 : counts.killed / judged };
 }
 
 const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
@@ -67,7 +75,8 @@ function edit(m: ReportedMutant): string {
   return `\`${one.length > 100 ? `${one.slice(0, 97)}...` : one}\``;
 }
 
-const STATUS_WORDS: Record<MutantStatus, string> = {
+const STATUS_WORDS: Record<ReportedStatus, string> = {
+  equivalent: 'declared equivalent (survived, and the source says why no client can tell it apart)',
   killed: 'killed (a MUST scenario failed)',
   warned: 'warned (only SHOULD scenarios failed)',
   survived: 'survived (every scenario that reaches it passed)',
@@ -91,25 +100,29 @@ export function renderSummary(report: MutationReport, catalogue: Catalogue): { t
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const target of report.targets) {
     const t = tally(report.mutants.filter((m) => m.target === target.name));
-    const equivalent = report.equivalent.filter((e) => e.target === target.name).length;
     lines.push(
-      `| ${target.name} | ${t.total} | ${t.killed} | ${t.warned} | ${t.survived} | ${t['no-coverage']} | ${t.undecided} | ${percent(t.score)} | ${equivalent} |`,
+      `| ${target.name} | ${t.total} | ${t.killed} | ${t.warned} | ${t.survived} | ${t['no-coverage']} | ${t.undecided} | ${percent(t.score)} | ${t.equivalent} |`,
     );
   }
   lines.push(
-    `| **all** | ${all.total} | ${all.killed} | ${all.warned} | ${all.survived} | ${all['no-coverage']} | ${all.undecided} | **${percent(all.score)}** | ${report.equivalent.length} |`,
+    `| **all** | ${all.total} | ${all.killed} | ${all.warned} | ${all.survived} | ${all['no-coverage']} | ${all.undecided} | **${percent(all.score)}** | ${all.equivalent} |`,
     '',
   );
   lines.push(
-    'Score = killed / mutants (equivalent mutants are not counted; they are listed below with their reasons).',
+    'Score = killed / (mutants - declared equivalent). A declared equivalent is a mutant that survived on a statement the source marks `// mutation-equivalent: <reason>`; the reasons are listed below.',
     '',
   );
 
-  lines.push('## By operator', '', '| operator | mutants | killed | score |', '| --- | ---: | ---: | ---: |');
+  lines.push(
+    '## By operator',
+    '',
+    '| operator | mutants | killed | equivalent | score |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  );
   const operators = [...new Set(report.mutants.map((m) => m.mutant.operator))].sort();
   for (const operator of operators) {
     const t = tally(report.mutants.filter((m) => m.mutant.operator === operator));
-    lines.push(`| ${operator} | ${t.total} | ${t.killed} | ${percent(t.score)} |`);
+    lines.push(`| ${operator} | ${t.total} | ${t.killed} | ${t.equivalent} | ${percent(t.score)} |`);
   }
   lines.push('');
 
@@ -130,8 +143,8 @@ export function renderSummary(report: MutationReport, catalogue: Catalogue): { t
   for (const r of musts) lines.push(`| ${r.id} | ${killedBy.get(r.id) ?? '**none**'} |`);
   lines.push('');
 
-  for (const status of ['survived', 'warned', 'no-coverage', 'undecided'] as const) {
-    const list = report.mutants.filter((m) => m.judgement.status === status);
+  for (const status of ['survived', 'warned', 'no-coverage', 'undecided', 'equivalent'] as const) {
+    const list = report.mutants.filter((m) => reportedStatus(m) === status);
     lines.push(`## ${STATUS_WORDS[status]}: ${list.length}`, '');
     for (const m of list) {
       const by = m.judgement.decidedBy;
@@ -140,19 +153,14 @@ export function renderSummary(report: MutationReport, catalogue: Catalogue): { t
           ? ` — ${by.requirements.join(', ')}: ${by.name}`
           : status === 'survived'
             ? ` — ${m.judgement.passedScenarios} scenario(s) passed with it`
-            : '';
+            : status === 'equivalent'
+              ? ` — ${m.mutant.equivalent}`
+              : '';
       lines.push(`- \`${where(m)}\` ${m.target} ${m.mutant.operator}: ${edit(m)}${detail}`);
     }
     lines.push('');
   }
 
-  lines.push(`## Declared equivalent: ${report.equivalent.length}`, '');
-  for (const e of report.equivalent) {
-    lines.push(
-      `- \`${e.file}:${e.line}\` ${e.target} ${e.operator}: \`${e.description.replace(/\s+/g, ' ').slice(0, 100)}\` — ${e.reason}`,
-    );
-  }
-  lines.push('');
   if (report.scenariosThatCouldNotJudge.length > 0) {
     lines.push('## Scenarios that did not pass without a mutant (they judged nothing)', '');
     for (const s of report.scenariosThatCouldNotJudge) lines.push(`- ${s}`);
@@ -161,16 +169,16 @@ export function renderSummary(report: MutationReport, catalogue: Catalogue): { t
   const markdown = `${lines.join('\n')}\n`;
 
   const text = [
-    `mutation score: ${percent(all.score)} (${all.killed} killed of ${all.total}; ${all.warned} warned, ${all.survived} survived, ${all['no-coverage']} without coverage, ${all.undecided} undecided; ${report.equivalent.length} declared equivalent)`,
+    `mutation score: ${percent(all.score)} (${all.killed} killed of ${all.total}; ${all.warned} warned, ${all.survived} survived, ${all['no-coverage']} without coverage, ${all.undecided} undecided; ${all.equivalent} declared equivalent)`,
     ...report.targets.map((target) => {
       const t = tally(report.mutants.filter((m) => m.target === target.name));
-      return `  ${target.name}: ${percent(t.score)} (${t.killed}/${t.total})`;
+      return `  ${target.name}: ${percent(t.score)} (${t.killed} of ${t.total - t.equivalent})`;
     }),
     `MUST requirements proven able to fail: ${musts.length - unproven.length} of ${musts.length}` +
       (unproven.length > 0 ? ` (not proven: ${unproven.map((r) => r.id).join(', ')})` : ''),
     ...report.mutants
-      .filter((m) => m.judgement.status !== 'killed')
-      .map((m) => `  ${m.judgement.status.padEnd(11)} ${where(m)} ${m.mutant.operator}: ${edit(m)}`),
+      .filter((m) => reportedStatus(m) !== 'killed' && reportedStatus(m) !== 'equivalent')
+      .map((m) => `  ${reportedStatus(m).padEnd(11)} ${where(m)} ${m.mutant.operator}: ${edit(m)}`),
     '',
   ].join('\n');
   return { text, markdown };

@@ -10,7 +10,7 @@ import { join, relative, sep } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { shellQuote } from '../../features/drivers/child-process.ts';
 import { ACTIVE, instrument, PROBE } from './instrument.ts';
-import { type Mutant, mutantsOf, type SkippedMutant } from './operators.ts';
+import { type Mutant, mutantsOf } from './operators.ts';
 
 export type TargetName = 'gateway' | 'cli';
 
@@ -56,7 +56,6 @@ export interface TargetMutants {
   firstId: number;
   size: number;
   mutants: NumberedMutant[];
-  skipped: SkippedMutant[];
   /** Source text of every mutated file, by repository-relative path. */
   sources: ReadonlyMap<string, string>;
   /** Content hash of every mutated file. */
@@ -80,7 +79,6 @@ export async function collectMutants(
   firstId: number,
 ): Promise<TargetMutants> {
   const mutants: NumberedMutant[] = [];
-  const skipped: SkippedMutant[] = [];
   const sources = new Map<string, string>();
   const fileHashes = new Map<string, string>();
   for (const file of files) {
@@ -89,7 +87,6 @@ export async function collectMutants(
     sources.set(file, text);
     fileHashes.set(file, hash);
     const found = mutantsOf(file, text);
-    skipped.push(...found.skipped);
     for (const mutant of found.mutants) {
       mutants.push({
         ...mutant,
@@ -98,7 +95,7 @@ export async function collectMutants(
       });
     }
   }
-  return { target, firstId, size: mutants.length, mutants, skipped, sources, fileHashes };
+  return { target, firstId, size: mutants.length, mutants, sources, fileHashes };
 }
 
 /** Which mutant a started process runs, by scenario, for one round of a judge run (judge.ts). */
