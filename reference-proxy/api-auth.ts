@@ -20,6 +20,8 @@ export async function authenticateApiCall(
   res: Response,
 ): Promise<ApiCaller | undefined> {
   const token = bearerToken(req);
+  // mutation-equivalent: without this early answer a missing key fails the key check below, which answers
+  // the same 401 with an error body (CLISSO-API-02); only the message differs
   if (token === undefined) {
     res
       .status(401)

@@ -47,6 +47,12 @@ export function expectApiError(answer: HttpAnswer, where: string): ApiError {
     typeof type === 'string' && type.length > 0,
     `the ${answer.status} answer of ${where} has no string error.type: ${shown}`,
   );
+  // LiteLLM's error bodies repeat the status as error.code ("401", or 401); a body that carries a
+  // code must not contradict the status it came with.
+  assert.ok(
+    code === undefined || code === null || String(code) === String(answer.status),
+    `the ${answer.status} answer of ${where} says error.code ${JSON.stringify(code)}: ${shown}`,
+  );
   return { message, type, code };
 }
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import ts from 'typescript';
 import { shellQuote } from '../../features/drivers/child-process.ts';
 import { ACTIVE, instrument, PROBE } from './instrument.ts';
 import { type Mutant, mutantsOf } from './operators.ts';
@@ -46,7 +47,7 @@ export const TARGETS: Readonly<Record<TargetName, TargetSpec>> = {
 export interface NumberedMutant extends Mutant {
   /** Index in the target's list: the number a probe records and a report shows. */
   id: number;
-  /** Stable while the file is unchanged: the file's content hash and the edit. */
+  /** Stable while the file's code is unchanged (codeHash): the hash, the mutant's place in the file and the edit. */
   key: string;
 }
 
@@ -58,8 +59,22 @@ export interface TargetMutants {
   mutants: NumberedMutant[];
   /** Source text of every mutated file, by repository-relative path. */
   sources: ReadonlyMap<string, string>;
-  /** Content hash of every mutated file. */
+  /** Code hash of every mutated file (codeHash). */
   fileHashes: ReadonlyMap<string, string>;
+}
+
+/**
+ * A hash of a file's code alone: its tokens, without comments and layout. Editing a comment (an
+ * equivalence mark, a reworded explanation) keeps every mutant's key, so --incremental keeps its
+ * verdict; the mutants of a file whose code changed are judged again.
+ */
+export function codeHash(text: string): string {
+  const scanner = ts.createScanner(ts.ScriptTarget.Latest, true, ts.LanguageVariant.Standard, text);
+  const hash = createHash('sha256');
+  for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
+    hash.update(`${kind}:${scanner.getTokenText()}\0`);
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 export function isMutatedFile(relativePath: string): boolean {
@@ -83,17 +98,17 @@ export async function collectMutants(
   const fileHashes = new Map<string, string>();
   for (const file of files) {
     const text = await readFile(join(rootDir, file), 'utf8');
-    const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+    const hash = codeHash(text);
     sources.set(file, text);
     fileHashes.set(file, hash);
     const found = mutantsOf(file, text);
-    for (const mutant of found.mutants) {
+    found.mutants.forEach((mutant, ordinal) => {
       mutants.push({
         ...mutant,
         id: firstId + mutants.length,
-        key: `${file}@${hash}:${mutant.start}-${mutant.end}:${mutant.operator}:${mutant.replacement}`,
+        key: `${file}@${hash}#${ordinal}:${mutant.operator}:${mutant.description}`,
       });
-    }
+    });
   }
   return { target, firstId, size: mutants.length, mutants, sources, fileHashes };
 }
