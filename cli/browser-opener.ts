@@ -1,7 +1,7 @@
 /**
  * Open the login URL in a browser, the way LiteLLM's CLI does through Python's `webbrowser`
- * (protocol.md section 8): the `BROWSER` variable is a `:`-separated list of commands, tried in
- * order; in each, `%s` is replaced by the URL, else the URL is appended. Without `BROWSER`, the
+ * (docs/contract.md section 8): the `BROWSER` variable is a `:`-separated list of commands, tried
+ * in order; in each, `%s` is replaced by the URL, else the URL is appended. Without `BROWSER`, the
  * platform opener (the `open` package: xdg-open, open, start). The browser is spawned detached and
  * never waited on: the CLI has already printed the URL and goes on polling.
  */

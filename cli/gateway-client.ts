@@ -1,6 +1,6 @@
 /**
  * The CLI's side of the wire: POST /sso/cli/start, GET /sso/cli/poll/{login_id} and GET /models
- * (../shared/docs/protocol.md sections 2 and 8). Answers are parsed field by field with the
+ * (docs/contract.md sections 2 and 8). Answers are parsed field by field with the
  * parsers of protocol/cli-sso.ts; failures become typed errors that name the gateway, the status
  * and the gateway's own message. Secrets travel only in headers, never in a URL.
  */

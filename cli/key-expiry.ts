@@ -1,8 +1,8 @@
 /**
- * When does a key expire? Keys are opaque to clients (protocol.md section 6), but when one is a JWT
- * (the reference proxy's are) its `exp` claim is the exact answer; otherwise the poll answer's
- * `expires_in` (our extension) gives it; otherwise nobody knows, and we say so instead of guessing
- * LiteLLM's 24 h default.
+ * When does a key expire? Keys are opaque to clients (docs/contract.md section 6), but when one is
+ * a JWT (the reference proxy's are) its `exp` claim is the exact answer; otherwise the poll
+ * answer's `expires_in` (our extension) gives it; otherwise nobody knows, and we say so instead of
+ * guessing LiteLLM's 24 h default.
  */
 import { decodeJwt } from 'jose';
 import type { StoredLogin } from '../protocol/token-file.ts';

@@ -3,7 +3,7 @@
  * convention 1). Every problem is reported together with exit code 2; the API key is never echoed.
  *
  * Precedence: flag, then environment variable, then (for the gateway URL) the stored login, then
- * the default `http://localhost:4000` (protocol.md section 8).
+ * the default `http://localhost:4000` (docs/contract.md section 8).
  */
 import { type Env, EnvReader, isHttpUrl } from '../common/config.ts';
 import { POLL_INTERVAL_MS } from '../protocol/cli-sso.ts';

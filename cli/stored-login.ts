@@ -1,6 +1,6 @@
 /**
  * The login the commands after `login` work with: the stored one, or a key given with --api-key /
- * LITELLM_PROXY_API_KEY (protocol.md section 8). Also the words for a key the gateway refused,
+ * LITELLM_PROXY_API_KEY (docs/contract.md section 8). Also the words for a key the gateway refused,
  * shared by `models list` and `whoami --verify`.
  */
 import { nowSeconds } from '../common/clock.ts';

@@ -1,5 +1,5 @@
 /**
- * The stored login: `~/.litellm/token.json` by default (../shared/docs/protocol.md section 8), or
+ * The stored login: `~/.litellm/token.json` by default (docs/contract.md section 8), or
  * the path given by --token-file / LITELLM_PROXY_TOKEN_FILE. Written atomically (temp file in the
  * same directory, fsync, rename) so a crash or a parallel `cli-sso whoami` never sees half a file,
  * with mode 0600 in a 0700 directory because the file holds a bearer key.

@@ -73,7 +73,9 @@ export class EnvReader {
     return found.value.trim();
   }
 
-  /** `true`/`false` in any case (protocol.md section 3); anything else is a problem, not "off". */
+  /**
+   * `true`/`false` in any case (docs/contract.md section 3); anything else is a problem, not "off".
+   */
   bool(name: string, fallback: boolean, options: ReadOptions = {}): boolean {
     const found = this.raw(name, options);
     if (!found) return fallback;

@@ -1,7 +1,7 @@
 /**
  * What the mock prints on start: the issuer, the clients, the users and the `GENERIC_*` lines to
- * paste when pointing a LiteLLM gateway (or the reference proxy) at it (protocol.md section 3).
- * The client secrets are test fixtures of the mock itself, so printing them is the point.
+ * paste when pointing a LiteLLM gateway (or the reference proxy) at it (docs/contract.md
+ * section 3). The client secrets are test fixtures of the mock itself, so printing them is the point.
  */
 import type { MockIdp } from './mock-idp.ts';
 

@@ -1,6 +1,6 @@
 /**
  * Relying parties registered with the mock IdP, and their oidc-provider metadata (RFC 7591
- * section 2 names). The default client is LiteLLM's local-testing one (protocol.md section 9).
+ * section 2 names). The default client is LiteLLM's local-testing one (docs/contract.md section 9).
  */
 import type { ClientMetadata } from 'oidc-provider';
 

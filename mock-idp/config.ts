@@ -2,7 +2,7 @@
  * The mock IdP's configuration, read once at the edge from flags, environment and the users file
  * (architecture.md, convention 1). A flag wins over its variable. Every problem — variables, flags
  * and the users file — is reported together in one ConfigError. LiteLLM's mock variables
- * (`MOCK_OIDC_*`, protocol.md section 9) work unchanged.
+ * (`MOCK_OIDC_*`, docs/contract.md section 9) work unchanged.
  */
 import { ConfigError, type ConfigProblem, type Env, EnvReader, isHttpUrl } from '../common/config.ts';
 import type { LogLevel } from '../common/logger.ts';

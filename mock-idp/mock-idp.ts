@@ -24,7 +24,7 @@ import { UserDirectory } from './user-directory.ts';
 import { builtInCast, claimNamesOf, type DefaultUserOverrides, type MockUser } from './users.ts';
 
 export const DEFAULT_HOST = '127.0.0.1';
-/** LiteLLM's mock IdP port (protocol.md section 9). Pass 0 in tests. */
+/** LiteLLM's mock IdP port (docs/contract.md section 9). Pass 0 in tests. */
 export const DEFAULT_PORT = 8765;
 
 export interface MockIdpOptions {

@@ -20,8 +20,8 @@ import type { SigningKeys } from './signing-keys.ts';
 import { type MockUser, releasedClaims } from './users.ts';
 
 /**
- * Endpoint paths. LiteLLM's mock serves `/authorize`, `/token`, `/userinfo` (protocol.md section 9);
- * the rest keep oidc-provider's names. Discovery lists them all.
+ * Endpoint paths. LiteLLM's mock serves `/authorize`, `/token`, `/userinfo` (docs/contract.md
+ * section 9); the rest keep oidc-provider's names. Discovery lists them all.
  */
 export const ENDPOINT_PATHS = {
   authorization: '/authorize',

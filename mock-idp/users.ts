@@ -2,7 +2,7 @@
  * The people the mock IdP can sign in: a username, an optional password and an arbitrary claim set
  * (nested objects, lists, numbers, booleans, long and secret-looking values are all allowed, because
  * the point of the mock is to feed a gateway's claim mapping and secret filtering;
- * ../shared/docs/protocol.md section 5).
+ * docs/contract.md section 5).
  *
  * A user's OpenID subject is its `sub` claim when it has one, else its username.
  */
@@ -29,7 +29,7 @@ export function releasedClaims(user: MockUser): Claims & { sub: string } {
 }
 
 /**
- * LiteLLM's own mock IdP serves one user (protocol.md section 9). Its `MOCK_OIDC_*` variables
+ * LiteLLM's own mock IdP serves one user (docs/contract.md section 9). Its `MOCK_OIDC_*` variables
  * override the values; the username follows `sub`, as LiteLLM's mock has no other name for the user.
  */
 export interface DefaultUserOverrides {

@@ -12,7 +12,7 @@ import {
   parseClaimMap,
 } from './claim-map.ts';
 
-describe('parseClaimMap (protocol.md section 5, parsing)', () => {
+describe('parseClaimMap (docs/contract.md section 5, parsing)', () => {
   test('empty and blank values give no mappings', () => {
     assert.deepEqual(parseClaimMap(undefined), []);
     assert.deepEqual(parseClaimMap('   '), []);
@@ -60,7 +60,7 @@ describe('parseClaimMap (protocol.md section 5, parsing)', () => {
   });
 });
 
-describe('secret filtering (protocol.md section 5)', () => {
+describe('secret filtering (docs/contract.md section 5)', () => {
   test('every blocked word is refused in any case and as a substring', () => {
     for (const word of BLOCKED_KEY_WORDS) {
       assert.equal(checkDestinationKey(word).allowed, false, word);
@@ -99,7 +99,7 @@ describe('secret filtering (protocol.md section 5)', () => {
   });
 });
 
-describe('attribution metadata (protocol.md section 5, result)', () => {
+describe('attribution metadata (docs/contract.md section 5, result)', () => {
   test('maps captured claims and drops uncaptured ones', () => {
     const mappings = parseClaimMap('employment_type->acme_employment_type,org_info.department->department,missing->x');
     const captured = { employment_type: 'full_time', 'org_info.department': 'Engineering' };

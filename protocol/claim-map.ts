@@ -1,6 +1,6 @@
 /**
  * CLI_SSO_CLAIM_MAP: grammar, secret filtering and the shape of attribution metadata
- * (../shared/docs/protocol.md section 5). Pure functions, no I/O.
+ * (docs/contract.md section 5). Pure functions, no I/O.
  */
 
 export interface ClaimMapping {

@@ -1,5 +1,5 @@
 /**
- * The CLI SSO wire contract (../shared/docs/protocol.md section 2): paths, header names, identifier
+ * The CLI SSO wire contract (docs/contract.md section 2): paths, header names, identifier
  * shapes and the answers of POST /sso/cli/start and GET /sso/cli/poll/{login_id}.
  *
  * Wire field names (snake_case) appear only here; everything returned is camelCase.

@@ -1,5 +1,5 @@
 /**
- * Error bodies that cross the wire (../shared/docs/protocol.md section 2).
+ * Error bodies that cross the wire (docs/contract.md section 2).
  * - CLI SSO endpoints answer FastAPI style: `{"detail": "<message>"}`.
  * - API routes (/models, /v1/models) answer LiteLLM's `{"error": {message, type, param, code}}`.
  * - OAuth endpoints answer RFC 6749 section 5.2 `{"error", "error_description"}`.

@@ -1,5 +1,5 @@
 /**
- * The CLI token file, `~/.litellm/token.json` (../shared/docs/protocol.md section 8). LiteLLM's SDK
+ * The CLI token file, `~/.litellm/token.json` (docs/contract.md section 8). LiteLLM's SDK
  * reads it, so the fields are LiteLLM's; `expires_at` is ours (unix seconds, from the key or the
  * poll answer's `expires_in`).
  */

@@ -1,6 +1,6 @@
 /**
- * Who is calling an API route (protocol.md sections 2 and 6): the master key, or a CLI key that
- * verifies (only when EXPERIMENTAL_UI_LOGIN is on, as LiteLLM). Failures use LiteLLM's
+ * Who is calling an API route (docs/contract.md sections 2 and 6): the master key, or a CLI key
+ * that verifies (only when EXPERIMENTAL_UI_LOGIN is on, as LiteLLM). Failures use LiteLLM's
  * `{"error": {...}}` body: an expired key is 400 `expired_key`; missing, unknown, tampered,
  * `alg: none` or another signer's key is 401.
  */

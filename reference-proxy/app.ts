@@ -1,6 +1,6 @@
 /**
- * The reference gateway's routes (protocol.md sections 2 and 7), one file per protocol step under
- * routes/. Created without listening (architecture.md, convention 11); startReferenceProxy in
+ * The reference gateway's routes (docs/contract.md sections 2 and 7), one file per protocol step
+ * under routes/. Created without listening (architecture.md, convention 11); startReferenceProxy in
  * proxy.ts builds the stores and listens.
  */
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';

@@ -1,6 +1,6 @@
 /**
- * Component tests over real HTTP: every row of protocol.md section 2, against the reference proxy
- * and a recording IdP (test-support/recording-idp.ts) that shows what crossed the wire.
+ * Component tests over real HTTP: every row of docs/contract.md section 2, against the reference
+ * proxy and a recording IdP (test-support/recording-idp.ts) that shows what crossed the wire.
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -374,7 +374,7 @@ describe('GET /sso/cli/poll/{login_id}', () => {
   });
 });
 
-describe('identity from the IdP (protocol.md section 4)', () => {
+describe('identity from the IdP (docs/contract.md section 4)', () => {
   test('email is lower-cased, a known role is kept, metadata is stored nested with numbers', async () => {
     const start = await loginUntilVerified(proxy.url);
     await poll(proxy.url, start);
@@ -411,7 +411,7 @@ describe('identity from the IdP (protocol.md section 4)', () => {
   });
 });
 
-describe('GET /models with keys (protocol.md section 6)', () => {
+describe('GET /models with keys (docs/contract.md section 6)', () => {
   test('missing, unknown, tampered and alg:none keys are 401 with an {"error":{...}} body', async () => {
     const start = await loginUntilVerified(proxy.url);
     const ready = parsePollAnswer((await poll(proxy.url, start)).body);

@@ -1,4 +1,4 @@
-/** Unit tests: strict configuration (protocol.md section 3; issue 4, point 6). */
+/** Unit tests: strict configuration (docs/contract.md section 3, reference choice). */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * The reference proxy's configuration: every variable of protocol.md section 3, plus our own
+ * The reference proxy's configuration: every variable of docs/contract.md section 3, plus our own
  * (state stores, flags), read once at start-up. Every problem is reported together, naming the
  * variable, the rule and the value (secrets by length only), as one ConfigError (exit code 2).
  */
@@ -21,7 +21,7 @@ export interface IdpSettings {
   includeClientIdInBody: boolean;
 }
 
-/** Where identity fields come from in the userinfo JSON (dot paths, protocol.md section 4). */
+/** Where identity fields come from in the userinfo JSON (dot paths, docs/contract.md section 4). */
 export interface IdentityAttributes {
   userId: string;
   email: string;
@@ -44,7 +44,7 @@ export interface ProxyConfig {
   signingSecret: string;
   experimentalUiLogin: boolean;
   cliKeyLifetimeSeconds: number;
-  /** Seconds of leeway when checking a key's `exp` (protocol.md section 6: 0 unless configured). */
+  /** Seconds of leeway when checking a key's `exp` (docs/contract.md section 6: 0 unless set). */
   keyLeewaySeconds: number;
   /** 10 min under EXPERIMENTAL_UI_LOGIN, else LITELLM_UI_SESSION_DURATION. */
   uiSessionSeconds: number;
@@ -192,7 +192,7 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
   const experimentalUiLogin = reader.bool('EXPERIMENTAL_UI_LOGIN', false);
   // LiteLLM reads CLI_JWT_EXPIRATION_HOURS first and LITELLM_CLI_JWT_EXPIRATION_HOURS after it
   // (litellm/constants.py; its test calls the first one canonical), although its documentation and
-  // protocol.md name the LITELLM_ one: with both set, CLI_JWT_EXPIRATION_HOURS wins here too.
+  // docs/contract.md name the LITELLM_ one: with both set, CLI_JWT_EXPIRATION_HOURS wins here too.
   const hours = reader.positiveInt('CLI_JWT_EXPIRATION_HOURS', 24, {
     aliases: ['LITELLM_CLI_JWT_EXPIRATION_HOURS'],
     max: 24 * 365 * 10,
@@ -323,8 +323,9 @@ function readModelsFile(reader: EnvReader, path: string): ModelsFile {
 }
 
 /**
- * The claim map is parsed leniently, as LiteLLM does (protocol.md section 5): entries that do not
- * fit are skipped at run time. We still say so once at start-up, so a typo does not go unnoticed.
+ * The claim map is parsed leniently, as LiteLLM does (docs/contract.md section 5): entries that do
+ * not fit are skipped at run time. We still say so once at start-up, so a typo does not go
+ * unnoticed.
  */
 function claimMapWarnings(raw: string | undefined, mappings: ClaimMapping[], captured: string[]): string[] {
   const warnings: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * Pending CLI logins ("flows", protocol.md sections 1-2) and where they live.
+ * Pending CLI logins ("flows", docs/contract.md sections 1-2) and where they live.
  *
  * A flow is written by four steps (start, callback, complete, poll) that may run on different
  * replicas, so every write goes through `update()`, which applies a decision to the version it read
@@ -24,7 +24,7 @@ export interface LoginSession {
   userRole: string;
   /** Team ids, from the IdP's team claim and the user's stored memberships. */
   teams: string[];
-  /** Flat, dot-keyed form returned in the poll answer (protocol.md section 5). */
+  /** Flat, dot-keyed form returned in the poll answer (docs/contract.md section 5). */
   attributionMetadata: Record<string, MetadataScalar>;
 }
 

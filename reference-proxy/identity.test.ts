@@ -1,6 +1,6 @@
 /**
- * Unit tests: identity (protocol.md section 4) and claim mapping with secret filtering (section 5),
- * from userinfo to the poll answer's flat metadata and the stored nested form.
+ * Unit tests: identity (docs/contract.md section 4) and claim mapping with secret filtering
+ * (section 5), from userinfo to the poll answer's flat metadata and the stored nested form.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -98,7 +98,7 @@ describe('ALLOWED_EMAIL_DOMAINS', () => {
   });
 });
 
-describe('claim mapping (protocol.md section 5)', () => {
+describe('claim mapping (docs/contract.md section 5)', () => {
   const metadataFor = (claimMap: string, extra: string[], userinfo: Record<string, unknown>) =>
     buildAttributionMetadata(parseClaimMap(claimMap), captureExtraAttributes(userinfo, extra));
 

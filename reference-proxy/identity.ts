@@ -1,6 +1,6 @@
 /**
- * The user's identity from the IdP's userinfo answer (protocol.md section 4) and the claims captured
- * for attribution (GENERIC_USER_EXTRA_ATTRIBUTES, section 5). Pure functions, no I/O.
+ * The user's identity from the IdP's userinfo answer (docs/contract.md section 4) and the claims
+ * captured for attribution (GENERIC_USER_EXTRA_ATTRIBUTES, section 5). Pure functions, no I/O.
  */
 import type { IdentityAttributes } from './config.ts';
 

@@ -1,7 +1,7 @@
 /**
- * The proxy as an OAuth 2.0 client of the IdP (protocol.md section 2, GET /sso/key/generate and
- * GET /sso/callback): the authorization redirect, the code exchange (RFC 6749 section 4.1.3, with
- * PKCE per RFC 7636 when configured) and the userinfo call (OIDC Core section 5.3).
+ * The proxy as an OAuth 2.0 client of the IdP (docs/contract.md section 2, GET /sso/key/generate
+ * and GET /sso/callback): the authorization redirect, the code exchange (RFC 6749 section 4.1.3,
+ * with PKCE per RFC 7636 when configured) and the userinfo call (OIDC Core section 5.3).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';

@@ -1,7 +1,7 @@
 /**
- * The part of GET /sso/callback that both branches share (protocol.md section 2): read the IdP's
- * answer, exchange the code, build the identity (section 4) and attribution metadata (section 5),
- * check ALLOWED_EMAIL_DOMAINS and upsert the user.
+ * The part of GET /sso/callback that both branches share (docs/contract.md section 2): read the
+ * IdP's answer, exchange the code, build the identity (section 4) and attribution metadata
+ * (section 5), check ALLOWED_EMAIL_DOMAINS and upsert the user.
  */
 import type { Request, Response } from 'express';
 import { buildAttributionMetadata, type MetadataScalar, nestAttributionMetadata } from '../protocol/claim-map.ts';

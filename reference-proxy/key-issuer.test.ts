@@ -1,4 +1,4 @@
-/** Unit tests: CLI keys (protocol.md section 6) against an injected clock. */
+/** Unit tests: CLI keys (docs/contract.md section 6) against an injected clock. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SignJWT, UnsecuredJWT } from 'jose';

@@ -1,7 +1,7 @@
 /**
- * CLI keys (protocol.md section 6, reference choice): a JWT signed with jose, HS256, with a key
- * derived from LITELLM_SALT_KEY or else LITELLM_MASTER_KEY. Claims `iss`, `sub` (user id), `iat`,
- * `exp` = `iat` + lifetime, `jti`, `team_id`, `user_role`, `models`. Verification checks the
+ * CLI keys (docs/contract.md section 6, reference choice): a JWT signed with jose, HS256, with a
+ * key derived from LITELLM_SALT_KEY or else LITELLM_MASTER_KEY. Claims `iss`, `sub` (user id),
+ * `iat`, `exp` = `iat` + lifetime, `jti`, `team_id`, `user_role`, `models`. Verification checks the
  * signature, `alg`, `iss` and `exp` against the injected clock, read afresh for every key.
  */
 import { createHash, randomUUID } from 'node:crypto';

@@ -1,8 +1,8 @@
 /**
- * The HTML the browser sees (protocol.md section 2): the "Complete CLI Login" form, the success page,
- * error pages and the small admin UI page (section 7). Every value is HTML-escaped; every input has
- * a visible label and every button a name (architecture.md, convention 9: roles and labels are
- * also the test contract).
+ * The HTML the browser sees (docs/contract.md section 2): the "Complete CLI Login" form, the
+ * success page, error pages and the small admin UI page (section 7). Every value is HTML-escaped;
+ * every input has a visible label and every button a name (architecture.md, convention 9: roles and
+ * labels are also the test contract).
  */
 import escapeHtml from 'escape-html';
 import { htmlPage } from '../common/html-page.ts';

@@ -1,7 +1,8 @@
 /**
- * `Prefer: wait=N` (RFC 7240 section 4.3) on GET /sso/cli/poll: our extension (protocol.md section 2).
- * Preferences the server does not understand are ignored (RFC 7240 section 2), so a malformed
- * header means "no wait", never an error. N above MAX_PREFER_WAIT_SECONDS is applied as the maximum.
+ * `Prefer: wait=N` (RFC 7240 section 4.3) on GET /sso/cli/poll: our extension (docs/contract.md
+ * section 2). Preferences the server does not understand are ignored (RFC 7240 section 2), so a
+ * malformed header means "no wait", never an error. N above MAX_PREFER_WAIT_SECONDS is applied as
+ * the maximum.
  */
 import { MAX_PREFER_WAIT_SECONDS } from '../protocol/cli-sso.ts';
 

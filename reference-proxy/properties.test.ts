@@ -1,6 +1,6 @@
 /**
- * Property-based tests (fast-check): the claim-map parser and filters (protocol.md section 5), and
- * bad input on every endpoint over real HTTP: malformed ids, headers, bodies and query strings
+ * Property-based tests (fast-check): the claim-map parser and filters (docs/contract.md section 5),
+ * and bad input on every endpoint over real HTTP: malformed ids, headers, bodies and query strings
  * never get a 5xx and never crash the proxy.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
- * Flows in Redis (REDIS_URL), shared by every replica (issue 4, point 4; protocol.md section 9:
- * without a shared store, replicas fail logins at random).
+ * Flows in Redis (REDIS_URL), shared by every replica (docs/contract.md section 9: without a shared
+ * store, replicas fail logins at random).
  *
  * - Each flow is one JSON string under `cli-sso:flow:{login_id}` with Redis' own TTL (600 s, reset
  *   on every write); the flow's `expiresAtMs` is also checked against our clock, so a clock moved by

@@ -1,7 +1,7 @@
 /**
- * Random identifiers and secret hashes of a CLI login (protocol.md section 2, POST /sso/cli/start).
- * Only SHA-256 hashes of the poll secret, the user code and the browser token are ever stored, so a
- * leaked flow store cannot be replayed.
+ * Random identifiers and secret hashes of a CLI login (docs/contract.md section 2, POST
+ * /sso/cli/start). Only SHA-256 hashes of the poll secret, the user code and the browser token are
+ * ever stored, so a leaked flow store cannot be replayed.
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { normalizeUserCode, USER_CODE_ALPHABET, USER_CODE_LENGTH } from '../protocol/cli-sso.ts';

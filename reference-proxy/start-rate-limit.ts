@@ -1,6 +1,6 @@
 /**
- * POST /sso/cli/start rate limit (protocol.md section 2): more than 30 starts from one client IP in
- * 60 s get 429 and make no flow. A sliding window over the injected clock; the Redis version
+ * POST /sso/cli/start rate limit (docs/contract.md section 2): more than 30 starts from one client
+ * IP in 60 s get 429 and make no flow. A sliding window over the injected clock; the Redis version
  * (redis-flow-store.ts) shares the window between replicas.
  */
 import type { Clock } from '../common/clock.ts';

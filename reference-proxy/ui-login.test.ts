@@ -1,5 +1,5 @@
 /**
- * The admin UI login (protocol.md section 7) over real HTTP: the same IdP login without
+ * The admin UI login (docs/contract.md section 7) over real HTTP: the same IdP login without
  * `source=litellm-cli`, a session cookie, and /ui/ showing who is signed in and when the session
  * ends: 10 minutes under EXPERIMENTAL_UI_LOGIN whatever LITELLM_UI_SESSION_DURATION says, else that.
  */

@@ -1,6 +1,6 @@
 /**
- * The admin UI login (protocol.md section 7): a signed session cookie set by the callback, and a
- * short-lived signed cookie that carries the OAuth `state` (and PKCE verifier) from
+ * The admin UI login (docs/contract.md section 7): a signed session cookie set by the callback, and
+ * a short-lived signed cookie that carries the OAuth `state` (and PKCE verifier) from
  * GET /sso/key/generate to GET /sso/callback, so any replica can finish the login (RFC 6749
  * section 10.12: the state binds the callback to the browser that started it).
  *

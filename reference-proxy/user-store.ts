@@ -1,5 +1,5 @@
 /**
- * Users who signed in through SSO (protocol.md section 2, GET /sso/callback "upsert user" and
+ * Users who signed in through SSO (docs/contract.md section 2, GET /sso/callback "upsert user" and
  * GET /user/info). The merge rules live here, once; sqlite-user-store.ts and
  * postgres-user-store.ts only load and save rows inside one transaction.
  */

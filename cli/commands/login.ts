@@ -1,5 +1,5 @@
 /**
- * `cli-sso login`: the CLI's half of the CLI SSO sequence (protocol.md sections 1, 2 and 8).
+ * `cli-sso login`: the CLI's half of the CLI SSO sequence (docs/contract.md sections 1, 2 and 8).
  *
  *   start -> print URL, code and session id -> open a browser -> poll until ready -> store the key
  *

@@ -1,5 +1,5 @@
 /**
- * `cli-sso models list [--format table|json]`: GET {base}/models with the key (protocol.md
+ * `cli-sso models list [--format table|json]`: GET {base}/models with the key (docs/contract.md
  * section 8). The list goes to stdout; a refused or expired key gets a sentence, not a stack trace.
  */
 import { type CommandContext, say } from '../command-context.ts';

@@ -126,7 +126,7 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
-/** The login URL, code and session id the CLI printed (protocol.md section 8). */
+/** The login URL, code and session id the CLI printed (docs/contract.md section 8). */
 export async function readLoginInstructions(
   run: CliRun,
 ): Promise<{ loginUrl: string; userCode: string; loginId: string }> {

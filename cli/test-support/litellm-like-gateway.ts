@@ -1,6 +1,6 @@
 /**
  * A small real HTTP gateway for the CLI's tests that answers the way LiteLLM's does
- * (../shared/docs/protocol.md section 2): start, poll pending then ready once, FastAPI `detail`
+ * (docs/contract.md section 2): start, poll pending then ready once, FastAPI `detail`
  * errors on the CLI SSO routes, LiteLLM `error` bodies on /models, no `expires_in` in the ready
  * answer and no long poll, unless a test turns our extensions on. It skips the IdP: the browser
  * entry (or complete()) marks a flow done at once.

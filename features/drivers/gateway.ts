@@ -21,7 +21,9 @@ export type GatewayTarget =
   | { kind: 'command'; command: string; label: string }
   | { kind: 'url'; url: string; declaredEnv: Readonly<Record<string, string>>; label: string };
 
-/** What a group of scenarios needs from the gateway: its environment (protocol.md section 3). */
+/**
+ * What a group of scenarios needs from the gateway: its environment (docs/contract.md section 3).
+ */
 export type GatewayEnv = Readonly<Record<string, string>>;
 
 export interface ModelEntry {
@@ -84,7 +86,7 @@ export interface GatewayPoolOptions {
  */
 export const HARNESS_ONLY_PREFIX = 'SSO_CONFORMANCE_';
 
-/** Booleans compare in any case (protocol.md section 3); everything else exactly. */
+/** Booleans compare in any case (docs/contract.md section 3); everything else exactly. */
 function sameSetting(declared: string | undefined, wanted: string): boolean {
   if (declared === undefined) return false;
   const bool = /^(true|false)$/i;
@@ -93,7 +95,10 @@ function sameSetting(declared: string | undefined, wanted: string): boolean {
     : declared === wanted;
 }
 
-/** Starts per minute we allow ourselves against one gateway; LiteLLM's limit is 30 (protocol.md section 2). */
+/**
+ * Starts per minute we allow ourselves against one gateway; LiteLLM's limit is 30
+ * (docs/contract.md section 2.1).
+ */
 const START_BUDGET_PER_MINUTE = 25;
 /** A gateway the harness started is restarted before a scenario once this many starts are used. */
 const RESTART_AFTER_STARTS = 20;

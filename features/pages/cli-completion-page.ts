@@ -1,8 +1,8 @@
 /**
- * The gateway's "Complete CLI Login" page (protocol.md section 2, callback): a form with a labelled
- * text input for the verification code and a hidden browser token. Located by role and label, so it
- * works on any gateway whose page is accessible; a gateway whose code input has no label fails here,
- * on purpose.
+ * The gateway's "Complete CLI Login" page (docs/contract.md section 2, callback): a form with a
+ * labelled text input for the verification code and a hidden browser token. Located by role and
+ * label, so it works on any gateway whose page is accessible; a gateway whose code input has no
+ * label fails here, on purpose.
  */
 import type { Locator, Page } from 'playwright-core';
 

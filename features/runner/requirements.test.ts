@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildMatrix, checkCoverage, failsTheRun, loadCatalogue, requirementIdsOf } from './requirements.ts';
+import {
+  buildMatrix,
+  CONTRACT_COPY,
+  checkCoverage,
+  contractFile,
+  failsTheRun,
+  loadCatalogue,
+  requirementIdsOf,
+  writeMatrix,
+} from './requirements.ts';
 import type { ScenarioResult } from './run-suite.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -98,24 +107,98 @@ test('a failed MUST fails the run, a failed SHOULD only warns, an untagged failu
   assert.deepEqual(requirementIdsOf(['@CLISSO-A-01', '@other', '@CLISSO-A-1']), ['CLISSO-A-01']);
 });
 
-/** GitHub's heading anchors: lower-case, punctuation dropped, spaces to dashes. */
-function anchorOf(heading: string): string {
-  return `#${heading
-    .toLowerCase()
-    .replace(/[^a-z0-9 _-]/g, '')
-    .replace(/ /g, '-')}`;
+interface Heading {
+  level: number;
+  anchor: string;
+  /** Another heading before it has the same text, so GitHub numbered this one's anchor. */
+  repeated: boolean;
+  /** The text under the heading, up to the next heading of the same or a higher level. */
+  body: string;
 }
 
-test('every section link points at a heading of protocol.md', async (t) => {
+/**
+ * The headings of a Markdown file with the anchors GitHub gives them: lower-case, punctuation other
+ * than `-` and `_` dropped, spaces to dashes, and `-1`, `-2`, ... after an anchor already taken.
+ * Lines in fenced code blocks are not headings.
+ */
+function headingsOf(markdown: string): Heading[] {
+  const lines = markdown.split('\n');
+  const found: Array<{ level: number; anchor: string; repeated: boolean; line: number }> = [];
+  const taken = new Map<string, number>();
+  let fenced = false;
+  lines.forEach((line, index) => {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    const match = fenced ? null : /^(#{1,6}) (.+?)\s*#*\s*$/.exec(line);
+    if (!match) return;
+    const slug = (match[2] ?? '')
+      .toLowerCase()
+      .replace(/[^a-z0-9 _-]/g, '')
+      .replace(/ /g, '-');
+    const times = taken.get(slug) ?? 0;
+    taken.set(slug, times + 1);
+    const anchor = `#${times === 0 ? slug : `${slug}-${times}`}`;
+    found.push({ level: match[1]?.length ?? 0, anchor, repeated: times > 0, line: index });
+  });
+  return found.map((heading, i) => {
+    const next = found.slice(i + 1).find((h) => h.level <= heading.level);
+    return { ...heading, body: lines.slice(heading.line + 1, next?.line ?? lines.length).join('\n') };
+  });
+}
+
+const CONTRACT = join(ROOT, 'docs', 'contract.md');
+
+test('the catalogue names docs/contract.md, and every section label points at one of its headings', async () => {
   const catalogue = await loadCatalogue(join(ROOT, 'features', 'requirements.yaml'));
-  const protocolFile = join(catalogue.dir, catalogue.protocol);
-  const text = await readFile(protocolFile, 'utf8').catch(() => undefined);
-  if (text === undefined) {
-    t.skip(`${protocolFile} is not on this machine`);
-    return;
+  assert.equal(contractFile(catalogue), CONTRACT);
+  const headings = headingsOf(await readFile(CONTRACT, 'utf8'));
+  assert.deepEqual(
+    headings.filter((h) => h.repeated).map((h) => h.anchor),
+    [],
+    'two headings of docs/contract.md share an anchor, so a link can land on the wrong one',
+  );
+  const anchors = new Set(headings.map((h) => h.anchor));
+  const broken = Object.entries(catalogue.sections).filter(([, anchor]) => !anchors.has(anchor));
+  assert.deepEqual(
+    broken.map(([label, anchor]) => `"${label}" -> ${anchor}`),
+    [],
+    'these section labels point at no heading of docs/contract.md',
+  );
+});
+
+test('every requirement is written, with its ID, under the heading its section points at', async () => {
+  const catalogue = await loadCatalogue(join(ROOT, 'features', 'requirements.yaml'));
+  const headings = new Map(headingsOf(await readFile(CONTRACT, 'utf8')).map((h) => [h.anchor, h]));
+  const missing: string[] = [];
+  for (const requirement of catalogue.requirements.filter((r) => !r.retired)) {
+    const label = requirement.section.replace(/ \(reference choice\)$/, '');
+    const body = headings.get(catalogue.sections[label] ?? '')?.body ?? '';
+    if (!body.includes(`[${requirement.id}]`)) missing.push(`${requirement.id} under "${label}"`);
+    else if (label !== requirement.section && !body.includes('Reference choice')) {
+      missing.push(`${requirement.id}: "${label}" marks no reference choice`);
+    }
   }
-  const anchors = new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1] ?? '')));
-  for (const [label, anchor] of Object.entries(catalogue.sections)) {
-    assert.ok(anchors.has(anchor), `section "${label}" links to ${anchor}, which is no heading of protocol.md`);
+  assert.deepEqual(missing, [], 'docs/contract.md does not state these requirements where the catalogue says');
+});
+
+test('the requirement report links to sections of a copy of the contract beside it', async () => {
+  const catalogue = await loadCatalogue(join(ROOT, 'features', 'requirements.yaml'));
+  const dir = await scratchDir();
+  const rows = buildMatrix(catalogue, [scenario('s', ['@CLISSO-START-01'], 'passed')]);
+  await writeMatrix(dir, catalogue, rows, { gateway: 'g', cli: 'c' });
+  const copy = await readFile(join(dir, CONTRACT_COPY), 'utf8');
+  assert.equal(copy, await readFile(CONTRACT, 'utf8'));
+  const anchors = new Set(headingsOf(copy).map((h) => h.anchor));
+  const html = await readFile(join(dir, 'requirements.html'), 'utf8');
+  const md = await readFile(join(dir, 'requirements.md'), 'utf8');
+  const links = [
+    ...[...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1] ?? ''),
+    ...[...md.matchAll(/\]\(([^)]*)\)/g)].map((m) => m[1] ?? ''),
+  ];
+  // One link per requirement in each report, and one to the whole contract.
+  assert.equal(links.length, 2 * (rows.length + 1));
+  for (const link of links) {
+    const [file, anchor] = link.split('#');
+    assert.equal(file, CONTRACT_COPY, `${link} does not lead to the copy of the contract`);
+    if (anchor !== undefined) assert.ok(anchors.has(`#${anchor}`), `${link} names no heading of the copy`);
   }
 });

@@ -3,8 +3,8 @@
  * coverage (every requirement has a scenario, every tag names a requirement) and the requirement
  * matrix (requirement -> scenarios -> passed / failed / skipped, for the target that ran).
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import escapeHtml from 'escape-html';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -29,7 +29,7 @@ const catalogueSchema = z.object({
 export type Requirement = z.infer<typeof catalogueSchema>['requirements'][number];
 
 export interface Catalogue {
-  /** protocol.md, relative to the catalogue file. */
+  /** The contract (docs/contract.md), relative to the catalogue file's folder. */
   protocol: string;
   /** The folder of the catalogue file. */
   dir: string;
@@ -40,10 +40,21 @@ export interface Catalogue {
 
 const REFERENCE_CHOICE = / \(reference choice\)$/;
 
-/** The protocol.md link of a requirement's section, relative to the folder `from`. */
-export function sectionLink(catalogue: Catalogue, requirement: Requirement, from: string): string {
-  const protocol = relative(from, join(catalogue.dir, catalogue.protocol));
-  return `${protocol}${catalogue.sections[requirement.section.replace(REFERENCE_CHOICE, '')] ?? ''}`;
+/**
+ * The name of the contract's copy that writeMatrix puts beside the reports. The reports link to the
+ * copy, not to the repository's file, so their links still work once the reports folder is
+ * published or copied somewhere else.
+ */
+export const CONTRACT_COPY = 'contract.md';
+
+/** The contract file a catalogue names. */
+export function contractFile(catalogue: Catalogue): string {
+  return join(catalogue.dir, catalogue.protocol);
+}
+
+/** The link from a report to a requirement's section, in the contract's copy beside the report. */
+export function sectionLink(catalogue: Catalogue, requirement: Requirement): string {
+  return `${CONTRACT_COPY}${catalogue.sections[requirement.section.replace(REFERENCE_CHOICE, '')] ?? ''}`;
 }
 
 export async function loadCatalogue(file: string): Promise<Catalogue> {
@@ -138,7 +149,8 @@ export async function writeMatrix(
   rows: readonly MatrixRow[],
   target: { gateway: string; cli: string },
 ): Promise<void> {
-  const link = (r: Requirement) => sectionLink(catalogue, r, dir);
+  await copyFile(contractFile(catalogue), join(dir, CONTRACT_COPY));
+  const link = (r: Requirement) => sectionLink(catalogue, r);
   const totals = { passed: 0, failed: 0, skipped: 0, 'not run': 0 };
   for (const r of rows) totals[r.verdict] += 1;
   const summary = `${rows.length} requirements: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped, ${totals['not run']} not run`;
@@ -150,6 +162,8 @@ export async function writeMatrix(
     `CLI: ${target.cli}`,
     '',
     summary,
+    '',
+    `Each requirement links to its section of [${CONTRACT_COPY}](${CONTRACT_COPY}), the contract the run judged against.`,
     '',
     '| requirement | level | verdict | scenarios |',
     '| --- | --- | --- | --- |',
@@ -172,7 +186,8 @@ td,th{border:1px solid #d0d7de;padding:.4rem;vertical-align:top;text-align:left}
 .v{font-weight:600}</style></head><body>
 <h1>CLI SSO requirement matrix</h1>
 <p>Gateway: <code>${escapeHtml(target.gateway)}</code><br>CLI: <code>${escapeHtml(target.cli)}</code></p>
-<p><strong>${escapeHtml(summary)}</strong>. A failed MUST fails the run; a failed SHOULD warns.</p>
+<p><strong>${escapeHtml(summary)}</strong>. A failed MUST fails the run; a failed SHOULD warns.
+Each section links into <a href="${CONTRACT_COPY}">${CONTRACT_COPY}</a>, the contract the run judged against.</p>
 <table><thead><tr><th>Requirement</th><th>Level</th><th>Section</th><th>Text</th><th>Verdict</th><th>Scenarios</th></tr></thead><tbody>
 ${rows
   .map(

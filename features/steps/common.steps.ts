@@ -62,8 +62,8 @@ function expectStatus(answer: HttpAnswer, status: number): void {
 }
 
 /**
- * A 4xx from a CLI SSO endpoint must be `{"detail": "<message>"}` (protocol.md section 2, "Error
- * bodies"); other statuses (a 503 from a store that is down) only need some message.
+ * A 4xx from a CLI SSO endpoint must be `{"detail": "<message>"}` (docs/contract.md section 2,
+ * "Error bodies"); other statuses (a 503 from a store that is down) only need some message.
  */
 Then('the gateway answers {int} with a message', function (this: ConformanceWorld, status: number) {
   const answer = this.lastAnswer;

@@ -1,5 +1,5 @@
 /**
- * Who the IdP says the user is (protocol.md section 4): users added to the mock IdP for one
+ * Who the IdP says the user is (docs/contract.md section 4): users added to the mock IdP for one
  * scenario, the user id the login answer carries, and the user row GET /user/info shows.
  */
 import assert from 'node:assert/strict';

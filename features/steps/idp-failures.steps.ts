@@ -106,7 +106,8 @@ async function callbackAnswer(world: ConformanceWorld): Promise<{ status: number
 
 Then('the browser is not shown the {string} page', async function (this: ConformanceWorld, _title: string) {
   const answer = await callbackAnswer(this);
-  // protocol.md section 2: an IdP failure gives an error page or a 4xx, never the completion form.
+  // docs/contract.md section 2.3: an IdP failure gives an error page or a 4xx, never the
+  // completion form.
   assert.equal(
     await new CliCompletionPage(await this.browserPage()).isShown(),
     false,

@@ -164,7 +164,7 @@ Given('the gateway signs CLI keys with LITELLM_SALT_KEY {string}', function (thi
 
 /**
  * A second gateway, started with this scenario's configuration except one secret, is asked for the
- * models with the key the first one issued (protocol.md sections 3 and 6).
+ * models with the key the first one issued (docs/contract.md sections 3 and 6).
  */
 When(
   /^the key is presented to a gateway of the same configuration but (LITELLM_MASTER_KEY|LITELLM_SALT_KEY) "([^"]+)"$/,

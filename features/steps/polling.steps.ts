@@ -124,7 +124,7 @@ const listOf = (names: string) =>
     .filter((t) => t.length > 0);
 
 /**
- * The ready answer as it is on the wire, field by field (protocol.md section 2, poll, rule 6),
+ * The ready answer as it is on the wire, field by field (docs/contract.md section 2, poll, rule 6),
  * without the lenient parser: `key` a non-empty string, `user_id` a string, `team_id` present (the
  * chosen team, the only team, or null for a user without a team), `teams` an array, and
  * `team_details` an array of {team_id, team_alias} for those teams.

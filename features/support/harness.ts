@@ -14,7 +14,9 @@ export interface Harness {
   browser: Browser;
   idp: MockIdp;
   gateways: GatewayPool;
-  /** Environment every gateway gets unless a scenario says otherwise (protocol.md section 3). */
+  /**
+   * Environment every gateway gets unless a scenario says otherwise (docs/contract.md section 3).
+   */
   defaultGatewayEnv: Record<string, string>;
 }
 

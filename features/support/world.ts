@@ -25,7 +25,7 @@ const CLOCK_TOLERANCE_S = 3;
 export const SCENARIO_VARIABLE = 'SSO_CONFORMANCE_SCENARIO';
 
 export class ConformanceWorld extends World<HarnessParameters> {
-  /** Gateway settings this scenario adds to the harness defaults (protocol.md section 3). */
+  /** Gateway settings this scenario adds to the harness defaults (docs/contract.md section 3). */
   readonly gatewayOverrides: Record<string, string> = {};
   /** The CLI's HOME (its alone) and the harness's files for this scenario (not under HOME). */
   home = '';

@@ -1,12 +1,12 @@
 /**
- * Reading what a gateway answered, as protocol.md section 2 shapes it: the error bodies of the CLI
- * SSO endpoints and of the API routes, and the model list of GET /models and GET /v1/models.
+ * Reading what a gateway answered, as docs/contract.md section 2 shapes it: the error bodies of the
+ * CLI SSO endpoints and of the API routes, and the model list of GET /models and GET /v1/models.
  */
 import assert from 'node:assert/strict';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
 
 /**
- * A CLI SSO endpoint's error body (protocol.md section 2, "Error bodies"): FastAPI's
+ * A CLI SSO endpoint's error body (docs/contract.md section 2, "Error bodies"): FastAPI's
  * `{"detail": "<message>"}` with a non-empty string; undefined when the body is anything else.
  */
 export function detailMessageOf(body: unknown): string | undefined {
@@ -15,7 +15,7 @@ export function detailMessageOf(body: unknown): string | undefined {
   return typeof detail === 'string' && detail.trim().length > 0 ? detail : undefined;
 }
 
-/** The `error` object of an API route's error body (protocol.md section 2, GET /models). */
+/** The `error` object of an API route's error body (docs/contract.md section 2, GET /models). */
 export interface ApiError {
   message: string;
   type: string;
@@ -57,8 +57,8 @@ export function expectApiError(answer: HttpAnswer, where: string): ApiError {
 }
 
 /**
- * The model list (protocol.md section 2, GET /models): `{"object": "list", "data": [...]}`, each
- * entry with a string `id`, `object` "model", a numeric `created` and a string `owned_by`; the
+ * The model list (docs/contract.md section 2, GET /models): `{"object": "list", "data": [...]}`,
+ * each entry with a string `id`, `object` "model", a numeric `created` and a string `owned_by`; the
  * names must all be listed. Returns the listed ids.
  */
 export function expectModelList(answer: HttpAnswer, where: string, names: string): string[] {

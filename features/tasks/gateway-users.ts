@@ -1,7 +1,7 @@
 /**
  * People on both sides of a login: users added to the harness's mock IdP for one scenario (the IdP's
  * reset after the scenario removes them), and the user row the gateway keeps, as GET /user/info
- * shows it to the master key (protocol.md section 2).
+ * shows it to the master key (docs/contract.md section 2).
  */
 import assert from 'node:assert/strict';
 import type { Claims } from '../../mock-idp/index.ts';
@@ -47,7 +47,10 @@ export async function userRow(world: ConformanceWorld, userId: string): Promise<
   return info as Record<string, unknown>;
 }
 
-/** The attribution metadata stored on the gateway's user (`user_info.metadata`, protocol.md section 5). */
+/**
+ * The attribution metadata stored on the gateway's user (`user_info.metadata`, docs/contract.md
+ * section 5).
+ */
 export async function storedMetadata(world: ConformanceWorld, userId: string): Promise<Record<string, unknown>> {
   const { metadata } = await userRow(world, userId);
   assert.ok(

@@ -1,7 +1,8 @@
 /**
- * POST /sso/cli/complete/{login_id} (protocol.md section 2): the browser posts the verification code
- * the terminal shows, with the one-time browser token from the callback's form. Both must match
- * their hashes; then the flow is `user_code_verified` and the next poll gets the key.
+ * POST /sso/cli/complete/{login_id} (docs/contract.md section 2): the browser posts the
+ * verification code the terminal shows, with the one-time browser token from the callback's form.
+ * Both must match their hashes; then the flow is `user_code_verified` and the next poll gets the
+ * key.
  *
  * Reference choice: 5 failed verifications delete the flow (LiteLLM has no limit).
  */

@@ -1,5 +1,5 @@
 /**
- * GET /sso/cli/poll/{login_id}[?team_id=...] (protocol.md section 2). The rules, in order:
+ * GET /sso/cli/poll/{login_id}[?team_id=...] (docs/contract.md section 2). The rules, in order:
  * 1. malformed, unknown or expired flow -> 400; 2. missing or wrong poll secret -> 403 (flow
  * untouched); 3. callback or code not done -> pending; 4. several teams and no team_id -> the
  * team-selection answer (no key, flow stays); 5. team_id not one of the user's -> 403;

@@ -1,6 +1,6 @@
 /**
- * POST /sso/cli/start (protocol.md section 2): create a flow and hand the CLI its login id, poll
- * secret and verification code. Only hashes of the secret and the code are stored.
+ * POST /sso/cli/start (docs/contract.md section 2): create a flow and hand the CLI its login id,
+ * poll secret and verification code. Only hashes of the secret and the code are stored.
  */
 import type { RequestHandler } from 'express';
 import { FLOW_TTL_SECONDS, formatUserCode, serializeStartAnswer } from '../../protocol/cli-sso.ts';

@@ -1,7 +1,7 @@
 /**
- * GET /models and GET /v1/models (protocol.md section 2): the OpenAI-style list of the models the
- * caller may use, from the config file's `model_list`. The master key sees every model; a CLI key
- * the models named in its `models` claim that are still configured.
+ * GET /models and GET /v1/models (docs/contract.md section 2): the OpenAI-style list of the models
+ * the caller may use, from the config file's `model_list`. The master key sees every model; a CLI
+ * key the models named in its `models` claim that are still configured.
  */
 import type { RequestHandler } from 'express';
 import { authenticateApiCall } from '../api-auth.ts';

@@ -1,5 +1,5 @@
 /**
- * GET /sso/callback?code&state (protocol.md section 2): the IdP sends the browser back here.
+ * GET /sso/callback?code&state (docs/contract.md section 2): the IdP sends the browser back here.
  * CLI branch (state `litellm-session-token:{login_id}`): exchange the code, read userinfo, build the
  * identity (section 4) and attribution metadata (section 5), upsert the user, mark the flow
  * `sso_complete` with a one-time browser token, and show the "Complete CLI Login" form.

@@ -1,5 +1,5 @@
 /**
- * GET /sso/key/generate (protocol.md section 2): the browser's entry point. With
+ * GET /sso/key/generate (docs/contract.md section 2): the browser's entry point. With
  * `source=litellm-cli` it starts the IdP login for an existing CLI flow; without it, the admin UI
  * login (section 7). A client-chosen key (`sk-...`, the first-generation flow) never starts a CLI
  * login: only a login id made by POST /sso/cli/start does, so an attacker cannot make a victim's

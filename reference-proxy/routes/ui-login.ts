@@ -1,6 +1,6 @@
 /**
- * The admin UI login (protocol.md section 7): the callback branch for a state that is not a CLI
- * login, and GET /ui/, a small page that shows who is signed in and when the session ends
+ * The admin UI login (docs/contract.md section 7): the callback branch for a state that is not a
+ * CLI login, and GET /ui/, a small page that shows who is signed in and when the session ends
  * (10 minutes under EXPERIMENTAL_UI_LOGIN, else LITELLM_UI_SESSION_DURATION).
  */
 import type { Request, RequestHandler, Response } from 'express';

@@ -1,5 +1,5 @@
 /**
- * GET /user/info?user_id=... (protocol.md section 2, admin only): the stored user row, with
+ * GET /user/info?user_id=... (docs/contract.md section 2, admin only): the stored user row, with
  * `user_info.metadata` holding the persisted attribution metadata (nested, numeric strings as
  * numbers, section 5).
  */

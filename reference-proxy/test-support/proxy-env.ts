@@ -1,5 +1,5 @@
 /**
- * Test support: the environment a test proxy needs to talk to an IdP (protocol.md section 3).
+ * Test support: the environment a test proxy needs to talk to an IdP (docs/contract.md section 3).
  * Takes the IdP's endpoint URLs as plain values, so it imports no other component.
  */
 export interface IdpEndpoints {

@@ -7,7 +7,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { FaultHandler } from './relay.ts';
 
 export interface FaultContext {
-  /** The environment the harness gave the gateway (protocol.md section 3). */
+  /** The environment the harness gave the gateway (docs/contract.md section 3). */
   env: Env;
   logger: Logger;
   /**
@@ -25,7 +25,7 @@ export interface Fault {
 
 export interface Variant {
   name: string;
-  /** The rule of ../shared/docs/protocol.md that the variant breaks, in the protocol's words. */
+  /** The rule of docs/contract.md that the variant breaks, in one line. */
   rule: string;
   /** Where that rule is written, e.g. `2, GET /sso/cli/poll`. */
   section: string;

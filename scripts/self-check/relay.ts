@@ -1,8 +1,8 @@
 /**
  * The relay under every broken gateway: an HTTP server that forwards each request to a real gateway
  * (the "upstream") and lets one fault look at, change or answer the exchange. Requests a fault does
- * not touch are streamed both ways untouched, so a `Prefer: wait=N` long poll (protocol.md section 2,
- * poll, reference choice) is held open exactly as long as the upstream holds it.
+ * not touch are streamed both ways untouched, so a `Prefer: wait=N` long poll (docs/contract.md
+ * section 2, poll, reference choice) is held open exactly as long as the upstream holds it.
  */
 import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { Logger } from '../../common/logger.ts';

@@ -1,6 +1,6 @@
 /**
  * The catalogue of broken gateways: each variant breaks exactly one rule of
- * ../shared/docs/protocol.md. `none` is the relay with no fault, to prove the relay itself is
+ * docs/contract.md. `none` is the relay with no fault, to prove the relay itself is
  * transparent (the suite must pass through it).
  */
 import type { Variant } from './fault.ts';

@@ -1,6 +1,6 @@
 /**
- * Recognising the CLI SSO steps (protocol.md section 2) in a relayed request, and reading what the
- * faults need to remember from the start answer. Wire answers are parsed with protocol/ (zod).
+ * Recognising the CLI SSO steps (docs/contract.md section 2) in a relayed request, and reading what
+ * the faults need to remember from the start answer. Wire answers are parsed with protocol/ (zod).
  */
 import { CLI_SOURCE, CLI_SSO_PATHS, parseStartAnswer, type StartAnswer } from '../../../protocol/cli-sso.ts';
 import { type Exchange, jsonOf } from '../relay.ts';

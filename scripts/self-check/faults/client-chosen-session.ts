@@ -1,7 +1,7 @@
 /**
- * client-chosen-session — breaks protocol.md section 2, GET /sso/key/generate: "a client-chosen key
- * (`sk-...`, the first-generation flow) must not start a CLI login" and "missing, malformed, unknown
- * or expired key -> 400 Invalid CLI login session".
+ * client-chosen-session — breaks docs/contract.md section 2.2 (GET /sso/key/generate): a key the
+ * client made up (`sk-...`, the first-generation flow) must never start a CLI login, and a missing,
+ * malformed, unknown or expired key gets 400 Invalid CLI login session.
  *
  * Mechanism: the first-generation flow, rebuilt on the real gateway. When the gateway refuses a CLI
  * browser entry with 400, the relay starts a real flow for that key, remembers it and sends the

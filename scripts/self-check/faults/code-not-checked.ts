@@ -1,7 +1,7 @@
 /**
- * code-not-checked — breaks protocol.md section 2, POST /sso/cli/complete: "Code (after
- * normalising) and browser token must both match their hashes, else 400 Invalid verification code,
- * flow unchanged" (and the reference choice: after 5 wrong codes the flow is deleted).
+ * code-not-checked — breaks docs/contract.md section 2.4 (POST /sso/cli/complete): the normalised
+ * code and the browser token must both match, or the answer is 400 Invalid verification code and
+ * the flow stays as it was (and the reference choice: the fifth wrong code deletes the flow).
  *
  * Mechanism: the relay keeps each flow's user code from the start answer and puts it in the
  * completion form in place of whatever the browser typed, so any code completes the login.

@@ -1,6 +1,7 @@
 /**
- * code-step-skipped — breaks protocol.md section 2, poll step 3: "Callback or code confirmation not
- * done -> 200 {"status":"pending"}": the key must wait until the person typed the code the CLI showed.
+ * code-step-skipped — breaks docs/contract.md section 2.5, poll step 3: until the callback and the
+ * code confirmation are done the poll answers 200 {"status":"pending"}: the key must wait until the
+ * person typed the code the CLI showed.
  *
  * Mechanism: the relay keeps each flow's user code (start answer) and browser token (the hidden
  * input of the "Complete CLI Login" page it relays); on the first poll after the callback it posts

@@ -1,7 +1,7 @@
 /**
  * error-500 — breaks the project rule "bad input always gets a clear 4xx, never a 500" as the
- * protocol applies it to login ids (protocol.md section 2: a malformed login id -> 400 Invalid CLI
- * login session, on poll, completion and the browser entry).
+ * protocol applies it to login ids (docs/contract.md section 2: a malformed login id -> 400 Invalid
+ * CLI login session, on poll, completion and the browser entry).
  *
  * Mechanism: when a request names a login id that does not match `^cli-[A-Za-z0-9_-]{12,124}$` and
  * the gateway answers 4xx, the relay answers `500 {"detail":"Internal server error"}` instead, as a

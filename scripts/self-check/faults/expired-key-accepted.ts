@@ -1,6 +1,6 @@
 /**
- * expired-key-accepted — breaks protocol.md section 6: "A key past its expiry is refused on every
- * API route" (LiteLLM: 400 `expired_key`, section 2).
+ * expired-key-accepted — breaks docs/contract.md section 6: a key past its expiry is refused on
+ * every API route (LiteLLM: 400 `expired_key`, section 2.6).
  *
  * Mechanism: an authentication cache that never re-checks expiry, the classic way gateways get
  * this wrong. The relay keeps the last 200 answer of `/models` and `/v1/models` per key and, when

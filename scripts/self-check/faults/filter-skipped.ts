@@ -1,6 +1,6 @@
 /**
- * filter-skipped — breaks protocol.md section 5: "Destination keys are dropped unless they match
- * `^[A-Za-z0-9_.-]+$` and their lower-cased form contains none of: access_token, api_key, ...".
+ * filter-skipped — breaks docs/contract.md section 5.2: a destination key is dropped unless it
+ * matches `^[A-Za-z0-9_.-]+$` and its lower-cased form contains none of access_token, api_key, ...
  *
  * Mechanism: the real gateway is started with a claim map in which every destination the filter
  * would drop is renamed to a harmless placeholder (`selfcheck_unfiltered_0`, ...); the relay renames

@@ -1,6 +1,7 @@
 /**
- * forged-key-accepted — breaks protocol.md section 6: "Verification checks signature, `alg`, `exp`
- * ... and `iss`" (unknown, tampered or missing key -> 401, section 2).
+ * forged-key-accepted — breaks docs/contract.md section 6: checking a key means checking its
+ * signature, its `alg`, its `exp` and its `iss` (unknown, tampered or missing key -> 401, section
+ * 2.6).
  *
  * Mechanism: a gateway that reads a key's claims without checking who signed it. When the gateway
  * refuses a bearer JWT on `/models` or `/v1/models` with 401, the relay signs the same claims with

@@ -1,6 +1,6 @@
 /**
- * metadata-numbers-as-strings — breaks protocol.md section 5: "string values that look like
- * numbers are stored as numbers (`"42"` -> 42)" on the user's metadata.
+ * metadata-numbers-as-strings — breaks docs/contract.md section 5.1: strings that look like numbers
+ * are stored on the user's metadata as numbers (`"42"` -> 42).
  *
  * Mechanism: the relay turns every number inside `user_info.metadata` of `/user/info` into a
  * string, as a gateway that stores the claim values unchanged would show them.

@@ -1,6 +1,6 @@
 /**
- * no-rate-limit — breaks protocol.md section 2, start: "more than 30 starts in 60 s -> 429 ... no
- * flow made" (per client IP).
+ * no-rate-limit — breaks docs/contract.md section 2.1: a 31st start from one client IP within 60 s
+ * gets 429 and creates no flow.
  *
  * Mechanism: each start reaches the gateway from another loopback source address (127.0.0.2,
  * 127.0.0.3, ... 127.0.0.254, then round again), so the gateway's per-IP window never sees one

@@ -1,6 +1,6 @@
 /**
- * poll-secret-ignored — breaks protocol.md section 2, poll step 2: "Missing or wrong secret ->
- * 403 Invalid CLI polling secret".
+ * poll-secret-ignored — breaks docs/contract.md section 2.5, poll step 2: a missing or wrong poll
+ * secret gets 403 Invalid CLI polling secret.
  *
  * Mechanism: the relay keeps each flow's poll secret from the start answer and puts it in the
  * `x-litellm-cli-poll-secret` header of every poll for that login, whatever the client sent.

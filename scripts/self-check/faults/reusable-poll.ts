@@ -1,6 +1,6 @@
 /**
- * reusable-poll — breaks protocol.md section 2, poll step 6: "the key is issued, the flow is
- * deleted ... A second poll -> 400 Invalid CLI login session".
+ * reusable-poll — breaks docs/contract.md section 2.5, poll step 6: handing out the key deletes the
+ * flow, so a second poll gets 400 Invalid CLI login session.
  *
  * Mechanism: the relay keeps each login's ready answer and, when the gateway answers a later poll
  * for that login with 400, answers 200 with the kept answer (key included) instead.

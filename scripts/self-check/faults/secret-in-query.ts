@@ -1,6 +1,7 @@
 /**
- * secret-in-query — breaks protocol.md section 2, poll: "Header `x-litellm-cli-poll-secret` (a
- * secret in the query string is ignored)". Secrets in URLs end up in access logs and proxies.
+ * secret-in-query — breaks docs/contract.md section 2.5: the poll secret is read from the header
+ * `x-litellm-cli-poll-secret` only; one in the query string does not count. Secrets in URLs end up
+ * in access logs and proxies.
  *
  * Mechanism: a poll that carries no poll-secret header but has a query parameter whose name
  * contains "secret" (`?poll_secret=...`) is sent on with that value as the header.

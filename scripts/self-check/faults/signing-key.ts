@@ -1,6 +1,6 @@
 /**
- * The reference proxy's CLI-key signing key (protocol.md section 6, reference choice: HS256, key
- * derived from LITELLM_SALT_KEY or else LITELLM_MASTER_KEY), with the proxy's own derivation.
+ * The reference proxy's CLI-key signing key (docs/contract.md section 6, reference choice: HS256,
+ * key derived from LITELLM_SALT_KEY or else LITELLM_MASTER_KEY), with the proxy's own derivation.
  * Faults that re-sign keys first check that the gateway's own key verifies with it, and do nothing
  * otherwise, so a drift shows up as "fault never fired", not as a false catch.
  */

@@ -1,6 +1,6 @@
 /**
- * store-down-500 — breaks protocol.md section 9: "With a shared store that is down, the right
- * answer is 503, not 500".
+ * store-down-500 — breaks docs/contract.md section 9: with the shared store down, the CLI SSO
+ * endpoints answer 503, not 500.
  *
  * Mechanism: every 503 the gateway sends is turned into `500 {"detail":"Internal server error"}`
  * (and loses its Retry-After), as a gateway that lets the store's connection error escape would.

@@ -1,5 +1,5 @@
 /**
- * wrong-expiry — breaks protocol.md section 6: the key's `exp` = `iat` + hours x 3600
+ * wrong-expiry — breaks docs/contract.md section 6: the key's `exp` = `iat` + hours x 3600
  * (LITELLM_CLI_JWT_EXPIRATION_HOURS, default 24).
  *
  * Mechanism: the ready poll answer's key is re-signed (HS256, the reference proxy's own key, so the
