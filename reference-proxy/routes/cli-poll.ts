@@ -29,6 +29,8 @@ export function cliPoll(ctx: ProxyContext): RequestHandler {
     const loginId = req.params['loginId'];
     const waitSeconds = preferredWaitSeconds(req.get('prefer'));
     res.vary('Prefer');
+    // mutation-equivalent: a malformed login id is never a stored one: without this early answer the store
+    // finds no flow and the poll gets the same 400 Invalid CLI login session
     if (!isValidLoginId(loginId)) {
       res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
       return;
@@ -75,6 +77,7 @@ function decideOrIssue(
   teamId: string | undefined,
 ): Promise<PollOutcome> {
   return ctx.flows.update<PollOutcome>(loginId, (flow) => {
+    // mutation-equivalent: there is no flow to keep or delete: leaving `keep` out changes nothing
     if (!flow) return { keep: true, result: { kind: 'error', status: 400, message: CLI_SSO_MESSAGES.invalidSession } };
     if (!matchesHash(pollSecret, flow.pollSecretHash)) {
       return { keep: true, result: { kind: 'error', status: 403, message: CLI_SSO_MESSAGES.invalidPollSecret } };
