@@ -74,6 +74,12 @@ const program = new Command('mutate')
     10,
   )
   .option(
+    '--sample <count>',
+    'judge a random sample of this many of the chosen mutants (the same seed picks the same ones); the score is then an estimate, printed with its 95 % interval',
+    positiveInt,
+  )
+  .option('--seed <number>', 'seed of --sample', positiveInt, 1)
+  .option(
     '--max-minutes <minutes>',
     'start no round after this long; mutants still open are reported undecided',
     positiveInt,
@@ -135,6 +141,8 @@ async function main(): Promise<number> {
     reports: string;
     parallel: number;
     stepTimeout: number;
+    sample?: number;
+    seed: number;
     maxMinutes?: number;
     list?: boolean;
     listOperators?: boolean;
@@ -174,7 +182,8 @@ async function main(): Promise<number> {
   }
   const chosen = (m: NumberedMutant) =>
     (!only || only.has(m.file)) && (!flags.operators || flags.operators.includes(m.operator));
-  const mutants = sets.flatMap((s) => s.mutants).filter(chosen);
+  const candidates = sets.flatMap((s) => s.mutants).filter(chosen);
+  const mutants = flags.sample ? sampleOf(candidates, flags.sample, flags.seed) : candidates;
   if (flags.list) {
     for (const m of mutants) {
       process.stdout.write(`${m.id}\t${m.file}:${m.line}:${m.column}\t${m.operator}\t${oneLine(m.description)}\n`);
@@ -240,6 +249,7 @@ async function main(): Promise<number> {
         judge: fingerprints.get(s.target.name) ?? '',
       })),
       mutants: entries,
+      sampledFrom: flags.sample ? candidates.length : undefined,
       coverageRunMs: coverage?.wallMs,
       scenariosThatCouldNotJudge: coverage
         ? [...coverage.all.values()]
@@ -330,6 +340,27 @@ interface SavedCoverage {
   all: Array<[string, ScenarioOutcome]>;
   reached: Array<[number, string[]]>;
   wallMs: number;
+}
+
+/**
+ * `count` mutants drawn without replacement, the same ones for the same seed and the same list
+ * (a Fisher-Yates shuffle driven by a small seeded generator, mulberry32), in id order.
+ */
+function sampleOf(list: readonly NumberedMutant[], count: number, seed: number): NumberedMutant[] {
+  let state = seed >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const shuffled = [...list];
+  for (let i = shuffled.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j] as NumberedMutant, shuffled[i] as NumberedMutant];
+  }
+  return shuffled.slice(0, count).sort((a, b) => a.id - b.id);
 }
 
 function setOf(sets: readonly TargetMutants[], mutant: NumberedMutant): TargetMutants {

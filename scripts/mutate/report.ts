@@ -21,6 +21,8 @@ export interface MutationReport {
   wallMs: number;
   targets: Array<{ name: TargetName; files: string[]; judge: string }>;
   mutants: ReportedMutant[];
+  /** With --sample: how many mutants the sample was drawn from (the score is then an estimate). */
+  sampledFrom: number | undefined;
   coverageRunMs: number | undefined;
   scenariosThatCouldNotJudge: string[];
 }
@@ -66,6 +68,27 @@ function tally(mutants: readonly ReportedMutant[]): Tally & { total: number; sco
 
 const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
 
+/** Wilson's 95 % interval for a proportion: the score of a sample says this much about the whole. */
+export function wilsonInterval(successes: number, trials: number): [number, number] {
+  if (trials === 0) return [0, 1];
+  const z = 1.96;
+  const p = successes / trials;
+  const denominator = 1 + (z * z) / trials;
+  const centre = (p + (z * z) / (2 * trials)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / trials + (z * z) / (4 * trials * trials))) / denominator;
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+function estimateLine(
+  report: MutationReport,
+  t: { killed: number; total: number; equivalent: number; undecided: number },
+): string {
+  if (!report.sampledFrom) return '';
+  const judged = t.total - t.equivalent - t.undecided;
+  const [low, high] = wilsonInterval(t.killed, judged);
+  return `a random sample of ${t.total} of ${report.sampledFrom} mutants: the score of all of them is between ${percent(low)} and ${percent(high)} (95 %)`;
+}
+
 function where(m: ReportedMutant): string {
   return `${m.mutant.file}:${m.mutant.line}:${m.mutant.column}`;
 }
@@ -108,6 +131,7 @@ export function renderSummary(report: MutationReport, catalogue: Catalogue): { t
     `| **all** | ${all.total} | ${all.killed} | ${all.warned} | ${all.survived} | ${all['no-coverage']} | ${all.undecided} | **${percent(all.score)}** | ${all.equivalent} |`,
     '',
   );
+  if (report.sampledFrom) lines.push(`${estimateLine(report, all)}.`, '');
   lines.push(
     'Score = killed / (mutants - declared equivalent). A declared equivalent is a mutant that survived on a statement the source marks `// mutation-equivalent: <reason>`; the reasons are listed below.',
     '',
@@ -174,6 +198,7 @@ export function renderSummary(report: MutationReport, catalogue: Catalogue): { t
       const t = tally(report.mutants.filter((m) => m.target === target.name));
       return `  ${target.name}: ${percent(t.score)} (${t.killed} of ${t.total - t.equivalent})`;
     }),
+    ...(report.sampledFrom ? [`  ${estimateLine(report, all)}`] : []),
     `MUST requirements proven able to fail: ${musts.length - unproven.length} of ${musts.length}` +
       (unproven.length > 0 ? ` (not proven: ${unproven.map((r) => r.id).join(', ')})` : ''),
     ...report.mutants
