@@ -95,37 +95,31 @@ export interface FileMutants {
   mutants: Mutant[];
 }
 
-const EQUALITY_SWAPS: Partial<Record<ts.SyntaxKind, ts.SyntaxKind>> = {
-  [ts.SyntaxKind.EqualsEqualsEqualsToken]: ts.SyntaxKind.ExclamationEqualsEqualsToken,
-  [ts.SyntaxKind.ExclamationEqualsEqualsToken]: ts.SyntaxKind.EqualsEqualsEqualsToken,
-  [ts.SyntaxKind.EqualsEqualsToken]: ts.SyntaxKind.ExclamationEqualsToken,
-  [ts.SyntaxKind.ExclamationEqualsToken]: ts.SyntaxKind.EqualsEqualsToken,
-  [ts.SyntaxKind.LessThanToken]: ts.SyntaxKind.GreaterThanEqualsToken,
-  [ts.SyntaxKind.LessThanEqualsToken]: ts.SyntaxKind.GreaterThanToken,
-  [ts.SyntaxKind.GreaterThanToken]: ts.SyntaxKind.LessThanEqualsToken,
-  [ts.SyntaxKind.GreaterThanEqualsToken]: ts.SyntaxKind.LessThanToken,
-};
+const K = ts.SyntaxKind;
 
-const BOUNDARY_SWAPS: Partial<Record<ts.SyntaxKind, ts.SyntaxKind>> = {
-  [ts.SyntaxKind.LessThanToken]: ts.SyntaxKind.LessThanEqualsToken,
-  [ts.SyntaxKind.LessThanEqualsToken]: ts.SyntaxKind.LessThanToken,
-  [ts.SyntaxKind.GreaterThanToken]: ts.SyntaxKind.GreaterThanEqualsToken,
-  [ts.SyntaxKind.GreaterThanEqualsToken]: ts.SyntaxKind.GreaterThanToken,
-};
-
-const LOGICAL_SWAPS: Partial<Record<ts.SyntaxKind, ts.SyntaxKind>> = {
-  [ts.SyntaxKind.AmpersandAmpersandToken]: ts.SyntaxKind.BarBarToken,
-  [ts.SyntaxKind.BarBarToken]: ts.SyntaxKind.AmpersandAmpersandToken,
-  [ts.SyntaxKind.QuestionQuestionToken]: ts.SyntaxKind.AmpersandAmpersandToken,
-};
-
-const ARITHMETIC_SWAPS: Partial<Record<ts.SyntaxKind, ts.SyntaxKind>> = {
-  [ts.SyntaxKind.PlusToken]: ts.SyntaxKind.MinusToken,
-  [ts.SyntaxKind.MinusToken]: ts.SyntaxKind.PlusToken,
-  [ts.SyntaxKind.AsteriskToken]: ts.SyntaxKind.SlashToken,
-  [ts.SyntaxKind.SlashToken]: ts.SyntaxKind.AsteriskToken,
-  [ts.SyntaxKind.PercentToken]: ts.SyntaxKind.AsteriskToken,
-};
+/** Operator tokens and what each becomes, by mutation operator: `a < b` gives `a >= b` and `a <= b`. */
+const TOKEN_SWAPS: ReadonlyArray<readonly [OperatorName, ts.SyntaxKind, ts.SyntaxKind]> = [
+  ['EqualityOperator', K.EqualsEqualsEqualsToken, K.ExclamationEqualsEqualsToken],
+  ['EqualityOperator', K.ExclamationEqualsEqualsToken, K.EqualsEqualsEqualsToken],
+  ['EqualityOperator', K.EqualsEqualsToken, K.ExclamationEqualsToken],
+  ['EqualityOperator', K.ExclamationEqualsToken, K.EqualsEqualsToken],
+  ['EqualityOperator', K.LessThanToken, K.GreaterThanEqualsToken],
+  ['EqualityOperator', K.LessThanEqualsToken, K.GreaterThanToken],
+  ['EqualityOperator', K.GreaterThanToken, K.LessThanEqualsToken],
+  ['EqualityOperator', K.GreaterThanEqualsToken, K.LessThanToken],
+  ['BoundaryOperator', K.LessThanToken, K.LessThanEqualsToken],
+  ['BoundaryOperator', K.LessThanEqualsToken, K.LessThanToken],
+  ['BoundaryOperator', K.GreaterThanToken, K.GreaterThanEqualsToken],
+  ['BoundaryOperator', K.GreaterThanEqualsToken, K.GreaterThanToken],
+  ['LogicalOperator', K.AmpersandAmpersandToken, K.BarBarToken],
+  ['LogicalOperator', K.BarBarToken, K.AmpersandAmpersandToken],
+  ['LogicalOperator', K.QuestionQuestionToken, K.AmpersandAmpersandToken],
+  ['ArithmeticOperator', K.PlusToken, K.MinusToken],
+  ['ArithmeticOperator', K.MinusToken, K.PlusToken],
+  ['ArithmeticOperator', K.AsteriskToken, K.SlashToken],
+  ['ArithmeticOperator', K.SlashToken, K.AsteriskToken],
+  ['ArithmeticOperator', K.PercentToken, K.AsteriskToken],
+];
 
 const METHOD_SWAPS: ReadonlyMap<string, string> = new Map([
   ['startsWith', 'endsWith'],
@@ -309,15 +303,10 @@ function mutate(node: ts.Node, source: ts.SourceFile, scope: CoverageScope, add:
       const description = `${op.getText(source)} -> ${token}`;
       add(operator, description, startOf(node), node.getEnd(), `(${left}) ${token} (${right})`, scope, node);
     };
-    const equality = EQUALITY_SWAPS[kind];
-    if (equality !== undefined) swap('EqualityOperator', equality);
-    const boundary = BOUNDARY_SWAPS[kind];
-    if (boundary !== undefined) swap('BoundaryOperator', boundary);
-    const logical = LOGICAL_SWAPS[kind];
-    if (logical !== undefined) swap('LogicalOperator', logical);
-    const arithmetic = ARITHMETIC_SWAPS[kind];
-    if (arithmetic !== undefined && !(kind === ts.SyntaxKind.PlusToken && joinsText(node))) {
-      swap('ArithmeticOperator', arithmetic);
+    for (const [operator, from, to] of TOKEN_SWAPS) {
+      if (from !== kind) continue;
+      if (operator === 'ArithmeticOperator' && kind === K.PlusToken && joinsText(node)) continue;
+      swap(operator, to);
     }
     return;
   }
