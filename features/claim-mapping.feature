@@ -75,6 +75,24 @@ Feature: Mapping IdP claims into attribution metadata
     When "cli-test-user" logs in through the browser
     Then the login answer carried no attribution metadata
 
+  @CLISSO-CLAIMS-07
+  Scenario: Strings that are a number are stored as numbers; strings that only hold one stay strings
+    Given the IdP user "alice" also has the claims:
+      """
+      {"whole": "42", "negative": "-7", "decimal": "3.25", "digits_first": "42abc", "digits_last": "v42", "two_dots": "4.2.1"}
+      """
+    And the gateway captures the IdP claims "whole,negative,decimal,digits_first,digits_last,two_dots"
+    And the gateway maps claims with "whole->whole, negative->negative, decimal->decimal, digits_first->digits_first, digits_last->digits_last, two_dots->two_dots"
+    When "alice" logs in through the browser
+    Then the login answer carried exactly this attribution metadata:
+      """
+      {"whole": "42", "negative": "-7", "decimal": "3.25", "digits_first": "42abc", "digits_last": "v42", "two_dots": "4.2.1"}
+      """
+    And the gateway stored this metadata on user "alice":
+      """
+      {"whole": 42, "negative": -7, "decimal": 3.25, "digits_first": "42abc", "digits_last": "v42", "two_dots": "4.2.1"}
+      """
+
   @CLISSO-FILTER-03 @CLISSO-CLAIMS-07
   Scenario: Numbers and booleans keep their type, zero and false included
     Given the IdP user "alice" also has the claims:

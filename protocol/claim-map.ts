@@ -24,6 +24,7 @@ export function parseClaimMap(raw: string | undefined): ClaimMapping[] {
   for (const entry of value.split(',')) {
     const trimmed = entry.trim();
     const arrow = trimmed.indexOf('->');
+    // mutation-equivalent: an entry starting with `->` has an empty source, which the check below skips as well
     if (trimmed === '' || arrow < 0) continue;
     const source = trimmed.slice(0, arrow).trim();
     let destination = trimmed.slice(arrow + 2).trim();

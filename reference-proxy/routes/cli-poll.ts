@@ -53,6 +53,8 @@ export function cliPoll(ctx: ProxyContext): RequestHandler {
       try {
         outcome = await guardStore(ctx.flowStoreName, () => decideOrIssue(ctx, loginId, pollSecret, teamParam));
         const remainingMs = deadlineMs - performance.now();
+        // mutation-equivalent: `<=` and `<` differ only when the wait ends in the exact millisecond; either way
+        // the poll answers pending
         if (outcome.kind !== 'pending' || remainingMs <= 0 || aborted.aborted) break;
         ctx.logger.debug('poll_waiting', { login_id: loginId, remaining_ms: Math.round(remainingMs) });
         await waitForChange(watch.changed, remainingMs, aborted);
