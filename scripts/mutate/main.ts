@@ -165,10 +165,16 @@ async function main(): Promise<number> {
   // one scenario and a CLI mutant for another in the same round. The build always holds them all
   // (its coverage then serves any later choice of files); --files and --operators choose which are judged.
   const sets: TargetMutants[] = [];
+  const commands = new Map<TargetName, string>();
+  const buildDir = join(ROOT, '.tmp', 'mutate');
+  await mkdir(buildDir, { recursive: true });
   let nextId = 0;
   for (const target of flags.target) {
     const set = await collectMutants(ROOT, TARGETS[target], await sourceFiles(target), nextId);
     nextId += set.size;
+    const { command, built } = await buildTarget(ROOT, set, join(buildDir, `${target}.cjs`));
+    set.mutants = set.mutants.filter((m) => built.has(m.id));
+    commands.set(target, command);
     sets.push(set);
   }
   if (only) {
@@ -192,10 +198,8 @@ async function main(): Promise<number> {
   }
 
   const reportsDir = resolve(flags.reports);
-  const buildDir = join(ROOT, '.tmp', 'mutate');
   const coverageDir = join(reportsDir, 'coverage');
   const planFile = join(reportsDir, 'plan.json');
-  await mkdir(buildDir, { recursive: true });
   const previous = flags.incremental ? await previousResults(join(reportsDir, 'report.json')) : new Map();
   await rm(coverageDir, { recursive: true, force: true });
   await mkdir(coverageDir, { recursive: true });
@@ -265,10 +269,7 @@ async function main(): Promise<number> {
   };
   if (toJudge.length > 0) {
     const targetFlags: string[] = [];
-    for (const set of sets) {
-      const command = await buildTarget(ROOT, set, join(buildDir, `${set.target.name}.cjs`));
-      targetFlags.push(...set.target.suiteFlags(command));
-    }
+    for (const set of sets) targetFlags.push(...set.target.suiteFlags(commands.get(set.target.name) ?? ''));
     // Both variables reach every gateway and CLI the harness starts: the plan says which mutant a
     // scenario's processes run, the coverage folder takes what they reached.
     for (const flag of ['--gateway-env', '--cli-env']) {
@@ -343,24 +344,18 @@ interface SavedCoverage {
 }
 
 /**
- * `count` mutants drawn without replacement, the same ones for the same seed and the same list
- * (a Fisher-Yates shuffle driven by a small seeded generator, mulberry32), in id order.
+ * `count` mutants drawn without replacement: those whose keys hash lowest with the seed (bottom-k
+ * sampling). The draw depends only on the seed and the mutants' keys, so a mutant keeps its place
+ * in the sample while its file's code is unchanged, and --incremental reuses its verdict.
  */
 function sampleOf(list: readonly NumberedMutant[], count: number, seed: number): NumberedMutant[] {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const shuffled = [...list];
-  for (let i = shuffled.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(random() * (i + 1));
-    [shuffled[i], shuffled[j]] = [shuffled[j] as NumberedMutant, shuffled[i] as NumberedMutant];
-  }
-  return shuffled.slice(0, count).sort((a, b) => a.id - b.id);
+  const rank = (m: NumberedMutant) => createHash('sha256').update(`${seed}\0${m.key}`).digest('hex');
+  return list
+    .map((m) => ({ m, rank: rank(m) }))
+    .sort((a, b) => a.rank.localeCompare(b.rank))
+    .slice(0, count)
+    .map(({ m }) => m)
+    .sort((a, b) => a.id - b.id);
 }
 
 function setOf(sets: readonly TargetMutants[], mutant: NumberedMutant): TargetMutants {

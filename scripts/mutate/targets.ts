@@ -147,9 +147,14 @@ if (process.env.${COVERAGE_DIR_VARIABLE}) process.once('exit', () => {
 
 /**
  * Bundles the target with every mutant behind its switch and the coverage probes, into `outfile`
- * (CommonJS, as the embedded default is). Returns the shell command that starts it.
+ * (CommonJS, as the embedded default is). Returns the shell command that starts it and the mutants
+ * the bundle really holds.
  */
-export async function buildTarget(rootDir: string, set: TargetMutants, outfile: string): Promise<string> {
+export async function buildTarget(
+  rootDir: string,
+  set: TargetMutants,
+  outfile: string,
+): Promise<{ command: string; built: Set<number> }> {
   const byFile = new Map<string, NumberedMutant[]>();
   for (const mutant of set.mutants) byFile.set(mutant.file, [...(byFile.get(mutant.file) ?? []), mutant]);
   const plugin: Plugin = {
@@ -178,7 +183,12 @@ export async function buildTarget(rootDir: string, set: TargetMutants, outfile: 
     plugins: [plugin],
     logLevel: 'silent',
   });
-  return [process.execPath, join(rootDir, 'features/runner/start-with-code-cache.cjs'), outfile]
+  // esbuild leaves out what the entry point never uses (tree shaking): a mutant whose switch is not
+  // in the bundle is not in this target at all (a protocol/ parser only the CLI calls, in the gateway).
+  const bundle = await readFile(outfile, 'utf8');
+  const built = new Set([...bundle.matchAll(new RegExp(`${ACTIVE} === (\\d+)\\b`, 'g'))].map((m) => Number(m[1])));
+  const command = [process.execPath, join(rootDir, 'features/runner/start-with-code-cache.cjs'), outfile]
     .map(shellQuote)
     .join(' ');
+  return { command, built };
 }
