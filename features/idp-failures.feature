@@ -61,3 +61,9 @@ Feature: When the IdP says no or fails
     When "zoe" comes back from the IdP with the state of a login id the gateway never made
     Then the gateway answers 4xx to that callback
     And the gateway keeps no user "zoe"
+
+  @CLISSO-CALLBACK-02
+  Scenario: An IdP answer that carries both an error and a code is a refusal
+    When "cli-test-user" signs in at the IdP for a new CLI session and the IdP's answer also says "access_denied"
+    Then the gateway answers 4xx to that callback
+    And polling with the poll secret does not hand out a key

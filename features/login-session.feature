@@ -30,6 +30,14 @@ Feature: Starting a CLI login session
     And the redirect's state is "litellm-session-token:" followed by the login id
     And the redirect's callback is the gateway's /sso/callback
 
+  @CLISSO-ENTRY-01
+  Scenario: The callback address comes from PROXY_BASE_URL, not from the address the browser used
+    Given the gateway's public base URL is "http://localhost:{port}"
+    And a CLI started a login session
+    When the browser opens the session's login URL
+    Then it is redirected to the IdP's authorization endpoint
+    And the redirect's callback is the gateway's /sso/callback
+
   @CLISSO-ENTRY-05
   Scenario: The gateway asks the IdP for the scope it is configured with
     Given the gateway is configured with:

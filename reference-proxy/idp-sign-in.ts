@@ -32,8 +32,6 @@ export async function signInAtIdp(
   logFields: Record<string, unknown>,
 ): Promise<IdpLogin | undefined> {
   const idpError = queryString(req, 'error');
-  // mutation-equivalent: without this answer the callback, which has no code, gets the next check's 400:
-  // the same 4xx the contract asks for (CLISSO-CALLBACK-02), and nothing else changes
   if (idpError !== undefined) {
     // RFC 6749 section 4.1.2.1: the IdP refused (e.g. access_denied); the flow stays as it was.
     ctx.logger.warn('idp_login_refused', { ...logFields, error: idpError });

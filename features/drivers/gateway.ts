@@ -249,7 +249,7 @@ export class GatewayPool {
       HOST: '127.0.0.1',
       PROXY_BASE_URL: url,
       CONFIG_FILE_PATH: configFile,
-      ...env,
+      ...withPort(env, port),
       ...(clock && this.options.faketimeLibrary ? clock.processEnv(this.options.faketimeLibrary) : {}),
     };
     const commandLine = command
@@ -277,6 +277,20 @@ async function waitUntilServing(url: string, child: StartedProcess, timeoutMs: n
     await child.stop();
     throw new GatewayUnavailable(error instanceof Error ? error.message : String(error));
   }
+}
+
+/**
+ * A scenario's setting may name the port the gateway gets, which is chosen only at start:
+ * `PROXY_BASE_URL=http://localhost:{port}`.
+ */
+function withPort(env: GatewayEnv, port: number): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value.replaceAll('{port}', String(port))]));
+}
+
+/** A setting as the started gateway has it (`{port}` filled in). */
+export function settingOf(gateway: RunningGateway, name: string): string | undefined {
+  const value = gateway.env[name];
+  return value?.replaceAll('{port}', new URL(gateway.url).port);
 }
 
 function stableKey(env: GatewayEnv): string {

@@ -87,6 +87,37 @@ When(
   },
 );
 
+When(
+  "{string} signs in at the IdP for a new CLI session and the IdP's answer also says {string}",
+  async function (this: ConformanceWorld, username: string, error: string) {
+    // The browser's cookies walk the IdP's redirects one by one (a browser would follow them, and a
+    // redirect cannot be held back inside a navigation); the last one, to the gateway's callback with a
+    // good code, is then delivered with an `error` beside the code. RFC 6749 section 4.1.2.1 makes that
+    // answer a refusal.
+    const flow = await startedSession(this);
+    const gateway = await this.gateway();
+    const callback = `${gateway.url}${CLI_SSO_PATHS.callback}?`;
+    const page = await this.browserPage();
+    const h = await this.harness();
+    h.idp.setAutoLogin(username);
+    let next = browserLoginUrl(gateway.url, flow.loginId);
+    try {
+      for (let hop = 0; !next.startsWith(callback); hop += 1) {
+        assert.ok(hop < 12, `the IdP did not send the browser back to ${callback} within 12 redirects`);
+        const answer = await page.request.get(next, { maxRedirects: 0 });
+        const location = answer.headers().location;
+        assert.ok(location, `${new URL(next).pathname} answered ${answer.status()} without a redirect`);
+        next = new URL(location, next).href;
+      }
+    } finally {
+      h.idp.setAutoLogin(undefined);
+    }
+    const answer = new URL(next);
+    answer.searchParams.set('error', error);
+    await page.goto(answer.href);
+  },
+);
+
 /** Wait until the browser has had the gateway's answer to the IdP's callback. */
 async function callbackAnswer(world: ConformanceWorld): Promise<{ status: number }> {
   const gateway = await world.gateway();

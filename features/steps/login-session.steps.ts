@@ -9,6 +9,7 @@ import {
   type StartAnswer,
 } from '../../protocol/cli-sso.ts';
 import { answerSeenByBrowser, openAndReadFirstAnswer } from '../drivers/browser.ts';
+import { settingOf } from '../drivers/gateway.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -136,7 +137,13 @@ Then("the redirect's state is {string} followed by the login id", function (this
 
 Then("the redirect's callback is the gateway's \\/sso\\/callback", async function (this: ConformanceWorld) {
   const gateway = await this.gateway();
-  assert.equal(entryRedirect(this).searchParams.get('redirect_uri'), `${gateway.url}${CLI_SSO_PATHS.callback}`);
+  // docs/contract.md section 2.2: {PROXY_BASE_URL}/sso/callback, the base the gateway was told it is served at.
+  const base = settingOf(gateway, 'PROXY_BASE_URL') ?? gateway.url;
+  assert.equal(entryRedirect(this).searchParams.get('redirect_uri'), `${base.replace(/\/+$/, '')}${CLI_SSO_PATHS.callback}`);
+});
+
+Given("the gateway's public base URL is {string}", function (this: ConformanceWorld, url: string) {
+  this.gatewayOverrides.PROXY_BASE_URL = url;
 });
 
 Then('the redirect carries a code challenge with method {string}', function (this: ConformanceWorld, method: string) {
