@@ -105,6 +105,8 @@ interface Pending {
 
 /** What the rounds so far have shown about the scenarios, to try the likeliest killers first. */
 interface Experience {
+  /** How close a scenario's requirements are to a file's topic (see topicAffinity). */
+  affinity: (file: string, label: string) => number;
   /** File -> scenario -> mutants of that file it killed. */
   killsInFile: Map<string, Map<string, number>>;
   /** Scenario -> how often it ran with a mutant on, and how often it killed. */
@@ -112,8 +114,9 @@ interface Experience {
 }
 
 /**
- * The order in which a mutant tries its scenarios: the one that killed it last time; then those that
- * killed other mutants of its file (a file's mutants tend to die by the same few scenarios: the
+ * The order in which a mutant tries its scenarios: the one that killed it last time; then those whose
+ * requirements are about the file's topic (routes/cli-poll.ts and the "GET /sso/cli/poll" section);
+ * then those that killed other mutants of its file (a file's mutants tend to die by the same few scenarios: the
  * rate-limit scenario for the start route's limiter, the configuration scenarios for the settings
  * parser); then those that have killed most often for their tries (a whole login through the CLI
  * notices more than a single refused request); then the fastest.
@@ -126,9 +129,36 @@ function orderScenarios(mutant: Pending, coverage: Coverage, experience: Experie
     return (kills + 1) / (tries + 2);
   };
   const duration = (label: string) => coverage.judges.get(label)?.durationMs ?? 0;
+  const topic = (label: string) => (label === mutant.hint ? 1e9 : experience.affinity(mutant.file, label));
   mutant.remaining.sort(
-    (a, b) => inFile(b) - inFile(a) || rate(b) - rate(a) || duration(a) - duration(b) || a.localeCompare(b),
+    (a, b) =>
+      topic(b) - topic(a) ||
+      inFile(b) - inFile(a) ||
+      rate(b) - rate(a) ||
+      duration(a) - duration(b) ||
+      a.localeCompare(b),
   );
+}
+
+/** Words too common in file names and section titles to say what either is about. */
+const COMMON_WORDS = new Set(['cli', 'sso', 'the', 'and', 'its', 'get', 'post', 'from', 'with', 'ts', 'routes']);
+
+function words(text: string): string[] {
+  return text
+    .toLowerCase()
+    .split(/[^a-z]+/)
+    .filter((word) => word.length >= 3 && !COMMON_WORDS.has(word));
+}
+
+/**
+ * A prior for the order of scenarios: how many words of a source file's name begin, or are begun
+ * by, a word of the sections its scenario's requirements belong to ("config" and "3. Configuration",
+ * "poll" and "2. GET /sso/cli/poll", "claim" and "5. Claim mapping").
+ */
+export function topicAffinity(file: string, sections: readonly string[]): number {
+  const fileWords = words(file.split('/').pop() ?? file);
+  const sectionWords = new Set(sections.flatMap(words));
+  return fileWords.filter((w) => [...sectionWords].some((s) => s.startsWith(w) || w.startsWith(s))).length;
 }
 
 export async function judgeMutants(options: {
@@ -157,7 +187,19 @@ export async function judgeMutants(options: {
       pending.push({ id, file, hint, remaining, covering: remaining.length, passed: 0, unreported: new Map() });
     }
   }
-  const experience: Experience = { killsInFile: new Map(), record: new Map() };
+  const affinities = new Map<string, number>();
+  const affinity = (file: string, label: string) => {
+    const key = `${file}\0${label}`;
+    let value = affinities.get(key);
+    if (value === undefined) {
+      const tags = coverage.judges.get(label)?.tags ?? [];
+      const sections = requirementIdsOf(tags).map((id) => catalogue.byId.get(id)?.section ?? '');
+      value = topicAffinity(file, sections);
+      affinities.set(key, value);
+    }
+    return value;
+  };
+  const experience: Experience = { affinity, killsInFile: new Map(), record: new Map() };
 
   const levelOf = (tags: readonly string[]) => {
     const levels = requirementIdsOf(tags).map((id) => catalogue.byId.get(id)?.level);
