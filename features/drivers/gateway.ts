@@ -284,7 +284,9 @@ async function waitUntilServing(url: string, child: StartedProcess, timeoutMs: n
  * `PROXY_BASE_URL=http://localhost:{port}`.
  */
 function withPort(env: GatewayEnv, port: number): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value.replaceAll('{port}', String(port))]));
+  return Object.fromEntries(
+    Object.entries(env).map(([name, value]) => [name, value.replaceAll('{port}', String(port))]),
+  );
 }
 
 /** A setting as the started gateway has it (`{port}` filled in). */

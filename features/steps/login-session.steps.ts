@@ -139,7 +139,10 @@ Then("the redirect's callback is the gateway's \\/sso\\/callback", async functio
   const gateway = await this.gateway();
   // docs/contract.md section 2.2: {PROXY_BASE_URL}/sso/callback, the base the gateway was told it is served at.
   const base = settingOf(gateway, 'PROXY_BASE_URL') ?? gateway.url;
-  assert.equal(entryRedirect(this).searchParams.get('redirect_uri'), `${base.replace(/\/+$/, '')}${CLI_SSO_PATHS.callback}`);
+  assert.equal(
+    entryRedirect(this).searchParams.get('redirect_uri'),
+    `${base.replace(/\/+$/, '')}${CLI_SSO_PATHS.callback}`,
+  );
 });
 
 Given("the gateway's public base URL is {string}", function (this: ConformanceWorld, url: string) {
