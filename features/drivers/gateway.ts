@@ -285,14 +285,15 @@ async function waitUntilServing(url: string, child: StartedProcess, timeoutMs: n
  */
 function withPort(env: GatewayEnv, port: number): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(env).map(([name, value]) => [name, value.replaceAll('{port}', String(port))]),
+    // String(): a step may have stored a number (`LITELLM_CLI_JWT_EXPIRATION_HOURS` from an {int}).
+    Object.entries(env).map(([name, value]) => [name, String(value).replaceAll('{port}', String(port))]),
   );
 }
 
 /** A setting as the started gateway has it (`{port}` filled in). */
 export function settingOf(gateway: RunningGateway, name: string): string | undefined {
   const value = gateway.env[name];
-  return value?.replaceAll('{port}', new URL(gateway.url).port);
+  return value === undefined ? undefined : String(value).replaceAll('{port}', new URL(gateway.url).port);
 }
 
 function stableKey(env: GatewayEnv): string {
