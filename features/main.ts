@@ -106,7 +106,7 @@ function positiveMs(value: string): number {
  * One worker more than the machine has cores: a worker spends part of each scenario waiting (for a
  * gateway to start, a page to load, the next poll), and a third worker on 2 cores fills those
  * gaps. Measured on 2 cores, seven and eight runs in alternation: the cores were busy 90-93 % of the
- * run with 2 workers and 95-96 % with 3, for about the same CPU time (README, "Speed").
+ * run with 2 workers and 95-96 % with 3, for about the same CPU time (docs/speed.md).
  */
 const DEFAULT_WORKERS = availableParallelism() + 1;
 
