@@ -101,6 +101,8 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
     const redis = new Redis(url, { ...options, enableOfflineQueue: false });
     // The subscriber (re)subscribes on every 'ready' below: a SUBSCRIBE queued while Redis is down
     // would be dropped with the failed connection, and then nothing would ever wake a long poll.
+    // mutation-equivalent: with ioredis resubscribing as well, the 'ready' handler below subscribes a second
+    // time, which Redis takes as one subscription
     const subscriber = new Redis(url, { ...options, enableOfflineQueue: false, autoResubscribe: false });
     const store = new RedisFlowStore(redis, subscriber, clock);
     let lastError = '';
@@ -111,6 +113,7 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
         lastError = error.message;
         logger.warn('redis_error', { error: error.message });
       });
+      // mutation-equivalent: it only decides whether a repeated Redis error is logged again
       connection.on('ready', () => {
         lastError = '';
       });

@@ -5,7 +5,7 @@ import { ConfigurationNotOffered, type RunningGateway } from '../drivers/gateway
 import { GatewayHttp } from '../drivers/gateway-http.ts';
 import { RedisServer } from '../drivers/redis-server.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { expectReady, pollUntilSettled, reachCompletionPage } from '../tasks/browser-login.ts';
+import { expectReady, pollSession, pollUntilSettled, reachCompletionPage } from '../tasks/browser-login.ts';
 import { expectModelList } from '../tasks/gateway-answers.ts';
 
 function replica(world: ConformanceWorld, index: number): RunningGateway {
@@ -69,6 +69,15 @@ Then(
   'polling replica {int} with the poll secret hands out the key',
   async function (this: ConformanceWorld, index: number) {
     expectReady(this, await pollUntilSettled(this, {}, replica(this, index).url));
+  },
+);
+
+Then(
+  'polling replica {int} again is refused with {int}',
+  async function (this: ConformanceWorld, index: number, status: number) {
+    // The key is handed out once: the shared store deleted the flow for every replica.
+    const answer = await pollSession(this, {}, replica(this, index).url);
+    assert.equal(answer.status, status, `replica ${index} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
   },
 );
 
