@@ -38,6 +38,7 @@ import {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 function targetList(value: string): TargetName[] {
   const names = value === 'all' ? (Object.keys(TARGETS) as TargetName[]) : value.split(',').map((v) => v.trim());
@@ -285,9 +286,11 @@ async function main(): Promise<number> {
       workers: flags.parallel,
       log,
     };
-    // The coverage of one build is reused while the build and the suite are what they were.
+    // The coverage of one build is reused while the build and the suite are what they were, and the
+    // mutants are numbered as they were (the operators and the instrumentation are part of that).
+    const tool = await Promise.all(['operators.ts', 'instrument.ts'].map((f) => readFile(join(HERE, f), 'utf8')));
     const coverageKey = createHash('sha256')
-      .update(JSON.stringify([...sets.map((s) => [...s.fileHashes]), [...fingerprints], program.args]))
+      .update(JSON.stringify([...sets.map((s) => [...s.fileHashes]), [...fingerprints], program.args, tool]))
       .digest('hex');
     coverage = await cachedCoverage(join(reportsDir, 'coverage.json'), coverageKey, () =>
       measureCoverage(suite, join(reportsDir, 'coverage-run'), coverageDir, program.args),
