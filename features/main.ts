@@ -19,7 +19,7 @@ import type { CliTarget } from './drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from './drivers/gateway.ts';
 import { ensureSystemTools, MissingSystemPackageError } from './drivers/system-packages.ts';
 import { buildRun } from './runner/build-run.ts';
-import { type HarnessParameters, STEP_TIMEOUT_VARIABLE } from './support/parameters.ts';
+import type { HarnessParameters } from './support/parameters.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -215,7 +215,7 @@ async function main(): Promise<number> {
   const suiteModule = import('./runner/run-suite.ts');
   suiteModule.catch(() => undefined);
   const embedded = !flags.gatewayCmd && !flags.gatewayUrl;
-  const built = await buildRun(ROOT, { embeddedTargets: embedded || !flags.cliCmd });
+  const built = await buildRun(ROOT, { embeddedTargets: embedded || !flags.cliCmd, stepTimeoutMs: flags.stepTimeout });
   try {
     const gateway: GatewayTarget = flags.gatewayUrl
       ? {
@@ -274,7 +274,6 @@ async function main(): Promise<number> {
       verbose: flags.verbose === true,
       isolateScenarios: flags.isolateScenarios === true,
     };
-    process.env[STEP_TIMEOUT_VARIABLE] = String(flags.stepTimeout);
     const { runSuite } = await suiteModule;
     const outcome = await runSuite({
       rootDir: ROOT,

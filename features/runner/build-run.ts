@@ -58,7 +58,10 @@ const IMPORT_META_URL: BuildOptions = {
   banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
-export async function buildRun(rootDir: string, options: { embeddedTargets: boolean }): Promise<RunBuild> {
+export async function buildRun(
+  rootDir: string,
+  options: { embeddedTargets: boolean; stepTimeoutMs: number },
+): Promise<RunBuild> {
   const parent = join(rootDir, '.tmp', 'build');
   await mkdir(parent, { recursive: true });
   await removeStaleBuilds(parent);
@@ -66,7 +69,7 @@ export async function buildRun(rootDir: string, options: { embeddedTargets: bool
   const dispose = () => rm(outdir, { recursive: true, force: true });
   try {
     await Promise.all([
-      buildHarness(rootDir, outdir),
+      buildHarness(rootDir, outdir, options.stepTimeoutMs),
       options.embeddedTargets ? buildEmbeddedTargets(rootDir, outdir) : undefined,
     ]);
   } catch (error) {
@@ -74,14 +77,14 @@ export async function buildRun(rootDir: string, options: { embeddedTargets: bool
     throw error;
   }
   return {
-    supportCode: [join(outdir, 'source-maps-on.cjs'), join(outdir, 'harness.cjs')],
+    supportCode: [join(outdir, 'source-maps-on.cjs'), join(outdir, 'harness.cjs'), join(outdir, 'step-timeout.cjs')],
     referenceProxyCommand: options.embeddedTargets ? startCommand(outdir, 'reference-proxy.cjs') : undefined,
     cliCommand: options.embeddedTargets ? startCommand(outdir, 'cli.cjs') : undefined,
     dispose,
   };
 }
 
-async function buildHarness(rootDir: string, outdir: string): Promise<void> {
+async function buildHarness(rootDir: string, outdir: string, stepTimeoutMs: number): Promise<void> {
   const files: string[] = [];
   for (const folder of ['features/support', 'features/steps']) {
     for (const name of (await readdir(join(rootDir, folder))).sort()) {
@@ -109,6 +112,12 @@ async function buildHarness(rootDir: string, outdir: string): Promise<void> {
   // and Cucumber's step locations then name the .ts files and lines. (Turned on inside the bundle
   // it would be too late for the bundle itself.)
   await writeFile(join(outdir, 'source-maps-on.cjs'), 'process.setSourceMapsEnabled(true);\n');
+  // Required after the support code: the run's step time limit (--step-timeout) replaces the default
+  // that features/support/hooks.ts sets. Cucumber takes the last one given while the code loads.
+  await writeFile(
+    join(outdir, 'step-timeout.cjs'),
+    `require('@cucumber/cucumber').setDefaultTimeout(${JSON.stringify(stepTimeoutMs)});\n`,
+  );
 }
 
 async function buildEmbeddedTargets(rootDir: string, outdir: string): Promise<void> {

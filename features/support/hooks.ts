@@ -11,14 +11,10 @@ import { After, AfterAll, Before, Status, setDefaultTimeout, setParallelCanAssig
 import type { Pickle } from '@cucumber/messages';
 import { redactText } from '../../protocol/redact.ts';
 import { closeHarness } from './harness.ts';
-import { STEP_TIMEOUT_VARIABLE } from './parameters.ts';
 import type { ConformanceWorld } from './world.ts';
 
-/**
- * How long one step may take: 60 s unless `--step-timeout` says otherwise (features/main.ts hands
- * it to the support code through STEP_TIMEOUT_VARIABLE, which the run's workers inherit).
- */
-setDefaultTimeout(Number(process.env[STEP_TIMEOUT_VARIABLE]) || 60_000);
+// How long one step may take; a run's `--step-timeout` replaces it (features/runner/build-run.ts).
+setDefaultTimeout(60_000);
 
 /**
  * In a parallel run, two scenarios of one feature never run at the same time, so a feature's

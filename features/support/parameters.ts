@@ -5,12 +5,6 @@
 import type { CliTarget } from '../drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from '../drivers/gateway.ts';
 
-/**
- * The step time limit in milliseconds. Cucumber asks for it when the support code loads, before
- * any world parameter exists, so it travels in the environment.
- */
-export const STEP_TIMEOUT_VARIABLE = 'SSO_CONFORMANCE_STEP_TIMEOUT_MS';
-
 export interface HarnessParameters {
   gateway: GatewayTarget;
   cli: CliTarget;
