@@ -1,5 +1,5 @@
 /**
- * The control API under `/_mock` (issue 3, point 5): a thin JSON layer over the programmatic MockIdp,
+ * The control API under `/_mock`: a thin JSON layer over the programmatic MockIdp,
  * so a test in another process (or language) can do what an in-process test does. Only loopback
  * callers are served unless a control token is configured; then every call needs the token.
  * Bad input gets `400 {"error":"invalid_request","error_description",...}` naming the input and rule.

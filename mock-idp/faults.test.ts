@@ -1,5 +1,5 @@
 /**
- * One test per fault kind (issue 3, point 5), plus once / N times / always, and the clock offset
+ * One test per fault kind, plus once / N times / always, and the clock offset
  * and lifetime overrides that change issued tokens. Faults are set through the programmatic API
  * here; control-api.test.ts shows the same through `/_mock`.
  */

@@ -1,6 +1,6 @@
 /**
  * Fault injection: make the next request(s) to one endpoint fail in a chosen way, so a relying party's
- * error handling can be tested (issue 3, point 5). A fault fires once, N times or always, then is gone.
+ * error handling can be tested. A fault fires once, N times or always, then is gone.
  * The faults are applied by provider-middleware.ts; this file only keeps the book.
  */
 import { z } from 'zod';

@@ -51,6 +51,19 @@ export interface Coverage {
   wallMs: number;
 }
 
+/** One suite run against the mutated builds, each scenario on processes of its own. */
+function isolatedRun(suite: SuiteInvocation, reportsDir: string, paths: readonly string[]) {
+  return runConformanceSuite({
+    nodePath: suite.nodePath,
+    tsxPath: suite.tsxPath,
+    rootDir: suite.rootDir,
+    gatewayCommand: undefined,
+    reportsDir,
+    extraArgs: [...suite.targetFlags, '--isolate-scenarios', '--parallel', String(suite.workers), ...paths],
+    env: process.env,
+  });
+}
+
 export const labelOf = (outcome: Pick<ScenarioOutcome, 'uri' | 'line'>) => `${outcome.uri}:${outcome.line}`;
 
 export async function measureCoverage(
@@ -60,15 +73,7 @@ export async function measureCoverage(
   featurePaths: readonly string[],
 ): Promise<Coverage> {
   suite.log('coverage: the whole suite, each scenario on processes of its own, no mutant on');
-  const run = await runConformanceSuite({
-    nodePath: suite.nodePath,
-    tsxPath: suite.tsxPath,
-    rootDir: suite.rootDir,
-    gatewayCommand: undefined,
-    reportsDir,
-    extraArgs: [...suite.targetFlags, '--isolate-scenarios', '--parallel', String(suite.workers), ...featurePaths],
-    env: process.env,
-  });
+  const run = await isolatedRun(suite, reportsDir, featurePaths);
   const outcomes = await readScenarioOutcomes(run.messagesFile).catch(() => []);
   if (outcomes.length === 0) {
     throw new Error(`the coverage run produced no results (exit ${run.exitCode}); see ${run.outputFile}`);
@@ -240,15 +245,7 @@ export async function judgeMutants(options: {
       }
     }
     await writeFile(options.planFile, JSON.stringify(Object.fromEntries([...plan].map(([label, m]) => [label, m.id]))));
-    const run = await runConformanceSuite({
-      nodePath: suite.nodePath,
-      tsxPath: suite.tsxPath,
-      rootDir: suite.rootDir,
-      gatewayCommand: undefined,
-      reportsDir: join(options.reportsDir, `round-${round}`),
-      extraArgs: [...suite.targetFlags, '--isolate-scenarios', '--parallel', String(suite.workers), ...plan.keys()],
-      env: process.env,
-    });
+    const run = await isolatedRun(suite, join(options.reportsDir, `round-${round}`), [...plan.keys()]);
     const outcomes = new Map(
       (await readScenarioOutcomes(run.messagesFile).catch(() => [])).map((o) => [labelOf(o), o]),
     );
