@@ -256,6 +256,7 @@ async function main(): Promise<number> {
       chromiumPath: tools.chromiumPath,
       faketimeLibrary: tools.faketimeLibrary,
       redisServer: tools.redisServer,
+      postgres: tools.postgres,
       baseEnv: {
         PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
         LANG: process.env.LANG ?? 'C.UTF-8',

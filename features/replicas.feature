@@ -17,3 +17,43 @@ Feature: Several gateway replicas behave as one
     When the Redis stops
     And a CLI starts a login session on replica 1
     Then the gateway answers 503 with a message
+
+  @CLISSO-STORE-03
+  Scenario: Replicas that share their stores keep one user row, merged across logins on either replica
+    Given the IdP has a user "dora" with the claims:
+      """
+      {"sub": "dora", "preferred_username": "dora", "email": "dora@example.com", "email_verified": true, "employment_type": "full_time", "org_info": {"department": "Research", "cost_center": "CC-7"}}
+      """
+    And the gateway captures the IdP claims "employment_type,org_info.department,org_info.cost_center,site"
+    And the gateway maps claims with "employment_type->kind, org_info.department->org.department, org_info.cost_center->org.cost_center, site->site"
+    And two gateway replicas that share a Redis and a PostgreSQL user database
+    When a CLI starts a login session on replica 1
+    And "dora" signs in through replica 1 and the code is confirmed on replica 1
+    Then polling replica 1 with the poll secret hands out the key
+    And replica 2 shows user "dora" with the email "dora@example.com"
+    When the IdP's claims for "dora" change to:
+      """
+      {"sub": "dora", "preferred_username": "dora", "email": "dora@example.org", "email_verified": true, "org_info": {"department": "Platform"}, "site": "Berlin"}
+      """
+    And the person opens a new browser session
+    And a CLI starts a login session on replica 2
+    And "dora" signs in through replica 2 and the code is confirmed on replica 2
+    Then polling replica 2 with the poll secret hands out the key
+    And replica 1 stored this metadata on user "dora":
+      """
+      {"kind": "full_time", "org": {"department": "Platform", "cost_center": "CC-7"}, "site": "Berlin"}
+      """
+    And replica 1 shows user "dora" with the email "dora@example.org"
+
+  @CLISSO-STORE-04
+  Scenario: With the user database down a sign-in is refused with 503, and logins work again once it is back
+    Given two gateway replicas that share a Redis and a PostgreSQL user database
+    When the user database stops
+    And a CLI starts a login session on replica 1
+    And "cli-test-user" signs in through replica 1
+    Then the gateway's answer to the sign-in was 503 or its completion page, never another error
+    When the user database is back
+    And the person opens a new browser session
+    And a CLI starts a login session on replica 2
+    And "cli-test-user" signs in through replica 2 and the code is confirmed on replica 2
+    Then polling replica 2 with the poll secret hands out the key

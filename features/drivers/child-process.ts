@@ -131,10 +131,10 @@ export class StartedProcess {
     }
   }
 
-  /** SIGTERM to the whole group, SIGKILL after `graceMs`. */
-  async stop(graceMs = 3000): Promise<ProcessExit> {
+  /** `signal` (SIGTERM unless the program stops faster on another) to the whole group, SIGKILL after `graceMs`. */
+  async stop(graceMs = 3000, signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessExit> {
     if (this.exit) return this.exit;
-    this.signalGroup('SIGTERM');
+    this.signalGroup(signal);
     const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
     const exit = await this.exited;
     clearTimeout(timer);

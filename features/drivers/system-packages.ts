@@ -9,7 +9,9 @@
  * - gcc and libc6-dev: a C compiler, which builds the harness's fix for libfaketime
  *   (clock/faketime-fix.c; why: fake-clock.ts). Without it processes still run on a moved clock,
  *   without the fix, and the run says what that breaks (Python 3.11+ time.sleep);
- * - redis-server: the shared store of the replica scenarios.
+ * - redis-server: the shared store of the replica scenarios;
+ * - PostgreSQL's server binaries: the replicas' shared user database. Found, never installed here
+ *   (Debian's package creates and starts a cluster of its own on port 5432); .ci/run installs it.
  *
  * When something is missing and we are root with apt-get, it is installed (one apt-get call for
  * everything missing); otherwise the exact command to run is returned in the error.
@@ -21,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildFaketimeFix } from './clock/faketime-fix.ts';
 import { faketimePreload } from './fake-clock.ts';
+import type { PostgresTools } from './postgres-server.ts';
 
 const run = promisify(execFile);
 
@@ -34,6 +37,8 @@ export interface SystemTools {
   faketimeLibrary: string | undefined;
   /** Path of redis-server, or undefined (replica scenarios skip). */
   redisServer: string | undefined;
+  /** PostgreSQL's initdb and postgres, or undefined (the shared-database scenarios skip). */
+  postgres: PostgresTools | undefined;
 }
 
 interface Requirement {
@@ -144,7 +149,33 @@ export async function ensureSystemTools(options: EnsureOptions): Promise<SystemT
     chromiumPath,
     faketimeLibrary: faketime && (await withFaketimeFix(faketime, options)),
     redisServer: await firstExisting(requirements.redisServer.candidates),
+    postgres: await findPostgres(options.isRoot),
   };
+}
+
+/** Debian's layout, newest first. */
+const POSTGRES_BIN_CANDIDATES = ['17', '16', '15'].map((version) => `/usr/lib/postgresql/${version}/bin`);
+
+/**
+ * PostgreSQL's server binaries, and as root the `postgres` user to run them as (initdb and
+ * postgres refuse root); undefined when either is missing.
+ */
+async function findPostgres(isRoot: boolean): Promise<PostgresTools | undefined> {
+  const initdb = await firstExisting(
+    POSTGRES_BIN_CANDIDATES.map((dir) => join(dir, 'initdb')),
+    constants.X_OK,
+  );
+  if (!initdb) return undefined;
+  const binDir = dirname(initdb);
+  if (!isRoot) return { binDir, runAs: undefined };
+  if (!(await firstExisting(['/usr/sbin/runuser', '/usr/bin/runuser', '/sbin/runuser'], constants.X_OK)))
+    return undefined;
+  try {
+    const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    return { binDir, runAs: { user: 'postgres', uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) } };
+  } catch {
+    return undefined;
+  }
 }
 
 /** libfaketime and a C compiler able to build the fix, as found on this machine (nothing is installed). */

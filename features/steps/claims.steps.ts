@@ -2,17 +2,11 @@ import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { ConformanceWorld } from '../support/world.ts';
 import { logInThroughBrowser } from '../tasks/browser-login.ts';
-import { addIdpUser, claimsFrom, storedMetadata } from '../tasks/gateway-users.ts';
+import { addIdpUser, claimsFrom, expectMetadataKeys, shown, storedMetadata } from '../tasks/gateway-users.ts';
 import { loginAnswer } from '../tasks/login-answer.ts';
 
 function keysOf(list: string): string[] {
   return list.split(',').map((k) => k.trim());
-}
-
-/** A value for a message: JSON with its type, cut short (long claim values are test fixtures). */
-function shown(value: unknown): string {
-  const json = JSON.stringify(value);
-  return json === undefined ? 'nothing' : `${json.length > 60 ? `${json.slice(0, 60)}...` : json} (${typeof value})`;
 }
 
 /** A person the built-in cast does not have, added through the mock IdP's user API for this scenario. */
@@ -105,15 +99,7 @@ Then(
 Then(
   'the gateway stored this metadata on user {string}:',
   async function (this: ConformanceWorld, userId: string, json: string) {
-    const metadata = await storedMetadata(this, userId);
-    const expected = JSON.parse(json) as Record<string, unknown>;
-    for (const [key, value] of Object.entries(expected)) {
-      assert.deepEqual(
-        metadata[key],
-        value,
-        `user_info.metadata.${key}: expected ${shown(value)}, got ${shown(metadata[key])}`,
-      );
-    }
+    expectMetadataKeys(await storedMetadata(this, userId), JSON.parse(json) as Record<string, unknown>);
   },
 );
 

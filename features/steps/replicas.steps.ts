@@ -3,10 +3,19 @@ import { Given, Then, When } from '@cucumber/cucumber';
 import { parseStartAnswer } from '../../protocol/cli-sso.ts';
 import { ConfigurationNotOffered, type RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp } from '../drivers/gateway-http.ts';
+import { PostgresServer } from '../drivers/postgres-server.ts';
 import { RedisServer } from '../drivers/redis-server.ts';
+import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { expectReady, pollSession, pollUntilSettled, reachCompletionPage } from '../tasks/browser-login.ts';
+import {
+  expectReady,
+  pollSession,
+  pollUntilSettled,
+  reachCompletionPage,
+  signInAtIdp,
+} from '../tasks/browser-login.ts';
 import { expectModelList } from '../tasks/gateway-answers.ts';
+import { expectMetadataKeys, storedMetadata, userRow } from '../tasks/gateway-users.ts';
 
 function replica(world: ConformanceWorld, index: number): RunningGateway {
   const replicas = world.memory.get('replicas') as RunningGateway[] | undefined;
@@ -15,27 +24,79 @@ function replica(world: ConformanceWorld, index: number): RunningGateway {
   return gateway;
 }
 
-Given('two gateway replicas that share a Redis', async function (this: ConformanceWorld) {
-  const h = await this.harness();
+/** Two replicas of the scenario's gateway configuration, sharing a Redis and, when given, a user database. */
+async function startReplicas(world: ConformanceWorld, withDatabase: boolean): Promise<void> {
+  const h = await world.harness();
   if (h.gateways.target.kind === 'url')
     throw new ConfigurationNotOffered('is a running gateway: the harness cannot start replicas of it');
-  if (!this.parameters.redisServer) throw new ConfigurationNotOffered('needs redis-server, which is not installed');
-  const redis = await RedisServer.start(this.parameters.redisServer, this.parameters.workDir, this.parameters.baseEnv);
-  this.cleanups.push(() => redis.stop());
-  this.memory.set('redis', redis);
+  if (!world.parameters.redisServer) throw new ConfigurationNotOffered('needs redis-server, which is not installed');
+  if (withDatabase && !world.parameters.postgres)
+    throw new ConfigurationNotOffered(
+      'needs PostgreSQL server binaries, which are not installed (as root: apt-get install -y postgresql)',
+    );
+  const redis = await RedisServer.start(
+    world.parameters.redisServer,
+    world.parameters.workDir,
+    world.parameters.baseEnv,
+  );
+  world.cleanups.push(() => redis.stop());
+  world.memory.set('redis', redis);
+  const shared: Record<string, string> = { REDIS_URL: redis.url };
+  if (withDatabase && world.parameters.postgres) {
+    const database = await PostgresServer.start(
+      world.parameters.postgres,
+      world.parameters.workDir,
+      world.parameters.baseEnv,
+    );
+    world.cleanups.push(() => database.stop());
+    world.memory.set('database', database);
+    shared.DATABASE_URL = database.url;
+  }
   const replicas: RunningGateway[] = [];
   for (const number of [1, 2]) {
     const gateway = await h.gateways.acquire(
-      await this.gatewayEnv({ REDIS_URL: redis.url, SSO_CONFORMANCE_REPLICA: String(number) }),
+      await world.gatewayEnv({ ...shared, SSO_CONFORMANCE_REPLICA: String(number) }),
     );
-    this.cleanups.push(() => h.gateways.retire(gateway));
+    world.cleanups.push(() => h.gateways.retire(gateway));
     replicas.push(gateway);
   }
-  this.memory.set('replicas', replicas);
+  world.memory.set('replicas', replicas);
+}
+
+Given('two gateway replicas that share a Redis', async function (this: ConformanceWorld) {
+  await startReplicas(this, false);
 });
+
+/** LiteLLM's replicas share one database (DATABASE_URL); a gateway may keep its users anywhere shared. */
+Given(
+  'two gateway replicas that share a Redis and a PostgreSQL user database',
+  async function (this: ConformanceWorld) {
+    await startReplicas(this, true);
+  },
+);
 
 When('the Redis stops', async function (this: ConformanceWorld) {
   await (this.memory.get('redis') as RedisServer).stop();
+});
+
+function database(world: ConformanceWorld): PostgresServer {
+  const server = world.memory.get('database') as PostgresServer | undefined;
+  assert.ok(server, 'the replicas share no user database');
+  return server;
+}
+
+When('the user database stops', async function (this: ConformanceWorld) {
+  await database(this).stop();
+});
+
+When('the user database is back', async function (this: ConformanceWorld) {
+  await database(this).restart();
+});
+
+/** A later login from a fresh browser session: no IdP session cookie, so the person signs in again. */
+When('the person opens a new browser session', async function (this: ConformanceWorld) {
+  await this.browserPage();
+  await this.context?.clearCookies();
 });
 
 When('a CLI starts a login session on replica {int}', async function (this: ConformanceWorld, index: number) {
@@ -86,5 +147,50 @@ Then(
   async function (this: ConformanceWorld, names: string, index: number) {
     const answer = await new GatewayHttp(replica(this, index).url).models(this.key);
     expectModelList(answer, `GET /models on replica ${index}`, names);
+  },
+);
+
+Then(
+  'replica {int} stored this metadata on user {string}:',
+  async function (this: ConformanceWorld, index: number, userId: string, json: string) {
+    const metadata = await storedMetadata(this, userId, replica(this, index));
+    expectMetadataKeys(metadata, JSON.parse(json) as Record<string, unknown>);
+  },
+);
+
+Then(
+  'replica {int} shows user {string} with the email {string}',
+  async function (this: ConformanceWorld, index: number, userId: string, email: string) {
+    const row = await userRow(this, userId, replica(this, index));
+    assert.equal(row.user_email, email, `user_info.user_email on replica ${index}`);
+  },
+);
+
+When(
+  '{string} signs in through replica {int}',
+  async function (this: ConformanceWorld, username: string, index: number) {
+    this.memory.set('signInAnswer', await signInAtIdp(this, username, replica(this, index).url));
+  },
+);
+
+/**
+ * A gateway that cannot reach a store it needs says so with 503 (CLISSO-STORE-02's rule); one that
+ * does not need it for this step shows its completion page. A 500, another error or no page fails.
+ */
+Then(
+  "the gateway's answer to the sign-in was 503 or its completion page, never another error",
+  async function (this: ConformanceWorld) {
+    const answer = this.memory.get('signInAnswer') as { status: number; url: string } | undefined;
+    assert.ok(answer, 'the sign-in navigation got no answer');
+    if (answer.status === 503) return;
+    assert.equal(
+      answer.status,
+      200,
+      `the sign-in ended at ${answer.url} with ${answer.status}, not 503 or the completion page`,
+    );
+    assert.ok(
+      await new CliCompletionPage(await this.browserPage()).isShown(),
+      `the sign-in ended at ${answer.url} with 200 but no completion page`,
+    );
   },
 );

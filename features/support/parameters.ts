@@ -4,6 +4,7 @@
  */
 import type { CliTarget } from '../drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from '../drivers/gateway.ts';
+import type { PostgresTools } from '../drivers/postgres-server.ts';
 
 export interface HarnessParameters {
   gateway: GatewayTarget;
@@ -15,6 +16,7 @@ export interface HarnessParameters {
   maxGateways: number;
   faketimeLibrary: string | undefined;
   redisServer: string | undefined;
+  postgres: PostgresTools | undefined;
   /** Environment every process the harness starts inherits (PATH, LANG, ...). */
   baseEnv: Record<string, string>;
   /** The user's `--cli-env` settings, given to every CLI run. */

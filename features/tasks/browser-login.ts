@@ -42,13 +42,19 @@ export function sessionLoginUrl(world: ConformanceWorld, gatewayUrl: string): st
  * sign-in page (IdpLoginPage) is used where a person types at the IdP: the CLI logins, the
  * admin-UI login, denying the login and signing in with a password.
  */
-export async function signInAtIdp(world: ConformanceWorld, username: string, gatewayUrl?: string): Promise<void> {
+export async function signInAtIdp(
+  world: ConformanceWorld,
+  username: string,
+  gatewayUrl?: string,
+): Promise<{ status: number; url: string } | undefined> {
   const url = sessionLoginUrl(world, gatewayUrl ?? (await world.gateway()).url);
   const page = await world.browserPage();
   const { idp } = await world.harness();
   idp.setAutoLogin(username);
   try {
-    await page.goto(url);
+    // The last answer of the navigation, after every redirect: normally the gateway's callback.
+    const answer = await page.goto(url);
+    return answer ? { status: answer.status(), url: answer.url() } : undefined;
   } finally {
     idp.setAutoLogin(undefined);
   }

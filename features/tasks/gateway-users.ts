@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Claims } from '../../mock-idp/index.ts';
-import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import type { RunningGateway } from '../drivers/gateway.ts';
+import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 
 /** Claims written in a step's doc string: a JSON object. */
@@ -25,17 +26,29 @@ export async function addIdpUser(world: ConformanceWorld, username: string, clai
   h.idp.users.put({ username, claims });
 }
 
-/** GET /user/info?user_id=... with the master key, as the gateway answers it. */
-export async function userRowAnswer(world: ConformanceWorld, userId: string): Promise<HttpAnswer> {
-  const gateway = await world.gateway();
+/**
+ * GET /user/info?user_id=... with the master key, as the scenario's gateway answers it (or
+ * `replica`, when the scenario runs several).
+ */
+export async function userRowAnswer(
+  world: ConformanceWorld,
+  userId: string,
+  replica?: RunningGateway,
+): Promise<HttpAnswer> {
+  const gateway = replica ?? (await world.gateway());
   const masterKey = gateway.env.LITELLM_MASTER_KEY;
   assert.ok(masterKey, 'the gateway has no declared LITELLM_MASTER_KEY');
-  return (await world.http()).userInfo(userId, masterKey);
+  const http = replica ? new GatewayHttp(replica.url) : await world.http();
+  return http.userInfo(userId, masterKey);
 }
 
 /** The gateway's user row (`user_info`) for `userId`. */
-export async function userRow(world: ConformanceWorld, userId: string): Promise<Record<string, unknown>> {
-  const answer = await userRowAnswer(world, userId);
+export async function userRow(
+  world: ConformanceWorld,
+  userId: string,
+  replica?: RunningGateway,
+): Promise<Record<string, unknown>> {
+  const answer = await userRowAnswer(world, userId, replica);
   assert.equal(
     answer.status,
     200,
@@ -51,11 +64,32 @@ export async function userRow(world: ConformanceWorld, userId: string): Promise<
  * The attribution metadata stored on the gateway's user (`user_info.metadata`, docs/contract.md
  * section 5).
  */
-export async function storedMetadata(world: ConformanceWorld, userId: string): Promise<Record<string, unknown>> {
-  const { metadata } = await userRow(world, userId);
+export async function storedMetadata(
+  world: ConformanceWorld,
+  userId: string,
+  replica?: RunningGateway,
+): Promise<Record<string, unknown>> {
+  const { metadata } = await userRow(world, userId, replica);
   assert.ok(
     typeof metadata === 'object' && metadata !== null,
     `GET /user/info?user_id=${userId} shows no user_info.metadata object`,
   );
   return metadata as Record<string, unknown>;
+}
+
+/** A value for a message: JSON with its type, cut short (long claim values are test fixtures). */
+export function shown(value: unknown): string {
+  const json = JSON.stringify(value);
+  return json === undefined ? 'nothing' : `${json.length > 60 ? `${json.slice(0, 60)}...` : json} (${typeof value})`;
+}
+
+/** Each key of `expected` holds exactly that value in the stored metadata (other keys may exist). */
+export function expectMetadataKeys(metadata: Record<string, unknown>, expected: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(expected)) {
+    assert.deepEqual(
+      metadata[key],
+      value,
+      `user_info.metadata.${key}: expected ${shown(value)}, got ${shown(metadata[key])}`,
+    );
+  }
 }

@@ -8,8 +8,9 @@ from the reference gateway of this repository:
 * CLI keys are opaque `sk-...` strings (an HMAC-signed payload), not JWTs;
 * the ready poll answer has no `expires_in`;
 * `Prefer: wait=N` is ignored: every poll is answered at once;
-* login flows live in this process (dicts behind a lock) unless REDIS_URL is set, in which case
-  they live in Redis, spoken to over a plain socket;
+* login flows and users live in this process (dicts behind a lock) unless REDIS_URL is set, in
+  which case both live in Redis, spoken to over a plain socket, so that replicas share them
+  (DATABASE_URL is ignored: this target has no SQL database);
 * wrong verification codes are not counted (LiteLLM has no attempt limit).
 
 Run: python3 gateway.py --port 4000 --config config.yaml   (see README.md next to this file)
@@ -592,6 +593,33 @@ class Redis:
                         raise StoreUnavailable("the login session store (Redis) cannot be reached") from None
             raise StoreUnavailable("the login session store (Redis) cannot be reached")
 
+    def update(self, key, change):
+        """SET key to change(current value or None), atomically against every other client.
+
+        WATCH/MULTI/EXEC: when another replica wrote the key in between, EXEC answers nil and the
+        change is made again from the new value.
+        """
+        with self.lock:
+            try:
+                if self.sock is None:
+                    self._connect()
+                for _ in range(50):
+                    self._roundtrip(["WATCH", key])
+                    try:
+                        new = change(self._roundtrip(["GET", key]))
+                    except BaseException:
+                        self._roundtrip(["UNWATCH"])
+                        raise
+                    self._roundtrip(["MULTI"])
+                    self._roundtrip(["SET", key, new])
+                    if self._roundtrip(["EXEC"]) is not None:
+                        return new
+            except (OSError, ValueError, RedisError) as error:
+                self._close()
+                log("redis_error", reason=error.__class__.__name__)
+                raise StoreUnavailable("the user store (Redis) cannot be reached") from None
+            raise StoreUnavailable("the user store (Redis) stayed contended")
+
 
 # ---------------------------------------------------------------------------------------------
 # Pending logins ("flows"): in this process, or in Redis
@@ -697,6 +725,33 @@ class StartRateLimit:
             return True
 
 
+def merge_login(existing, identity, nested_metadata, now):
+    """The user row after a login: teams added, metadata merged one level deep, empty claims keep old values."""
+    existing = existing or {}
+    teams = list(existing.get("teams", []))
+    for team in identity["teams"]:
+        if team not in teams:
+            teams.append(team)
+    metadata = dict(existing.get("metadata", {}))
+    for key, value in nested_metadata.items():
+        if isinstance(metadata.get(key), dict) and isinstance(value, dict):
+            metadata[key] = {**metadata[key], **value}
+        else:
+            metadata[key] = value
+    return {
+        "user_id": identity["user_id"],
+        "user_email": identity["email"] if identity["email"] is not None else existing.get("user_email"),
+        "user_alias": identity["display_name"] or existing.get("user_alias"),
+        "first_name": identity["first_name"] or existing.get("first_name"),
+        "last_name": identity["last_name"] or existing.get("last_name"),
+        "user_role": identity["role"] or existing.get("user_role") or DEFAULT_ROLE,
+        "teams": teams,
+        "metadata": metadata,
+        "created_at": existing.get("created_at", now),
+        "updated_at": now,
+    }
+
+
 class Users:
     def __init__(self):
         self.lock = threading.Lock()
@@ -704,30 +759,7 @@ class Users:
 
     def upsert_login(self, identity, nested_metadata):
         with self.lock:
-            existing = self.rows.get(identity["user_id"]) or {}
-            now = time.time()
-            teams = list(existing.get("teams", []))
-            for team in identity["teams"]:
-                if team not in teams:
-                    teams.append(team)
-            metadata = dict(existing.get("metadata", {}))
-            for key, value in nested_metadata.items():
-                if isinstance(metadata.get(key), dict) and isinstance(value, dict):
-                    metadata[key] = {**metadata[key], **value}
-                else:
-                    metadata[key] = value
-            row = {
-                "user_id": identity["user_id"],
-                "user_email": identity["email"] if identity["email"] is not None else existing.get("user_email"),
-                "user_alias": identity["display_name"] or existing.get("user_alias"),
-                "first_name": identity["first_name"] or existing.get("first_name"),
-                "last_name": identity["last_name"] or existing.get("last_name"),
-                "user_role": identity["role"] or existing.get("user_role") or DEFAULT_ROLE,
-                "teams": teams,
-                "metadata": metadata,
-                "created_at": existing.get("created_at", now),
-                "updated_at": now,
-            }
+            row = merge_login(self.rows.get(identity["user_id"]), identity, nested_metadata, time.time())
             self.rows[row["user_id"]] = row
             return json.loads(json.dumps(row))
 
@@ -735,6 +767,32 @@ class Users:
         with self.lock:
             row = self.rows.get(user_id)
             return json.loads(json.dumps(row)) if row else None
+
+
+class RedisUsers:
+    """Users in Redis, one JSON value per user, so that every replica sees the same row."""
+
+    PREFIX = "litellm:cli_sso:user:"
+
+    def __init__(self, redis):
+        self.redis = redis
+
+    @staticmethod
+    def _row(data):
+        try:
+            row = json.loads(data.decode("utf-8")) if data is not None else None
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return row if isinstance(row, dict) else None
+
+    def upsert_login(self, identity, nested_metadata):
+        def change(current):
+            return json.dumps(merge_login(self._row(current), identity, nested_metadata, time.time()))
+
+        return json.loads(self.redis.update(self.PREFIX + identity["user_id"], change))
+
+    def get(self, user_id):
+        return self._row(self.redis.command("GET", self.PREFIX + user_id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1088,9 +1146,10 @@ class BadRequest(Exception):
 class Gateway:
     def __init__(self, cfg):
         self.cfg = cfg
-        self.flows = RedisFlows(Redis(cfg.redis)) if cfg.redis else MemoryFlows()
+        redis = Redis(cfg.redis) if cfg.redis else None
+        self.flows = RedisFlows(redis) if redis else MemoryFlows()
         self.start_limit = StartRateLimit()
-        self.users = Users()
+        self.users = RedisUsers(redis) if redis else Users()
         self.models_created = int(time.time())
 
 
