@@ -86,9 +86,19 @@ Feature: Confirming the code in the browser
     Then the gateway answers 400 with a message
     And polling with the poll secret is refused with 400
 
+  # The page names the person by whatever it has (LiteLLM: the email, else the user id): the markup
+  # sits in each field in turn, so that it is in the one shown whichever that is. One person per
+  # case: a gateway may show what it stored from an earlier login of the same person.
   @CLISSO-CALLBACK-04
-  Scenario: What the IdP says about the user is shown as text, never as markup
-    Given the IdP has a user "eve" whose name and email hold HTML markup
+  Scenario Outline: What the IdP says about the user is shown as text, never as markup (<where>)
+    Given the IdP has a user "<user>" with HTML markup in <where>
     And a CLI started a login session
-    When "eve" signs in at the IdP for that session
-    Then the completion page shows no markup from the IdP's claims
+    When "<user>" signs in at the IdP for that session
+    Then the gateway's answer shows no markup from the IdP's claims
+
+    Examples:
+      | where                               | user         |
+      | the user id, with an email          | eve-id       |
+      | the user id, without an email       | eve-no-email |
+      | the email                           | eve-email    |
+      | the name, the role and other claims | eve-claims   |

@@ -49,7 +49,7 @@ async function postFromBrowser(
 }
 
 When('{string} signs in at the IdP for that session', async function (this: ConformanceWorld, username: string) {
-  await signInAtIdp(this, username);
+  this.memory.set('signInAnswer', await signInAtIdp(this, username));
 });
 
 Then(
@@ -166,30 +166,53 @@ When(
   },
 );
 
+/**
+ * Claims with markup in one place. Each element carries an id starting with "markup-from-idp", so a
+ * page that renders it as HTML is caught by looking for that id. The email's markup sits in a quoted
+ * local part, which RFC 5322 allows.
+ */
+const MARKUP_CLAIMS: Record<string, (username: string) => Record<string, unknown>> = {
+  'the user id, with an email': (u) => ({
+    preferred_username: `${u}<b id="markup-from-idp-id">bold</b>`,
+    email: `${u}@example.com`,
+  }),
+  'the user id, without an email': (u) => ({ preferred_username: `${u}<b id="markup-from-idp-id">bold</b>` }),
+  'the email': (u) => ({ preferred_username: u, email: `"<b id='markup-from-idp-email'>${u}</b>"@example.com` }),
+  'the name, the role and other claims': (u) => ({
+    preferred_username: u,
+    email: `${u}@example.com`,
+    name: `<img id="markup-from-idp-name" src="x">${u}`,
+    given_name: `<i id="markup-from-idp-given-name">${u}</i>`,
+    role: '<u id="markup-from-idp-role">internal_user</u>',
+    employment_type: '<i id="markup-from-idp-claim">contractor</i>',
+  }),
+};
+
 Given(
-  'the IdP has a user {string} whose name and email hold HTML markup',
-  async function (this: ConformanceWorld, username: string) {
+  'the IdP has a user {string} with HTML markup in {}',
+  async function (this: ConformanceWorld, username: string, where: string) {
+    const claims = MARKUP_CLAIMS[where];
+    assert.ok(claims, `no markup case "${where}" (known: ${Object.keys(MARKUP_CLAIMS).join('; ')})`);
     const h = await this.harness();
-    h.idp.users.put({
-      username,
-      claims: {
-        sub: username,
-        preferred_username: `${username}<b id="markup-from-idp">bold</b>`,
-        name: `<img id="markup-from-idp-name" src="x">${username}`,
-        email: `${username}@example.com`,
-        email_verified: true,
-        employment_type: '<i id="markup-from-idp-claim">contractor</i>',
-      },
-    });
+    h.idp.users.put({ username, claims: { sub: username, email_verified: true, ...claims(username) } });
     this.cleanups.push(async () => {
       h.idp.users.remove(username);
     });
   },
 );
 
-Then("the completion page shows no markup from the IdP's claims", async function (this: ConformanceWorld) {
-  const page = await completionPage(this);
-  await page.waitUntilShown(PAGE_TIMEOUT_MS);
-  const injected = await (await this.browserPage()).locator('[id^="markup-from-idp"]').count();
-  assert.equal(injected, 0, 'markup from the IdP was rendered as HTML on the completion page');
+/**
+ * The gateway either shows its completion page, with the IdP's values as text, or refuses the
+ * sign-in with a 4xx (a gateway may refuse identities it finds hostile). Markup rendered, a 5xx or
+ * no answer fail.
+ */
+Then("the gateway's answer shows no markup from the IdP's claims", async function (this: ConformanceWorld) {
+  const answer = this.memory.get('signInAnswer') as { status: number; url: string } | undefined;
+  assert.ok(answer, 'the sign-in navigation got no answer');
+  const page = await this.browserPage();
+  const injected = await page.locator('[id^="markup-from-idp"]').count();
+  assert.equal(injected, 0, `markup from the IdP was rendered as HTML on the gateway's answer (${answer.status})`);
+  if (answer.status >= 400 && answer.status < 500) return;
+  assert.equal(answer.status, 200, `the sign-in ended at ${answer.url} with ${answer.status}`);
+  await (await completionPage(this)).waitUntilShown(PAGE_TIMEOUT_MS);
 });
