@@ -28,3 +28,20 @@ Feature: The admin UI login and its session length
       | 30m      | 1800    |
       | 24h      | 86400   |
       | 7d       | 604800  |
+
+  @CLISSO-UI-03
+  Scenario: The admin UI shows what the IdP says about the user as text, never as markup
+    Given the gateway is configured with:
+      | EXPERIMENTAL_UI_LOGIN | True |
+    And the IdP has a user "eve-ui" with HTML markup in the user id, the name and the role
+    When "eve-ui" signs in to the admin UI in the browser
+    Then the admin UI page shows no markup from the IdP's claims
+
+  # RFC 6749 section 10.12 (login CSRF): an IdP answer for a sign-in this browser did not start must
+  # not sign this browser in. LiteLLM does not bind the UI sign-in to the browser: a SHOULD.
+  @CLISSO-UI-04
+  Scenario: An admin UI sign-in is finished only by the browser that started it
+    Given the gateway is configured with:
+      | EXPERIMENTAL_UI_LOGIN | True |
+    When "alice" starts an admin UI sign-in and the IdP's answer is taken to another browser
+    Then the gateway refuses the other browser with a 4xx and gives it no session cookie

@@ -178,6 +178,12 @@ const MARKUP_CLAIMS: Record<string, (username: string) => Record<string, unknown
   }),
   'the user id, without an email': (u) => ({ preferred_username: `${u}<b id="markup-from-idp-id">bold</b>` }),
   'the email': (u) => ({ preferred_username: u, email: `"<b id='markup-from-idp-email'>${u}</b>"@example.com` }),
+  'the user id, the name and the role': (u) => ({
+    preferred_username: `${u}<b id="markup-from-idp-id">bold</b>`,
+    email: `${u}@example.com`,
+    name: `<img id="markup-from-idp-name" src="x">${u}`,
+    role: '<u id="markup-from-idp-role">internal_user</u>',
+  }),
   'the name, the role and other claims': (u) => ({
     preferred_username: u,
     email: `${u}@example.com`,

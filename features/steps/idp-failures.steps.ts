@@ -6,7 +6,7 @@ import { browserLoginUrl, CLI_SSO_PATHS, CLI_STATE_PREFIX } from '../../protocol
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { sessionLoginUrl, startedSession } from '../tasks/browser-login.ts';
+import { sessionLoginUrl, startedSession, walkToCallback } from '../tasks/browser-login.ts';
 import { userRowAnswer } from '../tasks/gateway-users.ts';
 
 const CALLBACK_TIMEOUT_MS = 15_000;
@@ -96,23 +96,8 @@ When(
     // answer a refusal.
     const flow = await startedSession(this);
     const gateway = await this.gateway();
-    const callback = `${gateway.url}${CLI_SSO_PATHS.callback}?`;
     const page = await this.browserPage();
-    const h = await this.harness();
-    h.idp.setAutoLogin(username);
-    let next = browserLoginUrl(gateway.url, flow.loginId);
-    try {
-      for (let hop = 0; !next.startsWith(callback); hop += 1) {
-        assert.ok(hop < 12, `the IdP did not send the browser back to ${callback} within 12 redirects`);
-        const answer = await page.request.get(next, { maxRedirects: 0 });
-        const location = answer.headers().location;
-        assert.ok(location, `${new URL(next).pathname} answered ${answer.status()} without a redirect`);
-        next = new URL(location, next).href;
-      }
-    } finally {
-      h.idp.setAutoLogin(undefined);
-    }
-    const answer = new URL(next);
+    const answer = await walkToCallback(this, browserLoginUrl(gateway.url, flow.loginId), username);
     answer.searchParams.set('error', error);
     await page.goto(answer.href);
   },

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { Then, When } from '@cucumber/cucumber';
 import { decodeJwt } from 'jose';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
+import { GatewayHttp } from '../drivers/gateway-http.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
+import { walkToCallback } from '../tasks/browser-login.ts';
 
 /** How far a measured session length may be from the expected one (clock reads, slow machines). */
 const TOLERANCE_SECONDS = 60;
@@ -82,5 +84,43 @@ Then(
       0,
       `a cookie set by the callback outlives the ${seconds} s session: ${describeLengths(longer)}`,
     );
+  },
+);
+
+Then("the admin UI page shows no markup from the IdP's claims", async function (this: ConformanceWorld) {
+  const page = await this.browserPage();
+  await page.waitForLoadState();
+  const injected = await page.locator('[id^="markup-from-idp"]').count();
+  assert.equal(injected, 0, `markup from the IdP was rendered as HTML on ${page.url()}`);
+});
+
+/**
+ * The browser starts the UI sign-in and signs in at the IdP; the IdP's answer (the redirect to the
+ * callback, with its code and state) is held back from the gateway and sent from elsewhere, without
+ * this browser's cookies, as an attacker who planted it in a victim's browser would.
+ */
+When(
+  "{string} starts an admin UI sign-in and the IdP's answer is taken to another browser",
+  async function (this: ConformanceWorld, username: string) {
+    const gateway = await this.gateway();
+    const callback = await walkToCallback(this, `${gateway.url}${CLI_SSO_PATHS.browserEntry}`, username);
+    const url = callback.href;
+    const answer = await new GatewayHttp(gateway.url).send('GET', url.slice(gateway.url.length));
+    this.memory.set('uiCallbackElsewhere', answer);
+  },
+);
+
+Then(
+  'the gateway refuses the other browser with a 4xx and gives it no session cookie',
+  function (this: ConformanceWorld) {
+    const answer = this.memory.get('uiCallbackElsewhere') as Awaited<ReturnType<GatewayHttp['send']>>;
+    const cookies = [answer.headers['set-cookie'] ?? []].flat();
+    assert.ok(
+      answer.status >= 400 && answer.status < 500,
+      `the IdP's answer, sent without the browser that started the sign-in, got ${answer.status}${answer.headers.location ? ` to ${answer.headers.location}` : ''}`,
+    );
+    // A cookie that is being cleared (empty value or expired) is no session.
+    const set = cookies.filter((c) => !/^[^=]+=\s*(;|$)/.test(c) && !/max-age=0|expires=thu, 01 jan 1970/i.test(c));
+    assert.deepEqual(set, [], 'the refused answer still set cookies');
   },
 );

@@ -3,7 +3,13 @@
  * session, sign in at the IdP, confirm the code, poll until the answer is no longer pending.
  */
 import assert from 'node:assert/strict';
-import { browserLoginUrl, type PollAnswer, parsePollAnswer, parseStartAnswer } from '../../protocol/cli-sso.ts';
+import {
+  browserLoginUrl,
+  CLI_SSO_PATHS,
+  type PollAnswer,
+  parsePollAnswer,
+  parseStartAnswer,
+} from '../../protocol/cli-sso.ts';
 import { GatewayHttp, type HttpAnswer, type PollRequest } from '../drivers/gateway-http.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -129,4 +135,30 @@ export async function logInThroughBrowser(world: ConformanceWorld, username: str
   await startedSession(world);
   await signInAndConfirm(world, username);
   return expectReady(world, await pollUntilSettled(world));
+}
+
+/**
+ * The browser's cookies walk the redirects from `startUrl` through the IdP (signed in as `username`
+ * without its page) one by one, up to the gateway's callback, which is returned undelivered: a
+ * browser would follow them, and a redirect cannot be held back inside a navigation.
+ */
+export async function walkToCallback(world: ConformanceWorld, startUrl: string, username: string): Promise<URL> {
+  const gateway = await world.gateway();
+  const callback = `${gateway.url}${CLI_SSO_PATHS.callback}?`;
+  const page = await world.browserPage();
+  const { idp } = await world.harness();
+  idp.setAutoLogin(username);
+  let next = startUrl;
+  try {
+    for (let hop = 0; !next.startsWith(callback); hop += 1) {
+      assert.ok(hop < 12, `the IdP did not send the browser back to ${callback} within 12 redirects`);
+      const answer = await page.request.get(next, { maxRedirects: 0 });
+      const location = answer.headers().location;
+      assert.ok(location, `${new URL(next).pathname} answered ${answer.status()} without a redirect`);
+      next = new URL(location, next).href;
+    }
+  } finally {
+    idp.setAutoLogin(undefined);
+  }
+  return new URL(next);
 }
