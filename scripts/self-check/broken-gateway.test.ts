@@ -7,11 +7,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, describe, test } from 'node:test';
-import { compactVerify, decodeJwt, SignJWT } from 'jose';
 import { listen, type RunningServer } from '../../common/http-server.ts';
 import { silentLogger } from '../../common/logger.ts';
 import { type BrokenGateway, createBrokenGateway } from './broken-gateway.ts';
-import { cliKeySigningKey } from './faults/signing-key.ts';
 import { findVariant } from './variants.ts';
 
 const MASTER_KEY = 'sk-master-for-relay-tests';
@@ -94,18 +92,6 @@ function startAnswer() {
   };
 }
 
-async function signedKey(lifetimeSeconds: number, key = cliKeySigningKey(ENV)): Promise<string> {
-  assert.ok(key);
-  const iat = Math.floor(Date.now() / 1000);
-  return new SignJWT({ team_id: null, user_role: 'internal_user', models: ['gpt-4o-mini'] })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer('litellm-reference-proxy')
-    .setSubject('alice')
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + lifetimeSeconds)
-    .sign(key);
-}
-
 describe('the relay with no fault', () => {
   test('forwards method, path, query, headers and body, and answers with the gateway status and body', async () => {
     const { upstream, relay } = await setUp('none', (_req, res) =>
@@ -156,85 +142,6 @@ describe('the relay with no fault', () => {
     const response = await fetch(`${relay.url}/health/liveliness`);
     assert.equal(response.status, 502);
     assert.match(String((await response.json()).detail), /Bad gateway/);
-  });
-});
-
-describe('filter-skipped', () => {
-  const env = {
-    ...ENV,
-    CLI_SSO_CLAIM_MAP: 'employment_type->api_key, org_info.department->department, cost->org.secret_code',
-  };
-
-  test('starts the gateway with placeholders in place of the destinations the filter drops', async () => {
-    const { relay } = await setUp('filter-skipped', (_req, res) => json(res, 200, {}), env);
-    assert.equal(
-      relay.gateway.upstreamEnv.CLI_SSO_CLAIM_MAP,
-      'employment_type->selfcheck_unfiltered_0,org_info.department->department,cost->selfcheck_unfiltered_1',
-    );
-  });
-
-  test('puts the blocked keys back into the poll answer and into /user/info', async () => {
-    const { relay } = await setUp(
-      'filter-skipped',
-      (req, res) => {
-        if (req.url?.startsWith('/sso/cli/poll/')) {
-          json(res, 200, {
-            status: 'ready',
-            key: 'k',
-            user_id: 'alice',
-            attribution_metadata: { selfcheck_unfiltered_0: 'contractor', department: 'Engineering' },
-          });
-        } else {
-          json(res, 200, { user_info: { metadata: { selfcheck_unfiltered_1: 42, department: 'Engineering' } } });
-        }
-      },
-      env,
-    );
-    const poll = await fetch(`${relay.url}/sso/cli/poll/${newLoginId()}`);
-    assert.deepEqual((await poll.json()).attribution_metadata, { api_key: 'contractor', department: 'Engineering' });
-    const info = await fetch(`${relay.url}/user/info?user_id=alice`);
-    assert.deepEqual((await info.json()).user_info.metadata, { department: 'Engineering', org: { secret_code: 42 } });
-    assert.equal(relay.gateway.firedCount(), 2);
-  });
-
-  test('changes nothing when the claim map has no blocked destination', async () => {
-    const answer = { status: 'ready', key: 'k', user_id: 'alice', attribution_metadata: { department: 'Engineering' } };
-    const { relay } = await setUp('filter-skipped', (_req, res) => json(res, 200, answer), {
-      ...ENV,
-      CLI_SSO_CLAIM_MAP: 'org_info.department->department',
-    });
-    assert.equal(relay.gateway.upstreamEnv.CLI_SSO_CLAIM_MAP, 'org_info.department->department');
-    assert.deepEqual(await (await fetch(`${relay.url}/sso/cli/poll/${newLoginId()}`)).json(), answer);
-    assert.equal(relay.gateway.firedCount(), 0);
-  });
-});
-
-describe('wrong-expiry', () => {
-  test("re-signs the ready answer's key with twice the lifetime, with the gateway's own key", async () => {
-    const key = await signedKey(3600);
-    const { relay } = await setUp('wrong-expiry', (_req, res) =>
-      json(res, 200, { status: 'ready', key, user_id: 'alice', expires_in: 3600 }),
-    );
-    const answer = await (await fetch(`${relay.url}/sso/cli/poll/${newLoginId()}`)).json();
-    assert.notEqual(answer.key, key);
-    assert.equal(answer.expires_in, 3600, 'expires_in is left as the gateway wrote it');
-    const signingKey = cliKeySigningKey(ENV);
-    assert.ok(signingKey);
-    await compactVerify(answer.key, signingKey);
-    const claims = decodeJwt(answer.key);
-    assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 7200);
-    assert.equal(claims.sub, 'alice');
-    assert.equal(relay.gateway.firedCount(), 1);
-  });
-
-  test('leaves a key it cannot verify alone (the fault does not fire)', async () => {
-    const foreign = await signedKey(3600, new Uint8Array(32).fill(7));
-    const { relay } = await setUp('wrong-expiry', (_req, res) =>
-      json(res, 200, { status: 'ready', key: foreign, user_id: 'alice' }),
-    );
-    const answer = await (await fetch(`${relay.url}/sso/cli/poll/${newLoginId()}`)).json();
-    assert.equal(answer.key, foreign);
-    assert.equal(relay.gateway.firedCount(), 0);
   });
 });
 
@@ -430,27 +337,6 @@ describe('store-down-500', () => {
     const response = await fetch(`${relay.url}/sso/cli/start`, { method: 'POST' });
     assert.equal(response.status, 500);
     assert.equal(response.headers.get('retry-after'), null);
-    assert.equal(relay.gateway.firedCount(), 1);
-  });
-});
-
-describe('forged-key-accepted', () => {
-  test('an alg:none key refused by the gateway is signed again and accepted', async () => {
-    const signingKey = cliKeySigningKey(ENV);
-    assert.ok(signingKey);
-    const { relay } = await setUp('forged-key-accepted', (req, res) => {
-      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-      compactVerify(token, signingKey).then(
-        () => json(res, 200, { object: 'list', data: [] }),
-        () => json(res, 401, { error: { message: 'Invalid key', type: 'auth_error', param: null, code: '401' } }),
-      );
-    });
-    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
-    const payload = Buffer.from(JSON.stringify({ sub: 'mallory', models: ['gpt-4o-mini'] })).toString('base64url');
-    const response = await fetch(`${relay.url}/models`, { headers: { authorization: `Bearer ${header}.${payload}.` } });
-    assert.equal(response.status, 200);
-    const garbage = await fetch(`${relay.url}/models`, { headers: { authorization: 'Bearer not-a-jwt' } });
-    assert.equal(garbage.status, 401, 'a key that is not a JWT at all stays refused');
     assert.equal(relay.gateway.firedCount(), 1);
   });
 });

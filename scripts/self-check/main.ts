@@ -16,6 +16,7 @@ import { positiveInt } from '../../common/command-line.ts';
 import { loadCatalogue, requirementIdsOf } from '../../features/runner/requirements.ts';
 import { countFaultFirings } from './fault-firings.ts';
 import { readScenarioOutcomes, type ScenarioOutcome } from './scenario-results.ts';
+import { buildFaultyGateway, checkSourceFaults, SOURCE_FAULTS } from './source-faults.ts';
 import { runConformanceSuite, type SuiteRun, shellQuote } from './suite-run.ts';
 import {
   type BaselineSummary,
@@ -33,15 +34,39 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const BROKEN_GATEWAY = join(ROOT, 'scripts/self-check/broken-gateway-main.ts');
 
+/** Every broken gateway: wire faults in a relay, then logic faults in a copy of the source. */
+const CHECKS: ReadonlyArray<{
+  name: string;
+  rule: string;
+  section: string;
+  mechanism: string;
+  kind: 'relay' | 'source';
+}> = [
+  ...VARIANTS.map((v) => ({
+    name: v.name,
+    rule: v.rule,
+    section: v.section,
+    mechanism: v.mechanism,
+    kind: 'relay' as const,
+  })),
+  ...SOURCE_FAULTS.map((f) => ({
+    name: f.name,
+    rule: f.rule,
+    section: f.section,
+    mechanism: `(source) ${f.mechanism}`,
+    kind: 'source' as const,
+  })),
+];
+
 function variantList(value: string): string[] {
   const names = value
     .split(',')
     .map((n) => n.trim())
     .filter((n) => n !== '');
-  const unknown = names.filter((n) => !VARIANTS.some((v) => v.name === n));
+  const unknown = names.filter((n) => !CHECKS.some((v) => v.name === n));
   if (unknown.length > 0) {
     throw new InvalidArgumentError(
-      `unknown variant ${unknown.join(', ')}; known: ${VARIANTS.map((v) => v.name).join(', ')}`,
+      `unknown variant ${unknown.join(', ')}; known: ${CHECKS.map((v) => v.name).join(', ')}`,
     );
   }
   return names;
@@ -62,7 +87,7 @@ const program = new Command('self-check')
   .option('--baselines-from <dir>', 'reuse the baseline runs of an earlier self-check in <dir> instead of running them')
   .addHelpText(
     'after',
-    `\nVariants:\n${VARIANTS.map((v) => `  ${v.name.padEnd(28)} ${v.rule}`).join('\n')}\n\nExit codes: 0 every variant caught, 1 a variant not caught or a baseline failed, 2 usage error.`,
+    `\nVariants (relay: broken on the wire; source: broken in a copy of the gateway's code):\n${CHECKS.map((v) => `  ${v.name.padEnd(28)} ${v.kind.padEnd(7)} ${v.rule}`).join('\n')}\n\nExit codes: 0 every variant caught, 1 a variant not caught or a baseline failed, 2 usage error.`,
   );
 
 function brokenGatewayCommand(variant: string): string {
@@ -82,6 +107,16 @@ function brokenGatewayCommand(variant: string): string {
     .join(' ');
 }
 
+/** The relay in front of the reference gateway, or the reference gateway built with the logic fault. */
+async function gatewayCommandFor(check: (typeof CHECKS)[number]): Promise<string> {
+  if (check.kind === 'relay') return brokenGatewayCommand(check.name);
+  const fault = SOURCE_FAULTS.find((f) => f.name === check.name);
+  if (!fault) throw new Error(`no source fault ${check.name}`);
+  const outfile = join(ROOT, '.tmp', 'self-check', `${fault.name}.cjs`);
+  await buildFaultyGateway(ROOT, fault, outfile);
+  return [process.execPath, outfile, '--port', '{port}', '--config', '{config}'].map(shellQuote).join(' ');
+}
+
 async function main(): Promise<number> {
   program.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
   program.parse(process.argv);
@@ -94,9 +129,15 @@ async function main(): Promise<number> {
     jobs: number;
   }>();
   const reportsDir = resolve(flags.reports);
-  const chosen = flags.variants ? VARIANTS.filter((v) => flags.variants?.includes(v.name)) : VARIANTS;
+  const chosen = flags.variants ? CHECKS.filter((v) => flags.variants?.includes(v.name)) : CHECKS;
+  // A logic fault whose text no longer matches the source stops the run before any suite runs.
+  await checkSourceFaults(
+    ROOT,
+    SOURCE_FAULTS.filter((f) => chosen.some((c) => c.name === f.name)),
+  );
   const catalogue = await loadCatalogue(join(ROOT, 'features/requirements.yaml'));
   const isShould = (id: string) => catalogue.byId.get(id)?.level === 'SHOULD';
+  const mustRequirements = catalogue.requirements.filter((r) => r.level === 'MUST').map((r) => r.id);
   const startedAt = Date.now();
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -174,8 +215,8 @@ async function main(): Promise<number> {
 
   // 2. One run per variant; only scenarios that passed on both baselines count as catching it.
   const done = new Map<string, VariantSummary>();
-  const checkVariant = async (variant: (typeof VARIANTS)[number]): Promise<void> => {
-    const { result, outcomes } = await run(`variant ${variant.name}`, variant.name, brokenGatewayCommand(variant.name));
+  const checkVariant = async (variant: (typeof CHECKS)[number]): Promise<void> => {
+    const { result, outcomes } = await run(`variant ${variant.name}`, variant.name, await gatewayCommandFor(variant));
     const faultFirings = await countFaultFirings(join(reportsDir, variant.name, 'work'));
     const verdict = judgeVariant({
       baselinePassed,
@@ -198,7 +239,7 @@ async function main(): Promise<number> {
       verdict,
     });
     // Written after every variant, so a long self-check that is stopped still leaves its findings.
-    await writeSummary(reportsDir, baselines, inOrder(), baselinePassed.size, Date.now() - startedAt);
+    await writeSummary(reportsDir, baselines, inOrder(), baselinePassed.size, Date.now() - startedAt, mustRequirements);
   };
   const inOrder = () => chosen.flatMap((v) => done.get(v.name) ?? []);
   const queue = [...chosen];
@@ -211,7 +252,14 @@ async function main(): Promise<number> {
   const totalWallMs = Date.now() - startedAt;
   say('');
   say(consoleTable(variants));
-  const summaryFile = await writeSummary(reportsDir, baselines, variants, baselinePassed.size, totalWallMs);
+  const summaryFile = await writeSummary(
+    reportsDir,
+    baselines,
+    variants,
+    baselinePassed.size,
+    totalWallMs,
+    mustRequirements,
+  );
   const caught = variants.filter((v) => isCaught(v.verdict.status)).length;
   say('');
   say(
@@ -227,9 +275,10 @@ async function writeSummary(
   variants: readonly VariantSummary[],
   discriminating: number,
   totalWallMs: number,
+  mustRequirements?: readonly string[],
 ): Promise<string> {
   const file = join(reportsDir, 'summary.md');
-  await writeFile(file, markdownSummary({ baselines, variants, discriminating, totalWallMs }));
+  await writeFile(file, markdownSummary({ baselines, variants, discriminating, totalWallMs, mustRequirements }));
   await writeFile(
     join(reportsDir, 'summary.json'),
     `${JSON.stringify(

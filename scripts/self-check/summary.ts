@@ -70,14 +70,17 @@ export function markdownSummary(input: {
   variants: readonly VariantSummary[];
   discriminating: number;
   totalWallMs: number;
+  /** The catalogue's MUST requirements, for the table of which ones a fault proved able to fail. */
+  mustRequirements?: readonly string[];
 }): string {
   const caught = input.variants.filter((v) => isCaught(v.verdict.status)).length;
   const out: string[] = [
     '# Self-check: does the suite catch broken gateways?',
     '',
-    'Each variant is the reference proxy behind a relay that breaks exactly one rule of protocol.md',
-    '(scripts/self-check/README.md). A variant is caught by the scenarios that passed on both baselines',
-    'and failed on it; "fault fired" counts the times the relay actually broke the rule during the run.',
+    'Each variant breaks exactly one rule of docs/contract.md: on the wire, in a relay in front of the',
+    'reference proxy, or in its logic, in a copy of its source (scripts/self-check/README.md). A variant',
+    'is caught by the scenarios that passed on both baselines and failed on it; "fault fired" counts the',
+    'times the broken code actually ran during the run (a logic fault records it once per process).',
     '',
     `**${caught} of ${input.variants.length} variants caught**; total wall time ${seconds(input.totalWallMs)}.`,
     '',
@@ -91,7 +94,7 @@ export function markdownSummary(input: {
     '',
     '## Variants',
     '',
-    '| variant | rule broken (protocol.md section) | verdict | fault fired | failed scenarios | requirements that caught it | wall time |',
+    '| variant | rule broken (docs/contract.md section) | verdict | fault fired | failed scenarios | requirements that caught it | wall time |',
     '|---|---|---|---|---|---|---|',
     ...input.variants.map(
       (v) =>
@@ -110,7 +113,28 @@ export function markdownSummary(input: {
     }
     if (v.verdict.caughtBy.length > 0) out.push('');
   }
+  if (input.mustRequirements) out.push(...mustTable(input.mustRequirements, input.variants));
   return `${out.join('\n')}\n`;
+}
+
+/** For each MUST: the variants whose failing MUST scenarios checked it, i.e. proved it can fail. */
+function mustTable(ids: readonly string[], variants: readonly VariantSummary[]): string[] {
+  const proven = ids.filter((id) =>
+    variants.some((v) => v.verdict.status === 'caught' && v.verdict.requirementIds.includes(id)),
+  );
+  return [
+    '## MUST requirements a fault proved able to fail',
+    '',
+    `${proven.length} of ${ids.length} MUST requirements had a scenario fail on some variant of this run (the others need a fault of their own, or \`npm run mutate\`).`,
+    '',
+    '| requirement | failed on |',
+    '|---|---|',
+    ...ids.map((id) => {
+      const by = variants.filter((v) => v.verdict.status === 'caught' && v.verdict.requirementIds.includes(id));
+      return `| ${id} | ${by.map((v) => `\`${v.name}\``).join(', ') || '-'} |`;
+    }),
+    '',
+  ];
 }
 
 function escapeCell(text: string): string {
