@@ -59,11 +59,24 @@ export async function runConformanceSuite(options: SuiteRunOptions): Promise<Sui
   };
   child.stdout.on('data', onChunk);
   child.stderr.on('data', onChunk);
+  // Ctrl-C or SIGTERM reaches the suite, which then stops every gateway, CLI and Redis server it
+  // started before it exits; only then does this process die of the same signal. Dying at once would
+  // leave the suite running without anyone reading its output, and its gateways behind.
+  let interrupted: NodeJS.Signals | undefined;
+  const forward = (signal: NodeJS.Signals) => {
+    interrupted = signal;
+    child.kill(signal);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
   const exitCode = await new Promise<number>((resolve) => {
     child.once('error', () => resolve(2));
     child.once('close', (code) => resolve(code ?? 1));
   });
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
   await new Promise<void>((resolve) => output.end(resolve));
+  if (interrupted) process.kill(process.pid, interrupted);
   return {
     exitCode,
     wallMs: Date.now() - startedAt,
