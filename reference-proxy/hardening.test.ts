@@ -186,6 +186,24 @@ describe('a login cannot be stretched past its lifetime (CLISSO-START-07, CLISSO
   });
 });
 
+describe('a stranger who opens the browser link cannot break the PKCE of a login', () => {
+  test("a visit between the person's and the IdP's callback leaves the verifier the code is redeemed with", async () => {
+    const gateway = await gatewayWith({ GENERIC_CLIENT_USE_PKCE: 'true' });
+    const start = await startLogin(gateway.url);
+    const link = browserLoginUrl(gateway.url, start.loginId);
+    // The person's browser is sent to the IdP; before it comes back, a stranger opens the same link.
+    const first = await fetch(link, { redirect: 'manual' });
+    const second = await fetch(link, { redirect: 'manual' });
+    const challenge = (r: Response) => new URL(r.headers.get('location') ?? '').searchParams.get('code_challenge');
+    assert.ok(challenge(first));
+    assert.equal(challenge(second), challenge(first));
+    // The person's IdP round trip, from their own redirect: the code exchange must succeed.
+    const atIdp = await fetch(first.headers.get('location') ?? '', { redirect: 'manual' });
+    const callback = await fetch(atIdp.headers.get('location') ?? '', { redirect: 'manual' });
+    assert.equal(callback.status, 200, await callback.text());
+  });
+});
+
 describe('identities of hostile length or content (CLISSO-IDENTITY-09)', () => {
   test('are refused at the callback with a 4xx naming the claim, never a 500 or a key the gateway refuses', async () => {
     const long = 'x'.repeat(20_000);
