@@ -29,6 +29,19 @@ export interface LoginSession {
   attributionMetadata: Record<string, MetadataScalar>;
 }
 
+/**
+ * The key a verified flow is handing out (its `jti`, `iat` and team), written by the poll that hands
+ * it out before it answers; the flow is deleted once the answer has gone. Until `leaseUntilMs` other
+ * polls are refused (exactly one gets the key, CLISSO-POLL-11); after it, a poll with the flow's
+ * secret gets that same key again: the answer that carried it was lost (a store failure, a crash).
+ */
+export interface KeyClaim {
+  jti: string;
+  issuedAt: number;
+  teamId: string | null;
+  leaseUntilMs: number;
+}
+
 export interface Flow {
   loginId: string;
   status: FlowStatus;
@@ -43,6 +56,8 @@ export interface Flow {
   /** Failed verification attempts at POST /sso/cli/complete; 5 delete the flow (reference choice). */
   failedCodeAttempts: number;
   session: LoginSession | null;
+  /** Set by the poll that hands out the key (see KeyClaim); absent until then. */
+  keyClaim?: KeyClaim | undefined;
   createdAtMs: number;
   /** Set by the store on every write, from flowExpiresAtMs(). */
   expiresAtMs: number;

@@ -9,9 +9,12 @@ import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { ManualClock } from '../common/clock.ts';
 import { browserLoginUrl, CLI_SSO_PATHS, joinUrl, parsePollAnswer, type StartAnswer } from '../protocol/cli-sso.ts';
+import { startCuttingRelay } from './test-support/cutting-relay.ts';
 import { proxyEnv, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_MASTER_KEY } from './test-support/proxy-env.ts';
 import {
+  eventually,
   getJson,
+  loginUntilVerified,
   openLoginForm,
   type ProxyUnderTest,
   poll,
@@ -20,6 +23,7 @@ import {
   startProxyForTest,
 } from './test-support/proxy-under-test.ts';
 import { type RecordingIdp, startRecordingIdp } from './test-support/recording-idp.ts';
+import { redisSkipReason, startRedis } from './test-support/services.ts';
 
 const VICTIM = { sub: 'v-1', email: 'vera@kiwi.example', email_verified: true, teams: ['team-vera'] };
 
@@ -299,5 +303,56 @@ describe('security headers (CLISSO-CALLBACK-07) and Retry-After (CLISSO-START-09
     assert.equal(refused.headers.get('retry-after'), '40');
     clock.advanceSeconds(40);
     assert.equal((await fetch(joinUrl(gateway.url, CLI_SSO_PATHS.start), { method: 'POST' })).status, 200);
+  });
+});
+
+const redisSkip = redisSkipReason({ path: process.env['PATH'] ?? '', uid: process.getuid?.() });
+
+describe('a key whose answer was lost to a store failure', { skip: redisSkip }, () => {
+  test('the same CLI polling again gets it; no one else does, and it is handed out once', async () => {
+    const redis = await startRedis();
+    const relay = await startCuttingRelay(redis.port);
+    try {
+      const clock = new ManualClock(Date.UTC(2026, 6, 1));
+      const gateway = await gatewayWith({ REDIS_URL: `redis://127.0.0.1:${relay.port}` }, clock);
+      const start = await loginUntilVerified(gateway.url);
+      // The poll's write that hands out the key reaches Redis, which carries it out; its reply is lost.
+      relay.cutAfterNext((request) => request.includes(start.loginId) && request.includes("'PUBLISH'"));
+      const lost = await poll(gateway.url, start);
+      assert.equal(relay.cuts, 1, 'the relay lost no reply');
+      assert.equal(lost.status, 503, JSON.stringify(lost.body));
+      clock.advanceSeconds(2);
+      // Someone with the login id but not the poll secret gets nothing.
+      const stranger = await eventually(
+        'an answer to a stranger other than 503 (the store reconnects)',
+        () =>
+          poll(gateway.url, { loginId: start.loginId, pollSecret: 'not-the-poll-secret-AAAAAAAAAAAAAAAAAAAAAAAAAAAA' }),
+        (a) => a.status !== 503,
+      );
+      assert.equal(stranger.status, 403);
+      // The CLI keeps polling through the 503s of a reconnecting store, as CLIs do (CLISSO-CLI-16).
+      const retried = await eventually(
+        'an answer other than 503',
+        () => poll(gateway.url, start),
+        (a) => a.status !== 503,
+      );
+      assert.equal(retried.status, 200, JSON.stringify(retried.body));
+      const ready = parsePollAnswer(retried.body);
+      assert.equal(ready.status, 'ready');
+      const key = ready.status === 'ready' ? ready.key : '';
+      assert.equal((await getJson(joinUrl(gateway.url, '/models'), { authorization: `Bearer ${key}` })).status, 200);
+      // Handed out: the flow is gone (CLISSO-POLL-07).
+      assert.equal((await poll(gateway.url, start)).status, 400);
+    } finally {
+      await Promise.all(extra.splice(0).map((p) => p.close()));
+      await relay.close();
+      await redis.destroy();
+    }
+  });
+
+  test('polls sent at the same moment: exactly one gets the key, the others 400 (CLISSO-POLL-11)', async () => {
+    const start = await loginUntilVerified(proxy.url);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => poll(proxy.url, start)));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 400, 400, 400, 400, 400, 400, 400]);
   });
 });

@@ -82,6 +82,9 @@ const flowSchema = z.object({
       attributionMetadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     })
     .nullable(),
+  keyClaim: z
+    .object({ jti: z.string(), issuedAt: z.number(), teamId: z.string().nullable(), leaseUntilMs: z.number() })
+    .optional(),
   createdAtMs: z.number(),
   expiresAtMs: z.number(),
   version: z.number().int(),
