@@ -73,7 +73,7 @@ Feature: What an attacker tries on a gateway
   # ---- Identities of hostile length or content (section 4) ----
 
   @CLISSO-IDENTITY-09
-  Scenario Outline: A <claim> claim of 20,000 characters is refused clearly, or its login works to the end
+  Scenario Outline: A claim of 20,000 characters (<claim>) is refused clearly, or its login works to the end
     Given the IdP has a user "hugo" whose <claim> claim is 20000 characters long
     When "hugo" tries to log in through the browser, in a new browser session
     Then the login was refused with a 4xx, or its key opens the model list
