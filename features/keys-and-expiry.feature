@@ -86,13 +86,13 @@ Feature: The CLI key opens the API until it expires
     Then the gateway answers 401 with an error body
 
     Examples:
-      | secret             | signing secret                                                         | new value                 |
-      | LITELLM_MASTER_KEY | LITELLM_MASTER_KEY "sk-conformance-master-one" and no LITELLM_SALT_KEY | sk-conformance-master-two |
-      | LITELLM_SALT_KEY   | LITELLM_SALT_KEY "conformance-salt-one"                                | conformance-salt-two      |
+      | secret             | signing secret                                                                          | new value                                  |
+      | LITELLM_MASTER_KEY | LITELLM_MASTER_KEY "sk-conformance-master-one-0123456789abcdef" and no LITELLM_SALT_KEY | sk-conformance-master-two-0123456789abcdef |
+      | LITELLM_SALT_KEY   | LITELLM_SALT_KEY "conformance-salt-one-0123456789abcdefghij"                            | conformance-salt-two-0123456789abcdefghij  |
 
   @CLISSO-KEY-02
   Scenario: With LITELLM_SALT_KEY set, the salt key signs CLI keys, not the master key
-    Given the gateway signs CLI keys with LITELLM_SALT_KEY "conformance-salt-one"
+    Given the gateway signs CLI keys with LITELLM_SALT_KEY "conformance-salt-one-0123456789abcdefghij"
     And "cli-test-user" logged in through the browser and holds the key
-    When the key is presented to a gateway of the same configuration but LITELLM_MASTER_KEY "sk-conformance-master-two"
+    When the key is presented to a gateway of the same configuration but LITELLM_MASTER_KEY "sk-conformance-master-two-0123456789abcdef"
     Then that gateway lists the models "gpt-4o-mini"

@@ -31,6 +31,11 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(logEachRequest(ctx));
+  // No browser may take an answer (a JSON one included) for another type than it says (CLISSO-CALLBACK-07).
+  app.use((_req, res, next) => {
+    res.set('x-content-type-options', 'nosniff');
+    next();
+  });
 
   // LiteLLM's health routes; the harness waits on liveliness for readiness.
   app.get('/health/liveliness', (_req, res) => {

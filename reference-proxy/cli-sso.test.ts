@@ -134,7 +134,9 @@ describe('GET /sso/callback', () => {
   });
 
   test('HTML-escapes values it shows', async () => {
-    idp.userinfo = { ...DEFAULT_USERINFO, email: '"><script>alert(1)</script>@example.com' };
+    // An email with markup is no address and is refused (hardening.test.ts): the user id shows instead.
+    const { email: _email, ...withoutEmail } = DEFAULT_USERINFO;
+    idp.userinfo = { ...withoutEmail, preferred_username: '"><script>alert(1)</script>' };
     const start = await startLogin(proxy.url);
     const form = await openLoginForm(proxy.url, start.loginId);
     assert.equal(form.page.status, 200);
@@ -486,7 +488,9 @@ describe('configurations (a proxy each)', () => {
 
   test('EXPERIMENTAL_UI_LOGIN off: CLI keys are refused with 401, and the key from another signer too', async () => {
     const off = await startProxyForTest(proxyEnv(idp.endpoints, { EXPERIMENTAL_UI_LOGIN: 'false' }));
-    const otherSigner = await startProxyForTest(proxyEnv(idp.endpoints, { LITELLM_SALT_KEY: 'another-salt' }));
+    const otherSigner = await startProxyForTest(
+      proxyEnv(idp.endpoints, { LITELLM_SALT_KEY: 'another-salt-0123456789abcdefghijk' }),
+    );
     try {
       const start = await loginUntilVerified(off.url);
       const ready = parsePollAnswer((await poll(off.url, start)).body);

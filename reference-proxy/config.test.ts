@@ -13,7 +13,9 @@ const IDP = {
   GENERIC_TOKEN_ENDPOINT: 'http://idp.test/token',
   GENERIC_USERINFO_ENDPOINT: 'http://idp.test/userinfo',
 };
-const MINIMAL = { LITELLM_MASTER_KEY: 'sk-master-secret', ...IDP };
+const MASTER_KEY = 'sk-master-secret-0123456789abcdefghij';
+const SALT_KEY = 'salt-0123456789abcdefghijklmnopqrstuv';
+const MINIMAL = { LITELLM_MASTER_KEY: MASTER_KEY, ...IDP };
 const dir = mkdtempSync(join(tmpdir(), 'reference-proxy-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -48,7 +50,7 @@ test('defaults of a minimal configuration', () => {
     teams: 'teams',
     extra: [],
   });
-  assert.equal(config.signingSecret, 'sk-master-secret');
+  assert.equal(config.signingSecret, MASTER_KEY);
   assert.equal(config.sqlitePath, join(dir, 'reference-proxy-users.sqlite'));
   assert.deepEqual(config.modelsFile, { models: [], teams: [] });
 });
@@ -60,7 +62,7 @@ test('booleans in any case, aliases, the salt key, flags over variables, 10-minu
       EXPERIMENTAL_UI_LOGIN: 'TRUE',
       CLI_JWT_EXPIRATION_HOURS: '168',
       LITELLM_CLI_SSO_CLAIM_MAP: 'a->b',
-      LITELLM_SALT_KEY: 'salty',
+      LITELLM_SALT_KEY: SALT_KEY,
       LITELLM_UI_SESSION_DURATION: '7d',
       PORT: '5000',
       PROXY_BASE_URL: 'https://gateway.example/',
@@ -72,7 +74,7 @@ test('booleans in any case, aliases, the salt key, flags over variables, 10-minu
   assert.equal(config.experimentalUiLogin, true);
   assert.equal(config.cliKeyLifetimeSeconds, 168 * 3600);
   assert.deepEqual(config.claimMap, [{ source: 'a', destination: 'b' }]);
-  assert.equal(config.signingSecret, 'salty');
+  assert.equal(config.signingSecret, SALT_KEY);
   assert.equal(config.uiSessionSeconds, 600);
   assert.equal(config.port, 0);
   assert.equal(config.host, '0.0.0.0');
@@ -118,6 +120,31 @@ test('every problem is reported together, naming the variable, the rule and the 
   }
   assert.equal(problems.length, 15);
   for (const secret of ['top-secret-value', 'redis-password', 'db-password']) assert.ok(!text.includes(secret), secret);
+});
+
+test('a weak master key or salt key stops the start, reported with every other problem and by length only', () => {
+  const problems = problemsOf({
+    ...IDP,
+    LITELLM_MASTER_KEY: 'sk-1234',
+    LITELLM_SALT_KEY: 'k',
+    EXPERIMENTAL_UI_LOGIN: 'maybe',
+  });
+  const text = problems.join('\n');
+  assert.equal(problems.length, 3, text);
+  assert.match(
+    text,
+    /LITELLM_MASTER_KEY: must be a random secret of at least 32 bytes .*\(it has 7 bytes, 7 different characters\).*\(got <secret, 7 characters>\)/,
+  );
+  assert.match(text, /LITELLM_SALT_KEY: must be a random secret of at least 32 bytes .*\(got <secret, 1 characters>\)/);
+  assert.match(text, /EXPERIMENTAL_UI_LOGIN: must be true or false/);
+  assert.ok(!text.includes('sk-1234'), 'the master key was echoed');
+  // A long placeholder is as weak as a short one; a strong salt key does not excuse a weak master key.
+  assert.equal(problemsOf({ ...MINIMAL, LITELLM_SALT_KEY: '0'.repeat(64) }).length, 1);
+  assert.equal(problemsOf({ ...IDP, LITELLM_MASTER_KEY: 'sk-admin', LITELLM_SALT_KEY: SALT_KEY }).length, 1);
+  // 32 bytes of UTF-8 (11 three-byte characters) is enough; 31 ASCII characters are not.
+  assert.deepEqual(problemsOf({ ...MINIMAL, LITELLM_SALT_KEY: 'ключ-соли-безопасный' }), []);
+  assert.equal(problemsOf({ ...MINIMAL, LITELLM_SALT_KEY: 'abcdefghijklmnopqrstuvwxyz01234' }).length, 1);
+  assert.deepEqual(problemsOf({ ...MINIMAL, LITELLM_SALT_KEY: 'abcdefghijklmnopqrstuvwxyz012345' }), []);
 });
 
 test('positive whole hours only', () => {

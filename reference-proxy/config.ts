@@ -97,12 +97,12 @@ export const PROXY_VARIABLES: readonly VariableHelp[] = [
   {
     name: 'LITELLM_MASTER_KEY',
     defaultValue: '(required)',
-    meaning: 'admin key for /user/info; signs CLI keys unless LITELLM_SALT_KEY is set',
+    meaning: 'admin key for /user/info; signs CLI keys unless LITELLM_SALT_KEY is set; at least 32 bytes',
   },
   {
     name: 'LITELLM_SALT_KEY',
     defaultValue: '(master key)',
-    meaning: 'signs CLI keys and UI sessions; changing it invalidates them',
+    meaning: 'signs CLI keys and UI sessions; changing it invalidates them; at least 32 bytes',
   },
   {
     name: 'EXPERIMENTAL_UI_LOGIN',
@@ -189,6 +189,8 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
   const publicBaseUrl = reader.url('PROXY_BASE_URL')?.replace(/\/+$/, '');
   const masterKey = reader.required('LITELLM_MASTER_KEY', { secret: true });
   const saltKey = reader.string('LITELLM_SALT_KEY', { secret: true });
+  checkSecretStrength(reader, 'LITELLM_MASTER_KEY', masterKey);
+  if (saltKey !== undefined) checkSecretStrength(reader, 'LITELLM_SALT_KEY', saltKey);
   const experimentalUiLogin = reader.bool('EXPERIMENTAL_UI_LOGIN', false);
   // LiteLLM reads CLI_JWT_EXPIRATION_HOURS first and LITELLM_CLI_JWT_EXPIRATION_HOURS after it
   // (litellm/constants.py; its test calls the first one canonical), although its documentation and
@@ -278,6 +280,31 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
     configFilePath,
     claimMapWarnings: claimMapWarnings(rawClaimMap, claimMap, identity.extra),
   };
+}
+
+/**
+ * Reference choice: the floor under the secrets that sign keys and open the admin routes. Keys are
+ * HMACs over LITELLM_SALT_KEY (or the master key): a 1-character salt key let a forged 10-year admin
+ * key be found after 95 guesses. 32 bytes is the size of the HS256 key (RFC 7518 section 3.2 asks
+ * for a key at least as long as the hash); 8 different characters turns away placeholders such as
+ * 32 zeros. LiteLLM checks neither (it only asks that a master key start with `sk-`).
+ */
+export const MIN_SECRET_BYTES = 32;
+export const MIN_SECRET_DISTINCT_CHARACTERS = 8;
+
+function checkSecretStrength(reader: EnvReader, name: string, value: string): void {
+  // mutation-equivalent: an empty required secret is already reported as missing
+  if (value === '') return;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  const distinct = new Set(value).size;
+  if (bytes < MIN_SECRET_BYTES || distinct < MIN_SECRET_DISTINCT_CHARACTERS) {
+    reader.problem(
+      name,
+      `must be a random secret of at least ${MIN_SECRET_BYTES} bytes with at least ${MIN_SECRET_DISTINCT_CHARACTERS} different characters (it has ${bytes} bytes, ${distinct} different characters); e.g. sk- followed by \`openssl rand -hex 32\``,
+      value,
+      true,
+    );
+  }
 }
 
 function flagPort(reader: EnvReader, value: string | number): number {

@@ -1,10 +1,12 @@
 /**
  * The flow store contract (flow-store.ts), run against the in-memory store and, when redis-server
- * is installed, the Redis store: TTL reset on every write, expiry by the injected clock, atomic
- * read-decide-write under concurrency, and watchers woken by writes and deletes.
+ * is installed, the Redis store: the lifetime rule (600 s, 600 s again from the IdP callback, never
+ * more than 1200 s), expiry by the injected clock, atomic read-decide-write under concurrency, and
+ * watchers woken by writes and deletes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { ManualClock } from '../common/clock.ts';
 import { silentLogger } from '../common/logger.ts';
 import { type Flow, type FlowStore, MemoryFlowStore } from './flow-store.ts';
@@ -14,7 +16,7 @@ import { type RedisServer, redisSkipReason, startRedis } from './test-support/se
 
 const T0 = Date.UTC(2026, 3, 1);
 
-function newFlow(loginId: string): Omit<Flow, 'expiresAtMs' | 'version'> {
+function newFlow(loginId: string, createdAtMs = T0): Omit<Flow, 'expiresAtMs' | 'version'> {
   return {
     loginId,
     status: 'pending',
@@ -24,11 +26,19 @@ function newFlow(loginId: string): Omit<Flow, 'expiresAtMs' | 'version'> {
     pkceVerifier: null,
     failedCodeAttempts: 0,
     session: null,
-    createdAtMs: T0,
+    createdAtMs,
   };
 }
 
-function contract(name: string, open: (clock: ManualClock) => Promise<FlowStore>, skip?: string) {
+/** How long the store itself still keeps a flow (Redis' PTTL), when the store has such a thing. */
+type StoredTtlMs = (loginId: string) => Promise<number>;
+
+function contract(
+  name: string,
+  open: (clock: ManualClock) => Promise<FlowStore>,
+  skip?: string,
+  storedTtlMs?: () => StoredTtlMs,
+) {
   describe(name, { skip }, () => {
     let clock: ManualClock;
     let store: FlowStore;
@@ -39,7 +49,7 @@ function contract(name: string, open: (clock: ManualClock) => Promise<FlowStore>
     after(() => store?.close());
 
     test('a new flow has version 1 and lives 600 s', async () => {
-      const created = await store.create(newFlow('cli-contract-ttl-000001'));
+      const created = await store.create(newFlow('cli-contract-ttl-000001', clock.nowMs()));
       assert.equal(created.version, 1);
       assert.equal(created.expiresAtMs, clock.nowMs() + 600_000);
       assert.deepEqual(await store.get('cli-contract-ttl-000001'), created);
@@ -49,9 +59,9 @@ function contract(name: string, open: (clock: ManualClock) => Promise<FlowStore>
       assert.equal(await store.get('cli-contract-ttl-000001'), undefined);
     });
 
-    test('every write bumps the version and resets the TTL; keep writes nothing', async () => {
+    test('every write bumps the version; the IdP callback gives 600 s again; keep writes nothing', async () => {
       const id = 'cli-contract-write-00001';
-      await store.create(newFlow(id));
+      await store.create(newFlow(id, clock.nowMs()));
       clock.advanceSeconds(500);
       const kept = await store.update(id, (flow) => ({ keep: true, result: flow?.version }));
       assert.equal(kept, 1);
@@ -65,9 +75,53 @@ function contract(name: string, open: (clock: ManualClock) => Promise<FlowStore>
       assert.equal(await store.update(id, (gone) => ({ keep: true, result: gone })), undefined);
     });
 
+    test('other writes never move the end: a pending flow still ends 600 s after its start', async () => {
+      const id = 'cli-contract-stretch-0001';
+      const created = await store.create(newFlow(id, clock.nowMs()));
+      // What a visit to the browser link writes (a PKCE verifier), every 5 minutes, then a wrong code.
+      for (const seconds of [300, 290]) {
+        clock.advanceSeconds(seconds);
+        await store.update(id, (flow) => ({ write: { ...flow!, pkceVerifier: `v-${seconds}` }, result: 0 }));
+        assert.equal((await store.get(id))?.expiresAtMs, created.expiresAtMs);
+      }
+      if (storedTtlMs) assert.ok((await storedTtlMs()(id)) <= 10_000, 'the store keeps the flow past its end');
+      clock.advanceSeconds(10);
+      assert.equal(await store.get(id), undefined, 'a pending flow outlived its 600 s');
+    });
+
+    test('a signed-in flow ends 600 s after the callback, whatever is written after it', async () => {
+      const id = 'cli-contract-stretch-0002';
+      await store.create(newFlow(id, clock.nowMs()));
+      clock.advanceSeconds(590);
+      const signIn = (flow: Flow | undefined) => ({ write: { ...flow!, status: 'sso_complete' as const }, result: 0 });
+      await store.update(id, signIn);
+      const endsAt = clock.nowMs() + 600_000;
+      // A second sign-in, wrong codes, the confirmation: none of them moves the end again.
+      for (const write of [
+        signIn,
+        (flow: Flow | undefined) => ({ write: { ...flow!, failedCodeAttempts: 1 }, result: 0 }),
+        (flow: Flow | undefined) => ({ write: { ...flow!, status: 'user_code_verified' as const }, result: 0 }),
+      ]) {
+        clock.advanceSeconds(199);
+        await store.update(id, write);
+        assert.equal((await store.get(id))?.expiresAtMs, endsAt);
+      }
+      clock.advanceSeconds(3);
+      assert.equal(await store.get(id), undefined, 'a flow outlived 600 s after its IdP callback');
+    });
+
+    test('no flow outlives 1200 s from its start, even one created with a later clock', async () => {
+      const id = 'cli-contract-stretch-0003';
+      const startedAt = clock.nowMs();
+      await store.create(newFlow(id, startedAt - 700_000));
+      assert.equal((await store.get(id))?.expiresAtMs, startedAt + 500_000);
+      await store.update(id, (flow) => ({ write: { ...flow!, status: 'sso_complete' as const }, result: 0 }));
+      assert.equal((await store.get(id))?.expiresAtMs, startedAt + 500_000);
+    });
+
     test('concurrent read-decide-write loses no update', async () => {
       const id = 'cli-contract-concurrent-01';
-      await store.create(newFlow(id));
+      await store.create(newFlow(id, clock.nowMs()));
       await Promise.all(
         Array.from({ length: 10 }, () =>
           store.update(id, (flow) => ({
@@ -81,8 +135,8 @@ function contract(name: string, open: (clock: ManualClock) => Promise<FlowStore>
 
     test('a watch wakes on a write or delete of its flow, not of another', async () => {
       const id = 'cli-contract-watch-00001';
-      await store.create(newFlow(id));
-      await store.create(newFlow('cli-contract-watch-other'));
+      await store.create(newFlow(id, clock.nowMs()));
+      await store.create(newFlow('cli-contract-watch-other', clock.nowMs()));
       const watch = store.watch(id);
       let woken = false;
       void watch.changed.then(() => {
@@ -103,6 +157,7 @@ contract('MemoryFlowStore', async (clock) => new MemoryFlowStore(clock));
 let redis: RedisServer | undefined;
 const redisSkip = redisSkipReason({ path: process.env['PATH'] ?? '', uid: process.getuid?.() });
 if (redisSkip) console.log(`# RedisFlowStore contract skipped: ${redisSkip}`);
+let inspector: Redis | undefined;
 contract(
   'RedisFlowStore',
   async (clock) => {
@@ -110,8 +165,16 @@ contract(
     return RedisFlowStore.open(redis.url, clock, silentLogger);
   },
   redisSkip,
+  () => {
+    inspector ??= new Redis(redis?.url ?? '');
+    const client = inspector;
+    return (loginId) => client.pttl(`cli-sso:flow:${loginId}`);
+  },
 );
-after(() => redis?.destroy());
+after(async () => {
+  inspector?.disconnect();
+  await redis?.destroy();
+});
 
 test('Redis down at start-up: once it is up, flows are stored and watches wake across stores', {
   skip: redisSkip,

@@ -3,8 +3,9 @@
  *
  * A flow is written by four steps (start, callback, complete, poll) that may run on different
  * replicas, so every write goes through `update()`, which applies a decision to the version it read
- * and retries when another writer got there first. Every write resets the TTL (600 s) and bumps
- * `version`; watchers (long polls, `Prefer: wait=N`) are told about every write and delete.
+ * and retries when another writer got there first. Every write bumps `version`; when the flow ends
+ * is decided by flowExpiresAtMs() alone, for both stores; watchers (long polls, `Prefer: wait=N`)
+ * are told about every write and delete.
  *
  * This file holds the contract and the in-memory store (one process); redis-flow-store.ts shares
  * flows between replicas.
@@ -28,6 +29,19 @@ export interface LoginSession {
   attributionMetadata: Record<string, MetadataScalar>;
 }
 
+/**
+ * The key a verified flow is handing out (its `jti`, `iat` and team), written by the poll that hands
+ * it out before it answers; the flow is deleted once the answer has gone. Until `leaseUntilMs` other
+ * polls are refused (exactly one gets the key, CLISSO-POLL-11); after it, a poll with the flow's
+ * secret gets that same key again: the answer that carried it was lost (a store failure, a crash).
+ */
+export interface KeyClaim {
+  jti: string;
+  issuedAt: number;
+  teamId: string | null;
+  leaseUntilMs: number;
+}
+
 export interface Flow {
   loginId: string;
   status: FlowStatus;
@@ -42,8 +56,10 @@ export interface Flow {
   /** Failed verification attempts at POST /sso/cli/complete; 5 delete the flow (reference choice). */
   failedCodeAttempts: number;
   session: LoginSession | null;
+  /** Set by the poll that hands out the key (see KeyClaim); absent until then. */
+  keyClaim?: KeyClaim | undefined;
   createdAtMs: number;
-  /** Set by the store on every write: now + FLOW_TTL_SECONDS. */
+  /** Set by the store on every write, from flowExpiresAtMs(). */
   expiresAtMs: number;
   /** Set by the store on every write: previous + 1. */
   version: number;
@@ -74,6 +90,30 @@ export interface FlowStore {
 }
 
 export const FLOW_TTL_MS = FLOW_TTL_SECONDS * 1000;
+/** No flow outlives this, counted from its start, whatever is written to it (CLISSO-START-08). */
+export const FLOW_MAX_LIFETIME_MS = 2 * FLOW_TTL_MS;
+
+/**
+ * When a flow ends after a write: the one lifetime rule, applied by every store.
+ *
+ * - A new flow lives 600 s (CLISSO-START-05).
+ * - The IdP callback, which moves it from `pending` to `sso_complete`, gives the person 600 s from
+ *   then to type the code, as LiteLLM's rewrite of the flow does (CLISSO-START-06).
+ * - Nothing else moves the end: not a visit to the browser link (CLISSO-START-07), not a second
+ *   sign-in, a wrong code or the code's confirmation. So a flow never outlives 1200 s from its
+ *   start (CLISSO-START-08), however often a client writes to it.
+ */
+export function flowExpiresAtMs(
+  previous: Flow | undefined,
+  next: Pick<Flow, 'status' | 'createdAtMs'>,
+  nowMs: number,
+): number {
+  if (previous === undefined) return Math.min(nowMs + FLOW_TTL_MS, next.createdAtMs + FLOW_MAX_LIFETIME_MS);
+  if (previous.status === 'pending' && next.status === 'sso_complete') {
+    return Math.min(nowMs + FLOW_TTL_MS, previous.createdAtMs + FLOW_MAX_LIFETIME_MS);
+  }
+  return previous.expiresAtMs;
+}
 
 /** Local fan-out of "flow X changed" to waiting long polls (fed directly, or by Redis pub/sub). */
 export class FlowWatchers {
@@ -107,7 +147,7 @@ export class MemoryFlowStore implements FlowStore {
 
   async create(flow: Omit<Flow, 'expiresAtMs' | 'version'>): Promise<Flow> {
     this.sweepExpired();
-    const stored = { ...flow, version: 1, expiresAtMs: this.clock.nowMs() + FLOW_TTL_MS };
+    const stored = { ...flow, version: 1, expiresAtMs: flowExpiresAtMs(undefined, flow, this.clock.nowMs()) };
     this.flows.set(flow.loginId, stored);
     return structuredClone(stored);
   }
@@ -126,7 +166,7 @@ export class MemoryFlowStore implements FlowStore {
         ...decision.write,
         loginId,
         version: (current?.version ?? 0) + 1,
-        expiresAtMs: this.clock.nowMs() + FLOW_TTL_MS,
+        expiresAtMs: flowExpiresAtMs(current, decision.write, this.clock.nowMs()),
       });
       this.watchers.notify(loginId);
     } else if ('delete' in decision) {

@@ -9,6 +9,7 @@ import type { IdentityAttributes } from './config.ts';
 import {
   buildIdentity,
   captureExtraAttributes,
+  IDENTITY_LIMITS,
   isEmailDomainAllowed,
   readClaim,
   readTeams,
@@ -57,6 +58,7 @@ describe('buildIdentity', () => {
       identity: {
         userId: 'dana',
         email: 'dana@example.com',
+        emailNotUsed: null,
         displayName: 's-1',
         firstName: null,
         lastName: null,
@@ -85,6 +87,98 @@ describe('buildIdentity', () => {
     assert.deepEqual(readTeams('a, b,,a'), ['a', 'b']);
     assert.deepEqual(readTeams([{ id: 1 }, 'x', '']), ['x']);
     assert.deepEqual(readTeams({ a: 1 }), []);
+  });
+});
+
+describe('emails that must not name anyone (CLISSO-IDENTITY-07, CLISSO-IDENTITY-08)', () => {
+  const reasonOf = (result: ReturnType<typeof buildIdentity>) => (result.ok ? '' : result.reason);
+
+  test('an email the IdP marks unverified is neither the user id nor stored', () => {
+    for (const verified of [false, 'false', 'FALSE']) {
+      const result = buildIdentity({ email: 'vera@kiwi.example', email_verified: verified }, ATTRIBUTES);
+      assert.equal(result.ok, false, `email_verified: ${JSON.stringify(verified)} must not fall back to the email`);
+      assert.match(reasonOf(result), /unverified/);
+      const named = buildIdentity(
+        { preferred_username: 'mallory', email: 'vera@kiwi.example', email_verified: verified },
+        ATTRIBUTES,
+      );
+      assert.ok(named.ok);
+      assert.equal(named.identity.email, null);
+      assert.match(named.identity.emailNotUsed ?? '', /unverified/);
+    }
+    for (const verified of [true, 'true', undefined]) {
+      const result = buildIdentity({ email: 'Vera@Kiwi.example', email_verified: verified }, ATTRIBUTES);
+      assert.equal(result.ok && result.identity.userId, 'vera@kiwi.example', JSON.stringify(verified));
+    }
+  });
+
+  test('an email NFKC would change (the Kelvin sign, full-width letters, ligatures) refuses the login', () => {
+    for (const email of ['VERA@\u212Aiwi.example', 'vera@ｋiwi.example', 'oﬃce@kiwi.example']) {
+      const result = buildIdentity({ preferred_username: 'mallory', email }, ATTRIBUTES);
+      assert.equal(result.ok, false, email);
+      assert.match(reasonOf(result), /"email" claim is not in Unicode normal form NFKC/);
+    }
+  });
+
+  test('an email that is not one plain address refuses the login', () => {
+    for (const email of [
+      'x@evil.example@example.com',
+      'no-at-sign',
+      '@example.com',
+      'a b@example.com',
+      '"quoted"@example.com',
+      '.dot@example.com',
+      'a..b@example.com',
+      'a@example..com',
+      'a@-example.com',
+      'a@example.com.',
+      `${'l'.repeat(65)}@example.com`,
+      `a@${'d'.repeat(250)}.com`,
+    ]) {
+      const result = buildIdentity({ preferred_username: 'mallory', email }, ATTRIBUTES);
+      assert.equal(result.ok, false, email);
+      assert.match(reasonOf(result), /"email" claim/, email);
+    }
+    for (const email of [
+      'first.last+tag@mail.example.com',
+      "o'brien@example.ie",
+      'josé@bücher.example',
+      'a@localhost',
+    ]) {
+      const result = buildIdentity({ preferred_username: 'p', email }, ATTRIBUTES);
+      assert.equal(result.ok && result.identity.email, email.toLowerCase(), email);
+    }
+  });
+});
+
+describe('identities of hostile length or content (CLISSO-IDENTITY-09)', () => {
+  const longest = 'u'.repeat(IDENTITY_LIMITS.text);
+
+  test('the user id, names and team ids are bounded and refuse control characters', () => {
+    assert.equal(buildIdentity({ preferred_username: longest }, ATTRIBUTES).ok, true);
+    const refused: Record<string, unknown>[] = [
+      { preferred_username: `${longest}u` },
+      { preferred_username: 'x'.repeat(20_000) },
+      { preferred_username: 'dana\u0000' },
+      { preferred_username: 'dana\u001b]0;pwned\u0007' },
+      { preferred_username: 'dana\ud800' },
+      { given_name: 'x'.repeat(300), family_name: 'y' },
+      { preferred_username: 'p', sub: 'x'.repeat(257) },
+      { preferred_username: 'p', teams: ['t'.repeat(IDENTITY_LIMITS.teamId + 1)] },
+      { preferred_username: 'p', teams: ['ok', 'bad\nteam'] },
+      { preferred_username: 'p', teams: Array.from({ length: IDENTITY_LIMITS.teams + 1 }, (_, i) => `t${i}`) },
+    ];
+    for (const userinfo of refused) {
+      const result = buildIdentity(userinfo, ATTRIBUTES);
+      assert.equal(result.ok, false, JSON.stringify(userinfo).slice(0, 80));
+    }
+    // Code points, not UTF-16 units: 256 emoji are 512 units and still accepted.
+    assert.equal(buildIdentity({ preferred_username: '😀'.repeat(IDENTITY_LIMITS.text) }, ATTRIBUTES).ok, true);
+  });
+
+  test('a first and last name that are each short but together too long are refused', () => {
+    const half = 'n'.repeat(200);
+    assert.equal(buildIdentity({ given_name: half, family_name: half }, ATTRIBUTES).ok, false);
   });
 });
 

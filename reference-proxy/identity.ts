@@ -68,8 +68,10 @@ function readText(userinfo: unknown, path: string | undefined): string | undefin
 
 export interface IdpIdentity {
   userId: string;
-  /** Lower-cased; null when the IdP sends none. */
+  /** Normalised (see readEmail); null when the IdP sends none, or one that must not be used. */
   email: string | null;
+  /** Why the IdP's email is not used (unverified); null when it is used or there is none. */
+  emailNotUsed: string | null;
   displayName: string | null;
   firstName: string | null;
   lastName: string | null;
@@ -80,30 +82,179 @@ export interface IdpIdentity {
 
 export type IdentityResult = { ok: true; identity: IdpIdentity } | { ok: false; reason: string };
 
+/**
+ * Bounds on what the IdP may say about a person (reference choice, CLISSO-IDENTITY-09), in Unicode
+ * characters. The user id and a team id travel inside every key: without a bound a 20,000-character
+ * id made a key longer than the gateway's own 16 KiB header limit, refused with 431. 254 is the
+ * longest address RFC 5321 lets through (its 256-octet path less the angle brackets).
+ */
+export const IDENTITY_LIMITS = {
+  /** The user id, names and display name. */
+  text: 256,
+  email: 254,
+  emailLocalPart: 64,
+  teamId: 256,
+  teams: 100,
+} as const;
+
+/** The standard OpenID Connect claim saying whether the IdP checked the person owns the email. */
+export const EMAIL_VERIFIED_CLAIM = 'email_verified';
+
 export function buildIdentity(userinfo: unknown, attributes: IdentityAttributes): IdentityResult {
-  const email = readText(userinfo, attributes.email)?.toLowerCase() ?? null;
-  const firstName = readText(userinfo, attributes.firstName) ?? null;
-  const lastName = readText(userinfo, attributes.lastName) ?? null;
+  const problems: string[] = [];
+  const text = (path: string | undefined) => checkedText(userinfo, path, problems);
+  const email = readEmail(userinfo, attributes.email, problems);
+  const firstName = text(attributes.firstName) ?? null;
+  const lastName = text(attributes.lastName) ?? null;
+  const idClaim = text(attributes.userId);
+  const displayName = text(attributes.displayName) ?? null;
+  const teams = readTeams(readClaim(userinfo, attributes.teams));
+  checkTeams(teams, attributes.teams, problems);
+  if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
   // user_id = the id attribute; if empty, first + last name; if still empty, the email (section 4).
+  // An email the IdP did not verify never names anyone (CLISSO-IDENTITY-07): email.value is null then.
   const fullName = [firstName, lastName].filter((n) => n !== null).join(' ');
-  const userId = readText(userinfo, attributes.userId) ?? (fullName !== '' ? fullName : null) ?? email;
+  const userId = idClaim ?? (fullName !== '' ? fullName : null) ?? email.value;
   if (userId === null) {
+    const unverified = email.notUsed !== null ? ` (${email.notUsed})` : '';
     // mutation-equivalent: the reason only words the 4xx answer's message, which the contract leaves free
-    return { ok: false, reason: `the IdP sent no ${attributes.userId}, name or email to identify the user` };
+    return {
+      ok: false,
+      reason: `the IdP sent no ${attributes.userId}, name or usable email to identify the user${unverified}`,
+    };
+  }
+  if (characterCount(userId) > IDENTITY_LIMITS.text) {
+    return {
+      ok: false,
+      reason: `the user id made of the first and last name is longer than ${IDENTITY_LIMITS.text} characters`,
+    };
   }
   const role = readClaim(userinfo, attributes.role);
   return {
     ok: true,
     identity: {
       userId,
-      email,
-      displayName: readText(userinfo, attributes.displayName) ?? null,
+      email: email.value,
+      emailNotUsed: email.notUsed,
+      displayName,
       firstName,
       lastName,
       role: isKnownRole(role) ? role : null,
-      teams: readTeams(readClaim(userinfo, attributes.teams)),
+      teams,
     },
   };
+}
+
+/** Unicode characters (code points), not UTF-16 units. */
+function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text that cannot be stored or shown as it is: control characters (a NUL cannot even be stored in
+ * PostgreSQL, an escape sequence rewrites a terminal) and lone UTF-16 surrogates (not Unicode).
+ */
+function unsafeTextReason(text: string): string | undefined {
+  if (LONE_SURROGATE.test(text)) return 'holds a lone UTF-16 surrogate';
+  if (/\p{Cc}/u.test(text)) return 'holds control characters';
+  return undefined;
+}
+
+/** A text claim, checked for length and content; a problem is added (naming the claim) when it fails. */
+function checkedText(userinfo: unknown, path: string | undefined, problems: string[]): string | undefined {
+  const value = readText(userinfo, path);
+  if (value === undefined) return undefined;
+  const problem = describeTextProblem(value, IDENTITY_LIMITS.text);
+  if (problem !== undefined) {
+    problems.push(`the IdP's "${path}" claim ${problem}`);
+    return undefined;
+  }
+  return value;
+}
+
+function describeTextProblem(value: string, limit: number): string | undefined {
+  const length = characterCount(value);
+  if (length > limit) return `is ${length} characters long, more than the ${limit} accepted`;
+  return unsafeTextReason(value);
+}
+
+function checkTeams(teams: readonly string[], path: string, problems: string[]): void {
+  if (teams.length > IDENTITY_LIMITS.teams) {
+    problems.push(
+      `the IdP's "${path}" claim lists ${teams.length} teams, more than the ${IDENTITY_LIMITS.teams} accepted`,
+    );
+    return;
+  }
+  for (const team of teams) {
+    const problem = describeTextProblem(team, IDENTITY_LIMITS.teamId);
+    if (problem !== undefined) {
+      problems.push(`a team id in the IdP's "${path}" claim ${problem}`);
+      return;
+    }
+  }
+}
+
+/**
+ * The email, as the one form every comparison uses (reference choice, CLISSO-IDENTITY-07/-08):
+ *
+ * - an email the IdP marks unverified (`email_verified: false`, or the string "false" some IdPs
+ *   send) is not used at all: not as the user id, not stored, not for ALLOWED_EMAIL_DOMAINS;
+ * - otherwise it must be one plain address (exactly one `@`, a dot-atom local part, a domain of
+ *   letter, digit and hyphen labels) that Unicode normalisation NFKC leaves unchanged: the Kelvin
+ *   sign U+212A, full-width letters or ligatures would lower-case or normalise into someone
+ *   else's address, so such an email refuses the login instead;
+ * - what is kept is that address lower-cased (section 4), so `Dana@Example.COM` is `dana@example.com`.
+ */
+function readEmail(
+  userinfo: unknown,
+  path: string,
+  problems: string[],
+): { value: string | null; notUsed: string | null } {
+  const raw = readText(userinfo, path);
+  if (raw === undefined) return { value: null, notUsed: null };
+  if (isMarkedUnverified(readClaim(userinfo, EMAIL_VERIFIED_CLAIM))) {
+    return { value: null, notUsed: `the IdP marks the email unverified (${EMAIL_VERIFIED_CLAIM}: false)` };
+  }
+  const problem = emailProblem(raw);
+  if (problem !== undefined) {
+    problems.push(`the IdP's "${path}" claim ${problem}`);
+    return { value: null, notUsed: null };
+  }
+  return { value: raw.toLowerCase(), notUsed: null };
+}
+
+function isMarkedUnverified(value: unknown): boolean {
+  return value === false || (typeof value === 'string' && value.trim().toLowerCase() === 'false');
+}
+
+/** Characters RFC 5322 does not allow unquoted in a local part (quoted local parts are not accepted). */
+const LOCAL_PART = /^[^\s()<>[\]:;@\\,"]+$/u;
+/** One domain label: letters and digits, hyphens inside (IDNA labels in their Unicode or xn-- form). */
+const DOMAIN_LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?$/u;
+
+function emailProblem(email: string): string | undefined {
+  const textProblem = describeTextProblem(email, IDENTITY_LIMITS.email);
+  if (textProblem !== undefined) return textProblem;
+  if (email.normalize('NFKC') !== email) {
+    return 'is not in Unicode normal form NFKC (it holds look-alike characters such as the Kelvin sign)';
+  }
+  const parts = email.split('@');
+  if (parts.length !== 2) return `must hold exactly one "@", it holds ${parts.length - 1}`;
+  const [local = '', domain = ''] = parts;
+  if (local === '' || characterCount(local) > IDENTITY_LIMITS.emailLocalPart) {
+    return `must have 1 to ${IDENTITY_LIMITS.emailLocalPart} characters before its "@"`;
+  }
+  if (!LOCAL_PART.test(local) || local.startsWith('.') || local.endsWith('.') || local.includes('..')) {
+    return 'must have a plain local part (no spaces, quotes, brackets or stray dots) before its "@"';
+  }
+  if (!domain.split('.').every((label) => DOMAIN_LABEL.test(label))) {
+    return 'must end in a domain name of letters, digits, hyphens and dots';
+  }
+  return undefined;
 }
 
 /** Team ids from a list claim (strings or numbers) or a comma-separated string; duplicates dropped. */

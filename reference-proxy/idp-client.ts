@@ -27,7 +27,11 @@ export interface Pkce {
 
 /** RFC 7636 section 4.1-4.2: 32 random bytes as the verifier, S256 challenge. */
 export function newPkce(): Pkce {
-  const verifier = randomBytes(32).toString('base64url');
+  return pkceFor(randomBytes(32).toString('base64url'));
+}
+
+/** The S256 challenge of a verifier (RFC 7636 section 4.2). */
+export function pkceFor(verifier: string): Pkce {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 

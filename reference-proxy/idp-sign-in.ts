@@ -63,17 +63,21 @@ export async function signInAtIdp(
   const built = buildIdentity(userinfo, ctx.config.identity);
   if (!built.ok) {
     // mutation-equivalent: any 4xx is conformant here (CLISSO-IDENTITY-06); 401 instead of 400 is as conformant
+    ctx.logger.warn('identity_refused', { ...logFields, reason: built.reason });
     res.status(400).json(detailBody(`SSO login failed: ${built.reason}`));
     return undefined;
   }
   const identity = built.identity;
+  if (identity.emailNotUsed !== null) {
+    ctx.logger.warn('email_not_used', { ...logFields, user_id: identity.userId, reason: identity.emailNotUsed });
+  }
   if (!isEmailDomainAllowed(identity.email, ctx.config.allowedEmailDomains)) {
     ctx.logger.warn('email_domain_refused', { ...logFields, user_id: identity.userId, email: identity.email });
-    res
-      .status(401)
-      .json(
-        detailBody(`The email domain of ${identity.email ?? '(no email)'} is not allowed to sign in to this proxy`),
-      );
+    const whose =
+      identity.emailNotUsed !== null
+        ? `this user's email: ${identity.emailNotUsed}`
+        : `the email domain of ${identity.email ?? '(no email)'}`;
+    res.status(401).json(detailBody(`ALLOWED_EMAIL_DOMAINS does not let in ${whose}`));
     return undefined;
   }
   const captured = captureExtraAttributes(userinfo, ctx.config.identity.extra);

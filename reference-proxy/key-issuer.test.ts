@@ -71,3 +71,15 @@ test('an expired key signed by someone else is invalid, not expired', async () =
   clock.advanceSeconds(120);
   assert.deepEqual(await new KeyIssuer('secret', 60, clock).verify(key), { ok: false, reason: 'invalid' });
 });
+
+test('the jti and iat of a key issued before give that very key again, whenever it is asked for', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const issuer = new KeyIssuer('secret', 3600, clock);
+  const identity = { jti: 'claim-1', issuedAt: Date.UTC(2026, 0, 1) / 1000 };
+  const first = await issuer.issue(CLAIMS, identity);
+  clock.advanceSeconds(5);
+  const again = await issuer.issue(CLAIMS, identity);
+  assert.equal(again.key, first.key);
+  assert.equal(again.expiresAt, first.expiresAt);
+  assert.notEqual((await issuer.issue(CLAIMS)).key, first.key);
+});

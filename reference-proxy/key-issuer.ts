@@ -56,8 +56,13 @@ export class KeyIssuer {
     this.key = deriveSigningKey(secret, CLI_KEY_PURPOSE);
   }
 
-  async issue(claims: CliKeyClaims): Promise<IssuedKey> {
-    const issuedAt = nowSeconds(this.clock);
+  /**
+   * A new key, or, with `identity` (the `jti` and `iat` of a key issued before), that very key
+   * again: HS256 signs the same claims into the same string, so a poll whose answer was lost can be
+   * answered with the key its login was given.
+   */
+  async issue(claims: CliKeyClaims, identity?: { jti: string; issuedAt: number }): Promise<IssuedKey> {
+    const issuedAt = identity?.issuedAt ?? nowSeconds(this.clock);
     const expiresAt = issuedAt + this.lifetimeSeconds;
     const key = await new SignJWT({ team_id: claims.teamId, user_role: claims.userRole, models: claims.models })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -65,7 +70,7 @@ export class KeyIssuer {
       .setSubject(claims.userId)
       .setIssuedAt(issuedAt)
       .setExpirationTime(expiresAt)
-      .setJti(randomUUID())
+      .setJti(identity?.jti ?? randomUUID())
       .sign(this.key);
     return { key, expiresInSeconds: this.lifetimeSeconds, expiresAt };
   }

@@ -50,6 +50,14 @@ test('configuration errors: exit code 2, all problems on stderr, no secret value
   assert.ok(!result.stderr.includes('very-secret-client-value'));
 });
 
+test('a weak signing secret stops the start with exit code 2, with the other problems, by length only', () => {
+  const result = run([], { ...IDP_ENV, LITELLM_MASTER_KEY: TEST_MASTER_KEY, LITELLM_SALT_KEY: 'k', LOG_LEVEL: 'loud' });
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /invalid configuration \(2 problems\)/);
+  assert.match(result.stderr, /LITELLM_SALT_KEY: must be a random secret of at least 32 bytes/);
+  assert.match(result.stderr, /LOG_LEVEL: must be one of/);
+});
+
 test('prints the listening line, answers liveliness, stops on SIGTERM with exit 0', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', '0'], {
     cwd: ROOT,

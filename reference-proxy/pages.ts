@@ -4,6 +4,7 @@
  * every input has a visible label and every button a name (architecture.md, convention 9: roles and
  * labels are also the test contract).
  */
+import { createHash } from 'node:crypto';
 import escapeHtml from 'escape-html';
 import { htmlPage } from '../common/html-page.ts';
 import { CLI_SSO_PATHS } from '../protocol/cli-sso.ts';
@@ -17,6 +18,32 @@ const GATEWAY_CSS = `
 
 function page(title: string, body: string): string {
   return htmlPage({ title, body, css: GATEWAY_CSS, noReferrer: true });
+}
+
+/**
+ * The headers every page goes out with (reference choice, CLISSO-CALLBACK-07). The pages load
+ * nothing and run no script: the policy allows their one inline style (by its hash) and posting the
+ * form back to the gateway, and nothing else; no site may frame them (clickjacking the code form),
+ * no browser may guess another type, and no Referer carries the login id or the IdP's code away.
+ */
+export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': [
+    "default-src 'none'",
+    `style-src '${inlineStyleHash(page('', ''))}'`,
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; '),
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+/** CSP hash source of a page's <style> element (CSP Level 3, section 8.4): its exact text. */
+function inlineStyleHash(html: string): string {
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
+  return `sha256-${createHash('sha256').update(style, 'utf8').digest('base64')}`;
 }
 
 export const CLI_LOGIN_TITLE = 'LiteLLM CLI Login';

@@ -2,8 +2,9 @@
  * Flows in Redis (REDIS_URL), shared by every replica (docs/contract.md section 9: without a shared
  * store, replicas fail logins at random).
  *
- * - Each flow is one JSON string under `cli-sso:flow:{login_id}` with Redis' own TTL (600 s, reset
- *   on every write); the flow's `expiresAtMs` is also checked against our clock, so a clock moved by
+ * - Each flow is one JSON string under `cli-sso:flow:{login_id}` whose Redis TTL ends when the
+ *   flow does (flowExpiresAtMs in flow-store.ts: a write does not extend it, except the IdP
+ *   callback's); the flow's `expiresAtMs` is also checked against our clock, so a clock moved by
  *   libfaketime expires flows as it should.
  * - Writes are compare-and-set Lua scripts on the exact JSON read, so two replicas cannot both
  *   act on one version (e.g. two polls both getting the key).
@@ -20,14 +21,20 @@ import { z } from 'zod';
 import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import {
-  FLOW_TTL_MS,
   type Flow,
   type FlowDecision,
   type FlowStore,
   type FlowWatch,
   FlowWatchers,
+  flowExpiresAtMs,
 } from './flow-store.ts';
-import { START_LIMIT, START_WINDOW_MS, type StartRateLimit } from './start-rate-limit.ts';
+import {
+  retryAfterSeconds,
+  START_LIMIT,
+  START_WINDOW_MS,
+  type StartDecision,
+  type StartRateLimit,
+} from './start-rate-limit.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 
 export const REDIS_STORE_NAME = 'login session store (Redis)';
@@ -47,12 +54,16 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1`;
 
 // KEYS[1] window key; ARGV[1] now ms, ARGV[2] window ms, ARGV[3] limit, ARGV[4] unique member.
+// Returns {1} when the start is counted, {0, oldest start ms} when the window is full.
 const SLIDING_WINDOW = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, tonumber(oldest[2])}
+end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
+return {1}`;
 
 const flowSchema = z.object({
   loginId: z.string(),
@@ -71,6 +82,9 @@ const flowSchema = z.object({
       attributionMetadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     })
     .nullable(),
+  keyClaim: z
+    .object({ jti: z.string(), issuedAt: z.number(), teamId: z.string().nullable(), leaseUntilMs: z.number() })
+    .optional(),
   createdAtMs: z.number(),
   expiresAtMs: z.number(),
   version: z.number().int(),
@@ -129,8 +143,8 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
   }
 
   async create(flow: Omit<Flow, 'expiresAtMs' | 'version'>): Promise<Flow> {
-    const stored: Flow = { ...flow, version: 1, expiresAtMs: this.clock.nowMs() + FLOW_TTL_MS };
-    const applied = await this.compareAndSet(flow.loginId, '', JSON.stringify(stored));
+    const stored: Flow = { ...flow, version: 1, expiresAtMs: flowExpiresAtMs(undefined, flow, this.clock.nowMs()) };
+    const applied = await this.compareAndSet(flow.loginId, '', JSON.stringify(stored), stored.expiresAtMs);
     // 24 random bytes do not collide; if they ever did, refusing is better than overwriting.
     if (!applied) throw new StoreUnavailableError(REDIS_STORE_NAME, { cause: new Error('login id collision') });
     return stored;
@@ -146,16 +160,13 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
       const decision = decide(current ? structuredClone(current.flow) : undefined);
       if ('keep' in decision) return decision.result;
       let next = '';
+      let expiresAtMs = 0;
       if ('write' in decision) {
-        const flow: Flow = {
-          ...decision.write,
-          loginId,
-          version: (current?.flow.version ?? 0) + 1,
-          expiresAtMs: this.clock.nowMs() + FLOW_TTL_MS,
-        };
+        expiresAtMs = flowExpiresAtMs(current?.flow, decision.write, this.clock.nowMs());
+        const flow: Flow = { ...decision.write, loginId, version: (current?.flow.version ?? 0) + 1, expiresAtMs };
         next = JSON.stringify(flow);
       }
-      if (await this.compareAndSet(loginId, current?.raw ?? '', next)) return decision.result;
+      if (await this.compareAndSet(loginId, current?.raw ?? '', next, expiresAtMs)) return decision.result;
     }
     throw new StoreUnavailableError(REDIS_STORE_NAME, { cause: new Error('too many concurrent writes to one flow') });
   }
@@ -164,13 +175,15 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
     return this.watchers.watch(loginId);
   }
 
-  async tryStart(clientIp: string): Promise<boolean> {
+  async tryStart(clientIp: string): Promise<StartDecision> {
     const now = this.clock.nowMs();
     const member = `${now}-${randomUUID()}`;
     const result = await this.command(() =>
       this.redis.eval(SLIDING_WINDOW, 1, `${START_KEY_PREFIX}${clientIp}`, now, START_WINDOW_MS, START_LIMIT, member),
     );
-    return result === 1;
+    const [counted, oldest] = Array.isArray(result) ? result : [];
+    if (counted === 1) return { allowed: true };
+    return { allowed: false, retryAfterSeconds: retryAfterSeconds(typeof oldest === 'number' ? oldest : now, now) };
   }
 
   async close(): Promise<void> {
@@ -188,7 +201,10 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
     return { raw, flow: parsed.data };
   }
 
-  private async compareAndSet(loginId: string, expected: string, next: string): Promise<boolean> {
+  /** `expiresAtMs` is when the written flow ends (ignored for a delete); Redis drops it then. */
+  private async compareAndSet(loginId: string, expected: string, next: string, expiresAtMs: number): Promise<boolean> {
+    // At least 1 ms: a flow read live a moment ago may end before this write lands (PX must be > 0).
+    const ttlMs = Math.max(1, expiresAtMs - this.clock.nowMs());
     const result = await this.command(() =>
       this.redis.eval(
         COMPARE_AND_SET,
@@ -196,7 +212,7 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
         `${FLOW_KEY_PREFIX}${loginId}`,
         expected,
         next,
-        FLOW_TTL_MS,
+        ttlMs,
         FLOW_CHANGED_CHANNEL,
         loginId,
       ),

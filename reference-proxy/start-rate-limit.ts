@@ -8,9 +8,17 @@ import type { Clock } from '../common/clock.ts';
 export const START_LIMIT = 30;
 export const START_WINDOW_MS = 60_000;
 
+/** A refused start says when the oldest start leaves the window, for the 429's Retry-After. */
+export type StartDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
 export interface StartRateLimit {
   /** Records the attempt when allowed; a refused attempt is not counted. */
-  tryStart(clientIp: string): Promise<boolean>;
+  tryStart(clientIp: string): Promise<StartDecision>;
+}
+
+/** Whole seconds until a start made at `oldestMs` leaves the window: at least 1 (RFC 9110 section 10.2.3). */
+export function retryAfterSeconds(oldestMs: number, nowMs: number): number {
+  return Math.max(1, Math.ceil((oldestMs + START_WINDOW_MS - nowMs) / 1000));
 }
 
 export class MemoryStartRateLimit implements StartRateLimit {
@@ -18,17 +26,17 @@ export class MemoryStartRateLimit implements StartRateLimit {
 
   constructor(private readonly clock: Clock) {}
 
-  async tryStart(clientIp: string): Promise<boolean> {
+  async tryStart(clientIp: string): Promise<StartDecision> {
     const now = this.clock.nowMs();
     this.forgetOldWindows(now);
     const recent = (this.startsByIp.get(clientIp) ?? []).filter((t) => t > now - START_WINDOW_MS);
     if (recent.length >= START_LIMIT) {
       this.startsByIp.set(clientIp, recent);
-      return false;
+      return { allowed: false, retryAfterSeconds: retryAfterSeconds(recent[0] ?? now, now) };
     }
     recent.push(now);
     this.startsByIp.set(clientIp, recent);
-    return true;
+    return { allowed: true };
   }
 
   private forgetOldWindows(now: number): void {

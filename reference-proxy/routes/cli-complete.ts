@@ -4,19 +4,28 @@
  * Both must match their hashes; then the flow is `user_code_verified` and the next poll gets the
  * key.
  *
- * Reference choice: 5 failed verifications delete the flow (LiteLLM has no limit).
+ * Reference choice: 5 wrong codes from the flow's own browser delete the flow (LiteLLM has no
+ * limit); posts without the browser token, and anything after the code was confirmed, do not count.
  */
 import type { RequestHandler } from 'express';
 import { isValidLoginId, normalizeUserCode } from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
-import { cliLoginSuccessPage } from '../pages.ts';
+import { cliLoginSuccessPage, PAGE_SECURITY_HEADERS } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { matchesHash } from '../secrets.ts';
 import { guardStore } from '../store-errors.ts';
 
 export const MAX_FAILED_CODE_ATTEMPTS = 5;
 
-type Outcome = 'unknown' | 'not_ready' | 'wrong_code' | 'deleted_after_wrong_codes' | 'verified' | 'already_verified';
+type Outcome =
+  | 'unknown'
+  | 'not_ready'
+  | 'not_this_browser'
+  | 'wrong_code'
+  | 'wrong_code_after_verification'
+  | 'deleted_after_wrong_codes'
+  | 'verified'
+  | 'already_verified';
 
 export function cliComplete(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
@@ -33,15 +42,22 @@ export function cliComplete(ctx: ProxyContext): RequestHandler {
       ctx.flows.update<Outcome>(loginId, (flow) => {
         if (!flow) return { keep: true, result: 'unknown' };
         if (flow.status === 'pending') return { keep: true, result: 'not_ready' };
+        // Only the browser the callback sent through this flow holds its token. A post without it
+        // is refused and counts for nothing, so a stranger who knows the login id cannot spend the
+        // five attempts and end someone else's login (CLISSO-COMPLETE-07).
+        if (!matchesHash(browserToken, flow.browserTokenHash ?? undefined))
+          return { keep: true, result: 'not_this_browser' };
         const codeMatches = matchesHash(normalizeUserCode(userCode), flow.userCodeHash);
-        const tokenMatches = matchesHash(browserToken, flow.browserTokenHash ?? undefined);
-        if (!codeMatches || !tokenMatches) {
+        // Once the code is confirmed nothing counts any more: the flow only waits for its poll.
+        if (flow.status === 'user_code_verified') {
+          return { keep: true, result: codeMatches ? 'already_verified' : 'wrong_code_after_verification' };
+        }
+        if (!codeMatches) {
           const failed = flow.failedCodeAttempts + 1;
           return failed >= MAX_FAILED_CODE_ATTEMPTS
             ? { delete: true, result: 'deleted_after_wrong_codes' }
             : { write: { ...flow, failedCodeAttempts: failed }, result: 'wrong_code' };
         }
-        if (flow.status === 'user_code_verified') return { keep: true, result: 'already_verified' };
         return { write: { ...flow, status: 'user_code_verified' }, result: 'verified' };
       }),
     );
@@ -53,21 +69,34 @@ export function cliComplete(ctx: ProxyContext): RequestHandler {
       case 'not_ready':
         res.status(400).json(detailBody(CLI_SSO_MESSAGES.notReady));
         return;
+      case 'not_this_browser':
       case 'wrong_code':
+      case 'wrong_code_after_verification':
       case 'deleted_after_wrong_codes':
-        ctx.logger.warn(outcome === 'wrong_code' ? 'flow_code_rejected' : 'flow_deleted_after_wrong_codes', {
-          login_id: loginId,
-        });
+        ctx.logger.warn(
+          outcome === 'deleted_after_wrong_codes' ? 'flow_deleted_after_wrong_codes' : 'flow_code_rejected',
+          {
+            login_id: loginId,
+            reason: REJECTION_REASONS[outcome],
+          },
+        );
         res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidCode));
         return;
       case 'verified':
       case 'already_verified':
         if (outcome === 'verified') ctx.logger.info('flow_code_verified', { login_id: loginId });
-        res.status(200).type('html').set('cache-control', 'no-store').send(cliLoginSuccessPage());
+        res.status(200).type('html').set(PAGE_SECURITY_HEADERS).send(cliLoginSuccessPage());
         return;
     }
   };
 }
+
+const REJECTION_REASONS = {
+  not_this_browser: 'no browser token of this flow (not counted)',
+  wrong_code: 'wrong code',
+  wrong_code_after_verification: 'wrong code after the code was confirmed (not counted)',
+  deleted_after_wrong_codes: 'wrong code, the last one allowed',
+} as const;
 
 /** The body as form data whatever its content type (section 2); anything else reads as empty. */
 function readForm(body: unknown): URLSearchParams {

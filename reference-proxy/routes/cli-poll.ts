@@ -5,13 +5,22 @@
  * team-selection answer (no key, flow stays); 5. team_id not one of the user's -> 403;
  * 6. issue the key and delete the flow (one time only).
  *
+ * Rule 6 in two writes, so that a store failure never loses a key: the poll first records on the
+ * flow which key it hands out (KeyClaim), answers with it, and only then deletes the flow. When the
+ * first write's answer is lost (the store failed after applying it) the poll answers 503; the CLI
+ * polls again and, once the claim's short lease is over, gets that same key. No one without the
+ * poll secret ever gets past rule 2.
+ *
  * Our extensions: `expires_in` in the ready answer, and `Prefer: wait=N` holding a pending answer
  * until the flow changes so that the answer would differ, or N seconds pass.
  */
+
+import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
+import { nowSeconds } from '../../common/clock.ts';
 import { isValidLoginId, POLL_SECRET_HEADER, type PollAnswer, serializePollAnswer } from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
-import type { Flow } from '../flow-store.ts';
+import type { Flow, KeyClaim } from '../flow-store.ts';
 import { preferredWaitSeconds } from '../prefer-wait.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { queryParam } from '../request-helpers.ts';
@@ -22,7 +31,14 @@ type PollOutcome =
   | { kind: 'error'; status: 400 | 403; message: string }
   | { kind: 'pending' }
   | { kind: 'team_selection'; flow: Flow }
-  | { kind: 'issue'; flow: Flow; teamId: string | null };
+  | { kind: 'issue'; flow: Flow; claim: KeyClaim };
+
+/**
+ * How long a claimed key belongs to the poll that claimed it: polls sent at the same moment are
+ * refused (CLISSO-POLL-11), and a CLI that retries after a lost answer (1 s later at the soonest, or
+ * after the 503's Retry-After) finds the lease over.
+ */
+export const KEY_CLAIM_LEASE_MS = 500;
 
 export function cliPoll(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
@@ -84,13 +100,31 @@ function decideOrIssue(
     if (!matchesHash(pollSecret, flow.pollSecretHash)) {
       return { keep: true, result: { kind: 'error', status: 403, message: CLI_SSO_MESSAGES.invalidPollSecret } };
     }
+    const nowMs = ctx.clock.nowMs();
+    const invalid = { kind: 'error', status: 400, message: CLI_SSO_MESSAGES.invalidSession } as const;
+    if (flow.keyClaim) {
+      const claim = flow.keyClaim;
+      // Another poll is handing this key out right now: it is handed out once (CLISSO-POLL-07, -11).
+      if (nowMs < claim.leaseUntilMs || (teamId !== undefined && teamId !== claim.teamId)) {
+        return { keep: true, result: invalid };
+      }
+      // The poll that claimed it never deleted the flow: its answer was lost. The same key again.
+      const renewed = { ...claim, leaseUntilMs: nowMs + KEY_CLAIM_LEASE_MS };
+      return { write: { ...flow, keyClaim: renewed }, result: { kind: 'issue', flow, claim: renewed } };
+    }
     if (flow.status !== 'user_code_verified' || !flow.session) return { keep: true, result: { kind: 'pending' } };
     const teams = flow.session.teams;
     if (teamId === undefined && teams.length > 1) return { keep: true, result: { kind: 'team_selection', flow } };
     if (teamId !== undefined && !teams.includes(teamId)) {
       return { keep: true, result: { kind: 'error', status: 403, message: CLI_SSO_MESSAGES.notInTeam(teamId) } };
     }
-    return { delete: true, result: { kind: 'issue', flow, teamId: teamId ?? teams[0] ?? null } };
+    const claim: KeyClaim = {
+      jti: randomUUID(),
+      issuedAt: nowSeconds(ctx.clock),
+      teamId: teamId ?? teams[0] ?? null,
+      leaseUntilMs: nowMs + KEY_CLAIM_LEASE_MS,
+    };
+    return { write: { ...flow, keyClaim: claim }, result: { kind: 'issue', flow, claim } };
   });
 }
 
@@ -123,29 +157,46 @@ async function answer(
     res.json(serializePollAnswer(selection));
     return;
   }
-  const issued = await ctx.keys.issue({
-    userId: session.userId,
-    teamId: outcome.teamId,
-    userRole: session.userRole,
-    models: modelsForTeam(ctx, outcome.teamId),
-  });
+  const { claim } = outcome;
+  const issued = await ctx.keys.issue(
+    {
+      userId: session.userId,
+      teamId: claim.teamId,
+      userRole: session.userRole,
+      models: modelsForTeam(ctx, claim.teamId),
+    },
+    { jti: claim.jti, issuedAt: claim.issuedAt },
+  );
   ctx.logger.info('flow_key_issued', {
     login_id: loginId,
     user_id: session.userId,
-    team_id: outcome.teamId,
+    team_id: claim.teamId,
     key_expires_at: new Date(issued.expiresAt * 1000).toISOString(),
   });
   const ready: PollAnswer = {
     status: 'ready',
     key: issued.key,
     userId: session.userId,
-    teamId: outcome.teamId,
+    teamId: claim.teamId,
     teams: session.teams,
     teamDetails,
     attributionMetadata: session.attributionMetadata,
     expiresInSeconds: issued.expiresInSeconds,
   };
   res.json(serializePollAnswer(ready));
+  // The key has gone out: the flow goes too. If the store fails now, the claim stays until the flow
+  // ends, and only the holder of the poll secret could get this same key again.
+  try {
+    await ctx.flows.update(loginId, (flow) =>
+      flow?.keyClaim?.jti === claim.jti ? { delete: true, result: true } : { keep: true, result: false },
+    );
+  } catch (error) {
+    ctx.logger.warn('flow_delete_after_key_failed', { login_id: loginId, error: describeError(error) });
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function teamAliasOf(ctx: ProxyContext, teamId: string): string | null {

@@ -13,10 +13,14 @@ import { guardStore } from '../store-errors.ts';
 export function cliStart(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
     const ip = clientIp(req);
-    const allowed = await guardStore(ctx.flowStoreName, () => ctx.startLimit.tryStart(ip));
-    if (!allowed) {
-      ctx.logger.warn('cli_start_rate_limited', { client_ip: ip });
-      res.status(429).json(detailBody(CLI_SSO_MESSAGES.tooManyStarts));
+    const decision = await guardStore(ctx.flowStoreName, () => ctx.startLimit.tryStart(ip));
+    if (!decision.allowed) {
+      ctx.logger.warn('cli_start_rate_limited', { client_ip: ip, retry_after_s: decision.retryAfterSeconds });
+      // Retry-After (RFC 6585 section 4): when the oldest start leaves the window (CLISSO-START-09).
+      res
+        .status(429)
+        .set('retry-after', String(decision.retryAfterSeconds))
+        .json(detailBody(CLI_SSO_MESSAGES.tooManyStarts));
       return;
     }
     const loginId = newLoginId();

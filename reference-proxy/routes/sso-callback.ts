@@ -12,7 +12,7 @@ import type { RequestHandler } from 'express';
 import { CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
 import { signInAtIdp } from '../idp-sign-in.ts';
-import { completeCliLoginPage } from '../pages.ts';
+import { completeCliLoginPage, PAGE_SECURITY_HEADERS } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { queryString } from '../request-helpers.ts';
 import { newSecretToken, sha256Hex } from '../secrets.ts';
@@ -74,7 +74,7 @@ export function ssoCallback(ctx: ProxyContext): RequestHandler {
     res
       .status(200)
       .type('html')
-      .set('cache-control', 'no-store')
+      .set(PAGE_SECURITY_HEADERS)
       .send(
         completeCliLoginPage({
           loginId,

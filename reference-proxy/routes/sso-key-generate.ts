@@ -8,7 +8,7 @@
 import type { RequestHandler } from 'express';
 import { CLI_SOURCE, CLI_SSO_PATHS, CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
-import { authorizationUrl, newPkce } from '../idp-client.ts';
+import { authorizationUrl, newPkce, type Pkce, pkceFor } from '../idp-client.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { publicBaseUrl, queryParam } from '../request-helpers.ts';
 import { newSecretToken } from '../secrets.ts';
@@ -23,28 +23,32 @@ export function ssoKeyGenerate(ctx: ProxyContext): RequestHandler {
       return;
     }
     const loginId = queryParam(req, 'key');
-    const pkce = ctx.config.idp.usePkce ? newPkce() : undefined;
+    // One PKCE verifier per flow, made at the first visit and reused by later ones: a stranger who
+    // opens the link between the person's visit and the IdP's callback must not replace the
+    // verifier that the person's code will be redeemed with.
     const found = isValidLoginId(loginId)
       ? await guardStore(ctx.flowStoreName, () =>
-          ctx.flows.update(loginId, (flow) =>
+          ctx.flows.update<Pkce | null | false>(loginId, (flow) => {
             // A verified flow only waits for its poll; a new IdP login must not replace its user.
-            !flow || flow.status === 'user_code_verified'
-              ? { keep: true, result: false }
-              : { write: { ...flow, pkceVerifier: pkce?.verifier ?? null }, result: true },
-          ),
+            if (!flow || flow.status === 'user_code_verified') return { keep: true, result: false };
+            if (!ctx.config.idp.usePkce) return { keep: true, result: null };
+            if (flow.pkceVerifier !== null) return { keep: true, result: pkceFor(flow.pkceVerifier) };
+            const pkce = newPkce();
+            return { write: { ...flow, pkceVerifier: pkce.verifier }, result: pkce };
+          }),
         )
       : false;
-    if (!isValidLoginId(loginId) || !found) {
+    if (!isValidLoginId(loginId) || found === false) {
       res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
       return;
     }
-    ctx.logger.info('flow_sent_to_idp', { login_id: loginId, pkce: pkce !== undefined });
+    ctx.logger.info('flow_sent_to_idp', { login_id: loginId, pkce: found !== null });
     res.redirect(
       303,
       authorizationUrl(ctx.config.idp, {
         redirectUri,
         state: `${CLI_STATE_PREFIX}${loginId}`,
-        codeChallenge: pkce?.challenge,
+        codeChallenge: found?.challenge,
       }),
     );
   };

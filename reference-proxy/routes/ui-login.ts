@@ -7,7 +7,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import { detailBody } from '../../protocol/errors.ts';
 import { signInAtIdp } from '../idp-sign-in.ts';
-import { uiHomePage } from '../pages.ts';
+import { PAGE_SECURITY_HEADERS, uiHomePage } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { readCookie } from '../request-helpers.ts';
 import { UI_LOGIN_STATE_COOKIE, UI_SESSION_COOKIE } from '../ui-session.ts';
@@ -51,7 +51,7 @@ export function uiHome(ctx: ProxyContext): RequestHandler {
     res
       .status(session ? 200 : 401)
       .type('html')
-      .set('cache-control', 'no-store')
+      .set(PAGE_SECURITY_HEADERS)
       .send(uiHomePage(session && { ...session, nowMs: ctx.clock.nowMs() }, CLI_SSO_PATHS.browserEntry));
   };
 }

@@ -8,7 +8,7 @@ export interface IdpEndpoints {
   userinfo: string;
 }
 
-export const TEST_MASTER_KEY = 'sk-test-master-key-0123456789';
+export const TEST_MASTER_KEY = 'sk-test-master-key-0123456789abcdef';
 export const TEST_CLIENT_ID = 'litellm-cli-test';
 export const TEST_CLIENT_SECRET = 'litellm-cli-test-secret';
 

@@ -653,15 +653,15 @@ class MemoryFlows:
                 return None
             return json.loads(entry[1])
 
-    def replace(self, login_id, flow):
-        """Write an existing flow (its lifetime starts again); False when it is gone."""
+    def replace(self, login_id, flow, restart_ttl=True):
+        """Write an existing flow (its lifetime starts again unless told not to); False when it is gone."""
         with self.lock:
             now = time.time()
             entry = self.flows.get(login_id)
             if entry is None or entry[0] <= now:
                 self.flows.pop(login_id, None)
                 return False
-            self.flows[login_id] = (now + FLOW_TTL_SECONDS, json.dumps(flow))
+            self.flows[login_id] = (now + FLOW_TTL_SECONDS if restart_ttl else entry[0], json.dumps(flow))
             return True
 
     def delete(self, login_id):
@@ -690,10 +690,11 @@ class RedisFlows:
             return None
         return flow if isinstance(flow, dict) else None
 
-    def replace(self, login_id, flow):
-        # XX: never bring back a flow another replica has just deleted.
-        return self.redis.command("SET", self.PREFIX + login_id, json.dumps(flow), "EX", FLOW_TTL_SECONDS,
-                                  "XX") == "OK"
+    def replace(self, login_id, flow, restart_ttl=True):
+        # XX: never bring back a flow another replica has just deleted. KEEPTTL (Redis 6): the write
+        # leaves the flow's end where it was.
+        lifetime = ("EX", FLOW_TTL_SECONDS) if restart_ttl else ("KEEPTTL",)
+        return self.redis.command("SET", self.PREFIX + login_id, json.dumps(flow), *lifetime, "XX") == "OK"
 
     def delete(self, login_id):
         # Redis runs DEL once; of racing pollers, only one sees 1.
@@ -1379,7 +1380,10 @@ class Handler(BaseHTTPRequestHandler):
             raise BadRequest(400, MSG_INVALID_SESSION)
         if verifier:
             flow["pkce_verifier"] = verifier
-            if not gw.flows.replace(login_id, flow):
+            # A visit to the browser link never extends the flow (CLISSO-START-07): anyone who has
+            # seen the login id could otherwise keep it open without end. The callback's write
+            # still starts the 600 s again, as LiteLLM's does (CLISSO-START-06).
+            if not gw.flows.replace(login_id, flow, restart_ttl=False):
                 raise BadRequest(400, MSG_INVALID_SESSION)
         log("flow_sent_to_idp", login_id=login_id, pkce=bool(verifier))
         self.redirect(authorization_url(cfg, redirect_uri, CLI_STATE_PREFIX + login_id, challenge))

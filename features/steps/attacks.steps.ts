@@ -1,0 +1,294 @@
+/**
+ * What an outsider tried on a gateway (features/attacks.feature): logging in as someone else
+ * through the IdP's email, ending a stranger's login, stretching a login past its 10 minutes,
+ * identities too long or hostile to handle, pages another site can frame, a 429 that does not say
+ * when to come back. Steps are one-liners over tasks and drivers where they can be.
+ */
+import assert from 'node:assert/strict';
+import { Given, Then, When } from '@cucumber/cucumber';
+import type { Claims } from '../../mock-idp/index.ts';
+import { browserLoginUrl } from '../../protocol/cli-sso.ts';
+import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import type { ConformanceWorld } from '../support/world.ts';
+import { pollSession, signInAtIdp } from '../tasks/browser-login.ts';
+import { addIdpUser } from '../tasks/gateway-users.ts';
+import { type LoginAttempt, tryLogInThroughBrowser } from '../tasks/login-attempt.ts';
+
+const ATTEMPT = 'loginAttempt';
+const PAGE_HEADERS = 'pageHeaders';
+
+function attemptOf(world: ConformanceWorld): LoginAttempt {
+  const attempt = world.memory.get(ATTEMPT) as LoginAttempt | undefined;
+  assert.ok(attempt, 'no login was tried');
+  return attempt;
+}
+
+function describeAttempt(attempt: LoginAttempt): string {
+  switch (attempt.kind) {
+    case 'refused at the callback':
+      return `the callback answered ${attempt.status}`;
+    case 'no key':
+      return `the poll answered ${attempt.status}: ${attempt.text.slice(0, 200)}`;
+    case 'key':
+      return `the login handed out a key for user ${JSON.stringify(attempt.ready.userId.slice(0, 80))}`;
+  }
+}
+
+// ---- Logging in as someone else ----
+
+When(
+  '{string} tries to log in through the browser, in a new browser session',
+  async function (this: ConformanceWorld, username: string) {
+    this.memory.set(ATTEMPT, await tryLogInThroughBrowser(this, username));
+  },
+);
+
+Then('{string} did not become the user {string}', function (this: ConformanceWorld, _username: string, victim: string) {
+  const attempt = attemptOf(this);
+  if (attempt.kind === 'key') {
+    assert.notEqual(attempt.ready.userId, victim, `${describeAttempt(attempt)}: the victim's account`);
+    return;
+  }
+  // A refusal is what a careful gateway does; it must still be the client's error, not a crash.
+  const status = attempt.status;
+  assert.ok(status >= 400 && status < 500, `${describeAttempt(attempt)}, expected a 4xx refusal or another user`);
+});
+
+// ---- Identities of hostile length or content ----
+
+/** A user whose one claim is `length` characters long (the rest is ordinary). */
+Given(
+  'the IdP has a user {string} whose {word} claim is {int} characters long',
+  async function (this: ConformanceWorld, username: string, claim: string, length: number) {
+    const claims: Claims = {
+      sub: username,
+      preferred_username: username,
+      email: `${username}@example.com`,
+      email_verified: true,
+    };
+    const domain = '@example.com';
+    const values: Claims = {
+      preferred_username: 'u'.repeat(length),
+      email: `${'e'.repeat(Math.max(1, length - domain.length))}${domain}`,
+      // A team claim only the gateways that read one (the reference reads `teams`) will see.
+      teams: ['t'.repeat(length)],
+    };
+    assert.ok(claim in values, `no long value for the claim "${claim}"`);
+    claims[claim] = values[claim] ?? null;
+    await addIdpUser(this, username, claims);
+  },
+);
+
+Given(
+  'the IdP has a user {string} whose preferred_username holds control characters',
+  async function (this: ConformanceWorld, username: string) {
+    // A window-title escape, a bell and a NUL: a terminal obeys the first two, PostgreSQL refuses the last.
+    await addIdpUser(this, username, {
+      sub: username,
+      preferred_username: `${username}\u001b]0;owned\u0007\u0000`,
+      email: `${username}@example.com`,
+      email_verified: true,
+    });
+  },
+);
+
+Then('the login was refused with a 4xx, or its key opens the model list', async function (this: ConformanceWorld) {
+  const attempt = attemptOf(this);
+  if (attempt.kind !== 'key') {
+    assert.ok(attempt.status >= 400 && attempt.status < 500, `${describeAttempt(attempt)}, expected a 4xx`);
+    return;
+  }
+  const models = await (await this.http()).models(attempt.ready.key);
+  assert.equal(
+    models.status,
+    200,
+    `the gateway handed out a key it then refuses: GET /models answered ${models.status} (${models.text.slice(0, 120)})`,
+  );
+});
+
+// ---- A stranger who knows the login id ----
+
+/** Wrong codes posted as someone who never went through this flow's callback: no browser token. */
+When(
+  'a stranger who knows the login id posts {int} wrong codes for it',
+  async function (this: ConformanceWorld, count: number) {
+    const flow = this.flow;
+    assert.ok(flow, 'no login session was started');
+    const http = await this.http();
+    for (let i = 0; i < count; i++) {
+      // Half without the field, half with a made-up token: neither is the flow's.
+      const fields: Record<string, string> = { user_code: i % 2 === 0 ? 'AAAA-AAAA' : 'BBBB-BBBB' };
+      if (i % 2 === 1) fields.browser_complete_token = 'a-token-the-stranger-made-up';
+      const answer = await http.complete(flow.loginId, fields);
+      assert.ok(
+        answer.status >= 400 && answer.status < 500,
+        `wrong code #${i + 1} without the browser token answered ${answer.status}`,
+      );
+    }
+  },
+);
+
+Given('the browser token on the completion page is noted', async function (this: ConformanceWorld) {
+  const details = await new CliCompletionPage(await this.browserPage()).formDetails();
+  this.memory.set('notedForm', details);
+});
+
+/** The browser's own posts, with its token, after the code was confirmed (the form is no longer on screen). */
+When('{int} wrong codes are posted with that browser token', async function (this: ConformanceWorld, count: number) {
+  const details = this.memory.get('notedForm') as { action: string; browserCompleteToken: string } | undefined;
+  assert.ok(details, 'no browser token was noted');
+  const page = await this.browserPage();
+  for (let i = 0; i < count; i++) {
+    const response = await page.request.post(details.action, {
+      form: { user_code: 'AAAA-AAAA', browser_complete_token: details.browserCompleteToken },
+      maxRedirects: 0,
+    });
+    assert.ok(
+      response.status() >= 400 && response.status() < 500,
+      `wrong code #${i + 1} answered ${response.status()}`,
+    );
+  }
+});
+
+// ---- Stretching a login's lifetime ----
+
+/** The browser link opened with plain HTTP: the gateway's redirect to the IdP, nothing more. */
+When("someone opens the session's browser link without signing in", async function (this: ConformanceWorld) {
+  const flow = this.flow;
+  assert.ok(flow, 'no login session was started');
+  const http = await this.http();
+  const link = new URL(browserLoginUrl(http.baseUrl, flow.loginId));
+  const answer = await http.send('GET', `${link.pathname}${link.search}`);
+  assert.ok(
+    answer.status >= 300 && answer.status < 400,
+    `the browser link answered ${answer.status}, not a redirect to the IdP: the session had already ended`,
+  );
+});
+
+When(
+  '{string} signs in at the IdP for that session again, in a new browser session',
+  async function (this: ConformanceWorld, username: string) {
+    // A second sign-in may show the completion page again or be refused: either way it must not
+    // give the session more time than the rule allows.
+    await this.browserPage();
+    await this.context?.clearCookies();
+    await signInAtIdp(this, username);
+  },
+);
+
+// ---- What the gateway's answers tell a browser ----
+
+interface RecordedAnswer {
+  url: string;
+  method: string;
+  status: number;
+  headers: Promise<Record<string, string>>;
+}
+
+Given("the browser keeps the headers of the gateway's answers", async function (this: ConformanceWorld) {
+  const gateway = await this.gateway();
+  const page = await this.browserPage();
+  const recorded: RecordedAnswer[] = [];
+  page.on('response', (response) => {
+    if (!response.url().startsWith(gateway.url)) return;
+    const headers = response.allHeaders();
+    headers.catch(() => undefined);
+    recorded.push({ url: response.url(), method: response.request().method(), status: response.status(), headers });
+  });
+  this.memory.set(PAGE_HEADERS, recorded);
+});
+
+/** The last HTML page the gateway sent the browser at `path` (with `method`). */
+async function pageHeaders(world: ConformanceWorld, method: string, path: string): Promise<Record<string, string>> {
+  const recorded = world.memory.get(PAGE_HEADERS) as RecordedAnswer[] | undefined;
+  assert.ok(recorded, "the browser did not keep the headers of the gateway's answers");
+  const found = recorded.filter((r) => r.method === method && new URL(r.url).pathname.startsWith(path)).at(-1);
+  assert.ok(found, `the browser got no ${method} ${path} answer from the gateway`);
+  return found.headers;
+}
+
+/** Policies that never send the page's path (and its login id) to another site. */
+const REFERRER_POLICIES_KEEPING_THE_PATH = new Set([
+  'no-referrer',
+  'same-origin',
+  'origin',
+  'strict-origin',
+  'strict-origin-when-cross-origin',
+  'origin-when-cross-origin',
+]);
+
+function assertPageCannotBeFramedOrSniffed(headers: Record<string, string>, what: string, html: string): void {
+  const csp = headers['content-security-policy'] ?? '';
+  const frameAncestors = /(?:^|;)\s*frame-ancestors\s+([^;]*)/i.exec(csp)?.[1]?.trim().toLowerCase();
+  const frameOptions = (headers['x-frame-options'] ?? '').trim().toLowerCase();
+  assert.ok(
+    frameAncestors === "'none'" ||
+      frameAncestors === "'self'" ||
+      frameOptions === 'deny' ||
+      frameOptions === 'sameorigin',
+    `${what} can be framed by any site: Content-Security-Policy ${JSON.stringify(csp)}, X-Frame-Options ${JSON.stringify(frameOptions)} (want frame-ancestors 'none' or X-Frame-Options DENY)`,
+  );
+  assert.equal(
+    (headers['x-content-type-options'] ?? '').trim().toLowerCase(),
+    'nosniff',
+    `${what} has no X-Content-Type-Options: nosniff`,
+  );
+  const meta = /<meta\s+name=["']?referrer["']?\s+content=["']?([a-z-]+)/i.exec(html)?.[1];
+  const policies = [...(headers['referrer-policy'] ?? '').split(','), meta ?? '']
+    .map((p) => p.trim().toLowerCase())
+    .filter((p) => p !== '');
+  // The last policy a browser understands wins (W3C Referrer Policy, section 11.1).
+  const policy = policies.at(-1);
+  assert.ok(
+    policy !== undefined && REFERRER_POLICIES_KEEPING_THE_PATH.has(policy),
+    `${what} lets its address (with the login id) leave in Referer: Referrer-Policy ${JSON.stringify(policies)} (want no-referrer)`,
+  );
+}
+
+Then(
+  /^the (completion|success) page's answer forbids framing, type sniffing and referrers$/,
+  async function (this: ConformanceWorld, which: string) {
+    const headers =
+      which === 'completion'
+        ? await pageHeaders(this, 'GET', '/sso/callback')
+        : await pageHeaders(this, 'POST', '/sso/cli/complete/');
+    const html = await (await this.browserPage()).content();
+    assertPageCannotBeFramedOrSniffed(headers, `the ${which} page`, html);
+  },
+);
+
+Then("the gateway's JSON answers forbid type sniffing", async function (this: ConformanceWorld) {
+  const answers: Array<[string, HttpAnswer]> = [
+    ['the poll answer', await pollSession(this)],
+    ['the 403 to a poll without its secret', await pollSession(this, { pollSecret: undefined })],
+  ];
+  for (const [what, answer] of answers) {
+    const value = answer.headers['x-content-type-options'];
+    assert.equal(
+      (Array.isArray(value) ? value.join(',') : (value ?? '')).trim().toLowerCase(),
+      'nosniff',
+      `${what} (${answer.status}) has no X-Content-Type-Options: nosniff`,
+    );
+  }
+});
+
+/** RFC 9110 section 10.2.3: delay-seconds or an HTTP-date; within the 60 s window of the limit. */
+Then('that answer says within a minute when to try again', function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'no answer was recorded');
+  const header = answer.headers['retry-after'];
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  assert.ok(value, `the ${answer.status} answer has no Retry-After header`);
+  let seconds: number;
+  if (/^\d+$/.test(value)) {
+    seconds = Number(value);
+  } else {
+    const at = Date.parse(value);
+    assert.ok(!Number.isNaN(at), `Retry-After ${JSON.stringify(value)} is neither seconds nor an HTTP date`);
+    const dateHeader = answer.headers.date;
+    const now = Date.parse((Array.isArray(dateHeader) ? dateHeader[0] : dateHeader) ?? '') || Date.now();
+    seconds = Math.round((at - now) / 1000);
+  }
+  assert.ok(seconds >= 1 && seconds <= 61, `Retry-After ${JSON.stringify(value)} is not 1 to 60 seconds away`);
+});
