@@ -47,10 +47,9 @@ Feature: Who the IdP says the user is
     Then the login answer is for user "<user id>"
 
     Examples:
-      | attribute             | user id  |
-      | staff\\.id            | S-2002   |
-      | staff.id              | S-NESTED |
-      | metadata.staff.number | S-1001   |
+      | attribute             | user id |
+      | staff\\.id            | S-2002  |
+      | metadata.staff.number | S-1001  |
 
   @CLISSO-IDENTITY-02
   Scenario: Without the id claim, the user id is the first and last name
