@@ -16,7 +16,8 @@ import { request as httpsRequest } from 'node:https';
 
 export interface HttpCall {
   method?: string;
-  headers?: Readonly<Record<string, string>>;
+  /** A list sends the header once per value (a repeated header). */
+  headers?: Readonly<Record<string, string | string[]>>;
   body?: string;
   /** The whole answer must have arrived by then. */
   timeoutMs: number;

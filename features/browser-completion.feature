@@ -17,10 +17,42 @@ Feature: Confirming the code in the browser
     And polling with the poll secret hands out the key
 
     Examples:
-      | typed                   |
-      | as shown                |
-      | in lower case           |
-      | without the dash        |
+      | typed            |
+      | as shown         |
+      | in lower case    |
+      | without the dash |
+
+  @CLISSO-COMPLETE-01
+  Scenario Outline: Only case and characters other than letters and digits do not count in the code (<written>)
+    Given "alice" has signed in at the IdP for a CLI session
+    When the session's code is posted from the browser <written>
+    Then the gateway accepted the code
+    And polling with the poll secret hands out the key
+
+    Examples:
+      | written                        |
+      | with spaces around it          |
+      | with a space for the dash      |
+      | in lower case without the dash |
+
+  @CLISSO-COMPLETE-02
+  Scenario Outline: A code one step off the session's is refused, and the session waits for the right one (<written>)
+    Given "alice" has signed in at the IdP for a CLI session
+    When the session's code is posted from the browser <written>
+    Then the gateway refused the code with 400
+    And polling with the poll secret answers "pending"
+    When the code is typed in the browser as shown
+    Then the browser shows that authentication succeeded
+    And polling with the poll secret hands out the key
+
+    Examples:
+      | written                         |
+      | with one character more         |
+      | without its last character      |
+      | with its last character changed |
+      | with its halves swapped         |
+      | twice                           |
+      | empty                           |
 
   @CLISSO-COMPLETE-02
   Scenario: A wrong code is refused and the right one still works
@@ -46,9 +78,9 @@ Feature: Confirming the code in the browser
     And polling with the poll secret answers "pending"
 
   @CLISSO-COMPLETE-04
-  Scenario Outline: The right code without the page's browser token is refused, even from the same browser (<field>)
+  Scenario Outline: The right code without the page's own browser token is refused, even from the same browser (token <token>)
     Given "alice" has signed in at the IdP for a CLI session
-    When the right code is posted from the browser with <field> browser token field
+    When the right code is posted from the browser with the browser token <token>
     Then the gateway refused the code with 400
     And polling with the poll secret answers "pending"
     When the code is typed in the browser as shown
@@ -56,9 +88,12 @@ Feature: Confirming the code in the browser
     And polling with the poll secret hands out the key
 
     Examples:
-      | field    |
-      | no       |
-      | an empty |
+      | token                           |
+      | left out                        |
+      | empty                           |
+      | in the other case               |
+      | with one character more         |
+      | with its last character changed |
 
   @CLISSO-COMPLETE-06
   Scenario Outline: A completion for a session the gateway does not know is refused (<case>)
@@ -71,20 +106,17 @@ Feature: Confirming the code in the browser
       | well-formed but unknown id | cli-BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB |
 
   @CLISSO-COMPLETE-05
-  Scenario: Four wrong codes leave the session open for the right one
+  Scenario Outline: The fifth wrong code ends the session; four leave it open for the right one (<wrong> wrong codes)
     Given "alice" has signed in at the IdP for a CLI session
-    When 4 wrong codes are posted for that session from the browser
-    And the code is typed in the browser as shown
-    Then the browser shows that authentication succeeded
-    And polling with the poll secret hands out the key
-
-  @CLISSO-COMPLETE-05
-  Scenario: Guessing the code five times ends the session
-    Given "alice" has signed in at the IdP for a CLI session
-    When 5 wrong codes are posted for that session from the browser
+    When <wrong> wrong codes are posted for that session from the browser
     And the right code is posted from the browser
-    Then the gateway answers 400 with a message
-    And polling with the poll secret is refused with 400
+    Then the gateway <right code>
+    And polling with the poll secret <then>
+
+    Examples:
+      | wrong | right code                 | then                |
+      | 4     | accepted the code          | hands out the key   |
+      | 5     | answers 400 with a message | is refused with 400 |
 
   # The page names the person by whatever it has (LiteLLM: the email, else the user id): the markup
   # sits in each field in turn, so that it is in the one shown whichever that is. One person per

@@ -36,6 +36,18 @@ Feature: Mapping IdP claims into attribution metadata
       {"acme_kind": "contractor"}
       """
 
+  @CLISSO-CLAIMS-04
+  Scenario: An empty CLI_SSO_CLAIM_MAP counts as not set: LITELLM_CLI_SSO_CLAIM_MAP is read
+    Given the gateway captures the IdP claims "employment_type"
+    And the gateway is configured with:
+      | CLI_SSO_CLAIM_MAP         |                            |
+      | LITELLM_CLI_SSO_CLAIM_MAP | employment_type->acme_kind |
+    When "cli-test-user" logs in through the browser
+    Then the login answer carried exactly this attribution metadata:
+      """
+      {"acme_kind": "contractor"}
+      """
+
   @CLISSO-CLAIMS-10
   Scenario: With both claim map names set, CLI_SSO_CLAIM_MAP's map is the one used
     Given the gateway captures the IdP claims "employment_type"
@@ -120,6 +132,27 @@ Feature: Mapping IdP claims into attribution metadata
       """
       {"kind": "contractor", "department": "Engineering"}
       """
+
+  # Both sides of each part of the grammar in one login: only "->" separates, names keep their letter
+  # case, and "metadata." goes only from the front of a destination, only when a name follows it.
+  @CLISSO-CLAIMS-08 @CLISSO-CLAIMS-03 @CLISSO-CLAIMS-01 @CLISSO-CLAIMS-06
+  Scenario: The claim map's grammar, entry by entry
+    Given the gateway captures the IdP claims "employment_type,org_info.department"
+    And the gateway maps claims with "employment_type->kind, employment_type->Kind, Employment_Type->source_in_capitals, employment_type=>fat_arrow, employment_type - > spaced_arrow, employment_type;semicolon->semi, employment_type->metadata., employment_type->metadata, employment_type->Metadata.capital_prefix, employment_type->x.metadata.inner, org_info.department->dept"
+    When "cli-test-user" logs in through the browser
+    Then the login answer's attribution metadata holds exactly the keys marked kept:
+      | entry                                    | key                     | kept | kept as       |
+      | employment_type->kind                    | kind                    | yes  | "contractor"  |
+      | employment_type->Kind                    | Kind                    | yes  | "contractor"  |
+      | Employment_Type->source_in_capitals      | source_in_capitals      | no   |               |
+      | employment_type=>fat_arrow               | fat_arrow               | no   |               |
+      | employment_type - > spaced_arrow         | spaced_arrow            | no   |               |
+      | employment_type;semicolon->semi          | semi                    | no   |               |
+      | employment_type->metadata.               | metadata.               | no   |               |
+      | employment_type->metadata                | metadata                | yes  | "contractor"  |
+      | employment_type->Metadata.capital_prefix | Metadata.capital_prefix | yes  | "contractor"  |
+      | employment_type->x.metadata.inner        | x.metadata.inner        | yes  | "contractor"  |
+      | org_info.department->dept                | dept                    | yes  | "Engineering" |
 
   @CLISSO-CLAIMS-09
   Scenario: A later login merges its metadata into what the user already has, one level deep

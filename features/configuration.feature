@@ -9,3 +9,34 @@ Feature: Configuration mistakes are reported at start-up
       | LITELLM_CLI_JWT_EXPIRATION_HOURS | abc |
     When the gateway is started
     Then it refuses to start, naming "EXPERIMENTAL_UI_LOGIN" and "LITELLM_CLI_JWT_EXPIRATION_HOURS"
+
+  @CLISSO-CONFIG-01
+  Scenario Outline: A value just outside a setting's rule is named at start-up (<name>=<value>)
+    Given the gateway is configured with:
+      | <name> | <value> |
+    When the gateway is started
+    Then it refuses to start, naming "<name>"
+
+    Examples:
+      | name                             | value |
+      | EXPERIMENTAL_UI_LOGIN            | 1     |
+      | EXPERIMENTAL_UI_LOGIN            | yes   |
+      | EXPERIMENTAL_UI_LOGIN            | truee |
+      | LITELLM_CLI_JWT_EXPIRATION_HOURS | 0     |
+      | LITELLM_CLI_JWT_EXPIRATION_HOURS | -1    |
+      | LITELLM_CLI_JWT_EXPIRATION_HOURS | 1.5   |
+      | LITELLM_CLI_JWT_EXPIRATION_HOURS | 24h   |
+      | CLI_JWT_EXPIRATION_HOURS         | 0     |
+
+  @CLISSO-CONFIG-01
+  Scenario Outline: A value just inside a setting's rule starts the gateway (<name>=<value>)
+    Given the gateway is configured with:
+      | <name> | <value> |
+    When the gateway is started
+    Then it starts
+
+    Examples:
+      | name                             | value |
+      | EXPERIMENTAL_UI_LOGIN            | TRUE  |
+      | EXPERIMENTAL_UI_LOGIN            | false |
+      | LITELLM_CLI_JWT_EXPIRATION_HOURS | 1     |

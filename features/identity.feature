@@ -63,6 +63,18 @@ Feature: Who the IdP says the user is
     When "gus" logs in through the browser
     Then the login answer is for a user id made of "Gus" and "Grant"
 
+  @CLISSO-IDENTITY-02
+  Scenario: An empty id claim counts as none: the user id is the first and last name
+    Given the IdP has a user "gil" with the claims:
+      """
+      {"sub": "c0ffee00-gil", "preferred_username": "", "given_name": "Gil", "family_name": "Gray", "email": "gil@example.com"}
+      """
+    And the gateway is configured with:
+      | GENERIC_USER_FIRST_NAME_ATTRIBUTE | given_name  |
+      | GENERIC_USER_LAST_NAME_ATTRIBUTE  | family_name |
+    When "gil" logs in through the browser
+    Then the login answer is for a user id made of "Gil" and "Gray"
+
   @CLISSO-IDENTITY-02 @CLISSO-IDENTITY-03
   Scenario: Without the id claim or a name, the user id is the lower-cased email
     Given the IdP has a user "hana" with the claims:
@@ -97,6 +109,21 @@ Feature: Who the IdP says the user is
       """
     When "ivan" logs in through the browser
     Then the gateway's user "ivan" has the role "internal_user_viewer"
+
+  @CLISSO-IDENTITY-04
+  Scenario Outline: A role claim one step off a known role counts as no role (<role>)
+    Given the IdP has a user "ivan" with the claims:
+      """
+      {"sub": "ivan", "preferred_username": "ivan", "email": "ivan@example.com", "role": "<role>"}
+      """
+    When "ivan" logs in through the browser
+    Then the gateway's user "ivan" has the role "internal_user_viewer"
+
+    Examples:
+      | role           |
+      | INTERNAL_USER  |
+      | internal_users |
+      | internal_use   |
 
   @CLISSO-IDENTITY-04
   Scenario: A role claim that names a known role is used
@@ -137,7 +164,7 @@ Feature: Who the IdP says the user is
     And polling with the poll secret does not hand out a key
 
   @CLISSO-CALLBACK-03
-  Scenario Outline: A domain that only looks like an allowed one is refused (<email>)
+  Scenario Outline: A domain that is not exactly an allowed one is refused (<email>)
     Given the gateway is configured with:
       | ALLOWED_EMAIL_DOMAINS | example.com |
     And the IdP has a user "oscar" with the email "<email>"
@@ -150,5 +177,9 @@ Feature: Who the IdP says the user is
     Examples:
       | email                       |
       | oscar@evil-example.com      |
+      | oscar@evilexample.com       |
       | oscar@example.com.evil.test |
       | oscar@mail.example.com      |
+      | oscar@example.co            |
+      | oscar@example.comm          |
+      | oscar@example.com.          |

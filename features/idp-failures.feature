@@ -17,10 +17,10 @@ Feature: When the IdP says no or fails
     And polling with the poll secret does not hand out a key
 
     Examples:
-      | failure                              |
-      | answers with an invalid_grant error  |
-      | answers 500                          |
-      | drops the connection                 |
+      | failure                             |
+      | answers with an invalid_grant error |
+      | answers 500                         |
+      | drops the connection                |
 
   @CLISSO-CALLBACK-02
   Scenario Outline: The IdP's userinfo endpoint fails (<failure>)
@@ -53,14 +53,23 @@ Feature: When the IdP says no or fails
     And polling with the poll secret does not hand out a key
 
   @CLISSO-CALLBACK-06
-  Scenario: An IdP answer for a login id the gateway never made signs no one in
+  Scenario Outline: An IdP answer for a login id the gateway never made signs no one in (<state>)
     Given the IdP has a user "zoe" with the claims:
       """
       {"sub": "c0ffee00-zoe", "preferred_username": "zoe", "email": "zoe@example.com"}
       """
-    When "zoe" comes back from the IdP with the state of a login id the gateway never made
+    When "zoe" comes back from the IdP with the state of <state>
     Then the gateway answered the IdP's callback with 400
     And the gateway keeps no user "zoe"
+    And polling with the poll secret answers "pending"
+
+    Examples:
+      | state                                                     |
+      | a login id the gateway never made                         |
+      | the session's login id with its letters in the other case |
+      | the session's login id with one character more            |
+      | the session's login id without its last character         |
+      | the session's login id with its last character changed    |
 
   @CLISSO-CALLBACK-02
   Scenario: An IdP answer that carries both an error and a code is a refusal

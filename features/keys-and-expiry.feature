@@ -21,8 +21,41 @@ Feature: The CLI key opens the API until it expires
       | the key with one character of its signature changed |
       | the key re-signed with "alg" set to "none"          |
       | the key's claims signed with another secret         |
+      | the key with one character more                     |
+      | the key without its last character                  |
+      | the key in the other case                           |
       | a key the gateway never issued                      |
       | no key at all                                       |
+
+  # LiteLLM reads the key from "Bearer <key>" or "bearer <key>" and from nothing else in this header
+  # (litellm/proxy/auth/user_api_key_auth.py). Forms LiteLLM and our gateway read differently ("BEARER",
+  # two spaces, "Basic") are not judged.
+  @CLISSO-API-06
+  Scenario: The key counts only as "Bearer" and the key, nothing before and nothing after
+    Given "cli-test-user" logged in through the browser and holds the key
+    Then the models are listed with each of these Authorization headers:
+      | Bearer {key} |
+      | bearer {key} |
+    And each of these Authorization headers is refused with 401 and an error body:
+      | {key}              |
+      | Token {key}        |
+      | xBearer {key}      |
+      | Token Bearer {key} |
+      | Bearer             |
+      | Bearer {key} extra |
+      | Bearer {key}{key}  |
+
+  @CLISSO-API-05
+  Scenario Outline: GET /user/info opens to the master key only, not to one a step off (<master key>)
+    When GET /user/info for "cli-test-user" is asked with the master key <master key>
+    Then the gateway refuses it with 401 or 403 and shows no user row
+
+    Examples:
+      | master key                      |
+      | in the other case               |
+      | with one character more         |
+      | without its last character      |
+      | with its last character changed |
 
   @CLISSO-API-05
   Scenario: A CLI key cannot read another person's user row
@@ -32,19 +65,32 @@ Feature: The CLI key opens the API until it expires
     Then the gateway refuses it with 401 or 403 and shows no user row
 
   @CLISSO-API-03
-  Scenario: With EXPERIMENTAL_UI_LOGIN off, CLI keys are refused
+  Scenario Outline: With EXPERIMENTAL_UI_LOGIN off, CLI keys are refused (EXPERIMENTAL_UI_LOGIN=<value>)
     Given the gateway is configured with:
-      | EXPERIMENTAL_UI_LOGIN | False |
+      | EXPERIMENTAL_UI_LOGIN | <value> |
     And "cli-test-user" logged in through the browser and holds the key
     When the models are asked for with the key
     Then the gateway answers 401 with an error body
+
+    Examples:
+      | value |
+      | False |
+      | FALSE |
+
+  # The other side of the same setting: on in any letter case (LiteLLM compares it lower-cased).
+  @CLISSO-API-01
+  Scenario: With EXPERIMENTAL_UI_LOGIN on in capitals, CLI keys open the API
+    Given the gateway is configured with:
+      | EXPERIMENTAL_UI_LOGIN | TRUE |
+    And "cli-test-user" logged in through the browser and holds the key
+    Then the key lists the models "gpt-4o-mini" at "/models"
 
   @CLISSO-EXPIRY-01 @CLISSO-EXPIRY-03
   Scenario Outline: A key lasts exactly its configured lifetime on both model routes (<lifetime>)
     Given CLI keys are configured with <setting>
     And "cli-test-user" logged in through the browser and holds the key
     Then the ready answer's expires_in, when the gateway sends one, is <hours> hours
-    When the gateway's clock moves to 1 minute before <hours> hours after the login
+    When the gateway's clock moves to 5 seconds before <hours> hours after the login
     Then the key lists the models "gpt-4o-mini" at "/models"
     And the key lists the models "gpt-4o-mini" at "/v1/models"
     When the gateway's clock moves to 1 second past <hours> hours after the login
@@ -52,22 +98,29 @@ Feature: The CLI key opens the API until it expires
     And the key is refused as expired at "/v1/models"
 
     Examples:
-      | lifetime     | setting                                  | hours |
-      | default 24 h | no lifetime setting                      | 24    |
-      | 12 h         | LITELLM_CLI_JWT_EXPIRATION_HOURS "12"    | 12    |
-      | 48 h         | LITELLM_CLI_JWT_EXPIRATION_HOURS "48"    | 48    |
-      | 168 h        | LITELLM_CLI_JWT_EXPIRATION_HOURS "168"   | 168   |
-      | 720 h        | LITELLM_CLI_JWT_EXPIRATION_HOURS "720"   | 720   |
+      | lifetime     | setting                                | hours |
+      | 1 h          | LITELLM_CLI_JWT_EXPIRATION_HOURS "1"   | 1     |
+      | default 24 h | no lifetime setting                    | 24    |
+      | 12 h         | LITELLM_CLI_JWT_EXPIRATION_HOURS "12"  | 12    |
+      | 48 h         | LITELLM_CLI_JWT_EXPIRATION_HOURS "48"  | 48    |
+      | 168 h        | LITELLM_CLI_JWT_EXPIRATION_HOURS "168" | 168   |
+      | 720 h        | LITELLM_CLI_JWT_EXPIRATION_HOURS "720" | 720   |
 
   @CLISSO-EXPIRY-02 @CLISSO-EXPIRY-03
-  Scenario: The lifetime is read from CLI_JWT_EXPIRATION_HOURS when the LITELLM_ name is not set
+  Scenario Outline: The lifetime is read from CLI_JWT_EXPIRATION_HOURS when the LITELLM_ name is <state>
     Given CLI keys are configured with CLI_JWT_EXPIRATION_HOURS "12"
+    And LITELLM_CLI_JWT_EXPIRATION_HOURS is <state>
     And "cli-test-user" logged in through the browser and holds the key
     Then the ready answer's expires_in, when the gateway sends one, is 12 hours
-    When the gateway's clock moves to 1 minute before 12 hours after the login
+    When the gateway's clock moves to 5 seconds before 12 hours after the login
     Then the key lists the models "gpt-4o-mini" at "/models"
     When the gateway's clock moves to 1 second past 12 hours after the login
     Then the key is refused as expired at "/models"
+
+    Examples:
+      | state   |
+      | not set |
+      | empty   |
 
   @CLISSO-EXPIRY-04
   Scenario: With both lifetime names set, CLI_JWT_EXPIRATION_HOURS wins, as LiteLLM reads them

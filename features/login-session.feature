@@ -62,8 +62,25 @@ Feature: Starting a CLI login session
     And the browser is not sent to the IdP
 
     Examples:
-      | case                                  | key                                  |
-      | no key                                |                                      |
-      | malformed key                         | cli-short                            |
-      | well-formed but unknown key           | cli-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA |
-      | client-chosen first-generation key    | sk-attacker-chosen-session-key       |
+      | case                               | key                                  |
+      | no key                             |                                      |
+      | malformed key                      | cli-short                            |
+      | well-formed but unknown key        | cli-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA |
+      | client-chosen first-generation key | sk-attacker-chosen-session-key       |
+
+  @CLISSO-ENTRY-02
+  Scenario Outline: The browser entry refuses the session's own login id one step off (<login id>)
+    Given a CLI started a login session
+    When a browser opens the CLI login entry with the session's login id <login id>
+    Then the gateway answers 400 with a message
+    And the browser is not sent to the IdP
+    And polling with the poll secret answers "pending"
+
+    Examples:
+      | login id                           |
+      | with its letters in the other case |
+      | with "CLI-" for its "cli-"         |
+      | without its "cli-"                 |
+      | with one character more            |
+      | without its last character         |
+      | with its last character changed    |

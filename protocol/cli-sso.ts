@@ -30,9 +30,7 @@ export const FLOW_TTL_SECONDS = 600;
 /** LiteLLM's CLI polls every 2 s for up to 300 s (section 8). */
 export const POLL_INTERVAL_MS = 2000;
 export const LOGIN_TIMEOUT_SECONDS = 300;
-/** Upper bound for our `Prefer: wait=N` extension (RFC 7240). */
-// mutation-equivalent: a cap one second higher shows only to a client that waits over 30 s on one poll, which
-// the suite does not do (the cap is a reference extension, Prefer: wait)
+/** Upper bound for our `Prefer: wait=N` extension (RFC 7240); a larger N is applied as this (CLISSO-POLL-12). */
 export const MAX_PREFER_WAIT_SECONDS = 30;
 
 /** Valid login id form everywhere (section 2, start). */

@@ -79,14 +79,19 @@ export class FakeClock {
     return this.offsetSeconds;
   }
 
-  /** Wall-clock offset from real time, in seconds (may be negative). */
+  /**
+   * Wall-clock offset from real time, in seconds (may be negative), kept to the millisecond:
+   * libfaketime reads a fractional offset (`+599.250s`), which lets a scenario put a gateway's clock
+   * a precise fraction of a second past an edge (the 600 s of a login session).
+   */
   async setOffsetSeconds(seconds: number): Promise<void> {
-    this.offsetSeconds = seconds;
-    const sign = seconds < 0 ? '-' : '+';
+    const millis = Math.round(seconds * 1000);
+    this.offsetSeconds = millis / 1000;
+    const sign = millis < 0 ? '-' : '+';
     // Write then rename: libfaketime re-reads the file on every clock read, and must never see it
     // half-written (an empty file means "no offset").
     const next = `${this.timestampFile}.next`;
-    await writeFile(next, `${sign}${Math.abs(Math.trunc(seconds))}s\n`);
+    await writeFile(next, `${sign}${(Math.abs(millis) / 1000).toFixed(3)}s\n`);
     await rename(next, this.timestampFile);
   }
 

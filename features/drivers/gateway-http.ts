@@ -23,6 +23,8 @@ export interface PollRequest {
   /** Extra query string, e.g. a secret placed where it must be ignored. */
   query?: Record<string, string>;
   preferWaitSeconds?: number;
+  /** More headers, sent as given (a list repeats the header); they replace the ones above. */
+  headers?: Record<string, string | string[]>;
 }
 
 /** How the harness introduces itself when it plays the CLI. */
@@ -43,10 +45,10 @@ export class GatewayHttp {
     const query = new URLSearchParams(request.query);
     if (request.teamId !== undefined) query.set('team_id', request.teamId);
     const path = `${CLI_SSO_PATHS.poll(request.loginId)}${query.size > 0 ? `?${query}` : ''}`;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string | string[]> = {};
     if (request.pollSecret !== undefined) headers[POLL_SECRET_HEADER] = request.pollSecret;
     if (request.preferWaitSeconds !== undefined) headers.prefer = `wait=${request.preferWaitSeconds}`;
-    return this.send('GET', path, { headers });
+    return this.send('GET', path, { headers: { ...headers, ...request.headers } });
   }
 
   complete(loginId: string, fields: Record<string, string>): Promise<HttpAnswer> {
@@ -73,7 +75,7 @@ export class GatewayHttp {
   async send(
     method: string,
     path: string,
-    init: { headers?: Record<string, string>; body?: string } = {},
+    init: { headers?: Record<string, string | string[]>; body?: string } = {},
   ): Promise<HttpAnswer> {
     const started = Date.now();
     const reply = await httpCall(this.url(path), {

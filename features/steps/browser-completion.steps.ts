@@ -6,6 +6,7 @@ import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { signInAtIdp } from '../tasks/browser-login.ts';
+import { isNearMiss, type NearMiss, nearMiss } from '../tasks/near-misses.ts';
 
 const PAGE_TIMEOUT_MS = 15_000;
 
@@ -26,8 +27,11 @@ function wrongCode(world: ConformanceWorld, shift: number): string {
   return `${moved.slice(0, 4).join('')}-${moved.slice(4).join('')}`;
 }
 
-/** What the browser token field of a hand-made post holds: the page's own, an empty value, or no field. */
-type BrowserTokenField = 'from the page' | 'empty' | 'missing';
+/**
+ * What the browser token field of a hand-made post holds: the page's own, an empty value, no field,
+ * or the page's own moved one step off.
+ */
+type BrowserTokenField = 'from the page' | 'empty' | 'missing' | NearMiss;
 
 /**
  * Post the completion form from the scenario's own browser (same cookies), by default with the
@@ -42,6 +46,7 @@ async function postFromBrowser(
   const form: Record<string, string> = { user_code: code };
   if (tokenField === 'from the page') form.browser_complete_token = details.browserCompleteToken;
   if (tokenField === 'empty') form.browser_complete_token = '';
+  if (isNearMiss(tokenField)) form.browser_complete_token = nearMiss(details.browserCompleteToken, tokenField);
   const response = await (await world.browserPage()).request.post(details.action, { form, maxRedirects: 0 });
   const answer = await answerSeenByBrowser(response);
   world.lastAnswer = answer;
@@ -159,12 +164,57 @@ When('the right code is posted from the browser', async function (this: Conforma
 });
 
 When(
-  /^the right code is posted from the browser with (an empty|no) browser token field$/,
+  /^the right code is posted from the browser with the browser token (left out|empty|in the other case|with one character more|without its last character|with its last character changed)$/,
   async function (this: ConformanceWorld, which: string) {
-    // Same browser, same cookies, the right code: only the page's one-time token is left out.
-    await postFromBrowser(this, userCode(this), which === 'an empty' ? 'empty' : 'missing');
+    // Same browser, same cookies, the right code: only the page's one-time token is not the page's.
+    const field: BrowserTokenField =
+      which === 'left out' ? 'missing' : which === 'empty' ? 'empty' : (which as NearMiss);
+    await postFromBrowser(this, userCode(this), field);
   },
 );
+
+/**
+ * The session's code written another way (docs/contract.md sections 2.1 and 2.4: the gateway compares
+ * it upper-cased with every character other than A-Z and 0-9 removed): forms that must count as the
+ * code, and forms one step off that must not.
+ */
+function codeWritten(world: ConformanceWorld, how: string): string {
+  const shown = userCode(world);
+  const plain = normalizeUserCode(shown);
+  switch (how) {
+    case 'with spaces around it':
+      return `  ${shown} `;
+    case 'with a space for the dash':
+      return `${plain.slice(0, 4)} ${plain.slice(4)}`;
+    case 'in lower case without the dash':
+      return plain.toLowerCase();
+    case 'with its halves swapped': {
+      const swapped = `${plain.slice(4)}-${plain.slice(0, 4)}`;
+      assert.notEqual(normalizeUserCode(swapped), plain, 'the code has two equal halves: swapped, it is itself');
+      return swapped;
+    }
+    case 'twice':
+      return `${shown}${shown}`;
+    case 'empty':
+      return '';
+    default:
+      assert.ok(isNearMiss(how), `no such way to write the code: ${how}`);
+      return nearMiss(shown, how, USER_CODE_ALPHABET);
+  }
+}
+
+When(/^the session's code is posted from the browser (.+)$/, async function (this: ConformanceWorld, how: string) {
+  await postFromBrowser(this, codeWritten(this, how));
+});
+
+Then('the gateway accepted the code', function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.equal(
+    answer?.status,
+    200,
+    `the gateway answered the posted code with ${answer?.status}, expected 200: ${answer?.text.slice(0, 200)}`,
+  );
+});
 
 /**
  * Claims with markup in one place. Each element carries an id starting with "markup-from-idp", so a

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Given, Then, When } from '@cucumber/cucumber';
+import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import type { ConformanceWorld } from '../support/world.ts';
 import { logInThroughBrowser } from '../tasks/browser-login.ts';
 import { addIdpUser, claimsFrom, expectMetadataKeys, shown, storedMetadata } from '../tasks/gateway-users.ts';
@@ -109,5 +109,60 @@ Then(
     const metadata = await storedMetadata(this, userId);
     const leaked = keysOf(list).filter((k) => Object.hasOwn(metadata, k));
     assert.deepEqual(leaked, [], `these keys were stored on the user: ${leaked.join(', ')}`);
+  },
+);
+
+/**
+ * A table of keys with, in its column "kept", yes or no; a column "kept as" (JSON) gives the value a
+ * kept key must have. Other columns (the blocked word, where it sits, why) are for the reader. With
+ * `exactly`, no key the table does not mark kept may be there either. The failure lists every row
+ * that disagrees.
+ */
+function checkKeyByKey(world: ConformanceWorld, table: DataTable, exactly: boolean): void {
+  const metadata = loginAnswer(world).attributionMetadata ?? {};
+  const rows = table.hashes();
+  const wrong: string[] = [];
+  for (const row of rows) {
+    const key = row.key ?? '';
+    const kept = row.kept === 'yes';
+    assert.ok(
+      row.kept === 'yes' || row.kept === 'no',
+      `the "kept" column says ${JSON.stringify(row.kept)}, not yes or no`,
+    );
+    if (Object.hasOwn(metadata, key) !== kept) {
+      wrong.push(
+        `${JSON.stringify(key)} should be ${kept ? 'kept' : 'dropped'}, it was ${kept ? 'dropped' : `kept as ${shown(metadata[key])}`}`,
+      );
+    } else if (kept && row['kept as'] !== undefined && row['kept as'] !== '') {
+      const expected = JSON.parse(row['kept as']) as unknown;
+      if (JSON.stringify(metadata[key]) !== JSON.stringify(expected)) {
+        wrong.push(`${JSON.stringify(key)} should be kept as ${shown(expected)}, it is ${shown(metadata[key])}`);
+      }
+    }
+  }
+  if (exactly) {
+    const marked = new Set(rows.filter((r) => r.kept === 'yes').map((r) => r.key));
+    for (const key of Object.keys(metadata))
+      if (!marked.has(key))
+        wrong.push(`${JSON.stringify(key)} should not be there at all, it is ${shown(metadata[key])}`);
+  }
+  assert.deepEqual(
+    wrong,
+    [],
+    `the attribution metadata disagrees with ${wrong.length} of the rows: ${wrong.join('; ')}`,
+  );
+}
+
+Then(
+  "the login answer's attribution metadata keeps or drops each key:",
+  function (this: ConformanceWorld, table: DataTable) {
+    checkKeyByKey(this, table, false);
+  },
+);
+
+Then(
+  "the login answer's attribution metadata holds exactly the keys marked kept:",
+  function (this: ConformanceWorld, table: DataTable) {
+    checkKeyByKey(this, table, true);
   },
 );

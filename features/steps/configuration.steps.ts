@@ -26,3 +26,14 @@ Then(
       assert.ok(outcome.output.includes(name), `the start-up error does not name ${name}`);
   },
 );
+
+Then('it refuses to start, naming {string}', function (this: ConformanceWorld, name: string) {
+  const outcome = this.memory.get('startOutcome') as { started: boolean; output: string };
+  assert.equal(outcome.started, false, `the gateway started with an invalid ${name}`);
+  assert.ok(outcome.output.includes(name), `the start-up error does not name ${name}: ${outcome.output.slice(-300)}`);
+});
+
+Then('it starts', function (this: ConformanceWorld) {
+  const outcome = this.memory.get('startOutcome') as { started: boolean; output: string };
+  assert.equal(outcome.started, true, `the gateway did not start: ${outcome.output.slice(-300)}`);
+});

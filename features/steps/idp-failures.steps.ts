@@ -8,6 +8,7 @@ import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { sessionLoginUrl, startedSession, walkToCallback } from '../tasks/browser-login.ts';
 import { userRowAnswer } from '../tasks/gateway-users.ts';
+import { loginIdNearMiss } from '../tasks/near-misses.ts';
 
 const CALLBACK_TIMEOUT_MS = 15_000;
 
@@ -65,18 +66,22 @@ When(
 );
 
 When(
-  '{string} comes back from the IdP with the state of a login id the gateway never made',
-  async function (this: ConformanceWorld, username: string) {
+  /^"([^"]+)" comes back from the IdP with the state of (a login id the gateway never made|the session's login id .+)$/,
+  async function (this: ConformanceWorld, username: string, which: string) {
     // A genuine authorization request, as the gateway's browser entry makes it for a real session,
-    // with its state then pointed at a login id that does not exist.
+    // with its state then pointed at a login id that does not exist: a random one, or the session's
+    // own one step off (docs/mutation.md, "Boundaries").
     const flow = await startedSession(this);
+    const stateLoginId = which.startsWith("the session's login id ")
+      ? loginIdNearMiss(flow.loginId, which.slice("the session's login id ".length))
+      : `cli-${randomBytes(18).toString('base64url')}`;
     const gateway = await this.gateway();
     const entry = new URL(browserLoginUrl(gateway.url, flow.loginId));
     const redirect = await (await this.http()).send('GET', `${entry.pathname}${entry.search}`);
     const location = redirect.headers.location;
     assert.ok(location, `the browser entry answered ${redirect.status} without a redirect to the IdP`);
     const authorize = new URL(location, gateway.url);
-    authorize.searchParams.set('state', `${CLI_STATE_PREFIX}cli-${randomBytes(18).toString('base64url')}`);
+    authorize.searchParams.set('state', `${CLI_STATE_PREFIX}${stateLoginId}`);
     const h = await this.harness();
     h.idp.setAutoLogin(username);
     try {

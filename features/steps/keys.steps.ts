@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Given, Then, When } from '@cucumber/cucumber';
+import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { GatewayHttp } from '../drivers/gateway-http.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { logInThroughBrowser } from '../tasks/browser-login.ts';
 import { expectApiError, expectModelList } from '../tasks/gateway-answers.ts';
 import { loginAnswer } from '../tasks/login-answer.ts';
+import { type NearMiss, nearMiss } from '../tasks/near-misses.ts';
 
 function heldKey(world: ConformanceWorld): string {
   assert.ok(world.key, 'no key was handed out in this scenario');
@@ -39,6 +40,12 @@ async function forgedKey(key: string, how: string): Promise<string | undefined> 
       const claims = isJwt(key) ? decodeJwt(key) : { sub: 'cli-test-user' };
       return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(randomBytes(32));
     }
+    case 'the key with one character more':
+      return nearMiss(key, 'with one character more');
+    case 'the key without its last character':
+      return nearMiss(key, 'without its last character');
+    case 'the key in the other case':
+      return nearMiss(key, 'in the other case');
     case 'a key the gateway never issued':
       return `sk-${randomBytes(24).toString('base64url')}`;
     case 'no key at all':
@@ -69,7 +76,7 @@ Then('the gateway refuses it with 401 or 403 and shows no user row', function (t
   // protocol.md section 2: /user/info is the admin's; a person's key must not read someone else's row.
   assert.ok(
     answer.status === 401 || answer.status === 403,
-    `GET /user/info for another user with a CLI key answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+    `GET /user/info with a key that is not the master key answered ${answer.status}: ${answer.text.slice(0, 300)}`,
   );
   assert.ok(!answer.text.includes('"user_info"'), `the refusal carries a user row: ${answer.text.slice(0, 300)}`);
 });
@@ -104,19 +111,87 @@ Given(
   },
 );
 
-/** Move the gateway's clock (and the CLI's) so it reads `target` seconds after the epoch. */
+/** Move the gateway's clock (and the CLI's) so it reads `targetSeconds` after the epoch. */
 async function moveGatewayClockTo(world: ConformanceWorld, targetSeconds: number): Promise<void> {
   await world.moveGatewayClock(targetSeconds - Date.now() / 1000);
+  // Set once more after moveGatewayClock's own check, so that the check's time is not added.
+  await (await world.gatewayClock()).setOffsetSeconds(targetSeconds - Date.now() / 1000);
 }
 
 When(
   /^the gateway's clock moves to (\d+) (minutes?|seconds?) (before|past) (\d+) hours after the login$/,
   async function (this: ConformanceWorld, amount: string, unit: string, side: string, hours: string) {
-    const loginSeconds = this.keyReceivedAtMs / 1000;
-    const shift = Number(amount) * (unit.startsWith('minute') ? 60 : 1) * (side === 'before' ? -1 : 1);
-    // The key was issued at or before the harness received it, so "past" is past its expiry and
-    // "1 minute before" is before it as long as the login took less than a minute.
-    await moveGatewayClockTo(this, loginSeconds + Number(hours) * 3600 + shift);
+    const shift = Number(amount) * (unit.startsWith('minute') ? 60 : 1);
+    const lifetime = Number(hours) * 3600;
+    if (side === 'before') {
+      // The key cannot have been issued before the browser set off to sign in (the gateway knows the
+      // person only at its IdP callback), and a key's issue time may be cut to the whole second: its
+      // expiry is no earlier than that second plus the lifetime.
+      const began = (this.memory.get('signInBeganMs') as number | undefined) ?? this.keyReceivedAtMs;
+      await moveGatewayClockTo(this, Math.floor(began / 1000) + lifetime - shift);
+    } else {
+      // The key was issued at or before the harness received it: this is past its expiry.
+      await moveGatewayClockTo(this, this.keyReceivedAtMs / 1000 + lifetime + shift);
+    }
+  },
+);
+
+Given(
+  /^(LITELLM_CLI_JWT_EXPIRATION_HOURS|CLI_JWT_EXPIRATION_HOURS) is (not set|empty)$/,
+  function (this: ConformanceWorld, name: string, state: string) {
+    if (state === 'empty') this.gatewayOverrides[name] = '';
+    else this.gatewayUnset.add(name);
+  },
+);
+
+/**
+ * The models asked for with the key in Authorization headers of other forms (docs/contract.md section
+ * 2.6): `{key}` stands for the key. A row is checked on both routes; the failure lists every row that
+ * got another answer than the one expected.
+ */
+async function modelsWithAuthorization(world: ConformanceWorld, header: string, path: string) {
+  const value = header.replaceAll('{key}', heldKey(world));
+  return (await world.http()).send('GET', path, { headers: { authorization: value } });
+}
+
+Then(
+  'the models are listed with each of these Authorization headers:',
+  async function (this: ConformanceWorld, table: DataTable) {
+    const wrong: string[] = [];
+    for (const [header] of table.rows()) {
+      for (const path of ['/models', '/v1/models']) {
+        const answer = await modelsWithAuthorization(this, header ?? '', path);
+        if (answer.status !== 200) wrong.push(`"${header}" at ${path}: ${answer.status}`);
+      }
+    }
+    assert.deepEqual(wrong, [], `these headers did not open the API: ${wrong.join('; ')}`);
+  },
+);
+
+Then(
+  'each of these Authorization headers is refused with 401 and an error body:',
+  async function (this: ConformanceWorld, table: DataTable) {
+    const wrong: string[] = [];
+    for (const [header] of table.rows()) {
+      for (const path of ['/models', '/v1/models']) {
+        const answer = await modelsWithAuthorization(this, header ?? '', path);
+        try {
+          assert.equal(answer.status, 401, `answered ${answer.status}`);
+          expectApiError(answer, path);
+        } catch (error) {
+          wrong.push(`"${header}" at ${path}: ${(error as Error).message.split('\n')[0]}`);
+        }
+      }
+    }
+    assert.deepEqual(wrong, [], `these headers were not refused with 401 and an error body: ${wrong.join('; ')}`);
+  },
+);
+
+When(
+  /^GET \/user\/info for "([^"]+)" is asked with the master key (in the other case|with one character more|without its last character|with its last character changed)$/,
+  async function (this: ConformanceWorld, userId: string, how: string) {
+    const masterKey = (await this.gateway()).env.LITELLM_MASTER_KEY ?? this.parameters.masterKey;
+    this.lastAnswer = await (await this.http()).userInfo(userId, nearMiss(masterKey, how as NearMiss));
   },
 );
 

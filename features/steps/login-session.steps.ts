@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import {
+  browserLoginUrl,
   CLI_SOURCE,
   CLI_SSO_PATHS,
   CLI_STATE_PREFIX,
@@ -20,6 +21,7 @@ import {
   startedSession,
   startSession,
 } from '../tasks/browser-login.ts';
+import { loginIdNearMiss } from '../tasks/near-misses.ts';
 
 When('a CLI starts a login session', async function (this: ConformanceWorld) {
   await startSession(this);
@@ -178,6 +180,18 @@ When('a browser opens the CLI login entry with key {string}', async function (th
   assert.ok(firstAnswer, 'the browser got no answer');
   this.lastAnswer = await answerSeenByBrowser(firstAnswer);
 });
+
+When(
+  /^a browser opens the CLI login entry with the session's login id (.+)$/,
+  async function (this: ConformanceWorld, how: string) {
+    assert.ok(this.flow, 'no login session was started');
+    const gateway = await this.gateway();
+    const url = browserLoginUrl(gateway.url, loginIdNearMiss(this.flow.loginId, how));
+    const firstAnswer = await openAndReadFirstAnswer(await this.browserPage(), url);
+    assert.ok(firstAnswer, 'the browser got no answer');
+    this.lastAnswer = await answerSeenByBrowser(firstAnswer);
+  },
+);
 
 Then('the browser is not sent to the IdP', async function (this: ConformanceWorld) {
   const h = await this.harness();

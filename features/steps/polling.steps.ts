@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
-import { browserLoginUrl, POLL_SECRET_HEADER, parsePollAnswer } from '../../protocol/cli-sso.ts';
+import { browserLoginUrl, POLL_SECRET_HEADER, parsePollAnswer, parseStartAnswer } from '../../protocol/cli-sso.ts';
 import { redact } from '../../protocol/redact.ts';
 import { openAndReadFirstAnswer } from '../drivers/browser.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
@@ -9,12 +9,14 @@ import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import {
   expectReady,
+  type Moment,
   pollSession,
   pollUntilSettled,
   reachCompletionPage,
   signInAndConfirm,
   startedSession,
 } from '../tasks/browser-login.ts';
+import { isNearMiss, loginIdNearMiss, nearMiss } from '../tasks/near-misses.ts';
 
 const aWrongSecret = () => randomBytes(32).toString('base64url');
 const PAGE_TIMEOUT_MS = 15_000;
@@ -304,5 +306,143 @@ Then(
     );
     this.lastAnswer = ready[0];
     expectReady(this, ready[0] as HttpAnswer);
+  },
+);
+
+// ---- Both sides of each edge (docs/mutation.md, "Boundaries") ----------------------------------
+
+/** A second session's poll secret: right for that session, wrong for this one. */
+async function anotherSessionsSecret(world: ConformanceWorld): Promise<string> {
+  const gateway = await world.gateway();
+  await gateway.admitLoginStart();
+  const answer = await (await world.http()).start();
+  assert.equal(answer.status, 200, `the second POST /sso/cli/start answered ${answer.status}`);
+  return parseStartAnswer(answer.json).pollSecret;
+}
+
+When(
+  /^the session is polled with the poll secret (in the other case|with one character more|without its last character|with its last character changed|empty|of another session|after a wrong one, in a second header)$/,
+  async function (this: ConformanceWorld, how: string) {
+    const secret = this.flow?.pollSecret ?? '';
+    if (how === 'empty') await pollSession(this, { pollSecret: '' });
+    else if (how === 'of another session') await pollSession(this, { pollSecret: await anotherSessionsSecret(this) });
+    else if (how === 'after a wrong one, in a second header') {
+      // Two header lines: a server reading the first sees the wrong one, one joining them sees neither.
+      await pollSession(this, { pollSecret: undefined, headers: { [POLL_SECRET_HEADER]: [aWrongSecret(), secret] } });
+    } else if (isNearMiss(how)) await pollSession(this, { pollSecret: nearMiss(secret, how) });
+  },
+);
+
+When(
+  /^the session is polled with the poll secret at its login id (.+)$/,
+  async function (this: ConformanceWorld, how: string) {
+    assert.ok(this.flow, 'no login session was started');
+    const loginId = loginIdNearMiss(this.flow.loginId, how);
+    this.lastAnswer = await (await this.http()).poll({ loginId, pollSecret: this.flow.pollSecret });
+  },
+);
+
+/** One poll (not until settled): a session still waiting for the browser answers at once. */
+Then(
+  'polling with the poll secret for team {string} answers {string}',
+  async function (this: ConformanceWorld, teamId: string, status: string) {
+    const answer = await pollSession(this, { teamId });
+    assert.equal(
+      answer.status,
+      200,
+      `the poll for team ${teamId} answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+    );
+    assert.equal(parsePollAnswer(answer.json).status, status, `the poll answered ${answer.text.slice(0, 300)}`);
+  },
+);
+
+When(
+  'the session is polled with the poll secret and {string}',
+  async function (this: ConformanceWorld, header: string) {
+    const colon = header.indexOf(':');
+    assert.ok(colon > 0, `not a header: ${header}`);
+    const name = header.slice(0, colon).trim().toLowerCase();
+    await pollSession(this, { headers: { [name]: header.slice(colon + 1).trim() } });
+  },
+);
+
+Then('the answer is 200 {string}', function (this: ConformanceWorld, status: string) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'no answer was recorded');
+  assert.equal(answer.status, 200, `the poll answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  const parsed = parsePollAnswer(answer.json).status;
+  assert.equal(parsed, status, `the poll answered "${parsed}", expected "${status}"`);
+});
+
+/** The Preference-Applied header of an answer, or undefined. */
+function preferenceApplied(answer: HttpAnswer): string | undefined {
+  const value = answer.headers['preference-applied'];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+Then('it was answered at once, without {string}', function (this: ConformanceWorld, header: string) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'no answer was recorded');
+  // "At once": well under the smallest wait a poll can ask for (1 s).
+  assert.ok(answer.elapsedMs < 900, `the poll was held ${answer.elapsedMs} ms`);
+  const [name] = header.split(':');
+  assert.equal(
+    preferenceApplied(answer),
+    undefined,
+    `the poll that was not held says ${name}: ${preferenceApplied(answer)}`,
+  );
+});
+
+Then(
+  'it was held {int} second(s), saying {string}',
+  function (this: ConformanceWorld, seconds: number, header: string) {
+    const answer = this.lastAnswer;
+    assert.ok(answer, 'no answer was recorded');
+    // Held the whole wait (a timer may fire a few ms early), and answered soon after it.
+    assert.ok(
+      answer.elapsedMs >= seconds * 1000 - 50,
+      `the poll asked to wait ${seconds} s answered after ${answer.elapsedMs} ms`,
+    );
+    assert.ok(
+      answer.elapsedMs < seconds * 1000 + 2000,
+      `the poll asked to wait ${seconds} s answered after ${answer.elapsedMs} ms`,
+    );
+    const expected = header.slice(header.indexOf(':') + 1).trim();
+    assert.equal(
+      preferenceApplied(answer),
+      expected,
+      `the held poll says Preference-Applied: ${preferenceApplied(answer)}`,
+    );
+  },
+);
+
+Then("the waiting poll's answer says {string}", async function (this: ConformanceWorld, header: string) {
+  const answer = (await this.memory.get('longPoll')) as HttpAnswer;
+  const expected = header.slice(header.indexOf(':') + 1).trim();
+  assert.equal(
+    preferenceApplied(answer),
+    expected,
+    `the held poll says Preference-Applied: ${preferenceApplied(answer)}`,
+  );
+});
+
+/**
+ * Put the gateway's clock so that the session is N seconds old, or N seconds past its last write (the
+ * IdP callback), by the gateway's own clock. The harness knows that moment only as lying between its
+ * request and the answer: counted from the answer, the session is at least N seconds old, and older by
+ * no more than the harness's own delay (the answer's way back, and the next request's way in), a few
+ * milliseconds. N - 1 and N then fall on either side of an N-second edge, to well under a second. The
+ * clock is moved and checked (moveGatewayClock), then set once more just before the next step's
+ * request, so that the check's own time is not added.
+ */
+When(
+  /^the session is (\d+) seconds (old|past its last write) by the gateway's clock$/,
+  async function (this: ConformanceWorld, seconds: string, since: string) {
+    const moment = this.memory.get(since === 'old' ? 'sessionStarted' : 'sessionWritten') as Moment | undefined;
+    assert.ok(moment, since === 'old' ? 'no session was started' : 'the session was never written by a sign-in');
+    const target = moment.to + Number(seconds);
+    const clock = await this.gatewayClock();
+    await this.moveGatewayClock(target - Date.now() / 1000);
+    await clock.setOffsetSeconds(target - Date.now() / 1000);
   },
 );

@@ -18,11 +18,29 @@ const PAGE_TIMEOUT_MS = 15_000;
 const POLL_DEADLINE_MS = 15_000;
 const POLL_EVERY_MS = 100;
 
+/**
+ * Now on the gateway's clock, in seconds: the real time plus however far this scenario moved it. The
+ * moments a session was started and written are kept on that clock, so that a later step can put the
+ * clock a given number of seconds after them (polling.steps.ts, "the session is at most N seconds old").
+ */
+export function gatewayNowSeconds(world: ConformanceWorld): number {
+  return Date.now() / 1000 + (world.startedGateway?.clock?.offset ?? 0);
+}
+
+/** What the harness knows of when a session was made or written: no earlier than `from`, no later than `to`. */
+export interface Moment {
+  from: number;
+  to: number;
+}
+
 /** POST /sso/cli/start as a CLI would; the session is remembered by the world. */
 export async function startSession(world: ConformanceWorld): Promise<HttpAnswer> {
   const gateway = await world.gateway();
   await gateway.admitLoginStart();
+  const from = gatewayNowSeconds(world);
   const answer = await (await world.http()).start();
+  // The gateway made the session while the request was under way: between these two moments.
+  world.memory.set('sessionStarted', { from, to: gatewayNowSeconds(world) } satisfies Moment);
   world.lastAnswer = answer;
   if (answer.status === 200) world.flow = parseStartAnswer(answer.json);
   return answer;
@@ -57,6 +75,10 @@ export async function signInAtIdp(
   const page = await world.browserPage();
   const { idp } = await world.harness();
   idp.setAutoLogin(username);
+  // The IdP callback writes the session (and may be when a gateway makes the key): it happens after
+  // the browser set off and before its last page has loaded.
+  const began = Date.now();
+  const from = gatewayNowSeconds(world);
   try {
     // The last answer of the navigation, after every redirect: normally the gateway's callback.
     const answer = await page.goto(url);
@@ -64,6 +86,8 @@ export async function signInAtIdp(
   } finally {
     idp.setAutoLogin(undefined);
   }
+  world.memory.set('signInBeganMs', began);
+  world.memory.set('sessionWritten', { from, to: gatewayNowSeconds(world) } satisfies Moment);
 }
 
 /** Sign in and wait for the gateway's completion page. */
