@@ -8,6 +8,11 @@
  * progress line uses (colours, erase line or below, cursor column/up/down, show/hide cursor; the team menu's too). Everything else
  * (OSC, DCS and other string sequences, other CSI sequences, lone ESC, C0 and C1 controls, DEL) is
  * dropped. A pipe gets no escape sequence at all.
+ *
+ * Two layers, because the stream filter cannot tell our cursor moves from the gateway's: every string
+ * from the network is first passed through shown() where it is put in a line (its controls become
+ * visible text), and the stream filter catches whatever a printing path forgot. The stream also
+ * redacts the command's secrets (the key, the poll secret) before anything else.
  */
 import { Writable } from 'node:stream';
 import { redactSecrets } from '../protocol/redact.ts';
