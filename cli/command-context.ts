@@ -13,6 +13,12 @@ export interface CommandContext {
   store: TokenStore;
   env: Env;
   stdin: NodeJS.ReadableStream;
+  /**
+   * The secrets this command holds (the key, the poll secret): whatever is written to stdout and
+   * stderr has them redacted, in any form (CLISSO-CLI-28, CLISSO-CLI-30). A command adds each one as
+   * it learns it; `token` prints the key on purpose and never adds it.
+   */
+  secrets: Set<string>;
   /** Data for scripts. */
   stdout: NodeJS.WritableStream;
   /** Everything for people. */

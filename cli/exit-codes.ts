@@ -7,6 +7,7 @@ import { ConfigError } from '../common/config.ts';
 import { WireFormatError } from '../protocol/cli-sso.ts';
 import { redactText } from '../protocol/redact.ts';
 import { GatewayHttpError, GatewayTimeoutError, GatewayUnreachableError } from './gateway-client.ts';
+import { shown } from './terminal-safe.ts';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -123,7 +124,8 @@ export function describeFailure(error: unknown): Failure {
   if (error instanceof WireFormatError) {
     return make(
       'gatewayError',
-      `the gateway's ${error.what} is not LiteLLM's CLI SSO contract: field "${error.field}" ${error.rule}`,
+      // The field's name can be a key the gateway chose (CLISSO-CLI-23).
+      `the gateway's ${error.what} is not LiteLLM's CLI SSO contract: field "${shown(error.field)}" ${shown(error.rule)}`,
       'Check that --base-url points at a LiteLLM-style gateway.',
     );
   }

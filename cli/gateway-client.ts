@@ -17,6 +17,7 @@ import {
 } from '../protocol/cli-sso.ts';
 import { apiErrorTypeOf, errorMessageOf } from '../protocol/errors.ts';
 import { redactText } from '../protocol/redact.ts';
+import { shown } from './terminal-safe.ts';
 
 /** The gateway answered with an HTTP error status. */
 export class GatewayHttpError extends Error {
@@ -31,6 +32,32 @@ export class GatewayHttpError extends Error {
     super(`${operation} failed: HTTP ${status}${gatewayMessage ? ` (${gatewayMessage})` : ''}`);
     this.name = 'GatewayHttpError';
   }
+}
+
+/**
+ * The request was never sent: a value that must travel in a header (the key, the poll secret) cannot
+ * be put in one. Not a network failure, so never retried; the value itself is not in the message.
+ */
+export class RequestNotSentError extends Error {
+  constructor(
+    readonly operation: string,
+    reason: string,
+  ) {
+    super(`${operation} failed before anything was sent: ${reason}`);
+    this.name = 'RequestNotSentError';
+  }
+}
+
+/**
+ * A key or poll secret travels in an HTTP header, so it is visible ASCII without spaces (what a bearer
+ * token is made of): a line break in one would be refused by the HTTP stack with the whole value in
+ * its message, or worse, split the header.
+ */
+export const SENDABLE_SECRET_RULE = 'must be printable ASCII without spaces, line breaks or control characters';
+const SENDABLE_SECRET = /^[\x21-\x7e]+$/;
+
+export function isSendableSecret(value: string): boolean {
+  return SENDABLE_SECRET.test(value);
 }
 
 /** No HTTP answer at all: connection refused, reset, DNS failure... */
@@ -162,6 +189,9 @@ export class GatewayClient {
 
   /** GET /sso/cli/poll/{login_id}; the secret goes in its header, never in the query (section 2). */
   async poll(options: PollOptions): Promise<PollResult> {
+    if (!isSendableSecret(options.pollSecret)) {
+      throw new RequestNotSentError(OPERATIONS.poll.operation, `the poll secret ${SENDABLE_SECRET_RULE}`);
+    }
     const query = options.teamId ? `?${new URLSearchParams({ team_id: options.teamId })}` : '';
     const headers: Record<string, string> = { [POLL_SECRET_HEADER]: options.pollSecret };
     if (options.preferWaitSeconds !== undefined) headers['prefer'] = `wait=${options.preferWaitSeconds}`;
@@ -178,6 +208,9 @@ export class GatewayClient {
   /** GET /models with the key as a bearer token (section 2). */
   async listModels(options: RequestOptions & { key: string; authHeaderName?: string }): Promise<Model[]> {
     const headerName = options.authHeaderName ?? 'Authorization';
+    if (!isSendableSecret(options.key)) {
+      throw new RequestNotSentError(OPERATIONS.models.operation, `the key ${SENDABLE_SECRET_RULE}`);
+    }
     const { body } = await this.request(
       OPERATIONS.models,
       CLI_SSO_PATHS.models,
@@ -208,6 +241,11 @@ export class GatewayClient {
     } catch (error) {
       if (error instanceof AnswerTooLargeError) throw new WireFormatError(answer, '(body)', error.message);
       if (options.signal?.aborted) throw options.signal.reason ?? error;
+      // fetch refuses a request it cannot build (a header value it cannot carry) with a TypeError
+      // that has no network cause and quotes the value: not a network failure, and never printed.
+      if (error instanceof TypeError && error.cause === undefined) {
+        throw new RequestNotSentError(operation, 'the request could not be built');
+      }
       if (timeout.aborted) throw new GatewayTimeoutError(operation, this.baseUrl, options.timeoutMs);
       throw new GatewayUnreachableError(operation, this.baseUrl, networkReason(error));
     }
@@ -217,7 +255,7 @@ export class GatewayClient {
       throw new GatewayHttpError(
         operation,
         response.status,
-        message === undefined ? undefined : redactText(message),
+        message === undefined ? undefined : shown(redactText(message)),
         apiErrorTypeOf(body),
       );
     }
@@ -277,7 +315,7 @@ function plainTextMessage(text: string): string | undefined {
 
 function describeText(text: string): string {
   if (text.trim() === '') return 'an empty body';
-  return `${text.length} characters starting ${JSON.stringify(redactText(text.slice(0, 20)))}`;
+  return `${text.length} characters starting ${shown(JSON.stringify(redactText(text.slice(0, 20))))}`;
 }
 
 /** undici hides the useful part (ECONNREFUSED...) in `cause`. */

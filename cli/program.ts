@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type Clock, systemClock } from '../common/clock.ts';
 import type { Env } from '../common/config.ts';
+import { redactSecrets } from '../protocol/redact.ts';
 import type { CommandContext } from './command-context.ts';
 import { DEFAULT_LOGIN_TIMEOUT_SECONDS, login } from './commands/login.ts';
 import { logout } from './commands/logout.ts';
@@ -125,19 +126,23 @@ export function buildProgram(
 /** Run one command line; resolves to the exit code. Never throws, never prints a stack trace. */
 export async function runCli(runtime: CliRuntime): Promise<number> {
   let exitCode: number = EXIT_CODES.ok;
+  // Shared with the failure lines printed below, so an error message cannot show a secret either.
+  const secrets = new Set<string>();
   const run = async (action: (ctx: CommandContext) => Promise<number>, command: Command) => {
     const flags = command.optsWithGlobals<GlobalFlags>();
     const settings = resolveSettings(
       { baseUrl: flags.baseUrl, apiKey: flags.apiKey, tokenFile: flags.tokenFile },
       runtime.env,
     );
+    if (settings.apiKey !== undefined) secrets.add(settings.apiKey);
     const ctx: CommandContext = {
       settings,
+      secrets,
       store: new TokenStore(settings.tokenFilePath, settings.tokenFileIsDefault),
       env: runtime.env,
       stdin: runtime.stdin,
-      stdout: terminalSafeStream(runtime.stdout, isTerminal(runtime.stdout)),
-      stderr: terminalSafeStream(runtime.stderr, runtime.stderrIsTTY),
+      stdout: terminalSafeStream(runtime.stdout, isTerminal(runtime.stdout), secrets),
+      stderr: terminalSafeStream(runtime.stderr, runtime.stderrIsTTY, secrets),
       interactive: runtime.stdinIsTTY && runtime.stderrIsTTY,
       stderrIsTTY: runtime.stderrIsTTY,
       signal: runtime.signal,
@@ -160,7 +165,9 @@ export async function runCli(runtime: CliRuntime): Promise<number> {
         : EXIT_CODES.usage;
     }
     const failure = describeFailure(error);
-    for (const line of failure.lines) runtime.stderr.write(`${terminalSafe(line, runtime.stderrIsTTY)}\n`);
+    for (const line of failure.lines) {
+      runtime.stderr.write(`${terminalSafe(redactSecrets(line, secrets), runtime.stderrIsTTY)}\n`);
+    }
     return failure.code;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { type Env, EnvReader, isHttpUrl } from '../common/config.ts';
 import { POLL_INTERVAL_MS } from '../protocol/cli-sso.ts';
+import { isSendableSecret, SENDABLE_SECRET_RULE } from './gateway-client.ts';
 import { defaultTokenFilePath } from './token-store.ts';
 
 export const DEFAULT_BASE_URL = 'http://localhost:4000';
@@ -38,6 +39,11 @@ export function normalizeBaseUrl(url: string): string {
   return url.trim().replace(/\/+$/, '');
 }
 
+function hasQueryOrFragment(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.search !== '' || parsed.hash !== '' || /[?#]/.test(url);
+}
+
 export function resolveSettings(flags: GlobalFlags, env: Env): CliSettings {
   const reader = new EnvReader(env);
 
@@ -57,6 +63,16 @@ export function resolveSettings(flags: GlobalFlags, env: Env): CliSettings {
       baseUrlSource = 'LITELLM_PROXY_URL';
     }
   }
+  // Every route is appended to the base URL's path (CLISSO-CLI-25); a query or a fragment would end
+  // up in the middle of each URL.
+  if (explicitBaseUrl !== undefined && baseUrlSource !== undefined && hasQueryOrFragment(explicitBaseUrl)) {
+    reader.problem(
+      baseUrlSource,
+      'must have no query (?...) or fragment (#...): routes are added to its path',
+      explicitBaseUrl,
+    );
+    explicitBaseUrl = undefined;
+  }
 
   let apiKey: string | undefined;
   let apiKeySource: CliSettings['apiKeySource'];
@@ -69,6 +85,10 @@ export function resolveSettings(flags: GlobalFlags, env: Env): CliSettings {
   } else {
     apiKey = reader.string('LITELLM_PROXY_API_KEY', { secret: true });
     if (apiKey !== undefined) apiKeySource = 'LITELLM_PROXY_API_KEY';
+  }
+  if (apiKey !== undefined && apiKeySource !== undefined && !isSendableSecret(apiKey)) {
+    reader.problem(apiKeySource, SENDABLE_SECRET_RULE, apiKey, true);
+    apiKey = undefined;
   }
 
   let tokenFilePath: string;

@@ -7,7 +7,7 @@ import { nowSeconds } from '../common/clock.ts';
 import type { StoredLogin } from '../protocol/token-file.ts';
 import type { CommandContext } from './command-context.ts';
 import { CliError } from './exit-codes.ts';
-import { GatewayHttpError } from './gateway-client.ts';
+import { GatewayHttpError, isSendableSecret, SENDABLE_SECRET_RULE } from './gateway-client.ts';
 import { expiryOf, isExpired } from './key-expiry.ts';
 import { DEFAULT_BASE_URL, normalizeBaseUrl } from './settings.ts';
 import { formatInstant, relativeTo } from './time-format.ts';
@@ -43,6 +43,14 @@ export async function credentialsFor(ctx: CommandContext): Promise<Credentials> 
     };
   }
   const login = await requireStoredLogin(ctx);
+  ctx.secrets.add(login.key);
+  if (!isSendableSecret(login.key)) {
+    throw new CliError(
+      'notLoggedIn',
+      `the key stored in ${ctx.store.path} cannot be used: a key ${SENDABLE_SECRET_RULE}`,
+      'Run `cli-sso login` to get a new key.',
+    );
+  }
   const storedBaseUrl = normalizeBaseUrl(login.baseUrl);
   if (explicitBaseUrl !== undefined && explicitBaseUrl !== storedBaseUrl) {
     throw new CliError(

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { TeamDetail } from '../protocol/cli-sso.ts';
 import { CliError } from './exit-codes.ts';
+import { shown } from './terminal-safe.ts';
 
 export interface TeamChoiceOptions {
   teams: string[];
@@ -26,8 +27,11 @@ export function listTeams(teams: string[], teamDetails: TeamDetail[]): TeamDetai
   return [...byId.values()];
 }
 
+/** A team as shown to the person; both parts come from the gateway (CLISSO-CLI-23). */
 export function describeTeam(team: TeamDetail): string {
-  return team.teamAlias && team.teamAlias !== team.teamId ? `${team.teamId} (${team.teamAlias})` : team.teamId;
+  return team.teamAlias && team.teamAlias !== team.teamId
+    ? `${shown(team.teamId)} (${shown(team.teamAlias)})`
+    : shown(team.teamId);
 }
 
 export async function chooseTeam(options: TeamChoiceOptions): Promise<string> {
@@ -73,7 +77,7 @@ async function teamFromInputLine(teams: TeamDetail[], options: TeamChoiceOptions
       const byNumber = /^[0-9]+$/.test(answer) ? teams[Number(answer) - 1] : undefined;
       const chosen = byNumber ?? teams.find((t) => t.teamId === answer);
       if (chosen) return chosen.teamId;
-      options.output.write(`"${answer.slice(0, 80)}" is not one of the teams above. Team (number or id): `);
+      options.output.write(`"${shown(answer.slice(0, 80))}" is not one of the teams above. Team (number or id): `);
     }
     return undefined;
   } finally {

@@ -19,3 +19,24 @@ test('secrets inside text: JWTs, sk- keys, bearer values, secret query parameter
   assert.ok(!out.includes('eyJa.eyJb.c'));
   assert.ok(!out.includes('sk-1234567890'));
 });
+
+test('a known secret is replaced whatever it holds: line breaks, spaces, tabs, escape sequences', async () => {
+  const { redactSecrets } = await import('./redact.ts');
+  const pieces = ['sk-Q8vTz1LmN0pR', 'w3XyB5cD7eF9gH', 'J2kL4mN6pQ8rS0', 'tU1vW3xY5zA7bC'];
+  const secret = `${pieces[0]}\n${pieces[1]} ${pieces[2]}\t\u001b[2J${pieces[3]}`;
+  const texts = [
+    `retrying: invalid header "Bearer ${secret}"`,
+    `detail: ${JSON.stringify(secret)}`,
+    `url: /x?key=${encodeURIComponent(secret)}`,
+    `collapsed: ${secret.replace(/\s+/g, ' ')}`,
+    `one line of it: ${pieces[1]}`,
+    `stripped: ${pieces.join('')}`,
+  ];
+  for (const text of texts) {
+    const out = redactSecrets(text, [secret]);
+    for (const piece of pieces) assert.ok(!out.includes(piece), `${JSON.stringify(out)} still holds ${piece}`);
+    assert.ok(out.includes('[redacted]'), out);
+  }
+  assert.equal(redactSecrets('nothing secret here', [secret]), 'nothing secret here');
+  assert.equal(redactSecrets('a key sk-abc', []), 'a key sk-abc');
+});

@@ -87,3 +87,49 @@ export function redact(value: unknown, depth = 0): unknown {
   }
   return value;
 }
+
+/**
+ * Pieces of a known secret shorter than this are not looked for on their own: a piece of a few
+ * characters matches ordinary words; the whole secret, in every form below, is still replaced.
+ */
+const MIN_SECRET_PIECE = 6;
+/** Where a secret breaks into pieces: whitespace, control characters and the escape sequences they start. */
+const SECRET_BREAKS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a secret may hold control characters, and is cut at them
+  /(?:\u001b(?:\[[0-?]*[ -/]*[@-~]?|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|.)?|[\s\u0000-\u001a\u001c-\u001f\u007f-\u009f])+/gu;
+
+/**
+ * The forms a known secret can take once a message has carried it: as it is, JSON- or URL-encoded,
+ * with its whitespace collapsed or its control characters dropped, and each piece between its line
+ * breaks, spaces and control characters (a printer that cuts the secret into lines shows only
+ * pieces). Longest first, so a whole form wins over its pieces.
+ */
+function secretForms(secret: string): string[] {
+  const pieces = secret.split(SECRET_BREAKS).filter((p) => p !== undefined && p.length >= MIN_SECRET_PIECE);
+  const forms = new Set([
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    encodeURIComponent(secret),
+    secret.replace(/\s+/g, ' '),
+    secret.replace(SECRET_BREAKS, ''),
+    ...pieces,
+  ]);
+  return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Replace every known secret (a key, a poll secret) in `text`, whatever it holds: line breaks,
+ * spaces, escape sequences. For text whose secrets are known by value, such as everything a CLI
+ * prints once it holds a key; redactText() still handles secrets it can only recognise by shape.
+ */
+export function redactSecrets(text: string, secrets: Iterable<string>): string {
+  const forms = [...new Set([...secrets].filter((s) => s.length > 0).flatMap(secretForms))].sort(
+    (a, b) => b.length - a.length,
+  );
+  if (forms.length === 0) return text;
+  return text.replace(new RegExp(forms.map(escapeRegExp).join('|'), 'g'), REDACTED);
+}

@@ -25,13 +25,16 @@ import {
   GatewayHttpError,
   GatewayTimeoutError,
   GatewayUnreachableError,
+  isSendableSecret,
   isTransient,
+  SENDABLE_SECRET_RULE,
 } from '../gateway-client.ts';
 import { readKeyClaims } from '../key-expiry.ts';
 import { type LoginProgress, startLoginProgress } from '../login-progress.ts';
 import { withRetries } from '../retry.ts';
 import { DEFAULT_BASE_URL } from '../settings.ts';
 import { chooseTeam } from '../team-choice.ts';
+import { shown } from '../terminal-safe.ts';
 import { formatDuration, formatInstant, relativeTo } from '../time-format.ts';
 
 export const DEFAULT_LOGIN_TIMEOUT_SECONDS = LOGIN_TIMEOUT_SECONDS;
@@ -79,6 +82,14 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
   } catch (error) {
     throw explainStartFailure(error, baseUrl);
   }
+  ctx.secrets.add(started.pollSecret);
+  if (!isSendableSecret(started.pollSecret)) {
+    throw new CliError(
+      'gatewayError',
+      `the gateway's start answer holds a poll secret that cannot be sent back: it ${SENDABLE_SECRET_RULE}`,
+      'This is a problem on the gateway; tell its operator.',
+    );
+  }
 
   // Section 8: URL, code and session id first, each on its own line, before any browser is tried.
   const url = browserLoginUrl(baseUrl, started.loginId);
@@ -110,6 +121,15 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
     progress.stop();
   }
 
+  ctx.secrets.add(ready.key);
+  if (!isSendableSecret(ready.key)) {
+    // Stored, it would only fail later, in every command, and a line break in it could split a header.
+    throw new CliError(
+      'gatewayError',
+      `the gateway handed out a key that cannot be used: a key ${SENDABLE_SECRET_RULE}; it was not stored`,
+      'This is a problem on the gateway; tell its operator.',
+    );
+  }
   const claims = readKeyClaims(ready.key);
   const now = nowSeconds(ctx.clock);
   const expiresAt = claims.expiresAt ?? (ready.expiresInSeconds !== undefined ? now + ready.expiresInSeconds : null);
@@ -124,7 +144,7 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
     timestamp: now,
     expiresAt,
   });
-  say(ctx, `Logged in to ${baseUrl} as ${ready.userId}${ready.teamId ? ` (team ${ready.teamId})` : ''}.`);
+  say(ctx, `Logged in to ${baseUrl} as ${shown(ready.userId)}${ready.teamId ? ` (team ${shown(ready.teamId)})` : ''}.`);
   say(
     ctx,
     expiresAt === null
@@ -202,7 +222,10 @@ async function pollUntilReady(
     if (answer.status === 'ready') return answer;
     if (answer.status === 'team_selection') {
       if (teamId !== undefined) {
-        throw new CliError('gatewayError', `the gateway asked for a team again although team_id=${teamId} was sent`);
+        throw new CliError(
+          'gatewayError',
+          `the gateway asked for a team again although team_id=${shown(teamId)} was sent`,
+        );
       }
       progress.pause();
       teamId = await chooseTeam({
@@ -302,7 +325,7 @@ function explainPollFailure(error: unknown, baseUrl: string, teamId: string | un
   if (error.status === 403 && teamId !== undefined && /team/i.test(error.gatewayMessage ?? '')) {
     return new CliError(
       'refused',
-      `the gateway says you are not in team ${teamId} (HTTP 403${said})`,
+      `the gateway says you are not in team ${shown(teamId)} (HTTP 403${said})`,
       'Run `cli-sso login` again with --team set to one of your teams, or without --team to choose.',
     );
   }

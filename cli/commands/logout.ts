@@ -7,6 +7,7 @@ import { nowSeconds } from '../../common/clock.ts';
 import { type CommandContext, say } from '../command-context.ts';
 import { EXIT_CODES } from '../exit-codes.ts';
 import { expiryOf, isExpired } from '../key-expiry.ts';
+import { shown } from '../terminal-safe.ts';
 import { formatInstant } from '../time-format.ts';
 
 export async function logout(ctx: CommandContext): Promise<number> {
@@ -16,13 +17,14 @@ export async function logout(ctx: CommandContext): Promise<number> {
     return EXIT_CODES.ok;
   }
   const login = removed.login;
+  if (login) ctx.secrets.add(login.key);
   if (!login) {
     say(ctx, `Removed the unreadable token file ${ctx.store.path}.`);
     return EXIT_CODES.ok;
   }
   say(
     ctx,
-    `Logged out: removed the login of ${login.userId || 'an unknown user'} to ${login.baseUrl} (${ctx.store.path}).`,
+    `Logged out: removed the login of ${login.userId ? shown(login.userId) : 'an unknown user'} to ${shown(login.baseUrl)} (${ctx.store.path}).`,
   );
   const expiry = expiryOf(login);
   if (expiry.expiresAt !== null && !isExpired(expiry, nowSeconds(ctx.clock))) {

@@ -7,6 +7,7 @@ import { EXIT_CODES } from '../exit-codes.ts';
 import { GatewayClient, isTransient, type Model } from '../gateway-client.ts';
 import { withRetries } from '../retry.ts';
 import { credentialsFor, explainKeyRefusal, isKeyRefusal } from '../stored-login.ts';
+import { shown } from '../terminal-safe.ts';
 
 export type ModelsFormat = 'table' | 'json';
 export const MODELS_FORMATS: readonly ModelsFormat[] = ['table', 'json'];
@@ -59,9 +60,12 @@ export async function listModels(ctx: CommandContext, options: ModelsListOptions
   return EXIT_CODES.ok;
 }
 
+/** Model ids and owners come from the gateway (CLISSO-CLI-23). */
 function modelRow(model: Model): string[] {
-  const created = model.created === null ? '-' : new Date(model.created * 1000).toISOString().slice(0, 10);
-  return [model.id, model.ownedBy ?? '-', created];
+  const date = model.created === null ? undefined : new Date(model.created * 1000);
+  // A gateway may send any number; one past the year 275760 is no date at all.
+  const created = date === undefined || Number.isNaN(date.getTime()) ? '-' : date.toISOString().slice(0, 10);
+  return [shown(model.id), model.ownedBy === null ? '-' : shown(model.ownedBy), created];
 }
 
 export function renderTable(header: string[], rows: string[][]): string {

@@ -12,6 +12,7 @@ import { type ExpirySource, expiryOf, isExpired } from '../key-expiry.ts';
 import { withRetries } from '../retry.ts';
 import { normalizeBaseUrl } from '../settings.ts';
 import { credentialsFor, explainKeyRefusal, isKeyRefusal, requireStoredLogin } from '../stored-login.ts';
+import { shown } from '../terminal-safe.ts';
 import { formatDuration, formatInstant, relativeTo } from '../time-format.ts';
 
 export const VERIFY_TIMEOUT_MS = 30_000;
@@ -47,6 +48,7 @@ const EXPIRY_SOURCE_WORDS: Record<ExpirySource, string> = {
 
 export async function whoami(ctx: CommandContext, options: WhoamiOptions): Promise<number> {
   const login = await requireStoredLogin(ctx);
+  ctx.secrets.add(login.key);
   const now = nowSeconds(ctx.clock);
   const expiry = expiryOf(login);
   const expired = isExpired(expiry, now);
@@ -106,8 +108,12 @@ export async function whoami(ctx: CommandContext, options: WhoamiOptions): Promi
   return EXIT_CODES.ok;
 }
 
+/** Text for people; the user, email, role and team came from the gateway (CLISSO-CLI-23). */
 function renderReport(report: WhoamiReport, expiresAt: number | null, now: number): string {
-  const who = [report.userEmail, report.userRole].filter((v) => v !== null).join(', ');
+  const who = [report.userEmail, report.userRole]
+    .filter((v) => v !== null)
+    .map(shown)
+    .join(', ');
   const loggedInAt = Math.floor(Date.parse(report.loggedInAt) / 1000);
   const expires =
     expiresAt === null
@@ -119,9 +125,9 @@ function renderReport(report: WhoamiReport, expiresAt: number | null, now: numbe
       ? 'not known to be expired (use --verify to ask the gateway)'
       : 'valid';
   const rows: Array<[string, string]> = [
-    ['Gateway', report.gateway],
-    ['User', who ? `${report.userId} (${who})` : report.userId],
-    ['Team', report.teamId ?? 'none'],
+    ['Gateway', shown(report.gateway)],
+    ['User', who ? `${shown(report.userId)} (${who})` : shown(report.userId)],
+    ['Team', report.teamId === null ? 'none' : shown(report.teamId)],
     ['Logged in', `${formatInstant(loggedInAt)} (${formatDuration(report.tokenAgeSeconds)} ago)`],
     ['Expires', expires],
     ['Status', status],

@@ -27,15 +27,22 @@ import { apiErrorBody, CLI_SSO_MESSAGES, detailBody } from '../../protocol/error
 
 export type GatewayRoute = 'start' | 'poll' | 'models' | 'browser';
 
-export type GatewayFault = (
-  | { kind: 'status'; status: number; body?: unknown }
-  | { kind: 'hang' }
-  | { kind: 'malformed' }
-  | { kind: 'reset' }
-) & {
-  /** Apply to the next N requests of the route only; forever when absent. */
-  times?: number;
-};
+export type GatewayFault =
+  /** `body` may be made from the request, as a gateway that repeats what it was sent does. */
+  (
+    | { kind: 'status'; status: number; body?: unknown | ((req: IncomingMessage) => unknown) }
+    | { kind: 'hang' }
+    | { kind: 'malformed' }
+    | { kind: 'reset' }
+    /**
+     * A 200 answer of `bytes` bytes (valid JSON if read whole), written as fast as the client reads
+     * it; with `chunked` no Content-Length is declared, so only reading tells the size.
+     */
+    | { kind: 'flood'; bytes: number; chunked?: boolean }
+  ) & {
+    /** Apply to the next N requests of the route only; forever when absent. */
+    times?: number;
+  };
 
 export interface LiteLlmLikeGatewayOptions {
   userId?: string;
@@ -50,6 +57,11 @@ export interface LiteLlmLikeGatewayOptions {
   /** Our extensions, off by default so the gateway speaks only LiteLLM's contract. */
   extensions?: { readyExpiresIn?: boolean; preferWait?: boolean };
   faults?: Partial<Record<GatewayRoute, GatewayFault>>;
+  /**
+   * Serve every route under this path (`/litellm`), as a gateway behind a reverse proxy is; a request
+   * outside it is answered 404 and journalled as `other`.
+   */
+  pathPrefix?: string;
 }
 
 export interface JournalEntry {
@@ -62,6 +74,10 @@ export interface JournalEntry {
   authorization: string | undefined;
   atMs: number;
   status?: number;
+  /** Bytes of the answer's body written to the connection (kept up to date while a flood runs). */
+  bytesSent?: number;
+  /** The client closed the connection before the whole answer was written. */
+  abandoned?: boolean;
 }
 
 interface Flow {
@@ -101,6 +117,39 @@ function randomUserCode(): string {
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
+}
+
+/** A pending poll answer padded to `bytes`, written with backpressure; the journal entry counts what left. */
+function flood(res: ServerResponse, entry: JournalEntry, bytes: number, chunked: boolean): void {
+  const head = Buffer.from('{"status":"pending","padding":"');
+  const tail = Buffer.from('"}');
+  const chunk = Buffer.alloc(1 << 16, 'x');
+  let padding = bytes - head.length - tail.length;
+  entry.bytesSent = 0;
+  res.on('close', () => {
+    entry.abandoned = !res.writableFinished;
+  });
+  res.writeHead(200, { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': String(bytes) }) });
+  const write = (data: Buffer): boolean => {
+    entry.bytesSent = (entry.bytesSent ?? 0) + data.length;
+    return res.write(data);
+  };
+  const pump = () => {
+    while (padding > 0 && !res.destroyed) {
+      const next = padding >= chunk.length ? chunk : chunk.subarray(0, padding);
+      padding -= next.length;
+      if (!write(next)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!res.destroyed) {
+      write(tail);
+      res.end();
+    }
+  };
+  write(head);
+  pump();
 }
 
 function routeOf(method: string, path: string): GatewayRoute | 'other' {
@@ -143,7 +192,7 @@ export async function startLiteLlmLikeGateway(options: LiteLlmLikeGatewayOptions
   };
 
   /** Answer with a fault if one is set for this route; true when it did. */
-  const applyFault = (route: GatewayRoute, req: IncomingMessage, res: ServerResponse): boolean => {
+  const applyFault = (route: GatewayRoute, req: IncomingMessage, res: ServerResponse, entry: JournalEntry): boolean => {
     const fault = faults.get(route);
     if (!fault) return false;
     if (fault.times !== undefined) {
@@ -155,7 +204,7 @@ export async function startLiteLlmLikeGateway(options: LiteLlmLikeGatewayOptions
         if (fault.body === undefined) {
           res.writeHead(fault.status, { 'content-type': 'text/plain' });
           res.end(fault.status >= 500 ? 'Internal Server Error' : 'Error');
-        } else sendJson(res, fault.status, fault.body);
+        } else sendJson(res, fault.status, typeof fault.body === 'function' ? fault.body(req) : fault.body);
         return true;
       case 'malformed':
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -165,6 +214,9 @@ export async function startLiteLlmLikeGateway(options: LiteLlmLikeGatewayOptions
         req.socket.destroy();
         return true;
       case 'hang':
+        return true;
+      case 'flood':
+        flood(res, entry, fault.bytes, fault.chunked === true);
         return true;
     }
   };
@@ -233,10 +285,13 @@ export async function startLiteLlmLikeGateway(options: LiteLlmLikeGatewayOptions
     });
   };
 
+  const prefix = options.pathPrefix ?? '';
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
     const method = req.method ?? 'GET';
-    const route = routeOf(method, url.pathname);
+    const underPrefix = prefix === '' || url.pathname.startsWith(`${prefix}/`);
+    if (underPrefix) url.pathname = url.pathname.slice(prefix.length);
+    const route = underPrefix ? routeOf(method, url.pathname) : 'other';
     const entry: JournalEntry = {
       route,
       method,
@@ -251,7 +306,7 @@ export async function startLiteLlmLikeGateway(options: LiteLlmLikeGatewayOptions
       entry.status = res.statusCode;
     });
     if (route === 'other') return sendJson(res, 404, detailBody('Not Found'));
-    if (applyFault(route, req, res)) return;
+    if (applyFault(route, req, res, entry)) return;
     if (route === 'start') {
       const flow: Flow = {
         loginId: `cli-${randomBytes(24).toString('base64url')}`,

@@ -35,6 +35,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
    * CLI first runs.
    */
   cliPathPrefix = '';
+  /** Appended to the base URL the CLI is given (`/`: a person who typed a trailing slash). */
+  cliBaseUrlSuffix = '';
   /** The CLI runs on the gateway's clock from its first run, even before the clock moves. */
   cliOnGatewayClock = false;
   /** The CLI login this scenario started (with the URL and code it showed, once read). */
@@ -213,7 +215,7 @@ export class ConformanceWorld extends World<HarnessParameters> {
         target: this.parameters.cli,
         home: this.home,
         harnessDir: this.harnessDir,
-        baseUrl: this.tapInUse.url,
+        baseUrl: `${this.tapInUse.url}${this.cliBaseUrlSuffix}`,
         baseEnv: this.parameters.baseEnv,
         userEnv: this.parameters.cliEnv,
         harnessEnv: this.parameters.isolateScenarios ? { [SCENARIO_VARIABLE]: this.scenarioLabel } : {},

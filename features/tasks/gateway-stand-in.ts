@@ -57,13 +57,50 @@ export async function answerPolls(
 
 /** The next poll is answered with a pending answer padded to `bytes`. */
 export async function floodNextPoll(world: ConformanceWorld, bytes: number): Promise<void> {
+  await floodNext(world, 'poll', bytes);
+}
+
+/** The requests a CLI sends, by the name scenarios give them. */
+export const CLI_REQUESTS = {
+  start: { method: 'POST', path: START_PATH },
+  poll: { method: 'GET', path: POLL_PATH },
+  'model list': { method: 'GET', path: MODELS_PATH },
+} as const;
+export type CliRequestName = keyof typeof CLI_REQUESTS;
+
+export function isCliRequestName(name: string): name is CliRequestName {
+  return name in CLI_REQUESTS;
+}
+
+/** The next `request` is answered with a JSON answer padded to `bytes` (valid if read whole). */
+export async function floodNext(world: ConformanceWorld, request: CliRequestName, bytes: number): Promise<void> {
   await shape(world, {
-    name: `poll answered with ${bytes} bytes`,
-    match: { method: 'GET', path: POLL_PATH },
+    name: `${request} answered with ${bytes} bytes`,
+    match: CLI_REQUESTS[request],
     times: 1,
     answer: { kind: 'flood', bytes },
   });
 }
+
+/** The next `times` requests named `request` are answered by the harness with `status` and `body`. */
+export async function answerNext(
+  world: ConformanceWorld,
+  request: CliRequestName,
+  times: number,
+  status: number,
+  body: unknown,
+): Promise<void> {
+  await shape(world, {
+    name: `${request} answered ${status}`,
+    match: CLI_REQUESTS[request],
+    times,
+    answer: { kind: 'canned', status, body },
+  });
+}
+
+/** The gateway's answers to every GET /user/info pass through `change` (a CLI may show what it says). */
+export const rewriteUserInfo = (world: ConformanceWorld, name: string, change: (body: JsonObject) => JsonObject) =>
+  rewriteAnswers(world, name, { method: 'GET', path: /^\/user\/info$/ }, change);
 
 type JsonObject = Record<string, unknown>;
 

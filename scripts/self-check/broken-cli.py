@@ -57,6 +57,36 @@ def key_world_readable(cli: ModuleType) -> None:
 
 def prints_key(cli: ModuleType) -> None:
     cli.mask_key = lambda key: key
+    cli.redact = lambda text: text
+
+
+def echoes_secrets(cli: ModuleType) -> None:
+    # Secrets are kept out of its own lines, but what the gateway says is printed as it came.
+    cli.redact = lambda text: text
+
+
+def raw_whoami(cli: ModuleType) -> None:
+    # The login's strings are cleaned where they are printed, but whoami prints the stored ones raw.
+    whoami = cli.cmd_whoami
+
+    def cmd_whoami():
+        cli.clean = lambda value: value if isinstance(value, str) else str(value)
+        return whoami()
+
+    cli.cmd_whoami = cmd_whoami
+
+
+def retries_oversize(cli: ModuleType) -> None:
+    # An answer too large is dropped unread, but counted as a network failure: the login polls on.
+    read = cli.read_capped
+
+    def read_capped(response):
+        try:
+            return read(response)
+        except cli.AnswerTooLarge as error:
+            raise cli.RequestFailed(str(error)) from error
+
+    cli.read_capped = read_capped
 
 
 def ignores_team_choice(cli: ModuleType) -> None:
@@ -138,6 +168,9 @@ VARIANTS: dict[str, tuple[str, Callable[[ModuleType], None]]] = {
     "keeps-polling-after-400": ("keeps polling through a 4xx other than 429, as the older CLI did", keeps_polling_after_400),
     "key-world-readable": ("writes token.json and the keychain file with mode 0644", key_world_readable),
     "prints-key": ("prints the whole key after login instead of its first 20 characters", prints_key),
+    "echoes-secrets": ("prints the gateway's error details unredacted, a key or poll secret in them included", echoes_secrets),
+    "raw-whoami": ("whoami prints the stored user, email, role and team with their escape sequences", raw_whoami),
+    "retries-oversize": ("takes an answer too large to read for a network failure and polls again", retries_oversize),
     "ignores-team-choice": ("asks for a team, then always polls with the first team listed", ignores_team_choice),
     "keeps-no-key": ("says the login succeeded but stores nothing", keeps_no_key),
     "browser-before-url": ("opens the browser before printing the URL and the code", browser_before_url),

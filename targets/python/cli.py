@@ -85,14 +85,57 @@ def clean(value: object) -> str:
     return _UNSAFE_CHARS.sub(_escape_char, value if isinstance(value, str) else str(value))
 
 
+# ---- secrets in what is printed ------------------------------------------------------------------
+
+# The key and the poll secret, once this run knows them: nothing printed may hold them, whatever they
+# contain and however a message carries them (the gateway may repeat them in an error detail).
+_SECRETS: set[str] = set()
+# Where a secret breaks into pieces that a printer could show one per line: whitespace, control
+# characters and the escape sequences they start. Shorter pieces would match ordinary words.
+_SECRET_BREAKS = re.compile(
+    r"(?:\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?|[\s\x00-\x1a\x1c-\x1f\x7f-\x9f])+", re.S
+)
+MIN_SECRET_PIECE = 6
+REDACTED = "[redacted]"
+
+
+def remember_secret(value: object) -> None:
+    if isinstance(value, str) and value:
+        _SECRETS.add(value)
+
+
+def _secret_forms(secret: str) -> set[str]:
+    pieces = [p for p in _SECRET_BREAKS.split(secret) if len(p) >= MIN_SECRET_PIECE]
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        urllib.parse.quote(secret, safe=""),
+        " ".join(secret.split()),
+        _SECRET_BREAKS.sub("", secret),
+        clean(secret),
+        *pieces,
+    }
+    return {form for form in forms if form}
+
+
+def redact(text: str) -> str:
+    """`text` with every known secret replaced, in any of the forms a message may give it."""
+    forms = sorted({form for secret in _SECRETS for form in _secret_forms(secret)}, key=len, reverse=True)
+    if not forms:
+        return text
+    return re.sub("|".join(re.escape(form) for form in forms), REDACTED, text)
+
+
 def say(text: str = "") -> None:
     # Flushed at once: the harness (and a person on a slow pipe) must see the URL and the code
     # before anything else happens.
-    print(text, flush=True)
+    print(redact(text), flush=True)
 
 
 def warn(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(redact(text), file=sys.stderr, flush=True)
 
 
 def mask_key(key: str) -> str:
@@ -215,6 +258,10 @@ def validate_start(answer: object) -> dict[str, str]:
     for field in ("poll_secret", "user_code"):
         if not isinstance(answer.get(field), str) or not answer[field]:
             raise LoginFailed(f"the proxy's answer to /sso/cli/start has no {field} string")
+    remember_secret(answer["poll_secret"])
+    if not KEY_PATTERN.match(answer["poll_secret"]):
+        # It goes back in a header: a line break in it would be refused with the value quoted.
+        raise LoginFailed("the proxy sent a poll_secret with characters a header cannot carry")
     return {"login_id": login_id, "poll_secret": answer["poll_secret"], "user_code": answer["user_code"]}
 
 
@@ -355,6 +402,7 @@ def poll_until_ready(base_url: str, start: dict[str, str]) -> dict:
         key = answer.get("key")
         if not isinstance(key, str) or not key:
             raise LoginFailed("the proxy's ready answer has no key")
+        remember_secret(key)
         if not KEY_PATTERN.match(key):
             raise LoginFailed("the key the proxy sent has characters a key cannot have")
         return answer
@@ -459,10 +507,12 @@ def load_key() -> str | None:
     if keychain_available():
         key = keychain_get()
         if key:
+            remember_secret(key)
             return key
     metadata = load_metadata() or {}
     for field in ("key", "jwt_token"):
         if isinstance(metadata.get(field), str) and metadata[field]:
+            remember_secret(metadata[field])
             return metadata[field]
     return None
 
@@ -596,6 +646,7 @@ def cmd_whoami() -> int:
 
 
 def cmd_logout() -> int:
+    load_key()  # known, so that nothing printed below can show it
     if load_metadata() is None and (not keychain_available() or keychain_get() is None):
         say("Not logged in; nothing to remove.")
         return 0
@@ -623,6 +674,11 @@ def cmd_models_list(base_url: str, explicit_base: bool, api_key: str | None, out
             # The key was issued by another proxy: never hand it to this one.
             warn(f"Not logged in to {base_url} (the stored login is for {clean(stored_base)}). Run `login` first.")
             return 1
+    if not KEY_PATTERN.match(key):
+        # Sent, it would be refused with the whole value in the error, or split the header.
+        where = "the stored key" if api_key is None else "--api-key / LITELLM_PROXY_API_KEY"
+        warn(f"Error: {where} has characters a key cannot have (line breaks, spaces, control characters).")
+        return 1 if api_key is None else 2
     try:
         status, body = http_request("GET", api_url(base_url, "/models"), auth_headers(key))
     except RequestFailed as error:
@@ -677,6 +733,7 @@ def main(argv: list[str] | None = None) -> int:
         warn(f"Error: {error}")
         return 2
     api_key = getattr(args, "api_key", None) or os.environ.get("LITELLM_PROXY_API_KEY") or None
+    remember_secret(api_key)
     try:
         if args.command == "login":
             return cmd_login(base_url)

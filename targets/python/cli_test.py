@@ -418,6 +418,54 @@ class AfterLoginTest(CliCase):
         self.assertIn("Expired Key", run.err)
 
 
+class SecretsTest(CliCase):
+    """A key or poll secret never shows in what the CLI prints, whatever it holds or repeats it."""
+
+    PIECES = ["sk-Q8vTz1LmN0pRw3", "XyB5cD7eF9gHJ2kL", "4mN6pQ8rS0tU1vW3", "xY5zA7bCdE9fG2hK"]
+    ODD = f"{PIECES[0]}\n{PIECES[1]} {PIECES[2]}\t\x1b[2J{PIECES[3]}"
+
+    def assert_no_piece(self, output: str, pieces: list[str]) -> None:
+        self.assertEqual([p for p in pieces if p in output], [], output)
+
+    def test_an_api_key_with_a_line_break_is_refused_unsent_and_never_echoed(self) -> None:
+        by_flag = self.run_cli("models", "list", "--api-key", self.ODD)
+        by_env = self.run_cli("models", "list", LITELLM_PROXY_API_KEY=self.ODD)
+        for run in (by_flag, by_env):
+            self.assertEqual(run.code, 2)
+            self.assertIn("has characters a key cannot have", run.err)
+            self.assert_no_piece(run.out + run.err, self.PIECES)
+        self.assertEqual(self.gateway.requests, [])
+
+    def test_a_gateway_repeating_the_key_in_an_error_detail(self) -> None:
+        self.run_cli("login")
+        self.gateway.models = (401, {"detail": f"invalid Authorization 'Bearer {KEY}' ({json.dumps(KEY)})"})
+        run = self.run_cli("models", "list")
+        self.assertEqual(run.code, 1)
+        self.assertIn("invalid Authorization 'Bearer [redacted]'", run.err)
+        self.assert_no_piece(run.out + run.err, [KEY])
+
+    def test_a_ready_key_with_a_line_break_is_never_shown(self) -> None:
+        self.gateway.polls = [(200, FakeGateway.ready(self.ODD))]
+        run = self.run_cli("login")
+        self.assertIn("Authentication failed: the key the proxy sent has characters", run.out)
+        self.assert_no_piece(run.out + run.err, self.PIECES)
+
+    def test_a_poll_secret_with_a_line_break_stops_before_polling(self) -> None:
+        self.gateway.start_answer = {**self.gateway.start_answer, "poll_secret": self.ODD}  # type: ignore[dict-item]
+        run = self.run_cli("login")
+        self.assertIn("poll_secret with characters a header cannot carry", run.out)
+        self.assert_no_piece(run.out + run.err, self.PIECES)
+        self.assertEqual(self.gateway.polls_made(), [])
+        self.assertEqual(run.opened, [])
+
+    def test_a_gateway_repeating_the_poll_secret_in_its_details(self) -> None:
+        echo = {"detail": f"unknown poll secret {POLL_SECRET}"}
+        self.gateway.polls = [(503, echo), (403, echo)]
+        run = self.run_cli("login")
+        self.assertIn("HTTP 403: unknown poll secret [redacted]", run.out)
+        self.assert_no_piece(run.out + run.err, [POLL_SECRET])
+
+
 class NoKeychainTest(CliCase):
     keychain = False
 
@@ -476,7 +524,8 @@ class BrokenVariantsTest(CliCase):
         self.assertGreaterEqual(len(names), 14)
         for name in ("secret-in-query", "polls-too-fast", "keeps-polling-after-400", "key-world-readable", "prints-key",
                      "ignores-team-choice", "keeps-no-key", "browser-before-url", "follows-any-url", "drops-prefix",
-                     "passes-escapes", "unbounded-read", "no-bearer", "logout-keeps-key", "sends-stale-key"):
+                     "passes-escapes", "unbounded-read", "no-bearer", "logout-keeps-key", "sends-stale-key",
+                     "echoes-secrets", "raw-whoami", "retries-oversize"):
             self.assertIn(name, names)
 
     def test_secret_in_query(self) -> None:
@@ -561,6 +610,22 @@ class BrokenVariantsTest(CliCase):
         self.run_cli("login", cli=cli)
         self.run_cli("models", "list", cli=cli)
         self.assertEqual(self.gateway.requests[-1]["headers"]["authorization"], f"Bearer {KEY}")
+
+    def test_echoes_secrets(self) -> None:
+        self.run_cli("login")
+        self.gateway.models = (401, {"detail": f"invalid key {KEY}"})
+        self.assertIn(KEY, self.run_cli("models", "list", cli=self.broken("echoes-secrets")).err)
+
+    def test_raw_whoami(self) -> None:
+        self.gateway.polls = [(200, FakeGateway.ready(KEY, user_email="e@x.example\x1b]0;t\x07"))]
+        self.run_cli("login")
+        self.assertIn("\x1b]0;t\x07", self.run_cli("whoami", cli=self.broken("raw-whoami")).out)
+
+    def test_retries_oversize(self) -> None:
+        self.gateway.polls = [(200, b'{"status": "pending", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'), (200, FakeGateway.ready(KEY))]
+        run = self.run_cli("login", cli=self.broken("retries-oversize"))
+        self.assertIn("Login successful", run.out)
+        self.assertEqual(len(self.gateway.polls_made()), 2)
 
     def test_unknown_variant_exits_2(self) -> None:
         run = subprocess.run([sys.executable, str(BROKEN_PATH), "no-such-fault", "whoami"], capture_output=True, text=True)
