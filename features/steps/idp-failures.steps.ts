@@ -154,6 +154,17 @@ Then("the gateway answered the IdP's callback with {int}", async function (this:
   );
 });
 
+Then(
+  "the gateway answered the IdP's callback with {int} or {int}",
+  async function (this: ConformanceWorld, status: number, other: number) {
+    const answer = await callbackAnswer(this);
+    assert.ok(
+      answer.status === status || answer.status === other,
+      `the gateway answered the IdP's callback with ${answer.status}, expected ${status} or ${other}`,
+    );
+  },
+);
+
 Then('the gateway keeps no user {string}', async function (this: ConformanceWorld, userId: string) {
   const answer = await userRowAnswer(this, userId);
   const body = answer.json;

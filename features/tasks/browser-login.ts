@@ -79,15 +79,16 @@ export async function signInAtIdp(
   // the browser set off and before its last page has loaded.
   const began = Date.now();
   const from = gatewayNowSeconds(world);
+  let answer: Awaited<ReturnType<typeof page.goto>>;
   try {
     // The last answer of the navigation, after every redirect: normally the gateway's callback.
-    const answer = await page.goto(url);
-    return answer ? { status: answer.status(), url: answer.url() } : undefined;
+    answer = await page.goto(url);
   } finally {
     idp.setAutoLogin(undefined);
   }
   world.memory.set('signInBeganMs', began);
   world.memory.set('sessionWritten', { from, to: gatewayNowSeconds(world) } satisfies Moment);
+  return answer ? { status: answer.status(), url: answer.url() } : undefined;
 }
 
 /** Sign in and wait for the gateway's completion page. */
