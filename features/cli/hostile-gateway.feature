@@ -95,7 +95,7 @@ Feature: A CLI stays safe in front of a hostile or broken gateway
     And every request the CLI made was under "/litellm"
     And no request the CLI made had "//" in its path
 
-  @CLISSO-CLI-29
+  @CLISSO-CLI-32
   Scenario Outline: A login id that breaks the contract's form is refused: <case>
     Given the gateway starts the CLI's login with the login id "<login_id>"
     When the developer starts a login with the CLI
