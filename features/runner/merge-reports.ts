@@ -130,7 +130,7 @@ function checkShards(inputs: readonly Input[]): string[] {
     const shard = i.record.shard as NonNullable<RunRecord['shard']>;
     if (shard.count !== plan.count || shard.fingerprint !== plan.fingerprint) {
       throw new MergeInputError(
-        `${i.dir} is shard ${shard.index}/${shard.count} of plan ${shard.fingerprint}, ${first.dir} is shard ${plan.index}/${plan.count} of plan ${plan.fingerprint}: the shards must come from one run of the same features with the same filters and the same n`,
+        `${i.dir} is shard ${shard.index}/${shard.count} of plan ${shard.fingerprint}, ${first.dir} is shard ${plan.index}/${plan.count} of plan ${plan.fingerprint}: the shards must come from one run of the same features, filters, n and --shard-durations`,
       );
     }
     const twin = byIndex.get(shard.index);

@@ -18,7 +18,7 @@ const FORMAT = 'sso-conformance-run/1';
 export const shardRecordSchema = z.object({
   index: z.number().int().min(1),
   count: z.number().int().min(1),
-  /** Identifies the planned scenarios and n (shards.ts fingerprintOf): equal in every shard of a run. */
+  /** Identifies n, the planned scenarios and their costs (shards.ts fingerprintOf): equal in every shard of a run. */
   fingerprint: z.string().min(1),
   /** Scenarios planned over all shards. */
   planned: z.number().int().min(0),

@@ -141,6 +141,9 @@ test('a scenario known to be slow gets a shard of its own share; one with no dur
     ['x.feature:1'],
   );
   assert.deepEqual(plan.costs, [18, 18]);
+  // Shards that planned by other durations would split otherwise: their plans differ by name.
+  assert.notEqual(planShards(scenarios, 2).fingerprint, plan.fingerprint);
+  assert.equal(planShards([...scenarios].reverse(), 2, durations).fingerprint, plan.fingerprint);
 });
 
 /** The project's features as Cucumber finds them, with the harness's step definitions. */

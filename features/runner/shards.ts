@@ -125,7 +125,7 @@ export interface ShardPlan {
   shards: string[][];
   /** Expected cost of each shard (seconds when durations were given, else scenarios). */
   costs: number[];
-  /** Identifies the scenarios planned and n: every shard of one run has the same. */
+  /** Identifies n, the scenarios planned and their costs: every shard of one run has the same. */
   fingerprint: string;
 }
 
@@ -168,14 +168,19 @@ export function planShards(
     fingerprint: fingerprintOf(
       sorted.map((s) => s.id),
       count,
+      cost,
     ),
   };
 }
 
-/** Identifies a plan's scenarios and shard count (not the durations, which only move scenarios). */
-export function fingerprintOf(ids: readonly string[], count: number): string {
+/**
+ * Identifies a plan: n, the scenarios and what each was expected to cost. Shards that planned with
+ * other durations (a cache restored differently on two machines) split differently, and
+ * merge-reports refuses them by this.
+ */
+export function fingerprintOf(ids: readonly string[], count: number, cost: (id: string) => number = () => 1): string {
   const hash = createHash('sha256').update(`${count}\n`);
-  for (const id of [...ids].sort(compareIds)) hash.update(`${id}\n`);
+  for (const id of [...ids].sort(compareIds)) hash.update(`${id} ${cost(id).toFixed(3)}\n`);
   return hash.digest('hex').slice(0, 16);
 }
 
