@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Envelope } from '@cucumber/messages';
@@ -131,6 +132,8 @@ async function run(
           }
         : {}),
       print: (line) => lines.push(line),
+      // Cucumber's summary of these small runs (with their deliberate failures) stays out of the test output.
+      cucumberOutput: new PassThrough().resume(),
     },
     parameters,
     Date.now(),
@@ -329,4 +332,21 @@ test('reports that are not shards of one run are refused, naming the reason, and
   record.target.gateway = 'another gateway';
   await writeFile(join(other, 'scenarios.json'), JSON.stringify(record));
   await refuse([three[0] as string, other], /judged another target/);
+});
+
+test('on the command line, a bad --shard and a merge of nothing mergeable are usage errors (exit 2)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const command = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'features', 'main.ts'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+  const badShard = command(['--shard', '4/3']);
+  assert.equal(badShard.status, 2, badShard.stderr);
+  assert.match(badShard.stderr, /--shard.*shard 4 of 3 does not exist/);
+  const noFolders = command(['merge-reports', '--out', join(suite, 'cli-out')]);
+  assert.equal(noFolders.status, 2, noFolders.stderr);
+  const notReports = command(['merge-reports', '--out', join(suite, 'cli-out'), join(suite, 'nowhere')]);
+  assert.equal(notReports.status, 2, notReports.stderr);
+  assert.match(notReports.stderr, /nowhere\/scenarios\.json: cannot read/);
 });

@@ -5,6 +5,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { Envelope, GherkinDocument, Pickle, TestStepResultStatus } from '@cucumber/messages';
@@ -39,6 +40,8 @@ export interface SuiteOptions {
     durations: ReadonlyMap<string, number>;
   };
   print: (line: string) => void;
+  /** Where Cucumber writes its own summary; default this process's standard output. */
+  cucumberOutput?: Writable;
 }
 
 export type ScenarioVerdict = 'passed' | 'failed' | 'skipped';
@@ -126,7 +129,9 @@ export async function runFeatures(
   options.print(`gateway: ${options.parameters.gateway.label}`);
   options.print(`cli:     ${options.parameters.cli.label}`);
   const { success } = await withoutTypeScriptLoader(() =>
-    runCucumber(runConfiguration, undefined, (envelope) => collector.onMessage(envelope)),
+    runCucumber(runConfiguration, options.cucumberOutput ? { stdout: options.cucumberOutput } : undefined, (envelope) =>
+      collector.onMessage(envelope),
+    ),
   );
   const wallMs = Math.round(Date.now() - startedAt);
   const scenarios = collector.results();
