@@ -19,6 +19,9 @@ import type { CliTarget } from './drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from './drivers/gateway.ts';
 import { ensureSystemTools, MissingSystemPackageError } from './drivers/system-packages.ts';
 import { buildRun } from './runner/build-run.ts';
+import { MergeInputError, mergeReports } from './runner/merge-reports.ts';
+import { readDurations } from './runner/run-record.ts';
+import { parseShard, type ShardSpec } from './runner/shards.ts';
 import type { HarnessParameters } from './support/parameters.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,6 +99,14 @@ function envAssignment(flag: string, reserved: RegExp) {
   };
 }
 
+function shardFlag(value: string): ShardSpec {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 function positiveMs(value: string): number {
   const seconds = Number(value);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError('must be a positive number of seconds');
@@ -157,16 +168,74 @@ const program = new Command('sso-conformance')
     '--isolate-scenarios',
     'no gateway serves two scenarios, and each gateway and CLI run is told its scenario (SSO_CONFORMANCE_SCENARIO=<feature>:<line>); slower, for attributing what a process did (npm run mutate)',
   )
+  .option(
+    '--shard <i/n>',
+    'run only shard i of n: n machines together run every scenario once (join them with merge-reports)',
+    shardFlag,
+  )
+  .option(
+    '--shard-durations <file>',
+    "balance the shards by an earlier run's durations: its scenarios.json, or the reports folder holding it",
+  )
   .option('--verbose', 'print what the harness starts')
   .argument('[features...]', 'feature files or folders (default: every feature)')
   .addHelpText(
     'after',
-    '\nExit codes: 0 every scenario passed (or failed as expected), 1 a scenario failed, 2 usage or set-up error.',
+    '\nExit codes: 0 every scenario passed (or failed as expected), 1 a scenario failed, 2 usage or set-up error.\n' +
+      'Sharded runs: sso-conformance --shard 1/3 --reports r1 (and 2/3, 3/3), then\n' +
+      '  sso-conformance merge-reports --out reports r1 r2 r3   (see docs/sharding.md)',
   )
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Options after `merge-reports` are its own (--expected-failures is both the run's and its own).
+  .enablePositionalOptions()
+  // Commander ends a mistyped command line with 1; here 1 means a MUST failed, so a usage error is
+  // 2 (help stays 0). Set before .command(): subcommands inherit it.
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 1 ? 2 : error.exitCode);
+  })
+  .action(async () => {
+    process.exitCode = await runConformance();
+  });
 
-async function main(): Promise<number> {
-  program.parse(process.argv);
+program
+  .command('merge-reports')
+  .description(
+    "join the reports of a sharded run's shards into one requirement matrix, HTML report, JUnit file and verdict",
+  )
+  .requiredOption('--out <dir>', 'where the merged reports go')
+  .option('--expected-failures <file>', 'judge by this list of expected failures instead of the one the shards had')
+  .argument('<shard-reports...>', "each shard's reports folder (its --reports)")
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 every scenario passed (or failed as expected), 1 a scenario failed, 2 usage error or shards missing.',
+  )
+  .showHelpAfterError()
+  .action(async (inputs: string[], flags: { out: string; expectedFailures?: string }) => {
+    const expectedFailures = flags.expectedFailures ? await readExpectedFailures(flags.expectedFailures) : undefined;
+    const outcome = await mergeReports({
+      inputs,
+      out: flags.out,
+      catalogueFile: join(ROOT, 'features', 'requirements.yaml'),
+      featuresDir: join(ROOT, 'features'),
+      expectedFailures,
+      print: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.stderr.write(`reports: ${relative(process.cwd(), resolve(flags.out)) || '.'}/\n`);
+    process.exitCode = !outcome.complete ? 2 : outcome.ok ? 0 : 1;
+  });
+
+/** One scenario name a line; blank lines and # comments are left out. */
+async function readExpectedFailures(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new InvalidArgumentError(`--expected-failures ${file}: ${error.code ?? error.message}`);
+  });
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+async function runConformance(): Promise<number> {
   const flags = program.opts<{
     gatewayCmd?: string;
     gatewayUrl?: string;
@@ -185,6 +254,8 @@ async function main(): Promise<number> {
     verbose?: boolean;
     isolateScenarios?: boolean;
     stepTimeout: number;
+    shard?: ShardSpec;
+    shardDurations?: string;
   }>();
   if (flags.gatewayCmd && flags.gatewayUrl) {
     program.error('--gateway-cmd and --gateway-url cannot be used together', { exitCode: 2 });
@@ -197,12 +268,15 @@ async function main(): Promise<number> {
   // The files the user named are read before anything is built or started: a mistake in them
   // costs nothing.
   const declaredEnv = flags.gatewayUrl ? await readDeclaredConfig(flags.gatewayConfig as string) : undefined;
-  const expectedFailures = flags.expectedFailures
-    ? (await readFile(flags.expectedFailures, 'utf8'))
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l && !l.startsWith('#'))
-    : undefined;
+  const expectedFailures = flags.expectedFailures ? await readExpectedFailures(flags.expectedFailures) : undefined;
+  if (flags.shardDurations && !flags.shard) {
+    program.error('--shard-durations balances shards: give --shard i/n too', { exitCode: 2 });
+  }
+  const durations = flags.shardDurations
+    ? await readDurations(flags.shardDurations).catch((error: Error) => {
+        throw new InvalidArgumentError(`--shard-durations ${error.message}`);
+      })
+    : new Map<string, number>();
 
   const tools = await ensureSystemTools({
     chromiumPath: process.env.CHROMIUM_PATH,
@@ -215,7 +289,11 @@ async function main(): Promise<number> {
   const suiteModule = import('./runner/run-suite.ts');
   suiteModule.catch(() => undefined);
   const embedded = !flags.gatewayCmd && !flags.gatewayUrl;
-  const built = await buildRun(ROOT, { embeddedTargets: embedded || !flags.cliCmd, stepTimeoutMs: flags.stepTimeout });
+  const built = await buildRun(ROOT, {
+    embeddedTargets: embedded || !flags.cliCmd,
+    stepTimeoutMs: flags.stepTimeout,
+    shardPlugin: flags.shard !== undefined,
+  });
   try {
     const gateway: GatewayTarget = flags.gatewayUrl
       ? {
@@ -286,6 +364,9 @@ async function main(): Promise<number> {
       parameters,
       expectedFailures,
       parallel: flags.parallel,
+      ...(flags.shard && built.shardPlugin
+        ? { shard: { ...flags.shard, pluginFile: built.shardPlugin, durations } }
+        : {}),
       print: (line) => process.stdout.write(`${line}\n`),
     });
     const leftovers = stopRecordedProcesses(processRecordDir(workDir));
@@ -313,13 +394,13 @@ function stopOnInterrupt(recordDir: string): void {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`sso-conformance: ${message}\n`);
-    process.exitCode = error instanceof MissingSystemPackageError || error instanceof InvalidArgumentError ? 2 : 1;
-  },
-);
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`sso-conformance: ${message}\n`);
+  process.exitCode =
+    error instanceof MissingSystemPackageError ||
+    error instanceof InvalidArgumentError ||
+    error instanceof MergeInputError
+      ? 2
+      : 1;
+});

@@ -4,8 +4,7 @@
  * start -> browser entry, following redirects -> completion form -> complete -> poll -> /models.
  * Prints each step and the attribution metadata; exits 1 at the first step that fails.
  *
- *   npm run mock-idp -- --auto-login cli-test-user &
- *   <GENERIC_* variables> npm run reference-proxy &
+ *   npm run dev -- --auto-login cli-test-user &     # the mock IdP and the gateway, wired together
  *   npm run walk
  */
 import { parseArgs } from 'node:util';

@@ -31,6 +31,8 @@ export interface RunBuild {
   /** Shell command lines that start the embedded targets (arguments may follow), when built. */
   referenceProxyCommand: string | undefined;
   cliCommand: string | undefined;
+  /** The Cucumber plugin that keeps a shard's share (shard-plugin.ts), when built. */
+  shardPlugin: string | undefined;
   /** Remove this run's bundle. */
   dispose(): Promise<void>;
 }
@@ -60,7 +62,7 @@ const IMPORT_META_URL: BuildOptions = {
 
 export async function buildRun(
   rootDir: string,
-  options: { embeddedTargets: boolean; stepTimeoutMs: number },
+  options: { embeddedTargets: boolean; stepTimeoutMs: number; shardPlugin?: boolean },
 ): Promise<RunBuild> {
   const parent = join(rootDir, '.tmp', 'build');
   await mkdir(parent, { recursive: true });
@@ -71,6 +73,7 @@ export async function buildRun(
     await Promise.all([
       buildHarness(rootDir, outdir, options.stepTimeoutMs),
       options.embeddedTargets ? buildEmbeddedTargets(rootDir, outdir) : undefined,
+      options.shardPlugin ? buildShardPlugin(rootDir, outdir) : undefined,
     ]);
   } catch (error) {
     await dispose();
@@ -80,6 +83,7 @@ export async function buildRun(
     supportCode: [join(outdir, 'source-maps-on.cjs'), join(outdir, 'harness.cjs'), join(outdir, 'step-timeout.cjs')],
     referenceProxyCommand: options.embeddedTargets ? startCommand(outdir, 'reference-proxy.cjs') : undefined,
     cliCommand: options.embeddedTargets ? startCommand(outdir, 'cli.cjs') : undefined,
+    shardPlugin: options.shardPlugin ? join(outdir, SHARD_PLUGIN_FILE) : undefined,
     dispose,
   };
 }
@@ -131,6 +135,23 @@ async function buildEmbeddedTargets(rootDir: string, outdir: string): Promise<vo
     outdir,
   });
   await copyFile(join(rootDir, 'features/runner/start-with-code-cache.cjs'), join(outdir, 'start-with-code-cache.cjs'));
+}
+
+const SHARD_PLUGIN_FILE = 'shard-plugin.cjs';
+
+/**
+ * Cucumber loads a plugin from a module specifier, in its coordinating process: one CommonJS file
+ * (zod-free, ~10 kB) that plans the shards and keeps this shard's share.
+ */
+export async function buildShardPlugin(rootDir: string, outdir: string): Promise<string> {
+  await build({
+    ...NODE_BUNDLE,
+    format: 'cjs',
+    entryPoints: [join(rootDir, 'features/runner/shard-plugin.ts')],
+    outfile: join(outdir, SHARD_PLUGIN_FILE),
+    external: ['@cucumber/cucumber'],
+  });
+  return join(outdir, SHARD_PLUGIN_FILE);
 }
 
 /** `node start-with-code-cache.cjs <bundle>`, quoted for /bin/sh (the harness runs commands through it). */

@@ -28,6 +28,7 @@ async function scratchDir(): Promise<string> {
 }
 
 const scenario = (name: string, tags: string[], verdict: ScenarioResult['verdict']): ScenarioResult => ({
+  id: `x.feature:${name.length}`,
   name,
   uri: 'x.feature',
   tags,

@@ -111,7 +111,7 @@ async function featureFiles(dir: string): Promise<string[]> {
 
 export interface MatrixRow {
   requirement: Requirement;
-  scenarios: Array<{ name: string; verdict: ScenarioVerdict; message: string | undefined }>;
+  scenarios: Array<{ id: string; name: string; verdict: ScenarioVerdict; message: string | undefined }>;
   verdict: ScenarioVerdict | 'not run';
 }
 
@@ -130,7 +130,7 @@ export function buildMatrix(catalogue: Catalogue, scenarios: readonly ScenarioRe
               : 'skipped';
       return {
         requirement,
-        scenarios: mine.map((s) => ({ name: s.name, verdict: s.verdict, message: s.message })),
+        scenarios: mine.map((s) => ({ id: s.id, name: s.name, verdict: s.verdict, message: s.message })),
         verdict,
       };
     });
@@ -148,18 +148,24 @@ export async function writeMatrix(
   catalogue: Catalogue,
   rows: readonly MatrixRow[],
   target: { gateway: string; cli: string },
+  /** What part of the suite the rows stand for, when not one whole run (a shard, merged shards). */
+  scope?: string,
 ): Promise<void> {
   await copyFile(contractFile(catalogue), join(dir, CONTRACT_COPY));
   const link = (r: Requirement) => sectionLink(catalogue, r);
   const totals = { passed: 0, failed: 0, skipped: 0, 'not run': 0 };
   for (const r of rows) totals[r.verdict] += 1;
   const summary = `${rows.length} requirements: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped, ${totals['not run']} not run`;
-  await writeFile(join(dir, 'requirements.json'), `${JSON.stringify({ target, requirements: rows }, null, 2)}\n`);
+  await writeFile(
+    join(dir, 'requirements.json'),
+    `${JSON.stringify({ target, ...(scope ? { scope } : {}), requirements: rows }, null, 2)}\n`,
+  );
   const md = [
     `# Requirement matrix`,
     '',
     `Gateway: ${target.gateway}  `,
     `CLI: ${target.cli}`,
+    ...(scope ? ['', scope] : []),
     '',
     summary,
     '',
@@ -185,7 +191,7 @@ export async function writeMatrix(
 td,th{border:1px solid #d0d7de;padding:.4rem;vertical-align:top;text-align:left}th{background:#f6f8fa}
 .v{font-weight:600}</style></head><body>
 <h1>CLI SSO requirement matrix</h1>
-<p>Gateway: <code>${escapeHtml(target.gateway)}</code><br>CLI: <code>${escapeHtml(target.cli)}</code></p>
+<p>Gateway: <code>${escapeHtml(target.gateway)}</code><br>CLI: <code>${escapeHtml(target.cli)}</code></p>${scope ? `\n<p>${escapeHtml(scope)}</p>` : ''}
 <p><strong>${escapeHtml(summary)}</strong>. A failed MUST fails the run; a failed SHOULD warns.
 Each section links into <a href="${CONTRACT_COPY}">${CONTRACT_COPY}</a>, the contract the run judged against.</p>
 <table><thead><tr><th>Requirement</th><th>Level</th><th>Section</th><th>Text</th><th>Verdict</th><th>Scenarios</th></tr></thead><tbody>

@@ -3,14 +3,20 @@
  * it finishes and a summary with the wall time, and writes the reports (HTML, JUnit XML, Cucumber
  * JSON, the messages stream) under the reports folder.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
-import type { Envelope, TestStepResultStatus } from '@cucumber/messages';
+import type { Envelope, GherkinDocument, Pickle, TestStepResultStatus } from '@cucumber/messages';
 import { launchBrowserServer } from '../drivers/browser.ts';
 import type { HarnessParameters } from '../support/parameters.ts';
 import { SKIP_REASON_PREFIX } from '../support/skip-reason.ts';
-import { buildMatrix, checkCoverage, failsTheRun, loadCatalogue, writeMatrix } from './requirements.ts';
+import { buildMatrix, checkCoverage, loadCatalogue, writeMatrix } from './requirements.ts';
+import { readShardRecord, SHARD_RECORD_FILE, type ShardRecord, writeRunRecord } from './run-record.ts';
+import { SHARD_PLUGIN_OPTIONS_KEY, type ShardPluginOptions } from './shard-plugin.ts';
+import { plannedScenarioOf, type ShardSpec } from './shards.ts';
+import { coverageLines, judgeRun } from './verdict.ts';
 
 export interface SuiteOptions {
   rootDir: string;
@@ -26,12 +32,23 @@ export interface SuiteOptions {
   expectedFailures: string[] | undefined;
   /** Worker processes; each has its own mock IdP and gateway pool, and they share the run's browser. */
   parallel: number;
+  /** Run only this shard's share of the scenarios (shards.ts), through the bundled shard plugin. */
+  shard?: ShardSpec & {
+    /** The bundled shard-plugin.ts (build-run.ts). */
+    pluginFile: string;
+    /** Seconds by scenario id from an earlier run, to balance the shards by. */
+    durations: ReadonlyMap<string, number>;
+  };
   print: (line: string) => void;
+  /** Where Cucumber writes its own summary; default this process's standard output. */
+  cucumberOutput?: Writable;
 }
 
 export type ScenarioVerdict = 'passed' | 'failed' | 'skipped';
 
 export interface ScenarioResult {
+  /** `uri:line` of the scenario (an Outline's example: of its row), as shards.ts plans them. */
+  id: string;
   name: string;
   uri: string;
   tags: string[];
@@ -54,17 +71,30 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
   await mkdir(options.reportsDir, { recursive: true });
   const browser = await launchBrowserServer(options.parameters.chromiumPath);
   try {
-    return await runWithBrowser(options, { ...options.parameters, browserEndpoint: browser.wsEndpoint() }, startedAt);
+    return await runFeatures(options, { ...options.parameters, browserEndpoint: browser.wsEndpoint() }, startedAt);
   } finally {
     await browser.close();
   }
 }
 
-async function runWithBrowser(
+/**
+ * Runs the features, writes the reports and judges the run; the browser is already up (runSuite).
+ * Exported for the tests of the reports, which run small suites of their own without a browser.
+ */
+export async function runFeatures(
   options: SuiteOptions,
   parameters: HarnessParameters,
   startedAt: number,
 ): Promise<SuiteOutcome> {
+  const shard = options.shard;
+  const shardRecordFile = join(options.reportsDir, SHARD_RECORD_FILE);
+  await rm(shardRecordFile, { force: true });
+  const shardPlugin: ShardPluginOptions | undefined = shard && {
+    index: shard.index,
+    count: shard.count,
+    durations: Object.fromEntries(shard.durations),
+    recordFile: shardRecordFile,
+  };
   const { runConfiguration } = await loadConfiguration({
     file: false,
     provided: {
@@ -84,80 +114,75 @@ async function runWithBrowser(
       parallel: options.parallel > 1 ? options.parallel : 0,
       ...(options.tags ? { tags: options.tags } : {}),
       ...(options.name ? { name: [options.name] } : {}),
+      ...(shard && shardPlugin
+        ? {
+            plugin: [pathToFileURL(shard.pluginFile).href],
+            pluginOptions: { [SHARD_PLUGIN_OPTIONS_KEY]: { ...shardPlugin } },
+          }
+        : {}),
     },
   });
   const catalogue = await loadCatalogue(join(options.rootDir, 'features', 'requirements.yaml'));
   const coverage = await checkCoverage(catalogue, join(options.rootDir, 'features'));
-  for (const r of coverage.uncovered) options.print(`requirement without a scenario: ${r.id} (${r.level}) ${r.text}`);
-  for (const u of coverage.unknown) options.print(`unknown requirement tag @${u.id} in ${u.file}`);
+  for (const line of coverageLines(coverage)) options.print(line);
   const collector = new ResultCollector(options.print);
   options.print(`gateway: ${options.parameters.gateway.label}`);
   options.print(`cli:     ${options.parameters.cli.label}`);
   const { success } = await withoutTypeScriptLoader(() =>
-    runCucumber(runConfiguration, undefined, (envelope) => collector.onMessage(envelope)),
+    runCucumber(runConfiguration, options.cucumberOutput ? { stdout: options.cucumberOutput } : undefined, (envelope) =>
+      collector.onMessage(envelope),
+    ),
   );
   const wallMs = Math.round(Date.now() - startedAt);
   const scenarios = collector.results();
-  const counts = count(scenarios);
   const target = { gateway: options.parameters.gateway.label, cli: options.parameters.cli.label };
-  await writeMatrix(options.reportsDir, catalogue, buildMatrix(catalogue, scenarios), target);
-  const blocking = scenarios.filter((s) => failsTheRun(s, catalogue));
-  for (const s of scenarios.filter((x) => x.verdict === 'failed' && !failsTheRun(x, catalogue))) {
-    options.print(`warning: a SHOULD is not met: ${s.name}`);
+  // The plugin writes the shard's record while Cucumber filters; without it the run stopped
+  // before planning (a parse error, say), and the shard ran nothing.
+  const shardRecord: ShardRecord | undefined = shard
+    ? await readShardRecord(shardRecordFile).catch(() => undefined)
+    : undefined;
+  if (shard) {
+    options.print(
+      shardRecord
+        ? `shard ${shard.index}/${shard.count}: ${shardRecord.scenarios.length} of ${shardRecord.planned} scenarios (plan ${shardRecord.fingerprint}, expected cost per shard ${shardRecord.costs.join(' / ')})`
+        : `shard ${shard.index}/${shard.count}: no plan was made (Cucumber stopped before it)`,
+    );
   }
-  let ok = options.expectedFailures
-    ? checkExpectedFailures(scenarios, options.expectedFailures, options.print)
-    : // Cucumber reports failure for failed SHOULDs too; with no failed scenario at all, its
-      // "not successful" means a hook or the run itself broke.
-      blocking.length === 0 && (success || counts.failed > 0);
-  if (coverage.uncovered.length > 0 || coverage.unknown.length > 0) {
-    options.print('the requirement catalogue and the scenarios disagree (see above): the run fails');
-    ok = false;
-  }
-  if (scenarios.length === 0) {
-    options.print('no scenario ran: check the paths, --tags and --name');
-    ok = false;
-  }
-  options.print(
-    `${scenarios.length} scenarios: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped in ${(wallMs / 1000).toFixed(1)} s`,
+  await writeMatrix(
+    options.reportsDir,
+    catalogue,
+    buildMatrix(catalogue, scenarios),
+    target,
+    shardRecord
+      ? `shard ${shardRecord.index}/${shardRecord.count}: ${shardRecord.scenarios.length} of ${shardRecord.planned} scenarios; requirements whose scenarios ran on another shard are "not run" here (merge-reports joins the shards)`
+      : undefined,
   );
-  // A failed SHOULD is a warning: counted apart, so that "failed" means a MUST failed.
-  const warned = counts.failed - blocking.length;
-  options.print(
-    `conformance: ${counts.passed} passed, ${blocking.length} failed, ${counts.skipped} skipped, ${warned} warned`,
-  );
-  return { ok, scenarios, wallMs };
-}
-
-function count(scenarios: readonly ScenarioResult[]): Record<ScenarioVerdict, number> {
-  const totals: Record<ScenarioVerdict, number> = { passed: 0, failed: 0, skipped: 0 };
-  for (const s of scenarios) totals[s.verdict] += 1;
-  return totals;
-}
-
-function checkExpectedFailures(
-  scenarios: readonly ScenarioResult[],
-  expected: readonly string[],
-  print: (l: string) => void,
-): boolean {
-  const expectedSet = new Set(expected);
-  let ok = true;
-  for (const s of scenarios) {
-    if (s.verdict === 'failed' && !expectedSet.has(s.name)) {
-      print(`unexpected failure: ${s.name}`);
-      ok = false;
-    }
-    if (s.verdict === 'passed' && expectedSet.has(s.name)) {
-      print(`expected to fail but passed (remove it from the expected failures): ${s.name}`);
-      ok = false;
-    }
-  }
-  return ok;
+  await writeRunRecord(options.reportsDir, {
+    target,
+    shard: shardRecord ?? null,
+    expectedFailures: options.expectedFailures ?? null,
+    cucumberSucceeded: success,
+    wallMs,
+    scenarios,
+  });
+  const verdict = judgeRun({
+    scenarios,
+    catalogue,
+    coverage,
+    expectedFailures: options.expectedFailures,
+    runBroken: !success && !scenarios.some((s) => s.verdict === 'failed'),
+    // A shard may get no scenario when the plan has fewer groups than shards.
+    noScenarioIsFine: shardRecord !== undefined && shardRecord.planned > 0,
+    wallMs,
+  });
+  for (const line of verdict.lines) options.print(line);
+  return { ok: verdict.ok, scenarios, wallMs };
 }
 
 /** Follows the message stream: pickles, test cases, step results. */
 class ResultCollector {
-  private readonly pickles = new Map<string, { name: string; uri: string; tags: string[] }>();
+  private readonly documents = new Map<string, GherkinDocument>();
+  private readonly pickles = new Map<string, Pickle>();
   private readonly testCases = new Map<string, string>();
   private readonly attempts = new Map<
     string,
@@ -168,9 +193,10 @@ class ResultCollector {
   constructor(private readonly print: (line: string) => void) {}
 
   onMessage(envelope: Envelope): void {
-    if (envelope.pickle) {
-      const p = envelope.pickle;
-      this.pickles.set(p.id, { name: p.name, uri: p.uri, tags: p.tags.map((t) => t.name) });
+    if (envelope.gherkinDocument?.uri) {
+      this.documents.set(envelope.gherkinDocument.uri, envelope.gherkinDocument);
+    } else if (envelope.pickle) {
+      this.pickles.set(envelope.pickle.id, envelope.pickle);
     } else if (envelope.testCase) {
       this.testCases.set(envelope.testCase.id, envelope.testCase.pickleId);
     } else if (envelope.testCaseStarted) {
@@ -197,9 +223,12 @@ class ResultCollector {
       const pickle = this.pickles.get(attempt.pickleId);
       const verdict = verdictOf(attempt.statuses);
       const result: ScenarioResult = {
+        id: pickle
+          ? plannedScenarioOf(pickle, this.documents.get(pickle.uri)).id
+          : `(unknown):${finished.testCaseStartedId}`,
         name: pickle?.name ?? '(unknown scenario)',
         uri: pickle?.uri ?? '',
-        tags: pickle?.tags ?? [],
+        tags: pickle?.tags.map((t) => t.name) ?? [],
         verdict,
         message: attempt.message,
         durationMs: Date.now() - attempt.startedMs,
