@@ -21,7 +21,7 @@ import { buildProvider, DEFAULT_TOKEN_LIFETIMES, ENDPOINT_PATHS, type TokenLifet
 import { installProviderMiddleware, type RequestNotes } from './provider-middleware.ts';
 import { SigningKeys } from './signing-keys.ts';
 import { UserDirectory } from './user-directory.ts';
-import { builtInCast, claimNamesOf, type DefaultUserOverrides, type MockUser } from './users.ts';
+import { builtInCast, claimNamesOf, claimsOutsideProvider, type DefaultUserOverrides, type MockUser } from './users.ts';
 
 export const DEFAULT_HOST = '127.0.0.1';
 /** LiteLLM's mock IdP port (docs/contract.md section 9). Pass 0 in tests. */
@@ -176,7 +176,8 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
   );
   const issuer = options.issuer ?? server.url;
 
-  let claimNames = claimNamesOf(users.list());
+  const initialClaimNames = claimNamesOf(users.list());
+  let claimNames = new Set(initialClaimNames);
   const makeProvider = (): Provider => {
     const made = buildProvider({
       issuer,
@@ -189,7 +190,18 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
       lifetimes: () => lifetimes,
       idTokenUserClaims: options.idTokenUserClaims ?? false,
     });
-    installProviderMiddleware(made, { faults, keys, clockOffsetSeconds: () => clockOffsetSeconds, notes, logger });
+    installProviderMiddleware(made, {
+      faults,
+      keys,
+      clockOffsetSeconds: () => clockOffsetSeconds,
+      notes,
+      logger,
+      claimsOutsideProvider: (sub) => {
+        const user = users.bySubject(sub);
+        return user ? claimsOutsideProvider(user) : {};
+      },
+      idTokenUserClaims: options.idTokenUserClaims ?? false,
+    });
     // Every listed event, seen through the plain EventEmitter interface (one listener shape for all).
     const events: EventEmitter = made;
     for (const event of JOURNALED_EVENTS) {
@@ -247,6 +259,11 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
     keyIds: () => keys.kids(),
     reset() {
       users.reset();
+      // Claim names added since the start are gone with the users that had them.
+      if (!sameNames(claimNames, initialClaimNames)) {
+        claimNames = new Set(initialClaimNames);
+        replaceProvider('reset');
+      }
       faults.clear();
       journal.clear();
       store.clear();
@@ -321,6 +338,10 @@ function journalRequests(
     res.once('close', write);
     next();
   };
+}
+
+function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((name) => b.has(name));
 }
 
 function eventDetails(

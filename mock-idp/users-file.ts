@@ -147,7 +147,7 @@ export function parseUsersFile(text: string, file: string): UsersFile {
     );
   }
   const raw: unknown = document.toJS();
-  const parsed = usersFileSchema.safeParse(raw);
+  const parsed = usersFileSchema.safeParse(hideProtoKeys(raw));
   if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, file));
   return {
     users: parsed.data.users.map(toMockUser),
@@ -157,7 +157,7 @@ export function parseUsersFile(text: string, file: string): UsersFile {
 
 /** Check users sent at run time (control API); `where` names the source in problems. */
 export function parseUsers(raw: unknown, where: string): MockUser[] {
-  const parsed = z.array(userSchema).safeParse(raw);
+  const parsed = z.array(userSchema).safeParse(hideProtoKeys(raw));
   if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, where));
   const names = parsed.data.map((u) => u.username);
   const repeated = duplicates(names);
@@ -175,19 +175,19 @@ export function parseUsers(raw: unknown, where: string): MockUser[] {
 }
 
 export function parseUser(raw: unknown, where: string): MockUser {
-  const parsed = userSchema.safeParse(raw);
+  const parsed = userSchema.safeParse(hideProtoKeys(raw));
   if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, where));
   return toMockUser(parsed.data);
 }
 
 export function parseClaims(raw: unknown, where: string): Claims {
-  const parsed = claims.safeParse(raw);
+  const parsed = claims.safeParse(hideProtoKeys(raw));
   if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, where));
-  return parsed.data;
+  return restoreProtoKeys(parsed.data);
 }
 
 function toMockUser(entry: z.output<typeof userSchema>): MockUser {
-  const userClaims: Claims = { ...entry.claims };
+  const userClaims: Claims = restoreProtoKeys(entry.claims ?? {});
   if (entry.teams) userClaims['teams'] = entry.teams;
   return {
     username: entry.username,
@@ -224,9 +224,35 @@ function duplicates(values: readonly string[]): number[] {
   return repeated;
 }
 
+/**
+ * zod leaves `__proto__` keys out of what it parses (so that parsing never replaces a prototype),
+ * yet a claim may be named so (claims.ts). Such keys go through zod under a stand-in name and come
+ * back after; Object.fromEntries makes them own properties.
+ */
+const PROTO_STAND_IN = '\u0000__proto__\u0000';
+
+function renameKeys(value: unknown, from: string, to: string): unknown {
+  if (Array.isArray(value)) return value.map((item) => renameKeys(item, from, to));
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(
+    Object.keys(value).map((key) => [key === from ? to : key, renameKeys(Reflect.get(value, key), from, to)]),
+  );
+}
+
+function hideProtoKeys(value: unknown): unknown {
+  return renameKeys(value, '__proto__', PROTO_STAND_IN);
+}
+
+function restoreProtoKeys(value: Claims): Claims {
+  const restored = renameKeys(value, PROTO_STAND_IN, '__proto__');
+  return typeof restored === 'object' && restored !== null && !Array.isArray(restored) ? (restored as Claims) : {};
+}
+
 function problemsOf(error: z.ZodError, raw: unknown, file: string): UsersFileProblem[] {
   return error.issues.map((issue) => {
-    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const path = issue.path
+      .filter((p): p is string | number => typeof p !== 'symbol')
+      .map((p) => (p === PROTO_STAND_IN ? '__proto__' : p));
     const isPassword = path.at(-1) === 'password';
     return {
       file,
@@ -240,7 +266,7 @@ function problemsOf(error: z.ZodError, raw: unknown, file: string): UsersFilePro
 function ruleOf(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union') return 'must be a JSON value (string, number, boolean, null, list or object)';
   if (issue.code === 'unrecognized_keys')
-    return `has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+    return `has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => (k === PROTO_STAND_IN ? '__proto__' : k)).join(', ')}`;
   return issue.message;
 }
 
