@@ -12,7 +12,7 @@ import { type Clock, systemClock } from '../common/clock.ts';
 import { listen } from '../common/http-server.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
 import { defaultClient, type MockClient } from './clients.ts';
-import { controlApiRouter } from './control-api.ts';
+import { controlApiRouter, MIN_CONTROL_TOKEN_LENGTH } from './control-api.ts';
 import { FaultBook } from './faults.ts';
 import { interactionRouter } from './interactions.ts';
 import { Journal } from './journal.ts';
@@ -155,6 +155,9 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
   if (options.autoLogin !== undefined && !users.get(options.autoLogin)) {
     throw new Error(`autoLogin names no known user: ${options.autoLogin}`);
   }
+  if (options.controlToken !== undefined && options.controlToken.length < MIN_CONTROL_TOKEN_LENGTH) {
+    throw new Error(`controlToken must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters`);
+  }
   let lifetimes: TokenLifetimes = { ...DEFAULT_TOKEN_LIFETIMES, ...options.lifetimes };
   let autoLogin = options.autoLogin;
   let clockOffsetSeconds = 0;
@@ -282,7 +285,10 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
   });
   front.use(
     '/_mock',
-    controlApiRouter(idp, { ...(options.controlToken ? { controlToken: options.controlToken } : {}), logger }),
+    controlApiRouter(idp, {
+      ...(options.controlToken !== undefined ? { controlToken: options.controlToken } : {}),
+      logger,
+    }),
   );
   front.use(interactionRouter({ provider: () => provider, users, autoLogin: () => autoLogin, logger }));
   // Last: oidc-provider answers every path it is given (machine-notes.md, section 1).
