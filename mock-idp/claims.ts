@@ -43,3 +43,21 @@ export function claimsToMap(claims: Readonly<Claims>): Map<string, ClaimValue> {
 export function claimsFromEntries(entries: Iterable<readonly [string, ClaimValue]>): Claims {
   return Object.fromEntries([...entries].map(([name, value]) => [name, copyJson(value)]));
 }
+
+/**
+ * Deepest nesting of lists and objects accepted in claims and control API bodies. Checking and
+ * copying walk the value recursively, so a deeper one would overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether `value` nests lists and objects deeper than `max` levels (walked without recursion). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth + 1 > max) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -160,6 +160,20 @@ describe('control API', () => {
     assert.equal((await control(idp, 'GET', '/users/nobody')).status, 404);
   });
 
+  test('a body nested too deep for the checks is a 400, not a 500', async () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    for (const [method, path, body] of [
+      ['PUT', '/users/alice/claims', `{"deep":${deep}}`],
+      ['PATCH', '/users/alice/claims', `{"deep":${deep}}`],
+      ['PUT', '/users', `{"users":[{"username":"x","claims":{"deep":${deep}}}]}`],
+      ['POST', '/faults', `{"endpoint":"token","kind":"status","status":500,"body":${deep}}`],
+    ] as const) {
+      const answer = await control(idp, method, path, body);
+      assert.equal(answer.status, 400, `${method} ${path}`);
+      assert.match(errorBody.parse(answer.body).error_description, /must not nest lists and objects more than/);
+    }
+  });
+
   test('a fault set through /_mock changes the next request, and reset clears it', async () => {
     const created = await control(idp, 'POST', '/faults', {
       endpoint: 'token',

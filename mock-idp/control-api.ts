@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../common/logger.ts';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './claims.ts';
 import { faultSpecSchema } from './faults.ts';
 import { journalFilterSchema } from './journal.ts';
 import type { MockIdp } from './mock-idp.ts';
@@ -76,6 +77,13 @@ export function controlApiRouter(idp: MockIdp, options: ControlApiOptions): Rout
   router.use(accessGuard(options.controlToken));
   router.use(jsonOnly);
   router.use(express.json({ limit: '1mb', type: JSON_TYPES }));
+  router.use((req, _res, next) => {
+    // Checking a body walks it recursively: a deeper one would overflow the stack.
+    if (nestedDeeperThan(req.body, MAX_JSON_DEPTH + 3)) {
+      return next(new BadInput(`the body must not nest lists and objects more than ${MAX_JSON_DEPTH + 3} levels deep`));
+    }
+    next();
+  });
 
   router.get('/', (_req, res) => {
     res.json(summary(idp));
