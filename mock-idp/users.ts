@@ -152,10 +152,3 @@ export function builtInCast(overrides: DefaultUserOverrides = {}): MockUser[] {
     },
   ];
 }
-
-/** Names of every claim any user has, for the provider's scope/claims configuration. */
-export function claimNamesOf(users: readonly MockUser[]): Set<string> {
-  const names = new Set<string>();
-  for (const user of users) for (const name of Object.keys(user.claims)) names.add(name);
-  return names;
-}
