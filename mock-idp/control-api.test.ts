@@ -399,7 +399,7 @@ describe('control API refuses what a web page could send', () => {
   });
 
   test("a Host that is not the IdP's own or a loopback name gets 403 (DNS rebinding)", async () => {
-    for (const host of [`evil.example:${idp.port}`, 'evil.example', `127.0.0.1.nip.io:${idp.port}`]) {
+    for (const host of [`evil.example:${idp.port}`, 'evil.example', `127.0.0.1.nip.io:${idp.port}`, 'evil@127.0.0.1']) {
       const answer = await rawRequest(idp, 'GET', '/_mock/users', { host });
       assert.equal(answer.status, 403, host);
       assert.equal(errorBody.parse(JSON.parse(answer.body)).error, 'access_denied');

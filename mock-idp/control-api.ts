@@ -332,7 +332,8 @@ function sameSiteGuard(idp: MockIdp) {
   const ownOrigins = new Set([new URL(idp.issuer).origin, new URL(idp.url).origin]);
   return (req: Request, _res: Response, next: NextFunction) => {
     const host = req.get('host');
-    const hostname = host === undefined ? undefined : hostnameOf(`http://${host}`);
+    // A Host is a name or an address and a port, nothing else (`evil@127.0.0.1` would parse as 127.0.0.1).
+    const hostname = host !== undefined && HOST_HEADER.test(host) ? hostnameOf(`http://${host}`) : undefined;
     if (hostname === undefined || !(ownHosts.has(hostname) || isLoopbackName(hostname))) {
       return next(
         new BadInput(
@@ -361,6 +362,8 @@ function sameSiteGuard(idp: MockIdp) {
     next();
   };
 }
+
+const HOST_HEADER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
