@@ -39,8 +39,9 @@ export interface MockIdpOptions {
   idTokenUserClaims?: boolean;
   lifetimes?: Partial<TokenLifetimes>;
   /**
-   * When set, every `/_mock` call must carry `Authorization: Bearer <token>`, and then callers that
-   * are not on loopback are allowed too. Unset: only loopback callers may use the control API.
+   * When set (at least 16 characters), every `/_mock` call must carry `Authorization: Bearer <token>`,
+   * and callers that are not on loopback are allowed too. Unset: only loopback callers may use the
+   * control API.
    */
   controlToken?: string;
   logger?: Logger;
