@@ -86,6 +86,26 @@ test('the client secret is never echoed in a configuration error', async () => {
   );
 });
 
+test('a control token shorter than 16 characters is a configuration error, reported with the others, never echoed', async () => {
+  await assert.rejects(
+    () => loadMockIdpConfig({ MOCK_IDP_CONTROL_TOKEN: 'hunter2', MOCK_OIDC_PORT: 'x' }, { logLevel: 'loud' }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems.map((p) => p.variable).sort(), [
+        '--log-level',
+        'MOCK_IDP_CONTROL_TOKEN',
+        'MOCK_OIDC_PORT',
+      ]);
+      assert.match(error.message, /MOCK_IDP_CONTROL_TOKEN: must be at least 16 characters/);
+      assert.ok(!error.message.includes('hunter2'), 'the token is not echoed');
+      return true;
+    },
+  );
+  const { options } = await loadMockIdpConfig({ MOCK_IDP_CONTROL_TOKEN: '0123456789abcdef' }, {});
+  assert.equal(options.controlToken, '0123456789abcdef');
+  assert.equal((await loadMockIdpConfig({}, {})).options.controlToken, undefined, 'no token by default');
+});
+
 test('main.ts exits with code 2 on a configuration error and names the problem on stderr', async () => {
   const child = spawn(
     process.execPath,

@@ -7,6 +7,7 @@
 import { ConfigError, type ConfigProblem, type Env, EnvReader, isHttpUrl } from '../common/config.ts';
 import type { LogLevel } from '../common/logger.ts';
 import { defaultClient } from './clients.ts';
+import { MIN_CONTROL_TOKEN_LENGTH } from './control-api.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, type MockIdpOptions } from './mock-idp.ts';
 import { builtInCast, type DefaultUserOverrides } from './users.ts';
 import { loadUsersFile, type UsersFile, UsersFileError } from './users-file.ts';
@@ -71,6 +72,15 @@ export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<
   const autoLogin = flags.autoLogin?.trim() || reader.string('MOCK_IDP_AUTO_LOGIN');
   const idTokenUserClaims = flags.idTokenClaims ?? reader.bool('MOCK_IDP_ID_TOKEN_CLAIMS', false);
   const controlToken = reader.string('MOCK_IDP_CONTROL_TOKEN', { secret: true });
+  // A guessable token would open the control API to anyone who can reach the port.
+  if (controlToken !== undefined && controlToken.length < MIN_CONTROL_TOKEN_LENGTH) {
+    reader.problem(
+      'MOCK_IDP_CONTROL_TOKEN',
+      `must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters (e.g. openssl rand -hex 16)`,
+      controlToken,
+      true,
+    );
+  }
   let logLevel = reader.oneOf('MOCK_IDP_LOG_LEVEL', LOG_LEVELS, 'info');
   if (flags.logLevel !== undefined) {
     const wanted = LOG_LEVELS.find((level) => level === flags.logLevel);

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { z } from 'zod';
@@ -159,6 +160,20 @@ describe('control API', () => {
     assert.equal((await control(idp, 'GET', '/users/nobody')).status, 404);
   });
 
+  test('a body nested too deep for the checks is a 400, not a 500', async () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    for (const [method, path, body] of [
+      ['PUT', '/users/alice/claims', `{"deep":${deep}}`],
+      ['PATCH', '/users/alice/claims', `{"deep":${deep}}`],
+      ['PUT', '/users', `{"users":[{"username":"x","claims":{"deep":${deep}}}]}`],
+      ['POST', '/faults', `{"endpoint":"token","kind":"status","status":500,"body":${deep}}`],
+    ] as const) {
+      const answer = await control(idp, method, path, body);
+      assert.equal(answer.status, 400, `${method} ${path}`);
+      assert.match(errorBody.parse(answer.body).error_description, /must not nest lists and objects more than/);
+    }
+  });
+
   test('a fault set through /_mock changes the next request, and reset clears it', async () => {
     const created = await control(idp, 'POST', '/faults', {
       endpoint: 'token',
@@ -276,11 +291,12 @@ describe('control API', () => {
 
 describe('control API access', () => {
   test('with a control token, calls without it get 401 and calls with it work', async () => {
-    const idp = await startMockIdp({ port: 0, controlToken: 'let-me-in' });
+    const token = 'let-me-in-0123456789';
+    const idp = await startMockIdp({ port: 0, controlToken: token });
     try {
       assert.equal((await control(idp, 'GET', '')).status, 401);
       assert.equal((await control(idp, 'GET', '', undefined, { authorization: 'Bearer wrong' })).status, 401);
-      assert.equal((await control(idp, 'GET', '', undefined, { authorization: 'Bearer let-me-in' })).status, 200);
+      assert.equal((await control(idp, 'GET', '', undefined, { authorization: `Bearer ${token}` })).status, 200);
     } finally {
       await idp.close();
     }
@@ -302,5 +318,113 @@ describe('control API access', () => {
     } finally {
       await idp.close();
     }
+  });
+});
+
+/** A request to `path` (from the root) with headers fetch would not let a caller set (Host), over node:http. */
+function rawRequest(
+  idp: MockIdp,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    // The listener's own address, whatever the issuer says (the Host header is the test's to choose).
+    const req = httpRequest(`${idp.url}${path}`, { method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('control API refuses what a web page could send', () => {
+  let idp: MockIdp;
+  before(async () => {
+    idp = await startMockIdp({ port: 0 });
+  });
+  after(async () => {
+    await idp.close();
+  });
+  beforeEach(() => {
+    idp.reset();
+  });
+  const fault = JSON.stringify({ endpoint: 'token', kind: 'status', status: 500, times: 'always' });
+
+  test('a body that is not declared JSON gets 415 and changes nothing (cross-site forms and simple fetches)', async () => {
+    for (const type of [
+      'text/plain',
+      'text/plain;charset=UTF-8',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+    ]) {
+      const answer = await control(idp, 'POST', '/faults', fault, { 'content-type': type });
+      assert.equal(answer.status, 415, type);
+      assert.equal(errorBody.parse(answer.body).error, 'invalid_request');
+      assert.match(errorBody.parse(answer.body).error_description, /Content-Type must be application\/json/);
+    }
+    assert.equal((await rawRequest(idp, 'POST', '/_mock/faults', {}, fault)).status, 415, 'a body without a type');
+    assert.equal((await control(idp, 'POST', '/reset', 'x', { 'content-type': 'text/plain' })).status, 415);
+    assert.deepEqual(idp.faults.list(), [], 'no fault was added');
+    assert.equal((await control(idp, 'POST', '/faults', fault)).status, 201, 'application/json is fine');
+    assert.equal(
+      (await control(idp, 'POST', '/faults', fault, { 'content-type': 'application/merge-patch+json' })).status,
+      201,
+      'a +json type is fine',
+    );
+    assert.equal(
+      (await rawRequest(idp, 'POST', '/_mock/reset', {})).status,
+      200,
+      'a call without a body needs no type',
+    );
+  });
+
+  test("a foreign Origin gets 403; the IdP's own origin and loopback origins pass", async () => {
+    for (const origin of ['https://evil.example', 'null', 'http://127.0.0.1.evil.example', 'file://']) {
+      const answer = await control(idp, 'POST', '/faults', fault, { origin });
+      assert.equal(answer.status, 403, origin);
+      assert.equal(errorBody.parse(answer.body).error, 'access_denied');
+    }
+    assert.equal((await control(idp, 'GET', '/users', undefined, { origin: 'https://evil.example' })).status, 403);
+    assert.deepEqual(idp.faults.list(), [], 'no fault was added');
+    for (const origin of [idp.url, 'http://localhost:3000', 'http://127.0.0.1:9', 'http://[::1]:8080']) {
+      assert.equal((await control(idp, 'GET', '', undefined, { origin })).status, 200, origin);
+    }
+  });
+
+  test("a Host that is not the IdP's own or a loopback name gets 403 (DNS rebinding)", async () => {
+    for (const host of [`evil.example:${idp.port}`, 'evil.example', `127.0.0.1.nip.io:${idp.port}`, 'evil@127.0.0.1']) {
+      const answer = await rawRequest(idp, 'GET', '/_mock/users', { host });
+      assert.equal(answer.status, 403, host);
+      assert.equal(errorBody.parse(JSON.parse(answer.body)).error, 'access_denied');
+    }
+    const post = await rawRequest(idp, 'POST', '/_mock/reset', { host: `evil.example:${idp.port}` });
+    assert.equal(post.status, 403);
+    for (const host of [`127.0.0.1:${idp.port}`, `localhost:${idp.port}`, `[::1]:${idp.port}`]) {
+      assert.equal((await rawRequest(idp, 'GET', '/_mock', { host })).status, 200, host);
+    }
+    assert.equal((await rawRequest(idp, 'GET', '/health', { host: 'evil.example' })).status, 200, 'only /_mock');
+  });
+
+  test("an issuer host name is the IdP's own host", async () => {
+    const named = await startMockIdp({ port: 0, issuer: 'http://idp.internal.test:8765' });
+    try {
+      assert.equal((await rawRequest(named, 'GET', '/_mock', { host: 'idp.internal.test:8765' })).status, 200);
+      assert.equal((await rawRequest(named, 'GET', '/_mock', { host: 'other.internal.test:8765' })).status, 403);
+    } finally {
+      await named.close();
+    }
+  });
+
+  test('a control token shorter than 16 characters is refused at start', async () => {
+    // Closed if it starts after all, so a failure does not leave a server holding the test process.
+    const started = startMockIdp({ port: 0, controlToken: 'let-me-in' }).then((weak) => weak.close());
+    await assert.rejects(started, /controlToken must be at least 16 characters/);
   });
 });

@@ -8,6 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../common/logger.ts';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './claims.ts';
 import { faultSpecSchema } from './faults.ts';
 import { journalFilterSchema } from './journal.ts';
 import type { MockIdp } from './mock-idp.ts';
@@ -72,8 +73,17 @@ class BadInput extends Error {
 
 export function controlApiRouter(idp: MockIdp, options: ControlApiOptions): Router {
   const router = express.Router();
+  router.use(sameSiteGuard(idp));
   router.use(accessGuard(options.controlToken));
-  router.use(express.json({ limit: '1mb', type: () => true }));
+  router.use(jsonOnly);
+  router.use(express.json({ limit: '1mb', type: JSON_TYPES }));
+  router.use((req, _res, next) => {
+    // Checking a body walks it recursively: a deeper one would overflow the stack.
+    if (nestedDeeperThan(req.body, MAX_JSON_DEPTH + 3)) {
+      return next(new BadInput(`the body must not nest lists and objects more than ${MAX_JSON_DEPTH + 3} levels deep`));
+    }
+    next();
+  });
 
   router.get('/', (_req, res) => {
     res.json(summary(idp));
@@ -292,6 +302,95 @@ function zodProblems(what: string, error: z.ZodError, raw: unknown): BadInput {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+/** Shortest control token accepted (config.ts refuses a shorter one at start-up). */
+export const MIN_CONTROL_TOKEN_LENGTH = 16;
+
+/** Host names that are this machine whatever DNS says: `localhost`, 127.0.0.0/8, ::1. */
+function isLoopbackName(hostname: string): boolean {
+  const bare = hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare.endsWith('.localhost') || LOOPBACK.test(bare);
+}
+
+function hostnameOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A web page must not drive the control API through someone's browser. A cross-site form or
+ * `fetch` carries the page's `Origin`: only the IdP's own origin and loopback origins pass. A page
+ * on a name the attacker made resolve to 127.0.0.1 (DNS rebinding) is same-origin to itself, so
+ * sends no foreign Origin, but its `Host` is that name: only the IdP's own host names and loopback
+ * names pass.
+ */
+function sameSiteGuard(idp: MockIdp) {
+  const ownHosts = new Set([hostnameOf(idp.issuer), hostnameOf(idp.url)].filter((h) => h !== undefined));
+  const ownOrigins = new Set([new URL(idp.issuer).origin, new URL(idp.url).origin]);
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const host = req.get('host');
+    // A Host is a name or an address and a port, nothing else (`evil@127.0.0.1` would parse as 127.0.0.1).
+    const hostname = host !== undefined && HOST_HEADER.test(host) ? hostnameOf(`http://${host}`) : undefined;
+    if (hostname === undefined || !(ownHosts.has(hostname) || isLoopbackName(hostname))) {
+      return next(
+        new BadInput(
+          `the control API answers only requests addressed to the IdP's own host or a loopback name (Host: ${JSON.stringify(host ?? '')}); set the issuer to the URL you call it by`,
+          [],
+          403,
+        ),
+      );
+    }
+    const origin = req.get('origin');
+    if (origin !== undefined) {
+      const originHost = hostnameOf(origin);
+      const sameSite =
+        ownOrigins.has(origin) ||
+        (originHost !== undefined && /^https?:$/.test(new URL(origin).protocol) && isLoopbackName(originHost));
+      if (!sameSite) {
+        return next(
+          new BadInput(
+            `the control API refuses calls made by web pages of other sites (Origin: ${JSON.stringify(origin)})`,
+            [],
+            403,
+          ),
+        );
+      }
+    }
+    next();
+  };
+}
+
+const HOST_HEADER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+function isJsonType(contentType: string | undefined): boolean {
+  const media = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return media === 'application/json' || /^application\/[\w.-]+\+json$/.test(media);
+}
+
+/**
+ * Bodies are JSON, said so in `Content-Type`: a cross-site HTML form or a "simple" `fetch` can only
+ * send `text/plain`, form or multipart bodies, so refusing those (415) keeps such posts out even
+ * from a loopback origin. A call without a body (`curl -X POST .../reset`) needs no type.
+ */
+function jsonOnly(req: Request, _res: Response, next: NextFunction) {
+  const type = req.get('content-type');
+  const hasBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? '0') > 0;
+  if ((type !== undefined || hasBody) && !isJsonType(type)) {
+    return next(
+      new BadInput(
+        `the control API takes JSON bodies only: Content-Type must be application/json (got ${JSON.stringify(type ?? 'none')})`,
+        [],
+        415,
+      ),
+    );
+  }
+  next();
+}
 
 function accessGuard(controlToken: string | undefined) {
   const expected = controlToken ? Buffer.from(`Bearer ${controlToken}`) : undefined;

@@ -112,6 +112,12 @@ export class FaultBook {
     this.faults = [];
   }
 
+  /** Back to the start: no faults, and the next one is `fault-1` again. */
+  reset(): void {
+    this.faults = [];
+    this.nextId = 1;
+  }
+
   /** The fault that hits this request to `endpoint`, if any; counts the hit and retires spent faults. */
   take(endpoint: FaultEndpoint): Fault | undefined {
     const fault = this.faults.find((f) => f.spec.endpoint === endpoint);

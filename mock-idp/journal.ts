@@ -117,7 +117,14 @@ export class Journal {
     return this.seq;
   }
 
+  /** Drops every entry; sequence numbers go on, so a `since` taken earlier still works. */
   clear(): void {
     this.entries = [];
+  }
+
+  /** Back to the start: no entries, and the next one is number 1 again. */
+  reset(): void {
+    this.entries = [];
+    this.seq = 0;
   }
 }

@@ -24,7 +24,7 @@ const program = new Command()
   .option('--print-users-schema', "print the users file's JSON Schema and exit")
   .addHelpText(
     'after',
-    '\nThe control API token is read only from MOCK_IDP_CONTROL_TOKEN (a flag would show in `ps`).\nSee mock-idp/README.md.',
+    '\nThe control API token (at least 16 characters) is read only from MOCK_IDP_CONTROL_TOKEN (a flag would show in `ps`).\nSee mock-idp/README.md.',
   )
   .showHelpAfterError();
 

@@ -1,27 +1,22 @@
 /**
- * startMockIdp(): the whole mock IdP in one process — express in front (health, login pages, control
- * API, journal), oidc-provider behind it for every OpenID endpoint. The server listens first, so the
- * issuer can default to `http://{host}:{bound port}` even on port 0.
+ * startMockIdp(): the whole mock IdP in one process, in three parts: its state (state.ts: users,
+ * claims, faults, clock, journal, keys, sessions and tokens, with a reset back to the start), its
+ * app (app.ts: express in front, oidc-provider behind, built from the state) and its listener
+ * (listener.ts: a port, any free one with 0). The MockIdp it returns is the public face of the
+ * state, the listener's address and the configuration.
  */
-import { randomBytes } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import express from 'express';
-import type { Provider } from 'oidc-provider';
 import { type Clock, systemClock } from '../common/clock.ts';
-import { listen } from '../common/http-server.ts';
 import { type Logger, silentLogger } from '../common/logger.ts';
+import { createMockIdpApp } from './app.ts';
 import { defaultClient, type MockClient } from './clients.ts';
-import { controlApiRouter } from './control-api.ts';
-import { FaultBook } from './faults.ts';
-import { interactionRouter } from './interactions.ts';
-import { Journal } from './journal.ts';
-import { MemoryStore } from './memory-store.ts';
-import { buildProvider, DEFAULT_TOKEN_LIFETIMES, ENDPOINT_PATHS, type TokenLifetimes } from './provider.ts';
-import { installProviderMiddleware, type RequestNotes } from './provider-middleware.ts';
-import { SigningKeys } from './signing-keys.ts';
-import { UserDirectory } from './user-directory.ts';
-import { builtInCast, claimNamesOf, type DefaultUserOverrides, type MockUser } from './users.ts';
+import { MIN_CONTROL_TOKEN_LENGTH } from './control-api.ts';
+import type { FaultBook } from './faults.ts';
+import type { Journal } from './journal.ts';
+import { Listener } from './listener.ts';
+import { DEFAULT_TOKEN_LIFETIMES, ENDPOINT_PATHS, type TokenLifetimes } from './provider.ts';
+import { MockIdpState } from './state.ts';
+import type { UserDirectory } from './user-directory.ts';
+import { builtInCast, type DefaultUserOverrides, type MockUser } from './users.ts';
 
 export const DEFAULT_HOST = '127.0.0.1';
 /** LiteLLM's mock IdP port (docs/contract.md section 9). Pass 0 in tests. */
@@ -44,8 +39,9 @@ export interface MockIdpOptions {
   idTokenUserClaims?: boolean;
   lifetimes?: Partial<TokenLifetimes>;
   /**
-   * When set, every `/_mock` call must carry `Authorization: Bearer <token>`, and then callers that
-   * are not on loopback are allowed too. Unset: only loopback callers may use the control API.
+   * When set (at least 16 characters), every `/_mock` call must carry `Authorization: Bearer <token>`,
+   * and callers that are not on loopback are allowed too. Unset: only loopback callers may use the
+   * control API.
    */
   controlToken?: string;
   logger?: Logger;
@@ -82,7 +78,10 @@ export interface MockIdp {
   rotateKeys(): Promise<string[]>;
   /** Key ids published at the JWKS endpoint, current first. */
   keyIds(): string[];
-  /** Back to the start: users, faults, journal, lifetimes, clock offset, auto-login, sessions and tokens. */
+  /**
+   * Back to the start: users and the claim names released, faults (ids from `fault-1`), journal
+   * (numbered from 1), lifetimes, clock offset, auto-login, signing keys, sessions and tokens.
+   */
   reset(): void;
   close(): Promise<void>;
 }
@@ -118,235 +117,60 @@ export function endpointUrls(issuer: string): EndpointUrls {
   };
 }
 
-/** oidc-provider events worth a journal line (ctx-based events and token model events). */
-const JOURNALED_EVENTS = [
-  'authorization.accepted',
-  'authorization.success',
-  'authorization.error',
-  'interaction.started',
-  'interaction.ended',
-  'grant.success',
-  'grant.error',
-  'grant.revoked',
-  'userinfo.error',
-  'introspection.error',
-  'revocation.error',
-  'end_session.success',
-  'end_session.error',
-  'device_authorization.success',
-  'device_authorization.error',
-  'code_verification.error',
-  'discovery.error',
-  'jwks.error',
-  'server_error',
-  'authorization_code.consumed',
-  'refresh_token.consumed',
-  'access_token.saved',
-  'refresh_token.saved',
-] as const;
-
 export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockIdp> {
   const startedAt = performance.now();
   const logger = options.logger ?? silentLogger;
-  const clock = options.clock ?? systemClock;
-  const initialUsers = options.users ?? builtInCast(options.defaultUser);
-  const users = new UserDirectory(initialUsers);
-  const clients = options.clients ?? [defaultClient()];
-  if (options.autoLogin !== undefined && !users.get(options.autoLogin)) {
-    throw new Error(`autoLogin names no known user: ${options.autoLogin}`);
+  if (options.controlToken !== undefined && options.controlToken.length < MIN_CONTROL_TOKEN_LENGTH) {
+    throw new Error(`controlToken must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters`);
   }
-  let lifetimes: TokenLifetimes = { ...DEFAULT_TOKEN_LIFETIMES, ...options.lifetimes };
-  let autoLogin = options.autoLogin;
-  let clockOffsetSeconds = 0;
-  const faults = new FaultBook();
-  const journal = new Journal(clock);
-  const store = new MemoryStore();
-  const notes = new WeakMap<IncomingMessage, RequestNotes>();
-  const keys = await SigningKeys.create();
-  const cookieKeys = [randomBytes(32).toString('base64url')];
-
-  let app: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const server = await listen(
-    (req, res) => {
-      if (app) app(req, res);
-      else res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
-    },
-    options.host ?? DEFAULT_HOST,
-    options.port ?? DEFAULT_PORT,
+  const state = await MockIdpState.create({
+    users: options.users ?? builtInCast(options.defaultUser),
+    autoLogin: options.autoLogin,
+    lifetimes: { ...DEFAULT_TOKEN_LIFETIMES, ...options.lifetimes },
+    clock: options.clock ?? systemClock,
+  });
+  const listener = await Listener.open(options.host ?? DEFAULT_HOST, options.port ?? DEFAULT_PORT);
+  const issuer = options.issuer ?? listener.url;
+  const clients = options.clients ?? [defaultClient()];
+  const idp = publicFace(state, listener, issuer, clients);
+  listener.serve(
+    createMockIdpApp(
+      state,
+      {
+        issuer,
+        clients,
+        idTokenUserClaims: options.idTokenUserClaims ?? false,
+        controlToken: options.controlToken,
+        logger,
+      },
+      idp,
+    ),
   );
-  const issuer = options.issuer ?? server.url;
-
-  let claimNames = claimNamesOf(users.list());
-  const makeProvider = (): Provider => {
-    const made = buildProvider({
-      issuer,
-      clients,
-      findUserBySubject: (sub) => users.bySubject(sub),
-      claimNames,
-      keys,
-      store,
-      cookieKeys,
-      lifetimes: () => lifetimes,
-      idTokenUserClaims: options.idTokenUserClaims ?? false,
-    });
-    installProviderMiddleware(made, { faults, keys, clockOffsetSeconds: () => clockOffsetSeconds, notes, logger });
-    // Every listed event, seen through the plain EventEmitter interface (one listener shape for all).
-    const events: EventEmitter = made;
-    for (const event of JOURNALED_EVENTS) {
-      events.on(event, (subject: unknown, error: unknown) =>
-        journal.record({ type: 'event', event, ...eventDetails(subject, error) }),
-      );
-    }
-    return made;
-  };
-  let provider = makeProvider();
-  let providerHandler = provider.callback();
-  const replaceProvider = (reason: string) => {
-    provider = makeProvider();
-    providerHandler = provider.callback();
-    logger.info('provider.rebuilt', { reason });
-  };
-  // oidc-provider fixes the released claim names when it is made (provider.ts): a user with a new
-  // claim name needs a new provider. Sessions and tokens live in `store`, so they survive.
-  users.onChange(() => {
-    const next = claimNamesOf(users.list());
-    if ([...next].every((name) => claimNames.has(name))) return;
-    claimNames = new Set([...claimNames, ...next]);
-    replaceProvider('new claim names');
-  });
-
-  const idp: MockIdp = {
-    issuer,
-    url: server.url,
-    port: server.port,
-    users,
-    faults,
-    journal,
-    clients,
-    endpoints: endpointUrls(issuer),
-    startupMs: 0,
-    autoLogin: () => autoLogin,
-    setAutoLogin(username) {
-      if (username !== undefined && !users.get(username)) throw new Error(`no user named ${username}`);
-      autoLogin = username;
-    },
-    lifetimes: () => ({ ...lifetimes }),
-    setLifetimes(changes) {
-      lifetimes = { ...lifetimes, ...changes };
-      return { ...lifetimes };
-    },
-    clockOffsetSeconds: () => clockOffsetSeconds,
-    setClockOffsetSeconds(seconds) {
-      clockOffsetSeconds = seconds;
-    },
-    async rotateKeys() {
-      await keys.rotate();
-      replaceProvider('key rotation');
-      return keys.kids();
-    },
-    keyIds: () => keys.kids(),
-    reset() {
-      users.reset();
-      faults.clear();
-      journal.clear();
-      store.clear();
-      lifetimes = { ...DEFAULT_TOKEN_LIFETIMES, ...options.lifetimes };
-      clockOffsetSeconds = 0;
-      autoLogin = options.autoLogin;
-    },
-    close: () => server.close(),
-  };
-
-  const front = express();
-  front.disable('x-powered-by');
-  front.use(journalRequests(journal, notes, logger));
-  front.get('/health', (_req, res) => {
-    res.json({ status: 'ok', issuer });
-  });
-  front.use(
-    '/_mock',
-    controlApiRouter(idp, { ...(options.controlToken ? { controlToken: options.controlToken } : {}), logger }),
-  );
-  front.use(interactionRouter({ provider: () => provider, users, autoLogin: () => autoLogin, logger }));
-  // Last: oidc-provider answers every path it is given (machine-notes.md, section 1).
-  front.use((req, res) => {
-    providerHandler(req, res);
-  });
-  app = front;
-
   idp.startupMs = Math.round(performance.now() - startedAt);
-  logger.info('mock_idp.started', { issuer, url: server.url, startupMs: idp.startupMs });
+  logger.info('mock_idp.started', { issuer, url: listener.url, startupMs: idp.startupMs });
   return idp;
 }
 
-/**
- * One journal entry (and one log line) per request, written when the answer is done or the socket
- * dropped. Both redact secrets (journal.ts, common/logger.ts).
- */
-function journalRequests(
-  journal: Journal,
-  notes: WeakMap<IncomingMessage, RequestNotes>,
-  logger: Logger,
-): express.RequestHandler {
-  return (req, res, next) => {
-    // The control API's own calls would drown what the tests look for.
-    if (req.path.startsWith('/_mock')) {
-      next();
-      return;
-    }
-    const started = performance.now();
-    let written = false;
-    const write = () => {
-      if (written) return;
-      written = true;
-      const entry = journal.record({
-        type: 'request',
-        method: req.method,
-        path: req.originalUrl,
-        status: res.writableFinished ? res.statusCode : 0,
-        durationMs: Math.round(performance.now() - started),
-        ...notes.get(req),
-      });
-      if (entry.type === 'request') {
-        logger.info('request', {
-          method: entry.method,
-          path: entry.path,
-          status: entry.status,
-          duration_ms: entry.durationMs,
-          ...(entry.fault ? { fault: entry.fault } : {}),
-        });
-      }
-    };
-    res.once('finish', write);
-    res.once('close', write);
-    next();
+function publicFace(state: MockIdpState, listener: Listener, issuer: string, clients: readonly MockClient[]): MockIdp {
+  return {
+    issuer,
+    url: listener.url,
+    port: listener.port,
+    users: state.users,
+    faults: state.faults,
+    journal: state.journal,
+    clients,
+    endpoints: endpointUrls(issuer),
+    startupMs: 0,
+    autoLogin: () => state.autoLogin(),
+    setAutoLogin: (username) => state.setAutoLogin(username),
+    lifetimes: () => state.lifetimes(),
+    setLifetimes: (changes) => state.setLifetimes(changes),
+    clockOffsetSeconds: () => state.clockOffsetSeconds(),
+    setClockOffsetSeconds: (seconds) => state.setClockOffsetSeconds(seconds),
+    rotateKeys: () => state.rotateKeys(),
+    keyIds: () => state.keys.kids(),
+    reset: () => state.reset(),
+    close: () => listener.close(),
   };
-}
-
-function eventDetails(
-  subject: unknown,
-  error: unknown,
-): { clientId?: string; accountId?: string; error?: string; errorDescription?: string } {
-  const out: { clientId?: string; accountId?: string; error?: string; errorDescription?: string } = {};
-  const source = typeof subject === 'object' && subject !== null && 'oidc' in subject ? subject.oidc : subject;
-  if (typeof source === 'object' && source !== null) {
-    const clientId =
-      'clientId' in source ? source.clientId : 'client' in source ? clientIdOf(source.client) : undefined;
-    if (typeof clientId === 'string') out.clientId = clientId;
-    const accountId = 'accountId' in source ? source.accountId : undefined;
-    if (typeof accountId === 'string') out.accountId = accountId;
-  }
-  if (typeof error === 'object' && error !== null) {
-    if ('error' in error && typeof error.error === 'string') out.error = error.error;
-    else if ('message' in error && typeof error.message === 'string') out.error = error.message;
-    if ('error_description' in error && typeof error.error_description === 'string')
-      out.errorDescription = error.error_description;
-  }
-  return out;
-}
-
-function clientIdOf(client: unknown): string | undefined {
-  return typeof client === 'object' && client !== null && 'clientId' in client && typeof client.clientId === 'string'
-    ? client.clientId
-    : undefined;
 }

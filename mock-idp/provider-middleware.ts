@@ -9,6 +9,7 @@ import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT } from 'jose';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { z } from 'zod';
 import type { Logger } from '../common/logger.ts';
+import type { Claims } from './claims.ts';
 import type { Fault, FaultBook, FaultEndpoint } from './faults.ts';
 import type { RequestEntry } from './journal.ts';
 import { ENDPOINT_PATHS } from './provider.ts';
@@ -24,6 +25,10 @@ export interface ProviderMiddlewareDeps {
   clockOffsetSeconds(): number;
   notes: WeakMap<IncomingMessage, RequestNotes>;
   logger: Logger;
+  /** The user's claims oidc-provider cannot release (claims.ts NAMES_OUTSIDE_PROVIDER), by subject. */
+  claimsOutsideProvider(sub: string): Claims;
+  /** The id_token carries the user's claims too (provider.ts idTokenUserClaims). */
+  idTokenUserClaims: boolean;
 }
 
 const PATH_TO_ENDPOINT = new Map<string, FaultEndpoint>([
@@ -58,8 +63,13 @@ export function installProviderMiddleware(provider: Provider, deps: ProviderMidd
     const endpoint = endpointOfPath(ctx.path);
     const fault = endpoint ? deps.faults.take(endpoint) : undefined;
     if (fault) deps.logger.info('fault.fired', { id: fault.id, endpoint, kind: fault.spec.kind });
+    // Added before any fault re-signs the id_token, so a fault's defect is the only one.
+    const nextWithOwnClaims = async () => {
+      await next();
+      await releaseClaimsOutsideProvider(ctx, endpoint, deps);
+    };
     try {
-      await handleWithFault(ctx, next, fault, provider, deps);
+      await handleWithFault(ctx, nextWithOwnClaims, fault, provider, deps);
       if (endpoint === 'token' || endpoint === 'introspection') await shiftClock(ctx, deps);
     } finally {
       const oidc = ctx.oidc;
@@ -196,6 +206,43 @@ async function resign(
   const jwk = foreignKey ? await makeSigningKey(alg) : ownKey;
   const key = await importJWK(jwk, alg);
   return new SignJWT(change({ ...decodeJwt(token) })).setProtectedHeader({ ...header, alg, kid }).sign(key);
+}
+
+/**
+ * Claims oidc-provider cannot carry (claims.ts NAMES_OUTSIDE_PROVIDER) join the answer where the
+ * user's other custom claims are: userinfo, and the id_token when it carries user claims; both only
+ * under the `profile` scope, which declares every custom claim (provider.ts scopeClaims).
+ */
+async function releaseClaimsOutsideProvider(
+  ctx: ProviderContext,
+  endpoint: FaultEndpoint | undefined,
+  deps: ProviderMiddlewareDeps,
+): Promise<void> {
+  if (ctx.status !== 200) return;
+  if (endpoint === 'userinfo') {
+    const answer = userinfoAnswer.safeParse(ctx.body);
+    const scope = ctx.oidc?.params?.['scope'] ?? ctx.oidc?.accessToken?.scope;
+    if (!answer.success || !hasProfileScope(scope)) return;
+    const extra = Object.entries(deps.claimsOutsideProvider(answer.data.sub));
+    // Object.fromEntries makes own properties whatever the name (assignment would not).
+    if (extra.length > 0) ctx.body = Object.fromEntries([...Object.entries(answer.data), ...extra]);
+    return;
+  }
+  if (endpoint === 'token' && deps.idTokenUserClaims) {
+    const answer = withIdToken.safeParse(ctx.body);
+    if (!answer.success || !hasProfileScope(answer.data['scope'])) return;
+    const sub = decodeJwt(answer.data.id_token).sub;
+    const extra = Object.entries(sub === undefined ? {} : deps.claimsOutsideProvider(sub));
+    if (extra.length > 0) {
+      await resignIdToken(ctx, deps.keys, (claims) => Object.fromEntries([...Object.entries(claims), ...extra]));
+    }
+  }
+}
+
+const userinfoAnswer = z.looseObject({ sub: z.string() });
+
+function hasProfileScope(scope: unknown): boolean {
+  return typeof scope === 'string' && scope.split(' ').includes('profile');
 }
 
 /** The clock offset moves every time claim the IdP issues, as if its clock were off by that much. */

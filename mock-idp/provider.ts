@@ -5,6 +5,7 @@
  */
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { Provider } from 'oidc-provider';
+import { NAMES_OUTSIDE_PROVIDER } from './claims.ts';
 import { type MockClient, toClientMetadata } from './clients.ts';
 import { allowAnyLoopbackPort } from './loopback-redirect.ts';
 import type { MemoryStore } from './memory-store.ts';
@@ -17,7 +18,7 @@ import {
   logoutSuccessPage,
 } from './pages.ts';
 import type { SigningKeys } from './signing-keys.ts';
-import { type MockUser, releasedClaims } from './users.ts';
+import { type MockUser, providerClaims } from './users.ts';
 
 /**
  * Endpoint paths. LiteLLM's mock serves `/authorize`, `/token`, `/userinfo` (docs/contract.md
@@ -89,10 +90,13 @@ const NON_PROFILE_CLAIMS = new Set<string>([
  * `openid email profile` and expects every claim of the user at userinfo (employment_type,
  * org_info, teams, ...), so every claim name that is not an email/phone/address claim is declared
  * under `profile`, next to the standard profile claims. `groups` and `teams` are also a scope of
- * their own for relying parties that ask for them by name.
+ * their own for relying parties that ask for them by name. NAMES_OUTSIDE_PROVIDER are left out: the
+ * mock releases those itself (provider-middleware.ts).
  */
 export function scopeClaims(claimNames: Iterable<string>): Record<string, string[]> {
-  const custom = [...claimNames].filter((name) => !NON_PROFILE_CLAIMS.has(name) && !STANDARD_PROFILE_CLAIMS.has(name));
+  const custom = [...claimNames].filter(
+    (name) => !NON_PROFILE_CLAIMS.has(name) && !STANDARD_PROFILE_CLAIMS.has(name) && !NAMES_OUTSIDE_PROVIDER.has(name),
+  );
   return {
     openid: ['sub'],
     email: [...STANDARD_SCOPE_CLAIMS.email],
@@ -136,7 +140,7 @@ export function buildProvider(settings: ProviderSettings): Provider {
       return {
         accountId: sub,
         // Looked up again at claim time: the control API may have changed the user since login.
-        claims: () => releasedClaims(settings.findUserBySubject(sub) ?? user),
+        claims: () => providerClaims(settings.findUserBySubject(sub) ?? user),
       };
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },

@@ -24,20 +24,32 @@ export async function makeSigningKey(alg: SigningAlgorithm): Promise<PrivateSign
   return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg, use: 'sig' };
 }
 
+function makeGeneration(): Promise<PrivateSigningKey[]> {
+  return Promise.all(SIGNING_ALGORITHMS.map((alg) => makeSigningKey(alg)));
+}
+
 export class SigningKeys {
   /** Newest generation first. */
-  private generations: PrivateSigningKey[][] = [];
+  private generations: PrivateSigningKey[][];
+
+  private constructor(private readonly first: PrivateSigningKey[]) {
+    this.generations = [first];
+  }
 
   static async create(): Promise<SigningKeys> {
-    const keys = new SigningKeys();
-    await keys.rotate();
-    return keys;
+    return new SigningKeys(await makeGeneration());
+  }
+
+  /** Back to the keys made at the start (so reset gives a relying party the JWKS it first saw). */
+  reset(): boolean {
+    const changed = this.generations.length !== 1 || this.generations[0] !== this.first;
+    this.generations = [this.first];
+    return changed;
   }
 
   /** Make a new generation of keys; the oldest retired one is dropped. */
   async rotate(): Promise<void> {
-    const fresh = await Promise.all(SIGNING_ALGORITHMS.map((alg) => makeSigningKey(alg)));
-    this.generations = [fresh, ...this.generations].slice(0, 1 + RETIRED_GENERATIONS_KEPT);
+    this.generations = [await makeGeneration(), ...this.generations].slice(0, 1 + RETIRED_GENERATIONS_KEPT);
   }
 
   /** Every private key, current first: the `jwks` option of oidc-provider. */

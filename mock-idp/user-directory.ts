@@ -2,19 +2,33 @@
  * The live set of users. The control API and the programmatic API change it at run time; the
  * provider reads it on every request. Listeners hear about every change (the mock rebuilds its
  * provider when a new claim name appears, because oidc-provider fixes claim names at construction).
+ *
+ * Claims are stored in Maps and handed out as fresh copies (claims.ts): a claim named
+ * `__proto__` or `constructor` is data like any other and cannot reach another user's claims.
  */
-import { type Claims, type MockUser, subjectOf } from './users.ts';
+import { type Claims, type ClaimValue, claimsFromEntries, claimsToMap, copyJson } from './claims.ts';
+import { type MockUser, subjectOf } from './users.ts';
+
+interface StoredUser {
+  username: string;
+  password?: string;
+  claims: Map<string, ClaimValue>;
+}
 
 export class UserDirectory {
-  private users = new Map<string, MockUser>();
+  private users = new Map<string, StoredUser>();
+  /** OpenID subject -> username: the provider looks users up by subject on every claims request. */
+  private bySub = new Map<string, string>();
   private readonly listeners: Array<() => void> = [];
+  private readonly initial: readonly StoredUser[];
 
-  constructor(private readonly initial: readonly MockUser[]) {
-    this.load(initial);
+  constructor(initial: readonly MockUser[]) {
+    this.initial = initial.map(stored);
+    this.load(this.initial);
   }
 
   list(): MockUser[] {
-    return [...this.users.values()].map(copyUser);
+    return [...this.users.values()].map(shown);
   }
 
   usernames(): string[] {
@@ -23,23 +37,32 @@ export class UserDirectory {
 
   get(username: string): MockUser | undefined {
     const user = this.users.get(username);
-    return user ? copyUser(user) : undefined;
+    return user ? shown(user) : undefined;
   }
 
   /** The user whose OpenID subject is `sub` (the provider's account id). */
   bySubject(sub: string): MockUser | undefined {
-    for (const user of this.users.values()) if (subjectOf(user) === sub) return copyUser(user);
-    return undefined;
+    const username = this.bySub.get(sub);
+    const user = username === undefined ? undefined : this.users.get(username);
+    return user ? shown(user) : undefined;
+  }
+
+  /** Every claim name some user has now. */
+  claimNames(): Set<string> {
+    const names = new Set<string>();
+    for (const user of this.users.values()) for (const name of user.claims.keys()) names.add(name);
+    return names;
   }
 
   replaceAll(users: readonly MockUser[]): void {
-    this.load(users);
+    this.load(users.map(stored));
     this.changed();
   }
 
   /** Add a user or replace the one with the same username. */
   put(user: MockUser): void {
-    this.users.set(user.username, copyUser(user));
+    this.users.set(user.username, stored(user));
+    this.reindex();
     this.changed();
   }
 
@@ -47,7 +70,8 @@ export class UserDirectory {
   setClaims(username: string, claims: Claims): boolean {
     const user = this.users.get(username);
     if (!user) return false;
-    this.users.set(username, { ...user, claims: structuredClone(claims) });
+    user.claims = claimsToMap(claims);
+    this.reindex();
     this.changed();
     return true;
   }
@@ -56,19 +80,21 @@ export class UserDirectory {
   mergeClaims(username: string, claims: Claims): boolean {
     const user = this.users.get(username);
     if (!user) return false;
-    const merged: Claims = { ...user.claims };
-    for (const [name, value] of Object.entries(claims)) {
-      if (value === null) delete merged[name];
-      else merged[name] = structuredClone(value);
+    for (const [name, value] of claimsToMap(claims)) {
+      if (value === null) user.claims.delete(name);
+      else user.claims.set(name, value);
     }
-    this.users.set(username, { ...user, claims: merged });
+    this.reindex();
     this.changed();
     return true;
   }
 
   remove(username: string): boolean {
     const removed = this.users.delete(username);
-    if (removed) this.changed();
+    if (removed) {
+      this.reindex();
+      this.changed();
+    }
     return removed;
   }
 
@@ -82,8 +108,19 @@ export class UserDirectory {
     this.listeners.push(listener);
   }
 
-  private load(users: readonly MockUser[]): void {
-    this.users = new Map(users.map((u) => [u.username, copyUser(u)]));
+  private load(users: readonly StoredUser[]): void {
+    this.users = new Map(users.map((u) => [u.username, copyStored(u)]));
+    this.reindex();
+  }
+
+  /** The first user with a subject wins, as a linear search in list order would. */
+  private reindex(): void {
+    this.bySub = new Map();
+    for (const user of this.users.values()) {
+      const sub = user.claims.get('sub');
+      const subject = subjectOf({ username: user.username, claims: sub === undefined ? {} : { sub } });
+      if (!this.bySub.has(subject)) this.bySub.set(subject, user.username);
+    }
   }
 
   private changed(): void {
@@ -91,6 +128,22 @@ export class UserDirectory {
   }
 }
 
-function copyUser(user: MockUser): MockUser {
-  return structuredClone(user);
+function stored(user: MockUser): StoredUser {
+  return {
+    username: user.username,
+    ...(user.password !== undefined ? { password: user.password } : {}),
+    claims: claimsToMap(user.claims),
+  };
+}
+
+function copyStored(user: StoredUser): StoredUser {
+  return { ...user, claims: new Map([...user.claims].map(([name, value]) => [name, copyJson(value)])) };
+}
+
+function shown(user: StoredUser): MockUser {
+  return {
+    username: user.username,
+    ...(user.password !== undefined ? { password: user.password } : {}),
+    claims: claimsFromEntries(user.claims),
+  };
 }

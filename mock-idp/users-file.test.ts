@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../common/config.ts';
+import { MAX_JSON_DEPTH } from './claims.ts';
 import { loadMockIdpConfig, loadUsersFile, parseUsersFile, UsersFileError, usersFileJsonSchema } from './index.ts';
+import { MAX_USERS_FILE_BYTES, parseClaims } from './users-file.ts';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -146,4 +149,65 @@ test('--users problems come together with variable problems, and auto-login is c
     ['only'],
   );
   assert.equal(options.clients?.[0]?.clientId, 'litellm-cli-test', 'no clients in the file: the default client');
+});
+
+/** Run the mock's command with `args` until it exits (it must: every case here is a start-up error). */
+async function runMockIdp(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', here('./main.ts'), '--port', '0', ...args], {
+    env: { ...process.env, MOCK_OIDC_PORT: '', MOCK_IDP_USERS: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // A mock that started after all would run forever: the test fails instead of hanging.
+    timeout: 30_000,
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stderr };
+}
+
+/** "Billion laughs": nine levels of nine aliases, 9^9 strings once expanded. */
+const ALIAS_BOMB = [
+  'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+  ...'bcdefghi'.split('').map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`),
+  'users:',
+  '  - username: bomb',
+  '    claims: { laughs: *i }',
+].join('\n');
+
+test('an alias bomb or an oversized users file stops the command with exit code 2 and one clear line, no stack trace', async () => {
+  const bomb = join(dir, 'bomb.yaml');
+  await writeFile(bomb, ALIAS_BOMB);
+  const huge = join(dir, 'huge.yaml');
+  await writeFile(huge, `users:\n  - username: a\n${'# padding\n'.repeat(MAX_USERS_FILE_BYTES / 10 + 1)}`);
+  const [bombRun, hugeRun] = await Promise.all([runMockIdp(['--users', bomb]), runMockIdp(['--users', huge])]);
+
+  assert.equal(bombRun.code, 2, bombRun.stderr);
+  assert.match(bombRun.stderr, /bomb\.yaml: must not expand YAML aliases more than 100 times over \(an alias bomb\)/);
+  assert.doesNotMatch(bombRun.stderr, /^\s+at /m, 'no stack trace');
+  assert.equal(hugeRun.code, 2, hugeRun.stderr);
+  assert.match(hugeRun.stderr, new RegExp(`huge\\.yaml: must be at most ${MAX_USERS_FILE_BYTES} bytes`));
+  assert.doesNotMatch(hugeRun.stderr, /^\s+at /m, 'no stack trace');
+});
+
+test('a few aliases are fine: anchors that share a value are normal YAML', () => {
+  const file = parseUsersFile(
+    'users:\n  - username: a\n    teams: &teams [team-a, team-b]\n  - username: b\n    teams: *teams\n',
+    'ok.yaml',
+  );
+  assert.deepEqual(file.users[1]?.claims['teams'], ['team-a', 'team-b']);
+});
+
+test('claims nested deeper than the limit are a problem, not a stack overflow', () => {
+  const nested = (levels: number): unknown => JSON.parse(`${'['.repeat(levels)}1${']'.repeat(levels)}`);
+  // The claims object is one level, its value the rest.
+  const atLimit = parseClaims({ deep: nested(MAX_JSON_DEPTH - 1) }, 'body');
+  assert.ok(Array.isArray(atLimit['deep']));
+  const problems = problemsOf(() => parseClaims({ deep: nested(MAX_JSON_DEPTH) }, 'body'));
+  assert.match(problems[0]?.rule ?? '', new RegExp(`must not nest claims more than ${MAX_JSON_DEPTH}`));
+  const file = `users:\n  - username: a\n    claims:\n      deep: ${JSON.stringify(nested(MAX_JSON_DEPTH))}\n`;
+  assert.match(problemsOf(() => parseUsersFile(file, 'deep.yaml'))[0]?.rule ?? '', /must not nest claims/);
+  const fine = `users:\n  - username: a\n    claims:\n      deep: ${JSON.stringify(nested(MAX_JSON_DEPTH - 1))}\n`;
+  assert.equal(parseUsersFile(fine, 'fine.yaml').users.length, 1);
 });

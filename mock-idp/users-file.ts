@@ -4,9 +4,10 @@
  * is published as JSON Schema (mock-idp/users-file.schema.json) so editors can check the file, and
  * checks users sent to the control API. Every problem names the file, the path in it and the value.
  */
-import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { open } from 'node:fs/promises';
+import { type Document, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './claims.ts';
 import { CLIENT_AUTH_METHODS, type MockClient } from './clients.ts';
 import type { Claims, MockUser } from './users.ts';
 
@@ -122,19 +123,61 @@ export interface UsersFile {
   clients?: MockClient[];
 }
 
+/** A users file larger than this is refused before it is parsed (a cast of thousands fits easily). */
+export const MAX_USERS_FILE_BYTES = 4 * 1024 * 1024;
+/**
+ * The `yaml` package's own guard against alias bombs ("billion laughs"): how many nodes aliases may
+ * expand to, relative to the anchors they point at (its `maxAliasCount`, whose default this is).
+ */
+export const MAX_YAML_ALIAS_COUNT = 100;
+
 export async function loadUsersFile(file: string): Promise<UsersFile> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readAtMost(file, MAX_USERS_FILE_BYTES);
   } catch (error) {
+    if (error instanceof UsersFileError) throw error;
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
     throw new UsersFileError([{ file, path: '', rule: 'must be a readable file', value: reason }]);
   }
   return parseUsersFile(text, file);
 }
 
+/** The file's text, read no further than `limit` bytes (a FIFO or a device has no size to check first). */
+async function readAtMost(file: string, limit: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > limit) {
+      throw new UsersFileError([
+        { file, path: '', rule: `must be at most ${limit} bytes`, value: `more than ${limit} bytes` },
+      ]);
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Parse YAML (JSON is YAML too) and check it; throws UsersFileError listing every problem. */
 export function parseUsersFile(text: string, file: string): UsersFile {
+  if (Buffer.byteLength(text) > MAX_USERS_FILE_BYTES) {
+    throw new UsersFileError([
+      {
+        file,
+        path: '',
+        rule: `must be at most ${MAX_USERS_FILE_BYTES} bytes`,
+        value: `${Buffer.byteLength(text)} bytes`,
+      },
+    ]);
+  }
+  // The parser reports nesting deeper than its stack allows as a document error, like any other.
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new UsersFileError(
@@ -146,8 +189,9 @@ export function parseUsersFile(text: string, file: string): UsersFile {
       })),
     );
   }
-  const raw: unknown = document.toJS();
-  const parsed = usersFileSchema.safeParse(raw);
+  const raw = documentValue(document, file);
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH + 3)) throw tooDeep(file);
+  const parsed = usersFileSchema.safeParse(hideProtoKeys(raw));
   if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, file));
   return {
     users: parsed.data.users.map(toMockUser),
@@ -155,9 +199,42 @@ export function parseUsersFile(text: string, file: string): UsersFile {
   };
 }
 
+/** The document as plain data, within the alias limit; an alias bomb is a problem of the file. */
+function documentValue(document: Document.Parsed, file: string): unknown {
+  try {
+    return document.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
+  } catch (error) {
+    // yaml throws a ReferenceError when aliases expand past maxAliasCount.
+    if (error instanceof ReferenceError) {
+      throw new UsersFileError([
+        {
+          file,
+          path: '',
+          rule: `must not expand YAML aliases more than ${MAX_YAML_ALIAS_COUNT} times over (an alias bomb)`,
+          value: JSON.stringify(error.message),
+        },
+      ]);
+    }
+    throw error;
+  }
+}
+
+/** The claims' own nesting is what counts: the levels above them (file, list, user) come on top. */
+function tooDeep(file: string): UsersFileError {
+  return new UsersFileError([
+    {
+      file,
+      path: '',
+      rule: `must not nest claims more than ${MAX_JSON_DEPTH} lists and objects deep`,
+      value: 'a deeper value',
+    },
+  ]);
+}
+
 /** Check users sent at run time (control API); `where` names the source in problems. */
 export function parseUsers(raw: unknown, where: string): MockUser[] {
-  const parsed = z.array(userSchema).safeParse(raw);
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH + 2)) throw tooDeep(where);
+  const parsed = z.array(userSchema).safeParse(hideProtoKeys(raw));
   if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, where));
   const names = parsed.data.map((u) => u.username);
   const repeated = duplicates(names);
@@ -175,19 +252,21 @@ export function parseUsers(raw: unknown, where: string): MockUser[] {
 }
 
 export function parseUser(raw: unknown, where: string): MockUser {
-  const parsed = userSchema.safeParse(raw);
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH + 1)) throw tooDeep(where);
+  const parsed = userSchema.safeParse(hideProtoKeys(raw));
   if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, where));
   return toMockUser(parsed.data);
 }
 
 export function parseClaims(raw: unknown, where: string): Claims {
-  const parsed = claims.safeParse(raw);
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) throw tooDeep(where);
+  const parsed = claims.safeParse(hideProtoKeys(raw));
   if (!parsed.success) throw new UsersFileError(problemsOf(parsed.error, raw, where));
-  return parsed.data;
+  return restoreProtoKeys(parsed.data);
 }
 
 function toMockUser(entry: z.output<typeof userSchema>): MockUser {
-  const userClaims: Claims = { ...entry.claims };
+  const userClaims: Claims = restoreProtoKeys(entry.claims ?? {});
   if (entry.teams) userClaims['teams'] = entry.teams;
   return {
     username: entry.username,
@@ -224,9 +303,35 @@ function duplicates(values: readonly string[]): number[] {
   return repeated;
 }
 
+/**
+ * zod leaves `__proto__` keys out of what it parses (so that parsing never replaces a prototype),
+ * yet a claim may be named so (claims.ts). Such keys go through zod under a stand-in name and come
+ * back after; Object.fromEntries makes them own properties.
+ */
+const PROTO_STAND_IN = '\u0000__proto__\u0000';
+
+function renameKeys(value: unknown, from: string, to: string): unknown {
+  if (Array.isArray(value)) return value.map((item) => renameKeys(item, from, to));
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(
+    Object.keys(value).map((key) => [key === from ? to : key, renameKeys(Reflect.get(value, key), from, to)]),
+  );
+}
+
+function hideProtoKeys(value: unknown): unknown {
+  return renameKeys(value, '__proto__', PROTO_STAND_IN);
+}
+
+function restoreProtoKeys(value: Claims): Claims {
+  const restored = renameKeys(value, PROTO_STAND_IN, '__proto__');
+  return typeof restored === 'object' && restored !== null && !Array.isArray(restored) ? (restored as Claims) : {};
+}
+
 function problemsOf(error: z.ZodError, raw: unknown, file: string): UsersFileProblem[] {
   return error.issues.map((issue) => {
-    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const path = issue.path
+      .filter((p): p is string | number => typeof p !== 'symbol')
+      .map((p) => (p === PROTO_STAND_IN ? '__proto__' : p));
     const isPassword = path.at(-1) === 'password';
     return {
       file,
@@ -240,7 +345,7 @@ function problemsOf(error: z.ZodError, raw: unknown, file: string): UsersFilePro
 function ruleOf(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union') return 'must be a JSON value (string, number, boolean, null, list or object)';
   if (issue.code === 'unrecognized_keys')
-    return `has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+    return `has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => (k === PROTO_STAND_IN ? '__proto__' : k)).join(', ')}`;
   return issue.message;
 }
 

@@ -7,8 +7,9 @@
  * A user's OpenID subject is its `sub` claim when it has one, else its username.
  */
 
-export type ClaimValue = string | number | boolean | null | ClaimValue[] | { [name: string]: ClaimValue };
-export type Claims = Record<string, ClaimValue>;
+import { type Claims, claimsFromEntries, NAMES_OUTSIDE_PROVIDER, ownValue } from './claims.ts';
+
+export type { Claims, ClaimValue } from './claims.ts';
 
 export interface MockUser {
   username: string;
@@ -19,13 +20,28 @@ export interface MockUser {
 }
 
 export function subjectOf(user: MockUser): string {
-  const sub = user.claims['sub'];
+  const sub = ownValue(user.claims, 'sub');
   return typeof sub === 'string' && sub !== '' ? sub : user.username;
 }
 
-/** The claims a relying party sees: `sub` always present and first. */
-export function releasedClaims(user: MockUser): Claims & { sub: string } {
-  return { ...user.claims, sub: subjectOf(user) };
+/**
+ * The claims oidc-provider releases for the user: every claim but NAMES_OUTSIDE_PROVIDER, with
+ * `sub` always present.
+ */
+export function providerClaims(user: MockUser): Claims & { sub: string } {
+  const entries = Object.keys(user.claims)
+    .filter((name) => !NAMES_OUTSIDE_PROVIDER.has(name) && name !== 'sub')
+    .map((name): [string, Claims[string]] => [name, ownValue(user.claims, name) ?? null]);
+  return { ...claimsFromEntries(entries), sub: subjectOf(user) };
+}
+
+/** The user's claims named in NAMES_OUTSIDE_PROVIDER (released by the mock itself). */
+export function claimsOutsideProvider(user: MockUser): Claims {
+  return claimsFromEntries(
+    Object.keys(user.claims)
+      .filter((name) => NAMES_OUTSIDE_PROVIDER.has(name))
+      .map((name): [string, Claims[string]] => [name, ownValue(user.claims, name) ?? null]),
+  );
 }
 
 /**
@@ -135,11 +151,4 @@ export function builtInCast(overrides: DefaultUserOverrides = {}): MockUser[] {
       },
     },
   ];
-}
-
-/** Names of every claim any user has, for the provider's scope/claims configuration. */
-export function claimNamesOf(users: readonly MockUser[]): Set<string> {
-  const names = new Set<string>();
-  for (const user of users) for (const name of Object.keys(user.claims)) names.add(name);
-  return names;
 }

@@ -1,0 +1,202 @@
+/**
+ * The mock IdP's HTTP app, built from its state (state.ts): express in front (health, login pages,
+ * control API, journal), oidc-provider behind it for every OpenID endpoint. oidc-provider fixes
+ * claim names and keys when it is made, so the app makes a new one whenever the state says they
+ * changed; sessions and tokens live in the state's store and survive.
+ */
+import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import type { IncomingMessage, RequestListener } from 'node:http';
+import express from 'express';
+import type { Provider } from 'oidc-provider';
+import type { Logger } from '../common/logger.ts';
+import type { MockClient } from './clients.ts';
+import { controlApiRouter } from './control-api.ts';
+import { interactionRouter } from './interactions.ts';
+import type { Journal } from './journal.ts';
+import type { MockIdp } from './mock-idp.ts';
+import { buildProvider } from './provider.ts';
+import { installProviderMiddleware, type RequestNotes } from './provider-middleware.ts';
+import type { MockIdpState } from './state.ts';
+import { claimsOutsideProvider } from './users.ts';
+
+export interface AppSettings {
+  issuer: string;
+  clients: readonly MockClient[];
+  idTokenUserClaims: boolean;
+  controlToken: string | undefined;
+  logger: Logger;
+}
+
+/** oidc-provider events worth a journal line (ctx-based events and token model events). */
+const JOURNALED_EVENTS = [
+  'authorization.accepted',
+  'authorization.success',
+  'authorization.error',
+  'interaction.started',
+  'interaction.ended',
+  'grant.success',
+  'grant.error',
+  'grant.revoked',
+  'userinfo.error',
+  'introspection.error',
+  'revocation.error',
+  'end_session.success',
+  'end_session.error',
+  'device_authorization.success',
+  'device_authorization.error',
+  'code_verification.error',
+  'discovery.error',
+  'jwks.error',
+  'server_error',
+  'authorization_code.consumed',
+  'refresh_token.consumed',
+  'access_token.saved',
+  'refresh_token.saved',
+] as const;
+
+/**
+ * The request handler for the listener. `control` is what the control API drives (the public
+ * MockIdp over the same state).
+ */
+export function createMockIdpApp(state: MockIdpState, settings: AppSettings, control: MockIdp): RequestListener {
+  const { logger } = settings;
+  const notes = new WeakMap<IncomingMessage, RequestNotes>();
+  // Cookie keys outlive provider instances, so a rebuild does not log anyone out mid-flow.
+  const cookieKeys = [randomBytes(32).toString('base64url')];
+
+  const makeProvider = (): Provider => {
+    const made = buildProvider({
+      issuer: settings.issuer,
+      clients: settings.clients,
+      findUserBySubject: (sub) => state.users.bySubject(sub),
+      claimNames: state.claimNames(),
+      keys: state.keys,
+      store: state.store,
+      cookieKeys,
+      lifetimes: () => state.lifetimes(),
+      idTokenUserClaims: settings.idTokenUserClaims,
+    });
+    installProviderMiddleware(made, {
+      faults: state.faults,
+      keys: state.keys,
+      clockOffsetSeconds: () => state.clockOffsetSeconds(),
+      notes,
+      logger,
+      claimsOutsideProvider: (sub) => {
+        const user = state.users.bySubject(sub);
+        return user ? claimsOutsideProvider(user) : {};
+      },
+      idTokenUserClaims: settings.idTokenUserClaims,
+    });
+    // Every listed event, seen through the plain EventEmitter interface (one listener shape for all).
+    const events: EventEmitter = made;
+    for (const event of JOURNALED_EVENTS) {
+      events.on(event, (subject: unknown, error: unknown) =>
+        state.journal.record({ type: 'event', event, ...eventDetails(subject, error) }),
+      );
+    }
+    return made;
+  };
+  let provider = makeProvider();
+  let providerHandler = provider.callback();
+  state.onProviderChange((reason) => {
+    provider = makeProvider();
+    providerHandler = provider.callback();
+    logger.info('provider.rebuilt', { reason });
+  });
+
+  const front = express();
+  front.disable('x-powered-by');
+  front.use(journalRequests(state.journal, notes, logger));
+  front.get('/health', (_req, res) => {
+    res.json({ status: 'ok', issuer: settings.issuer });
+  });
+  front.use(
+    '/_mock',
+    controlApiRouter(control, {
+      ...(settings.controlToken !== undefined ? { controlToken: settings.controlToken } : {}),
+      logger,
+    }),
+  );
+  front.use(
+    interactionRouter({ provider: () => provider, users: state.users, autoLogin: () => state.autoLogin(), logger }),
+  );
+  // Last: oidc-provider answers every path it is given (machine-notes.md, section 1).
+  front.use((req, res) => {
+    providerHandler(req, res);
+  });
+  return front;
+}
+
+/**
+ * One journal entry (and one log line) per request, written when the answer is done or the socket
+ * dropped. Both redact secrets (journal.ts, common/logger.ts).
+ */
+function journalRequests(
+  journal: Journal,
+  notes: WeakMap<IncomingMessage, RequestNotes>,
+  logger: Logger,
+): express.RequestHandler {
+  return (req, res, next) => {
+    // The control API's own calls would drown what the tests look for.
+    if (req.path.startsWith('/_mock')) {
+      next();
+      return;
+    }
+    const started = performance.now();
+    let written = false;
+    const write = () => {
+      if (written) return;
+      written = true;
+      const entry = journal.record({
+        type: 'request',
+        method: req.method,
+        path: req.originalUrl,
+        status: res.writableFinished ? res.statusCode : 0,
+        durationMs: Math.round(performance.now() - started),
+        ...notes.get(req),
+      });
+      if (entry.type === 'request') {
+        logger.info('request', {
+          method: entry.method,
+          path: entry.path,
+          status: entry.status,
+          duration_ms: entry.durationMs,
+          ...(entry.fault ? { fault: entry.fault } : {}),
+        });
+      }
+    };
+    res.once('finish', write);
+    res.once('close', write);
+    next();
+  };
+}
+
+function eventDetails(
+  subject: unknown,
+  error: unknown,
+): { clientId?: string; accountId?: string; error?: string; errorDescription?: string } {
+  const out: { clientId?: string; accountId?: string; error?: string; errorDescription?: string } = {};
+  const source = typeof subject === 'object' && subject !== null && 'oidc' in subject ? subject.oidc : subject;
+  if (typeof source === 'object' && source !== null) {
+    const clientId =
+      'clientId' in source ? source.clientId : 'client' in source ? clientIdOf(source.client) : undefined;
+    if (typeof clientId === 'string') out.clientId = clientId;
+    const accountId = 'accountId' in source ? source.accountId : undefined;
+    if (typeof accountId === 'string') out.accountId = accountId;
+  }
+  if (typeof error === 'object' && error !== null) {
+    if ('error' in error && typeof error.error === 'string') out.error = error.error;
+    else if ('message' in error && typeof error.message === 'string') out.error = error.message;
+    if ('error_description' in error && typeof error.error_description === 'string')
+      out.errorDescription = error.error_description;
+  }
+  return out;
+}
+
+function clientIdOf(client: unknown): string | undefined {
+  return typeof client === 'object' && client !== null && 'clientId' in client && typeof client.clientId === 'string'
+    ? client.clientId
+    : undefined;
+}
