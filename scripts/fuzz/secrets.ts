@@ -1,0 +1,164 @@
+/**
+ * The "no secret in any log" oracle. The fuzzer learns every secret as it appears (the keys and
+ * secrets it configured, and the poll secrets, codes, browser tokens, issued keys and IdP tokens the
+ * servers hand out) and scans every log line the servers write for any of them.
+ *
+ * A hit is a leak unless the request itself carried the secret in a place no server can know to be
+ * secret (the path, a query parameter or header with an ordinary name): a server that logs its
+ * request line echoes what it was sent, which is not the same as leaking what it issued or what it
+ * was given in the fields that carry secrets. Those are counted as echoes and reported apart.
+ */
+import { isSecretName } from '../../protocol/redact.ts';
+import { type RequestSpec, targetOf } from './model.ts';
+
+export type SecretKind =
+  | 'master key'
+  | 'signing secret'
+  | 'client secret'
+  | 'control token'
+  | 'poll secret'
+  | 'user code'
+  | 'browser token'
+  | 'cli key'
+  | 'authorization code'
+  | 'access token'
+  | 'refresh token'
+  | 'id token'
+  | 'device code'
+  | 'ui session'
+  | 'password';
+
+/** Every secret is at least this long; it is also the length of the index key. */
+const PREFIX = 8;
+const TOKEN_RUN = /[A-Za-z0-9_\-.~+/=:]{8,}/g;
+
+export interface SecretHit {
+  kind: SecretKind;
+  /** The secret with its middle hidden (enough to tell two apart in a report). */
+  shown: string;
+  line: string;
+  source: string;
+  echo: boolean;
+}
+
+export class SecretBook {
+  private readonly kinds = new Map<string, SecretKind>();
+  private readonly byPrefix = new Map<string, string[]>();
+
+  add(value: string | undefined | null, kind: SecretKind): void {
+    if (typeof value !== 'string' || value.length < PREFIX || this.kinds.has(value)) return;
+    this.kinds.set(value, kind);
+    const prefix = value.slice(0, PREFIX);
+    const list = this.byPrefix.get(prefix);
+    if (list) list.push(value);
+    else this.byPrefix.set(prefix, [value]);
+  }
+
+  get size(): number {
+    return this.kinds.size;
+  }
+
+  kindOf(value: string): SecretKind | undefined {
+    return this.kinds.get(value);
+  }
+
+  /** The secrets that occur in `text`. */
+  findIn(text: string): string[] {
+    const found = new Set<string>();
+    for (const match of text.matchAll(TOKEN_RUN)) {
+      const run = match[0];
+      for (let i = 0; i + PREFIX <= run.length; i++) {
+        const candidates = this.byPrefix.get(run.slice(i, i + PREFIX));
+        if (!candidates) continue;
+        for (const secret of candidates) if (run.startsWith(secret, i)) found.add(secret);
+      }
+    }
+    return [...found];
+  }
+}
+
+export function showSecret(secret: string): string {
+  return secret.length <= 12 ? `${secret.slice(0, 2)}…` : `${secret.slice(0, 6)}…${secret.slice(-4)}`;
+}
+
+/**
+ * The text of a request where a server cannot tell a secret from ordinary data: the path, the
+ * values of query parameters and headers whose names are not secret names.
+ */
+export function ordinaryText(spec: RequestSpec): string {
+  const parts = [spec.path, spec.rawQuery ?? ''];
+  for (const [name, value] of spec.query) if (!isSecretName(name)) parts.push(value, name);
+  for (const [name, value] of spec.headers) {
+    if (!/^(authorization|cookie|x-litellm-cli-poll-secret)$/i.test(name)) parts.push(value);
+  }
+  return parts.join('\n');
+}
+
+/** The whole request line, for echo checks of raw requests (which servers may log as sent). */
+export function requestLineText(spec: RequestSpec): string {
+  return targetOf(spec);
+}
+
+/**
+ * Log lines of one component, held until the current input is over (its answer may hand the
+ * fuzzer a secret the server logged a moment earlier), then scanned.
+ */
+export class LogCapture {
+  private pending: string[] = [];
+  /** The newest lines, for context in reports. */
+  readonly recent: string[] = [];
+  lines = 0;
+  bytes = 0;
+  /** Lines at level error, with the event name (a server that logs an error had a bug or a store fault). */
+  readonly errors: string[] = [];
+
+  constructor(readonly name: string) {}
+
+  readonly sink = {
+    write: (line: string): boolean => {
+      const text = line.trimEnd();
+      this.pending.push(text);
+      this.lines += 1;
+      this.bytes += text.length;
+      return true;
+    },
+  };
+
+  /** Lines written since the last call. */
+  take(): string[] {
+    const lines = this.pending;
+    this.pending = [];
+    for (const line of lines) {
+      this.recent.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
+      if (this.recent.length > 50) this.recent.shift();
+    }
+    return lines;
+  }
+}
+
+/** Scan lines; `ordinary` is the text of the requests that may have been echoed into them. */
+export function scanLines(
+  book: SecretBook,
+  source: string,
+  lines: readonly string[],
+  ordinary: readonly string[],
+): SecretHit[] {
+  const hits: SecretHit[] = [];
+  for (const line of lines) {
+    for (const secret of book.findIn(line)) {
+      hits.push({
+        kind: book.kindOf(secret) ?? 'password',
+        shown: showSecret(secret),
+        line: maskSecret(line, secret),
+        source,
+        echo: ordinary.some((text) => text.includes(secret)),
+      });
+    }
+  }
+  return hits;
+}
+
+function maskSecret(line: string, secret: string): string {
+  const masked = line.split(secret).join(`<${showSecret(secret)}>`);
+  return masked.length > 600 ? `${masked.slice(0, 600)}…` : masked;
+}
