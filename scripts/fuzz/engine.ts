@@ -83,6 +83,8 @@ export interface Execution {
 }
 
 const DEFAULT_SLOW_MS = 5000;
+/** A replayed input's answer is followed by this wait, so late errors (a timer's throw) count. */
+const SETTLE_MS = 200;
 /** Inputs kept to look for the one a failure depends on. */
 const HISTORY = 40;
 
@@ -103,7 +105,11 @@ export class Engine {
     this.uncaught.push(`${kind} ${text.slice(0, 1500)}`);
   }
 
-  async execute(ep: Endpoint, recipe: unknown): Promise<Execution> {
+  /**
+   * Run one input and judge it. `settleMs`: wait that long after the answer before collecting
+   * (used when replaying a reproducer, so an error thrown a moment after the answer is its own).
+   */
+  async execute(ep: Endpoint, recipe: unknown, settleMs = 0): Promise<Execution> {
     this.ctx.sent = [];
     const uncaughtBefore = this.uncaught.length;
     let observation: Observation;
@@ -129,6 +135,7 @@ export class Engine {
     } finally {
       clearTimeout(timer);
     }
+    if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
     const problems = [...observation.problems];
     const { status } = observation;
     if (status >= 500 && !(observation.upstreamBroken && (status === 502 || status === 504))) {
@@ -213,7 +220,8 @@ export class Engine {
         if (shrinking) {
           shrinking.steps += 1;
           if (shrinking.steps > this.options.maxShrinks || performance.now() > shrinking.until) return true;
-          const execution = await this.execute(ep, recipe);
+          const settle = shrinking.signature.startsWith('uncaught') ? SETTLE_MS : 0;
+          const execution = await this.execute(ep, recipe, settle);
           if (execution.problems.length > 0) await this.restart(ep);
           return !(execution.problems.length > 0 && signatureOf(execution.problems) === shrinking.signature);
         }
@@ -296,15 +304,26 @@ export class Engine {
     searchHistory = true,
   ): Promise<Reproducer> {
     await this.restart(ep);
-    const execution = await this.execute(ep, recipe);
+    const execution = await this.execute(ep, recipe, SETTLE_MS);
     if (execution.problems.length > 0) await this.restart(ep);
-    const alone = execution.problems.length > 0 && signatureOf(execution.problems) === signature;
+    let alone = execution.problems.length > 0 && signatureOf(execution.problems) === signature;
+    let shown = execution;
     let after: unknown;
     if (!alone && searchHistory) {
-      // The failing input itself is the newest entry: start with the one before it.
+      // The failing input itself is the newest entry: start with the one before it. An error that
+      // surfaced a moment late belongs to the earlier input: then that one is the reproducer.
+      await this.restart(ep);
       for (const earlier of this.history.slice(0, -1).reverse()) {
-        await this.execute(ep, earlier);
-        const again = await this.execute(ep, recipe);
+        const first = await this.execute(ep, earlier, SETTLE_MS);
+        if (first.problems.length > 0 && signatureOf(first.problems) === signature) {
+          await this.restart(ep);
+          recipe = earlier;
+          shown = first;
+          alone = true;
+          path = '';
+          break;
+        }
+        const again = await this.execute(ep, recipe, SETTLE_MS);
         await this.restart(ep);
         if (again.problems.length > 0 && signatureOf(again.problems) === signature) {
           after = printable(earlier);
@@ -315,14 +334,14 @@ export class Engine {
     return {
       ...(after !== undefined ? { after } : {}),
       recipe: printable(recipe),
-      ...(execution.observation.request ? { request: execution.observation.request } : {}),
-      ...(execution.observation.answer ? { answer: execution.observation.answer } : {}),
-      problems: execution.problems.slice(0, 5),
+      ...(shown.observation.request ? { request: shown.observation.request } : {}),
+      ...(shown.observation.answer ? { answer: shown.observation.answer } : {}),
+      problems: shown.problems.slice(0, 5),
       seed,
       path,
       replay: path
         ? `npm run fuzz -- --endpoints ${ep.name} --seed ${seed} --replay ${path}`
-        : 'not shrunk (a known finding, or past the number of failures shrunk per endpoint)',
+        : 'not replayable by path (a known finding, a failure past the number shrunk, or the input before the one that showed it)',
       reproducesAlone: alone,
     };
   }
@@ -330,7 +349,7 @@ export class Engine {
   /** Replay one input (a known finding, or --replay): the problems it shows on fresh servers. */
   async replayRecipe(ep: Endpoint, recipe: unknown): Promise<Execution> {
     await this.restart(ep);
-    const execution = await this.execute(ep, recipe);
+    const execution = await this.execute(ep, recipe, SETTLE_MS);
     if (execution.problems.length > 0) await this.restart(ep);
     return execution;
   }

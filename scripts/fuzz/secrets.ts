@@ -28,8 +28,14 @@ export type SecretKind =
   | 'ui session'
   | 'password';
 
-/** Every secret is at least this long; it is also the length of the index key. */
+/** Every secret is at least this long; it is also the length of the index key of short secrets. */
 const PREFIX = 8;
+/**
+ * Secrets of WINDOW characters or more are also indexed by their WINDOW-long pieces at every
+ * multiple of WINDOW, so a log line holding any 2 * WINDOW - 1 characters of one (a secret cut
+ * or wrapped) is caught too, not only the whole secret.
+ */
+const WINDOW = 16;
 const TOKEN_RUN = /[A-Za-z0-9_\-.~+/=:]{8,}/g;
 
 export interface SecretHit {
@@ -44,14 +50,18 @@ export interface SecretHit {
 export class SecretBook {
   private readonly kinds = new Map<string, SecretKind>();
   private readonly byPrefix = new Map<string, string[]>();
+  private readonly byWindow = new Map<string, string>();
 
-  add(value: string | undefined | null, kind: SecretKind): void {
+  /** `pieces: false` for a secret that is not random (its pieces may well be ordinary words). */
+  add(value: string | undefined | null, kind: SecretKind, options: { pieces?: boolean } = {}): void {
     if (typeof value !== 'string' || value.length < PREFIX || this.kinds.has(value)) return;
     this.kinds.set(value, kind);
     const prefix = value.slice(0, PREFIX);
     const list = this.byPrefix.get(prefix);
     if (list) list.push(value);
     else this.byPrefix.set(prefix, [value]);
+    if (options.pieces === false) return;
+    for (let at = 0; at + WINDOW <= value.length; at += WINDOW) this.byWindow.set(value.slice(at, at + WINDOW), value);
   }
 
   get size(): number {
@@ -62,15 +72,18 @@ export class SecretBook {
     return this.kinds.get(value);
   }
 
-  /** The secrets that occur in `text`. */
+  /** The secrets that occur in `text`, whole or as a piece of 2 * WINDOW - 1 characters or more. */
   findIn(text: string): string[] {
     const found = new Set<string>();
     for (const match of text.matchAll(TOKEN_RUN)) {
       const run = match[0];
       for (let i = 0; i + PREFIX <= run.length; i++) {
         const candidates = this.byPrefix.get(run.slice(i, i + PREFIX));
-        if (!candidates) continue;
-        for (const secret of candidates) if (run.startsWith(secret, i)) found.add(secret);
+        if (candidates) for (const secret of candidates) if (run.startsWith(secret, i)) found.add(secret);
+        if (i + WINDOW <= run.length) {
+          const piece = this.byWindow.get(run.slice(i, i + WINDOW));
+          if (piece) found.add(piece);
+        }
       }
     }
     return [...found];
@@ -151,14 +164,24 @@ export function scanLines(
         shown: showSecret(secret),
         line: maskSecret(line, secret),
         source,
-        echo: ordinary.some((text) => text.includes(secret)),
+        echo: ordinary.some((text) => text.includes(secret) || sharesPiece(text, secret)),
       });
     }
   }
   return hits;
 }
 
+/** Whether `text` holds a WINDOW-long piece of the secret (the request carried part of it). */
+function sharesPiece(text: string, secret: string): boolean {
+  for (let at = 0; at + WINDOW <= secret.length; at += WINDOW)
+    if (text.includes(secret.slice(at, at + WINDOW))) return true;
+  return false;
+}
+
 function maskSecret(line: string, secret: string): string {
-  const masked = line.split(secret).join(`<${showSecret(secret)}>`);
+  let masked = line.split(secret).join(`<${showSecret(secret)}>`);
+  for (let at = 0; at + WINDOW <= secret.length; at += WINDOW) {
+    masked = masked.split(secret.slice(at, at + WINDOW)).join('<piece>');
+  }
   return masked.length > 600 ? `${masked.slice(0, 600)}…` : masked;
 }
