@@ -176,16 +176,12 @@ export class Engine {
 
   /** The known finding a failure is an instance of, if any. */
   knownFor(ep: Endpoint, execution: Execution): string | undefined {
-    const { problems } = execution;
-    return this.options.known.find((k) => {
-      if (!problems.some((p) => k.matches.test(p))) return false;
-      if (k.endpoint === ep.name) return true;
-      return (
-        k.alsoOn !== undefined &&
-        k.alsoOn.endpoints.test(ep.name) &&
-        k.alsoOn.request(execution.observation.request ?? {})
-      );
-    })?.id;
+    return this.options.known.find(
+      (k) =>
+        k.appliesTo.test(ep.name) &&
+        execution.problems.some((p) => k.matches.test(p)) &&
+        (k.request === undefined || k.request(execution.observation.request ?? {})),
+    )?.id;
   }
 
   async runEndpoint(ep: Endpoint): Promise<EndpointResult> {

@@ -9,13 +9,14 @@
  *
  *   --endpoints   names (gw:poll), groups (gateway, mock-idp, mock-idp-control, users-file) or
  *                 prefixes ending in * (gw:*, ctl:*); default all; `--list` prints them
- *   --jobs        worker processes, each with its own servers (default 2: this machine's cores)
+ *   --jobs        worker processes, each with its own servers (default: the number of cores)
  *   --replay P    replay the input at fast-check path P of --seed S on one endpoint (printed with
  *                 every failure)
  *   --max-shrinks shrinking steps per failure (default 300, and at most 30 s)
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -62,7 +63,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '10000' },
     seed: { type: 'string' },
     endpoints: { type: 'string' },
-    jobs: { type: 'string', default: '2' },
+    jobs: { type: 'string', default: String(availableParallelism()) },
     report: { type: 'string', default: 'reports/fuzz.json' },
     replay: { type: 'string' },
     'max-shrinks': { type: 'string', default: '300' },
@@ -186,6 +187,8 @@ async function parent(): Promise<void> {
     }),
   );
   const wallSeconds = Math.round((performance.now() - started) / 100) / 10;
+  const cpuSeconds = Math.round(cpuOf(results) * 10) / 10;
+  const load = loadavg().map((l) => Math.round(l * 10) / 10);
   const ordered = endpoints.map((e) => results.find((r) => r.name === e.name)!).filter(Boolean);
   const health = summaries.flatMap((s) => s.health);
   const uncaught = summaries.flatMap((s) => s.uncaught);
@@ -212,7 +215,8 @@ async function parent(): Promise<void> {
   const logLines = summaries.reduce((n, s) => n + Object.values(s.logLines).reduce((a, b) => a + b, 0), 0);
   const echoes = ordered.reduce((n, r) => n + r.echoes, 0);
   process.stdout.write(
-    `fuzz: ${inputs} inputs (${requests} requests) on ${ordered.length} endpoints in ${wallSeconds} s; ` +
+    `fuzz: ${inputs} inputs (${requests} requests) on ${ordered.length} endpoints in ${wallSeconds} s ` +
+      `(${cpuSeconds} CPU seconds in the workers; load average ${load.join(' ')} on ${availableParallelism()} cores); ` +
       `${secrets} secrets watched in ${logLines} log lines (${echoes} echoes of request text); ` +
       `${failures} failure kind${failures === 1 ? '' : 's'}, ${openKnown.length} known finding${openKnown.length === 1 ? '' : 's'} open, ` +
       `${unhealthy.length} health problem${unhealthy.length === 1 ? '' : 's'}; seed ${seed}\n`,
@@ -230,6 +234,9 @@ async function parent(): Promise<void> {
         runs_per_endpoint: runs,
         jobs: workerCount,
         wall_seconds: wallSeconds,
+        cpu_seconds: cpuSeconds,
+        load_average_at_end: load,
+        cores: availableParallelism(),
         totals: {
           endpoints: ordered.length,
           inputs,
@@ -262,7 +269,11 @@ async function parent(): Promise<void> {
   process.exitCode = failures > 0 || openKnown.length > 0 || unhealthy.length > 0 || uncaught.length > 0 ? 1 : 0;
 }
 
-async function spawnWorker(): Promise<ChildProcess> {
+async function cpuOf(results: EndpointResult[]): number {
+  return results.reduce((n, r) => n + r.cpuSeconds, 0);
+}
+
+function spawnWorker(): Promise<ChildProcess> {
   const args = ['--child', '--runs', String(runs), '--seed', String(seed), '--max-shrinks', String(maxShrinks)];
   // Warnings go to the report (through the 'warning' event), not to the terminal.
   const worker = fork(fileURLToPath(import.meta.url), args, {

@@ -95,21 +95,23 @@ export function showSecret(secret: string): string {
 }
 
 /**
- * The text of a request where a server cannot tell a secret from ordinary data: the path, the
- * values of query parameters and headers whose names are not secret names.
+ * The text of a request where a server cannot tell a secret from ordinary data: the path, and the
+ * values of query parameters and headers whose names are not secret names, the query read as a
+ * server reads the request line (a `?` put inside a path segment starts the query there).
  */
 export function ordinaryText(spec: RequestSpec): string {
-  const parts = [spec.path, spec.rawQuery ?? ''];
-  for (const [name, value] of spec.query) if (!isSecretName(name)) parts.push(value, name);
+  const target = targetOf(spec);
+  const at = target.indexOf('?');
+  const parts = [at < 0 ? target : target.slice(0, at)];
+  if (at >= 0) {
+    for (const [name, value] of new URLSearchParams(target.slice(at + 1))) {
+      if (!isSecretName(name)) parts.push(name, value);
+    }
+  }
   for (const [name, value] of spec.headers) {
     if (!/^(authorization|cookie|x-litellm-cli-poll-secret)$/i.test(name)) parts.push(value);
   }
   return parts.join('\n');
-}
-
-/** The whole request line, for echo checks of raw requests (which servers may log as sent). */
-export function requestLineText(spec: RequestSpec): string {
-  return targetOf(spec);
 }
 
 /**
