@@ -269,11 +269,11 @@ async function parent(): Promise<void> {
   process.exitCode = failures > 0 || openKnown.length > 0 || unhealthy.length > 0 || uncaught.length > 0 ? 1 : 0;
 }
 
-async function cpuOf(results: EndpointResult[]): number {
+function cpuOf(results: EndpointResult[]): number {
   return results.reduce((n, r) => n + r.cpuSeconds, 0);
 }
 
-function spawnWorker(): Promise<ChildProcess> {
+async function spawnWorker(): Promise<ChildProcess> {
   const args = ['--child', '--runs', String(runs), '--seed', String(seed), '--max-shrinks', String(maxShrinks)];
   // Warnings go to the report (through the 'warning' event), not to the terminal.
   const worker = fork(fileURLToPath(import.meta.url), args, {
