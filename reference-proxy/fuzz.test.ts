@@ -1,0 +1,17 @@
+/**
+ * Fuzzing with a small budget (the full pass is `npm run fuzz`, docs/fuzzing.md): generated inputs,
+ * each a valid request with a few things changed, on every endpoint of the reference gateway, over
+ * real HTTP against real gateways and IdPs. No answer >= 500, no crash, no secret in a log, every
+ * gateway still logs a user in afterwards.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fuzzGroup, summaryLine } from '../scripts/fuzz/run.ts';
+
+test('every gateway endpoint: about 200 generated inputs, no 5xx, no crash, no secret in a log', async (t) => {
+  const { seed, results, unknown, known } = await fuzzGroup('gateway', 200);
+  t.diagnostic(`seed ${seed} (npm run fuzz -- --endpoints gateway --seed ${seed} replays this run)`);
+  for (const r of results) t.diagnostic(summaryLine(r));
+  for (const k of known) for (const line of `known finding, still open: ${k}`.split('\n')) t.diagnostic(line);
+  assert.deepEqual(unknown, [], `seed ${seed}: ${unknown.join('\n')}`);
+});
