@@ -63,6 +63,7 @@ export const GATEWAY_SETTING_STEPS: readonly RegExp[] = [
   /^the gateway's public base URL is /,
   /^the gateway signs CLI keys with /,
   /^CLI keys are configured with /,
+  /^[A-Z_]+ is (not set|empty)$/,
 ];
 
 /** Steps that start gateways no other scenario shares (a fresh port, a Redis of their own, ...). */
