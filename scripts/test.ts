@@ -179,6 +179,8 @@ if (!args.has('--no-static')) {
   await staticCheck('lint and format (biome)', process.execPath, [
     join(ROOT, 'node_modules/@biomejs/biome/bin/biome'),
     'check',
+    // A warning is a finding too: it fails the run like an error.
+    '--error-on-warnings',
     '.',
   ]);
 }
