@@ -30,6 +30,16 @@ const LIBFAKETIME = [
 
 async function startGateway(autoLogin: string): Promise<{ idp: MockIdp; proxy: RunningProxy }> {
   const idp = await startMockIdp({ host: '127.0.0.1', port: 0, autoLogin });
+  try {
+    return { idp, proxy: await startProxy(idp) };
+  } catch (error) {
+    // Else the IdP's server keeps this file's process alive after the failed `before`.
+    await idp.close();
+    throw error;
+  }
+}
+
+async function startProxy(idp: MockIdp): Promise<RunningProxy> {
   const config = loadProxyConfig(
     {
       LITELLM_MASTER_KEY: 'sk-cli-test-master-key-0123456789',
@@ -44,8 +54,7 @@ async function startGateway(autoLogin: string): Promise<{ idp: MockIdp; proxy: R
     },
     { port: 0 },
   );
-  const proxy = await startReferenceProxy(config, { host: '127.0.0.1', port: 0 });
-  return { idp, proxy };
+  return startReferenceProxy(config, { host: '127.0.0.1', port: 0 });
 }
 
 /** `cli-sso login --no-browser`, with the browser's part done over HTTP from what the CLI printed. */

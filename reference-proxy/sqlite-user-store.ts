@@ -1,9 +1,14 @@
 /**
- * Users in SQLite (better-sqlite3), the default: a file under the working directory, or `:memory:`.
- * The schema is created or migrated when the store opens (numbered migrations, like the PostgreSQL
- * store).
+ * Users in SQLite, the default: a file under the working directory, or `:memory:`. The schema is
+ * created or migrated when the store opens (numbered migrations, like the PostgreSQL store).
+ *
+ * The driver is Node's built-in `node:sqlite` where the runtime has it without a flag (22.13+,
+ * 23.4+, 24), else better-sqlite3 (Node 20): no native build on current Node. Both are used
+ * through the few calls they share (exec, prepare, run, get, close); docs/node-versions.md has
+ * the measurements behind the choice.
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { z } from 'zod';
 import type { NestedMetadata } from '../protocol/claim-map.ts';
 import type { IdpIdentity } from './identity.ts';
@@ -56,56 +61,130 @@ function rowToUser(row: z.infer<typeof rowSchema>): UserRecord {
   };
 }
 
+/** What both drivers offer and this store uses. */
+interface SqliteStatement {
+  run(...parameters: unknown[]): unknown;
+  get(...parameters: unknown[]): unknown;
+}
+interface SqliteConnection {
+  exec(sql: string): unknown;
+  prepare(sql: string): SqliteStatement;
+  close(): unknown;
+}
+export type SqliteDriver = 'node:sqlite' | 'better-sqlite3';
+
+const requireHere = createRequire(import.meta.url);
+
+/** node:sqlite's DatabaseSync, or undefined where the runtime has no unflagged node:sqlite. */
+function loadNodeSqlite(): (new (path: string) => SqliteConnection) | undefined {
+  // Node 22 prints "ExperimentalWarning: SQLite is an experimental feature" once per process (24.15+
+  // no longer does: release candidate). The gateway's stderr is its JSON log and the calls used here
+  // have not changed since node:sqlite appeared, so that one warning is held back; any other passes.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (/^SQLite is an experimental feature/.test(text)) return;
+    (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return (requireHere('node:sqlite') as { DatabaseSync: new (path: string) => SqliteConnection }).DatabaseSync;
+  } catch {
+    return undefined; // Node 20, or 22.5-22.12 without --experimental-sqlite
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+function openConnection(path: string): { db: SqliteConnection; driver: SqliteDriver } {
+  const DatabaseSync = loadNodeSqlite();
+  if (DatabaseSync !== undefined) return { db: new DatabaseSync(path), driver: 'node:sqlite' };
+  let db: SqliteConnection;
+  try {
+    const Database = requireHere('better-sqlite3') as typeof BetterSqlite3;
+    db = new Database(path);
+  } catch (error) {
+    // The usual cause: a native module built for another Node.js (NODE_MODULE_VERSION mismatch).
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
+    throw new Error(
+      `${SQLITE_STORE_NAME}: better-sqlite3 does not load in Node.js ${process.version}: ${reason} ` +
+        'Rebuild it for this Node.js (npm rebuild better-sqlite3), use Node.js 22.13 or later ' +
+        '(built-in node:sqlite), or set DATABASE_URL',
+      { cause: error },
+    );
+  }
+  return { db, driver: 'better-sqlite3' };
+}
+
 export class SqliteUserStore implements UserStore {
-  private readonly db: Database.Database;
+  private readonly db: SqliteConnection;
+  /** Which driver this store runs on (tests check that current Node needs no native module). */
+  readonly driver: SqliteDriver;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    ({ db: this.db, driver: this.driver } = openConnection(path));
+    this.db.exec('PRAGMA journal_mode = WAL');
+    // better-sqlite3 is compiled with this as its WAL default (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1);
+    // node:sqlite keeps SQLite's FULL, an fsync per login (measured 6.6 ms a login against 0.2 ms).
+    this.db.exec('PRAGMA synchronous = NORMAL');
+    this.db.exec('PRAGMA busy_timeout = 5000');
     this.migrate();
+  }
+
+  /** BEGIN IMMEDIATE: the write lock is taken before the first read. */
+  private immediate<T>(work: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    let result: T;
+    try {
+      result = work();
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    try {
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    return result;
   }
 
   private migrate(): void {
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)',
     );
-    this.db
-      .transaction(() => {
-        const row = this.db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get();
-        const applied = z.object({ version: z.number().nullable() }).parse(row).version ?? 0;
-        MIGRATIONS.forEach((sql, index) => {
-          const version = index + 1;
-          if (version <= applied) return;
-          this.db.exec(sql);
-          this.db
-            .prepare('INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)')
-            .run(version, Date.now());
-        });
-      })
-      .immediate();
+    this.immediate(() => {
+      const row = this.db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get();
+      const applied = z.object({ version: z.number().nullable() }).parse(row).version ?? 0;
+      MIGRATIONS.forEach((sql, index) => {
+        const version = index + 1;
+        if (version <= applied) return;
+        this.db.exec(sql);
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)')
+          .run(version, Date.now());
+      });
+    });
   }
 
   upsertLogin(identity: IdpIdentity, attribution: NestedMetadata, nowMs: number): Promise<UserRecord> {
     return guardStore(SQLITE_STORE_NAME, async () =>
       // IMMEDIATE: take the write lock before reading, so two logins of one user cannot interleave.
-      this.db
-        .transaction(() => {
-          const user = applyLogin(this.read(identity.userId), identity, attribution, nowMs);
-          this.db
-            .prepare(
-              `INSERT INTO users (user_id, user_email, display_name, first_name, last_name, user_role, teams, metadata,
-                                  created_at_ms, updated_at_ms)
-               VALUES (@userId, @email, @displayName, @firstName, @lastName, @role, @teams, @metadata, @createdAtMs, @updatedAtMs)
-               ON CONFLICT (user_id) DO UPDATE SET
-                 user_email = excluded.user_email, display_name = excluded.display_name,
-                 first_name = excluded.first_name, last_name = excluded.last_name, user_role = excluded.user_role,
-                 teams = excluded.teams, metadata = excluded.metadata, updated_at_ms = excluded.updated_at_ms`,
-            )
-            .run({ ...user, teams: JSON.stringify(user.teams), metadata: JSON.stringify(user.metadata) });
-          return user;
-        })
-        .immediate(),
+      this.immediate(() => {
+        const user = applyLogin(this.read(identity.userId), identity, attribution, nowMs);
+        this.db
+          .prepare(
+            `INSERT INTO users (user_id, user_email, display_name, first_name, last_name, user_role, teams, metadata,
+                                created_at_ms, updated_at_ms)
+             VALUES (@userId, @email, @displayName, @firstName, @lastName, @role, @teams, @metadata, @createdAtMs, @updatedAtMs)
+             ON CONFLICT (user_id) DO UPDATE SET
+               user_email = excluded.user_email, display_name = excluded.display_name,
+               first_name = excluded.first_name, last_name = excluded.last_name, user_role = excluded.user_role,
+               teams = excluded.teams, metadata = excluded.metadata, updated_at_ms = excluded.updated_at_ms`,
+          )
+          .run({ ...user, teams: JSON.stringify(user.teams), metadata: JSON.stringify(user.metadata) });
+        return user;
+      }),
     );
   }
 
