@@ -23,6 +23,7 @@ function identity(overrides: Partial<IdpIdentity>): IdpIdentity {
   return {
     userId: 'alice',
     email: 'alice@example.com',
+    emailNotUsed: null,
     displayName: 'Alice',
     firstName: 'Alice',
     lastName: 'Liddell',
