@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
 import { listen, type RunningServer } from '../../common/http-server.ts';
+import { writePaddedPendingAnswer } from '../../common/padded-answer.ts';
 import {
   CLI_SOURCE,
   CLI_SSO_PATHS,
@@ -121,35 +122,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 
 /** A pending poll answer padded to `bytes`, written with backpressure; the journal entry counts what left. */
 function flood(res: ServerResponse, entry: JournalEntry, bytes: number, chunked: boolean): void {
-  const head = Buffer.from('{"status":"pending","padding":"');
-  const tail = Buffer.from('"}');
-  const chunk = Buffer.alloc(1 << 16, 'x');
-  let padding = bytes - head.length - tail.length;
   entry.bytesSent = 0;
   res.on('close', () => {
     entry.abandoned = !res.writableFinished;
   });
   res.writeHead(200, { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': String(bytes) }) });
-  const write = (data: Buffer): boolean => {
-    entry.bytesSent = (entry.bytesSent ?? 0) + data.length;
-    return res.write(data);
-  };
-  const pump = () => {
-    while (padding > 0 && !res.destroyed) {
-      const next = padding >= chunk.length ? chunk : chunk.subarray(0, padding);
-      padding -= next.length;
-      if (!write(next)) {
-        res.once('drain', pump);
-        return;
-      }
-    }
-    if (!res.destroyed) {
-      write(tail);
-      res.end();
-    }
-  };
-  write(head);
-  pump();
+  writePaddedPendingAnswer(res, bytes, (size) => {
+    entry.bytesSent = (entry.bytesSent ?? 0) + size;
+  });
 }
 
 function routeOf(method: string, path: string): GatewayRoute | 'other' {

@@ -14,6 +14,7 @@
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listen, type RunningServer } from '../../common/http-server.ts';
+import { writePaddedPendingAnswer } from '../../common/padded-answer.ts';
 import { redact, redactUrl } from '../../protocol/redact.ts';
 
 export interface Exchange {
@@ -77,7 +78,6 @@ export interface ShapeRule {
 
 /** Bodies are kept whole up to this size; larger ones are cut (a flood is 100 MiB). */
 const RECORDED_BODY_BYTES = 1 << 20;
-const FLOOD_CHUNK = Buffer.alloc(1 << 16, 'x');
 
 export class WireTap {
   readonly exchanges: Exchange[] = [];
@@ -267,9 +267,6 @@ export class WireTap {
    * written is about what the client read (plus the kernel's socket buffers, a few MiB).
    */
   private answerFlood(res: ServerResponse, exchange: ExchangeStart, bytes: number): void {
-    const head = Buffer.from('{"status":"pending","padding":"');
-    const tail = Buffer.from('"}');
-    let padding = bytes - head.length - tail.length;
     let bytesSent = 0;
     let finished = false;
     const finish = (abandoned: boolean) => {
@@ -287,26 +284,9 @@ export class WireTap {
     };
     res.on('close', () => finish(!res.writableFinished));
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(bytes) });
-    const write = (chunk: Buffer): boolean => {
-      bytesSent += chunk.length;
-      return res.write(chunk);
-    };
-    const pump = () => {
-      while (padding > 0 && !res.destroyed) {
-        const chunk = padding >= FLOOD_CHUNK.length ? FLOOD_CHUNK : FLOOD_CHUNK.subarray(0, padding);
-        padding -= chunk.length;
-        if (!write(chunk)) {
-          res.once('drain', pump);
-          return;
-        }
-      }
-      if (!res.destroyed) {
-        write(tail);
-        res.end();
-      }
-    };
-    write(head);
-    pump();
+    writePaddedPendingAnswer(res, bytes, (size) => {
+      bytesSent += size;
+    });
   }
 
   private relay(
