@@ -70,7 +70,8 @@ fi
 # install_node MAJOR: the newest MAJOR.x from the registry into its own prefix; prints its folder.
 install_node() {
   local prefix="$work/node-$1"
-  PATH="$base_path" npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error "$package@$1" >&2
+  PATH="$base_path" npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error "$package@$1" >&2 ||
+    return 1
   echo "$prefix/node_modules/$package"
 }
 
@@ -79,9 +80,16 @@ for spec in "$@"; do
   major="${spec%%:*}"
   what="${spec#"$major"}"
   t0=$(now)
-  node_dir="$(install_node "$major")"
+  if ! node_dir="$(install_node "$major")" || ! [ -x "$node_dir/bin/node" ]; then
+    echo "other-node: could not install $package@$major from the npm registry" >&2
+    exit 2
+  fi
   export PATH="$node_dir/bin:$base_path"
   version="$(node --version)"
+  if [[ "$version" != "v$major."* ]]; then
+    echo "other-node: $package@$major gave Node $version" >&2
+    exit 2
+  fi
   t_node=$(($(now) - t0))
   echo "== other-node: Node $version ($package@$major, $t_node s to install)"
 
