@@ -161,6 +161,9 @@ export class Engine {
         if (problem && !(observation.upstreamBroken && problem.upstreamStatus)) problems.push(problem.text);
       }
     }
+    for (const { source, lines } of this.ctx.systems.takeJournals()) {
+      hits.push(...scanLines(this.ctx.systems.book, source, lines, echoTexts));
+    }
     for (const hit of hits) {
       if (!hit.echo) problems.push(`secret in a log: ${hit.kind} in ${hit.source}: ${hit.line}`);
     }

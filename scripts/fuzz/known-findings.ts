@@ -225,4 +225,25 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
     matches: /was refused by its own \/v1\/models: 431/,
     appliesTo: /^gw:/,
   },
+  {
+    id: 'G3',
+    endpoint: 'gw:ui-callback',
+    title: 'gateway log: a "&" in the request path leaves the authorization code unredacted',
+    detail:
+      'GET /a&b/callback?code=<a real authorization code>&state=... answers 404 and the request log ' +
+      'line has "path":"/a&b/callback?code=<the code in clear>&state=...". The logger redacts URLs with ' +
+      'protocol/redact.ts redactText, whose query pattern also matches "&b/callback?code=" as one ' +
+      'parameter named "b/callback?code" (not a secret name), so the real code parameter is skipped. ' +
+      'A URL should be split at its first "?" before its parameters are redacted. The mock IdP logs ' +
+      'and journals paths through the same function.',
+    recipe: {
+      gw: 'B',
+      fixture: 'used',
+      user: 0,
+      mutations: [{ op: 'path.segment', index: 0, value: 'a&b', encode: false }],
+    },
+    matches: /^secret in a log: authorization code in gateway/,
+    appliesTo: /^gw:/,
+    request: (r) => target(r).split('?')[0]!.includes('&'),
+  },
 ];

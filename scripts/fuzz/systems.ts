@@ -287,6 +287,28 @@ export class Systems {
     };
   }
 
+  private readonly journalSeen = new Map<MockIdp, number>();
+
+  /**
+   * The journal entries each running mock IdP recorded since the last call, as JSON lines: the
+   * journal is a log too (the control API serves it), so it is scanned for secrets like the logs.
+   */
+  takeJournals(): Array<{ source: string; lines: string[] }> {
+    const out: Array<{ source: string; lines: string[] }> = [];
+    for (const [key, live] of this.running) {
+      if (!key.startsWith('idp-') || key === 'idp-scripted') continue;
+      const idp = live.value as MockIdp;
+      const last = idp.journal.lastSeq();
+      const since = this.journalSeen.get(idp) ?? 0;
+      if (last === since) continue;
+      this.journalSeen.set(idp, last);
+      // A reset clears the journal but keeps counting: entries after `since` are the new ones.
+      const lines = idp.journal.query({ since }).map((entry) => JSON.stringify(entry));
+      if (lines.length > 0) out.push({ source: `${key} journal`, lines });
+    }
+    return out;
+  }
+
   /** Every server that is running now, by name, with its base URL and health path. */
   healthTargets(): Array<{ name: string; url: URL; path: string }> {
     const out: Array<{ name: string; url: URL; path: string }> = [];
