@@ -20,6 +20,12 @@ test('secrets inside text: JWTs, sk- keys, bearer values, secret query parameter
   assert.ok(!out.includes('sk-1234567890'));
 });
 
+test('a "&" in the path before the query does not hide a secret parameter from redaction', () => {
+  const out = redactText('/a&b/callback?code=the-authorization-code&state=x');
+  assert.ok(!out.includes('the-authorization-code'), out);
+  assert.ok(out.includes('state=x'));
+});
+
 test('a known secret is replaced whatever it holds: line breaks, spaces, tabs, escape sequences', async () => {
   const { redactSecrets } = await import('./redact.ts');
   const pieces = ['sk-Q8vTz1LmN0pR', 'w3XyB5cD7eF9gH', 'J2kL4mN6pQ8rS0', 'tU1vW3xY5zA7bC'];

@@ -54,7 +54,8 @@ export function redactText(text: string): string {
       typeof scheme === 'string' && /^(bearer|basic)$/i.test(scheme) ? `${scheme} ${REDACTED}` : REDACTED,
     );
   }
-  return out.replace(/([?&])([^=&#\s]+)=([^&#\s]*)/g, (match, sep: string, name: string) =>
+  // A name holds no "?": in "/a&b/callback?code=X" the parameter is "code", not "b/callback?code".
+  return out.replace(/([?&])([^=&#?\s]+)=([^&#\s]*)/g, (match, sep: string, name: string) =>
     isSecretName(decodeSafe(name)) ? `${sep}${name}=${REDACTED}` : match,
   );
 }
