@@ -33,7 +33,8 @@ const sessionSchema = z.object({
   sub: z.string(),
   email: z.string().nullable(),
   role: z.string(),
-  exp: z.number(),
+  // At most the last second of year 9999: the page shows the end as a date, and no date holds more.
+  exp: z.number().int().max(253_402_300_799),
 });
 const loginStateSchema = z.object({ state: z.string(), pkce_verifier: z.string().nullable() });
 
