@@ -775,8 +775,9 @@ const uiCallback = endpoint({
   run: async (r, ctx) => {
     const gw = await ctx.systems.gateway(r.gw);
     const user = userOf(r.gw, r.user);
+    // Without its cookie the callback is refused before any IdP call: a used target will do.
     const { target, cookie } =
-      r.fixture === 'used'
+      r.fixture === 'used' || r.fixture === 'no-cookie'
         ? (await ctx.pool.get(`${gw.name}${gw.generation}:used-ui`, 500, () => uiCallbackTarget(ctx, gw, user))).value
         : await uiCallbackTarget(ctx, gw, user);
     const base = specOfTarget('GET', target, r.fixture === 'no-cookie' ? [] : [['cookie', cookie]]);

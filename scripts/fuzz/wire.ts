@@ -38,7 +38,8 @@ export interface WireAnswer {
   error?: string;
 }
 
-const MAX_BODY_BYTES = 256 * 1024;
+/** Answers are read up to this size (a poll answer with a 65,536-character user id is 400 KB). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** A string as the bytes a client would send: latin1 when it fits, else UTF-8 bytes shown as latin1. */
 export function asLatin1(text: string): string {
@@ -147,6 +148,9 @@ export class WireClient {
           agent: this.agentFor(from),
           localAddress: from,
           setHost: headers['host'] === undefined,
+          // A server may answer with headers over node's 16 KB default (a Location built from a long
+          // Host): read them, the answer is what is judged.
+          maxHeaderSize: 1024 * 1024,
         });
       } catch (error) {
         done({ status: 0, headers: {}, body: Buffer.alloc(0), error: `client: ${(error as Error).message}` });
