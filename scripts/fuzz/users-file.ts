@@ -289,6 +289,19 @@ export const USERS_FILE_ENDPOINTS: Endpoint[] = [parseFile];
 
 type ChildReply = ParseReply | { crashed: string };
 
+/** The flags that load TypeScript (`--import tsx`), and nothing else of this process's. */
+function loaderFlags(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i]!;
+    if (/^--(import|require|loader|experimental-loader)=/.test(flag)) out.push(flag);
+    else if (/^--(import|require|loader|experimental-loader)$/.test(flag) && execArgv[i + 1] !== undefined) {
+      out.push(flag, execArgv[++i]!);
+    }
+  }
+  return out;
+}
+
 /** The child process that runs the loader; a new one after it dies. */
 class LoaderChild {
   private child: ChildProcess | undefined;
@@ -303,7 +316,7 @@ class LoaderChild {
   private async spawn(): Promise<ChildProcess> {
     const child = fork(fileURLToPath(new URL('./users-file-child.ts', import.meta.url)), [], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--max-semi-space')), '--no-warnings'],
+      execArgv: [...loaderFlags(process.execArgv), '--no-warnings'],
     });
     this.stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {

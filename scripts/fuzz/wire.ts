@@ -38,6 +38,8 @@ export interface WireAnswer {
   error?: string;
 }
 
+const UNSURE_CONNECTION = new Set([400, 408, 413, 414, 415, 417, 431]);
+
 /** Answers are read up to this size (a poll answer with a 65,536-character user id is 400 KB). */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -167,12 +169,17 @@ export class WireClient {
           if (bytes < MAX_BODY_BYTES) chunks.push(chunk);
           bytes += chunk.length;
         });
-        const finish = () =>
+        const finish = () => {
+          // After an answer that may come before the server read the whole request (a refused
+          // body, a parse error), the connection is not reused: leftover bytes would be read as
+          // the start of the next request, and that request would be judged for them.
+          if (UNSURE_CONNECTION.has(res.statusCode ?? 0)) res.socket?.destroy();
           done({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES),
           });
+        };
         res.on('end', finish);
         res.on('error', finish);
         res.on('aborted', finish);
