@@ -129,8 +129,9 @@ export class Engine {
       else if (error instanceof FixtureUnavailable) {
         observation = { outcome: 'setup-unavailable', status: 0, problems: [], answer: error.message };
       } else {
+        // Not a server's doing: the fuzzer itself (its own bug, or a set-up it could not make).
         const message = error instanceof Error ? error.message : String(error);
-        observation = { outcome: 'error', status: 0, problems: [message] };
+        observation = { outcome: 'fuzzer-error', status: 0, problems: [`the fuzzer failed on this input: ${message}`] };
       }
     } finally {
       clearTimeout(timer);
@@ -244,7 +245,8 @@ export class Engine {
         const seen = bySignature.get(signature);
         if (seen) {
           seen.count += 1;
-          if (ep.stateful) await this.restart(ep);
+          const known = this.options.known.find((k) => k.id === seen.known);
+          if (ep.stateful && (known === undefined || known.poisons)) await this.restart(ep);
           return true;
         }
         await this.restart(ep);

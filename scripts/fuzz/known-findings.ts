@@ -11,6 +11,8 @@
  * users-file.ts). A generated failure is labelled with a finding when it is on one of `appliesTo`,
  * one of its problems matches `matches`, and `request` (if given) recognises its request.
  */
+import { asLatin1 } from './wire.ts';
+
 export interface KnownFinding {
   id: string;
   /** The endpoint whose input `recipe` is. */
@@ -22,6 +24,11 @@ export interface KnownFinding {
   matches: RegExp;
   appliesTo: RegExp;
   request?: (request: RequestDescription) => boolean;
+  /**
+   * The bug leaves the server broken for what follows: after each such failure the servers are
+   * replaced. Other known failures of a stateful endpoint are only counted (a restart costs keys).
+   */
+  poisons?: boolean;
 }
 
 /** The printable request of a failure (engine.ts: describeRequest). */
@@ -38,18 +45,21 @@ function header(request: RequestDescription, name: string): string | undefined {
   return line?.slice(name.length + 2);
 }
 
-/** A Host header no URL can be made of. */
+/** A Host header no URL can be made of (read as the server reads it: the bytes, as latin1). */
 function badHost(request: RequestDescription): boolean {
   const host = header(request, 'host');
   if (host === undefined) return false;
   try {
-    return new URL(`http://${host}/`).host === '';
+    return new URL(`http://${asLatin1(host)}/`).host === '';
   } catch {
     return true;
   }
 }
 
 const target = (request: RequestDescription): string => String(request.target ?? '');
+
+/** The fuzzed request got a 500, or a server logged one for it (the answer may then be another). */
+const ANSWERED_500 = /^answered 500$|answered 500 to /;
 
 export const KNOWN_FINDINGS: KnownFinding[] = [
   {
@@ -62,7 +72,7 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
       '/authorize/{uid} and the other oidc-provider routes, which build URLs from the Host header. ' +
       'A client mistake: 400.',
     recipe: { mutations: [{ op: 'header.set', name: 'host', value: '%' }] },
-    matches: /^answered 500$/,
+    matches: ANSWERED_500,
     appliesTo: /^idp:/,
     request: (r) => badHost(r) && !target(r).startsWith('/device'),
   },
@@ -77,7 +87,7 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
       'Same for GET /device/x, GET /device/openid-configuration and POST /device (a form, no device-flow ' +
       'cookie). A wrong method or a missing session: 4xx.',
     recipe: { mutations: [{ op: 'method', value: 'GET' }] },
-    matches: /^answered 500$/,
+    matches: ANSWERED_500,
     appliesTo: /^idp:/,
     request: (r) => /^\/device(\/|\?|$)/i.test(target(r)),
   },
@@ -98,7 +108,7 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
       probe: 'none',
       user: 'alice',
     },
-    matches: /^answered 500$/,
+    matches: ANSWERED_500,
     appliesTo: /^ctl:/,
     request: (r) => /^(\[{64}|(\{"a":){64})/.test(String(r.body ?? '')),
   },
@@ -112,8 +122,10 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
       'answers 200 with only sub and email: preferred_username, name, org_info, groups, teams... are ' +
       'gone (the released claim names stay poisoned for the life of the process).',
     recipe: { op: 'PUT', claims: { constructor: 'x' }, mutations: [], probe: 'both', user: 'carol' },
-    matches: /probe POST \/token answered 500|after \/_mock\/reset, probe GET \/userinfo/,
+    // Any probe that fails: after such a claim every sign-in may break, at any step.
+    matches: /^(after \/_mock\/reset, )?probe /,
     appliesTo: /^ctl:/,
+    poisons: true,
   },
   {
     id: 'F5',
@@ -161,9 +173,13 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
       hint: undefined,
       pkce: false,
       post: false,
-      mutations: [{ op: 'path.append', value: 'xyz' }],
+      // GET /authorize/xyz?client_id=litellm-cli-test&response_type=code&scope=...: no redirect_uri.
+      mutations: [
+        { op: 'path.append', value: 'xyz' },
+        { op: 'query.drop', index: 2 },
+      ],
     },
-    matches: /^answered 500$/,
+    matches: ANSWERED_500,
     appliesTo: /^idp:/,
     request: (r) => /^\/authorize\/[^?]/.test(target(r)) && !badHost(r),
   },
@@ -182,7 +198,7 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
       probe: 'none',
       user: 'alice',
     },
-    matches: /^answered 500$/,
+    matches: ANSWERED_500,
     appliesTo: /^ctl:/,
     request: (r) => header(r, 'content-encoding') !== undefined,
   },
@@ -228,22 +244,38 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
   {
     id: 'G3',
     endpoint: 'gw:ui-callback',
-    title: 'gateway log: a "&" in the request path leaves the authorization code unredacted',
+    title: 'gateway and mock IdP logs: a "&" in the request path leaves a secret query value unredacted',
     detail:
       'GET /a&b/callback?code=<a real authorization code>&state=... answers 404 and the request log ' +
       'line has "path":"/a&b/callback?code=<the code in clear>&state=...". The logger redacts URLs with ' +
       'protocol/redact.ts redactText, whose query pattern also matches "&b/callback?code=" as one ' +
       'parameter named "b/callback?code" (not a secret name), so the real code parameter is skipped. ' +
       'A URL should be split at its first "?" before its parameters are redacted. The mock IdP logs ' +
-      'and journals paths through the same function.',
+      'and journals paths through the same function: GET /o&x/?user_code=VTVX-KDZZ at the mock IdP ' +
+      'leaves the device user code in its log and journal.',
     recipe: {
       gw: 'B',
       fixture: 'used',
       user: 0,
       mutations: [{ op: 'path.segment', index: 0, value: 'a&b', encode: false }],
     },
-    matches: /^secret in a log: authorization code in gateway/,
-    appliesTo: /^gw:/,
+    matches: /^secret in a log: /,
+    appliesTo: /^(gw|idp):/,
     request: (r) => target(r).split('?')[0]!.includes('&'),
+  },
+  {
+    id: 'F9',
+    endpoint: 'idp:users-file',
+    title: 'users file: two claims nested 1,000 deep kill the process (fatal V8 error, exit 134)',
+    detail:
+      'parseUsersFile of {"users":[{"username":"a","claims":{"x":{"a":{"a":... 1,000 deep}}}},' +
+      '{"username":"b","claims":{"y":... 1,000 deep}}]} (24 KB) aborts the whole process with "FATAL ' +
+      'ERROR: RegExpCompiler Allocation failed - process out of memory", exit code 134: no try/catch ' +
+      'sees it, so `mock-idp --users FILE` dies without a message naming the file (it should exit 2 ' +
+      'with UsersFileError). One such claim gives UsersFileError "Maximum call stack size exceeded"; ' +
+      'the yaml parser recurses per nesting level. A depth limit checked before parsing avoids both.',
+    recipe: { format: 'yaml', structure: [], text: ['two-deep-claims'], levels: 5, via: 'parse' },
+    matches: /^the process parsing it died/,
+    appliesTo: /^idp:users-file$/,
   },
 ];

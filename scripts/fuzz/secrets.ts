@@ -9,7 +9,7 @@
  * was given in the fields that carry secrets. Those are counted as echoes and reported apart.
  */
 import { isSecretName } from '../../protocol/redact.ts';
-import { type RequestSpec, targetOf } from './model.ts';
+import { bodyText, type RequestSpec, targetOf } from './model.ts';
 
 export type SecretKind =
   | 'master key'
@@ -96,8 +96,9 @@ export function showSecret(secret: string): string {
 
 /**
  * The text of a request where a server cannot tell a secret from ordinary data: the path, and the
- * values of query parameters and headers whose names are not secret names, the query read as a
- * server reads the request line (a `?` put inside a path segment starts the query there).
+ * values of query parameters, headers and form fields whose names are not secret names (the query
+ * read as a server reads the request line: a `?` put inside a path segment starts the query
+ * there), and a body that is not a form (read as form data by some routes).
  */
 export function ordinaryText(spec: RequestSpec): string {
   const target = targetOf(spec);
@@ -111,6 +112,10 @@ export function ordinaryText(spec: RequestSpec): string {
   for (const [name, value] of spec.headers) {
     if (!/^(authorization|cookie|x-litellm-cli-poll-secret)$/i.test(name)) parts.push(value);
   }
+  // Form fields too: the mock IdP journals the OAuth parameters it read, a secret one redacted.
+  if (spec.body.kind === 'form')
+    for (const [name, value] of spec.body.fields) if (!isSecretName(name)) parts.push(value);
+  if (spec.body.kind === 'text' || spec.body.kind === 'bytes') parts.push(bodyText(spec.body) ?? '');
   return parts.join('\n');
 }
 

@@ -123,6 +123,11 @@ export class Systems {
     return pending;
   }
 
+  /** A helper the fuzzer starts once and stops with the servers (e.g. the users file child). */
+  shared<T>(key: string, start: () => Promise<{ value: T; close(): Promise<void> }>): Promise<T> {
+    return this.once(key, start);
+  }
+
   generation(key: string): number {
     return this.generations.get(key) ?? 0;
   }
@@ -315,7 +320,9 @@ export class Systems {
     for (const [key, live] of this.running) {
       const value = live.value;
       if (key.startsWith('gateway-')) out.push({ name: key, url: (value as Gateway).url, path: '/health/liveliness' });
-      else if (key !== 'idp-scripted') out.push({ name: key, url: new URL((value as MockIdp).url), path: '/health' });
+      else if (key.startsWith('idp-') && key !== 'idp-scripted') {
+        out.push({ name: key, url: new URL((value as MockIdp).url), path: '/health' });
+      }
     }
     return out;
   }

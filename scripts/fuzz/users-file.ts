@@ -4,19 +4,21 @@
  * prototype names, wrong types) or its text changed (alias bombs, deep nesting, tags, merge keys,
  * several documents, control characters, huge values).
  *
+ * The loader runs in a child process (users-file-child.ts): an input that kills the process that
+ * parses it is a finding the fuzzer lives to report; the child is started again for the next one.
+ *
  * Oracle: the loader returns users or throws UsersFileError, whose message names the file and at
- * least one problem, within 5 s; nothing else is thrown, no password or client secret is shown in the
+ * least one problem, within 10 s; nothing else is thrown, no password or client secret is shown in the
  * message, and
  * Object.prototype is untouched.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { loadUsersFile, parseUsersFile, UsersFileError } from '../../mock-idp/index.ts';
 import { type Endpoint, endpoint } from './endpoint.ts';
 import { applyMutations, bodyText, junkJson, junkString, type Mutation, mutation, prototypeName } from './model.ts';
+import type { ParseReply, ParseRequest } from './users-file-child.ts';
 
 const PASSWORD = 'users-file-secret-pw-0001';
 const CLIENT_SECRET = 'users-file-client-secret-0001';
@@ -76,6 +78,7 @@ const TEXT_CHANGES = [
   'anchor-on-key',
   'yaml-1.1-bools',
   'directive',
+  'two-deep-claims',
 ] as const;
 type TextChange = (typeof TEXT_CHANGES)[number];
 
@@ -165,6 +168,10 @@ function applyText(text: string, change: TextChange, levels: number): string {
       return text.replace('username: alice', 'username: yes').replace('alice@example.com', 'on');
     case 'directive':
       return `%YAML 1.1\n%TAG ! tag:evil.example,2000:\n---\n${text}`;
+    case 'two-deep-claims': {
+      const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+      return `{"users":[{"username":"a","claims":{"x":${deep(levels * 200)}}},{"username":"b","claims":{"y":${deep(levels * 200)}}}]}`;
+    }
   }
 }
 
@@ -204,8 +211,11 @@ const parseFile = endpoint({
   name: 'idp:users-file',
   group: 'users-file',
   what: 'parseUsersFile / loadUsersFile (mock-idp/users-file.ts), in process',
-  servers: [],
-  slowMs: 5000,
+  // A fresh child after a failure: whether a deep input kills it depends on what it parsed before
+  // (V8 compiles yaml's regular expressions lazily), and a reproducer must not.
+  servers: ['users-file-child'],
+  // yaml takes seconds on 100,000-deep nesting on a busy machine: slow, not hung.
+  slowMs: 10_000,
   recipe: () =>
     fc.record<UsersFileRecipe>({
       format: fc.constantFrom('yaml', 'yaml', 'json'),
@@ -217,54 +227,50 @@ const parseFile = endpoint({
       levels: fc.integer({ min: 1, max: 9 }),
       via: fc.constantFrom('parse', 'parse', 'parse', 'parse', 'parse', 'parse', 'file', 'missing', 'directory'),
     }),
-  run: async (r) => {
+  run: async (r, ctx) => {
     const mutated = applyMutations(
       { method: 'PUT', path: '/', query: [], headers: [], body: { kind: 'json', value: structuredClone(VALID_FILE) } },
       r.structure,
     );
     const value = mutated.body.kind === 'json' ? mutated.body.value : bodyText(mutated.body);
     let text =
-      r.format === 'json' || typeof value === 'string'
-        ? typeof value === 'string'
+      value === undefined
+        ? ''
+        : typeof value === 'string'
           ? value
-          : JSON.stringify(value)
-        : stringify(value);
+          : r.format === 'json'
+            ? JSON.stringify(value)
+            : stringify(value);
     for (const change of r.text) text = applyText(text, change, r.levels);
     const problems: string[] = [];
     const started = performance.now();
+    const child = await ctx.systems.shared('users-file-child', () => LoaderChild.start());
+    const reply = await child.run({ text, fileName: FILE_NAME, via: r.via }, 30_000);
     let outcome: string;
-    let dir: string | undefined;
-    try {
-      if (r.via === 'parse') parseUsersFile(text, FILE_NAME);
-      else {
-        dir = await mkdtemp(join(tmpdir(), 'fuzz-users-'));
-        const file = join(dir, FILE_NAME);
-        if (r.via === 'file') await writeFile(file, text);
-        await loadUsersFile(r.via === 'directory' ? dir : file);
+    if ('crashed' in reply) {
+      outcome = 'crashed';
+      problems.push(`the process parsing it died: ${reply.crashed}`);
+    } else if (reply.kind === 'UsersFileError') {
+      outcome = 'UsersFileError';
+      if (reply.problems === 0) problems.push('UsersFileError without any problem listed');
+      if (!reply.message.includes(FILE_NAME) && r.via === 'parse') {
+        problems.push(`the error does not name the file: ${reply.message.slice(0, 200)}`);
       }
-      outcome = 'loaded';
-    } catch (error) {
-      if (error instanceof UsersFileError) {
-        outcome = 'UsersFileError';
-        if (error.problems.length === 0) problems.push('UsersFileError without any problem listed');
-        if (!error.message.includes(FILE_NAME) && r.via === 'parse')
-          problems.push(`the error does not name the file: ${error.message.slice(0, 200)}`);
-        if (error.message.includes(PASSWORD))
-          problems.push(`the error message shows a password: ${error.message.slice(0, 300)}`);
-      } else {
-        const e = error instanceof Error ? error : new Error(String(error));
-        outcome = `threw ${e.name}`;
-        problems.push(`threw ${e.name} instead of UsersFileError: ${e.message.slice(0, 200)}`);
+      for (const [what, secret] of [
+        ['a password', PASSWORD],
+        ['a client secret', CLIENT_SECRET],
+      ] as const) {
+        if (reply.message.includes(secret))
+          problems.push(`the error message shows ${what}: ${reply.message.slice(0, 300)}`);
       }
-    } finally {
-      if (dir) await rm(dir, { recursive: true, force: true });
+    } else if (reply.kind === 'threw') {
+      outcome = `threw ${reply.name}`;
+      problems.push(`threw ${reply.name} instead of UsersFileError: ${reply.message.slice(0, 200)}`);
+    } else outcome = 'loaded';
+    if ('polluted' in reply && reply.polluted.length > 0) {
+      problems.push(`Object.prototype was changed: ${reply.polluted.join(', ')}`);
     }
     const ms = Math.round(performance.now() - started);
-    const proto = Object.prototype as Record<string, unknown>;
-    if (Object.keys(Object.prototype).length > 0 || proto['polluted'] !== undefined) {
-      problems.push(`Object.prototype was changed: ${Object.keys(Object.prototype).join(', ')}`);
-      for (const key of Object.keys(Object.prototype)) delete proto[key];
-    }
     return {
       outcome,
       status: 0,
@@ -280,3 +286,84 @@ const parseFile = endpoint({
 });
 
 export const USERS_FILE_ENDPOINTS: Endpoint[] = [parseFile];
+
+type ChildReply = ParseReply | { crashed: string };
+
+/** The flags that load TypeScript (`--import tsx`), and nothing else of this process's. */
+function loaderFlags(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i]!;
+    if (/^--(import|require|loader|experimental-loader)=/.test(flag)) out.push(flag);
+    else if (/^--(import|require|loader|experimental-loader)$/.test(flag) && execArgv[i + 1] !== undefined) {
+      out.push(flag, execArgv[++i]!);
+    }
+  }
+  return out;
+}
+
+/** The child process that runs the loader; a new one after it dies. */
+class LoaderChild {
+  private child: ChildProcess | undefined;
+  private stderr = '';
+  private nextId = 1;
+
+  static async start(): Promise<{ value: LoaderChild; close(): Promise<void> }> {
+    const loader = new LoaderChild();
+    return { value: loader, close: async () => loader.stop() };
+  }
+
+  private async spawn(): Promise<ChildProcess> {
+    const child = fork(fileURLToPath(new URL('./users-file-child.ts', import.meta.url)), [], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      execArgv: [...loaderFlags(process.execArgv), '--no-warnings'],
+    });
+    this.stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000);
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) =>
+        reject(new Error(`the users file child stopped at start (exit ${code}): ${this.stderr}`)),
+      );
+    });
+    return child;
+  }
+
+  async run(request: Omit<ParseRequest, 'id'>, timeoutMs: number): Promise<ChildReply> {
+    this.child ??= await this.spawn();
+    const child = this.child;
+    const id = this.nextId++;
+    return new Promise<ChildReply>((resolve) => {
+      const done = (reply: ChildReply) => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(reply);
+      };
+      const onMessage = (reply: ParseReply) => {
+        if (reply.id === id) done(reply);
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        this.child = undefined;
+        const fatal = /FATAL ERROR[^\n]*/.exec(this.stderr)?.[0] ?? this.stderr.trim().split('\n').at(-1) ?? '';
+        done({ crashed: `exit code ${code}${signal ? `, signal ${signal}` : ''}: ${fatal.slice(0, 300)}` });
+      };
+      const timer = setTimeout(() => {
+        child.off('exit', onExit);
+        child.kill('SIGKILL');
+        this.child = undefined;
+        done({ crashed: `no answer within ${timeoutMs} ms (killed)` });
+      }, timeoutMs);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ ...request, id });
+    });
+  }
+
+  stop(): void {
+    this.child?.kill();
+    this.child = undefined;
+  }
+}

@@ -38,7 +38,10 @@ export interface WireAnswer {
   error?: string;
 }
 
-const MAX_BODY_BYTES = 256 * 1024;
+const UNSURE_CONNECTION = new Set([400, 408, 413, 414, 415, 417, 431]);
+
+/** Answers are read up to this size (a poll answer with a 65,536-character user id is 400 KB). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** A string as the bytes a client would send: latin1 when it fits, else UTF-8 bytes shown as latin1. */
 export function asLatin1(text: string): string {
@@ -147,6 +150,9 @@ export class WireClient {
           agent: this.agentFor(from),
           localAddress: from,
           setHost: headers['host'] === undefined,
+          // A server may answer with headers over node's 16 KB default (a Location built from a long
+          // Host): read them, the answer is what is judged.
+          maxHeaderSize: 1024 * 1024,
         });
       } catch (error) {
         done({ status: 0, headers: {}, body: Buffer.alloc(0), error: `client: ${(error as Error).message}` });
@@ -163,12 +169,17 @@ export class WireClient {
           if (bytes < MAX_BODY_BYTES) chunks.push(chunk);
           bytes += chunk.length;
         });
-        const finish = () =>
+        const finish = () => {
+          // After an answer that may come before the server read the whole request (a refused
+          // body, a parse error), the connection is not reused: leftover bytes would be read as
+          // the start of the next request, and that request would be judged for them.
+          if (UNSURE_CONNECTION.has(res.statusCode ?? 0)) res.socket?.destroy();
           done({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES),
           });
+        };
         res.on('end', finish);
         res.on('error', finish);
         res.on('aborted', finish);
