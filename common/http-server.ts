@@ -2,8 +2,8 @@
  * Servers are created without listening and listen where they are told (port 0 in tests)
  * (architecture.md, convention 11). close() ends keep-alive sockets so processes exit at once.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type RequestListener, STATUS_CODES, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { httpCall } from './http-client.ts';
 
 export interface RunningServer {
@@ -16,6 +16,7 @@ export interface RunningServer {
 
 export async function listen(handler: RequestListener, host: string, port: number): Promise<RunningServer> {
   const server = createServer(handler);
+  server.on('clientError', answerUnparsableRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -31,6 +32,37 @@ export async function listen(handler: RequestListener, host: string, port: numbe
     port: address.port,
     close: () => closeServer(server),
   };
+}
+
+/** How long a refused client may go on sending before its connection is closed anyway. */
+const LINGER_MS = 2000;
+
+/**
+ * A request the HTTP parser refuses (headers over 16 KiB, a malformed request line) gets a 4xx the
+ * client can read. Node's default writes the answer and destroys the socket at once; a client still
+ * sending its oversized headers then has its bytes answered by a TCP reset, which discards the answer
+ * it has not read yet (seen on Node 24 with a 64 KiB header: ECONNRESET, no status). So the answer is
+ * written and our side ended, and what the client still sends is read and dropped until it closes
+ * or for LINGER_MS at most (a lingering close, as nginx and Apache do).
+ */
+function answerUnparsableRequest(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 431
+      : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+        ? 413
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 408
+          : 400;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.setTimeout(LINGER_MS, () => socket.destroy());
+  socket.on('end', () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.resume();
 }
 
 export function closeServer(server: Server): Promise<void> {
