@@ -2,7 +2,7 @@
  * Servers are created without listening and listen where they are told (port 0 in tests)
  * (architecture.md, convention 11). close() ends keep-alive sockets so processes exit at once.
  */
-import { createServer, type RequestListener, STATUS_CODES, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { httpCall } from './http-client.ts';
 
