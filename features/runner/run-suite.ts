@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
-import type { Envelope, GherkinDocument, Pickle, TestStepResultStatus } from '@cucumber/messages';
+import type { Envelope } from '@cucumber/messages';
 import { launchBrowserServer } from '../drivers/browser.ts';
 import type { HarnessParameters } from '../support/parameters.ts';
-import { SKIP_REASON_PREFIX } from '../support/skip-reason.ts';
 import { buildMatrix, checkCoverage, loadCatalogue, writeMatrix } from './requirements.ts';
 import { readShardRecord, SHARD_RECORD_FILE, type ShardRecord, writeRunRecord } from './run-record.ts';
+import { firstLine, type ScenarioResult, ScenarioResultReducer } from './scenario-results.ts';
 import { SHARD_PLUGIN_OPTIONS_KEY, type ShardPluginOptions } from './shard-plugin.ts';
-import { plannedScenarioOf, type ShardSpec } from './shards.ts';
+import type { ShardSpec } from './shards.ts';
 import { coverageLines, judgeRun } from './verdict.ts';
 
 export interface SuiteOptions {
@@ -44,19 +44,7 @@ export interface SuiteOptions {
   cucumberOutput?: Writable;
 }
 
-export type ScenarioVerdict = 'passed' | 'failed' | 'skipped';
-
-export interface ScenarioResult {
-  /** `uri:line` of the scenario (an Outline's example: of its row), as shards.ts plans them. */
-  id: string;
-  name: string;
-  uri: string;
-  tags: string[];
-  verdict: ScenarioVerdict;
-  /** First failure message or skip reason. */
-  message: string | undefined;
-  durationMs: number;
-}
+export type { ScenarioResult, ScenarioVerdict } from './scenario-results.ts';
 
 export interface SuiteOutcome {
   ok: boolean;
@@ -179,87 +167,23 @@ export async function runFeatures(
   return { ok: verdict.ok, scenarios, wallMs };
 }
 
-/** Follows the message stream: pickles, test cases, step results. */
+/** Prints a line per scenario as it finishes. */
 class ResultCollector {
-  private readonly documents = new Map<string, GherkinDocument>();
-  private readonly pickles = new Map<string, Pickle>();
-  private readonly testCases = new Map<string, string>();
-  private readonly attempts = new Map<
-    string,
-    { pickleId: string; statuses: TestStepResultStatus[]; message?: string; startedMs: number }
-  >();
-  private readonly finished: ScenarioResult[] = [];
+  private readonly reducer = new ScenarioResultReducer();
 
   constructor(private readonly print: (line: string) => void) {}
 
   onMessage(envelope: Envelope): void {
-    if (envelope.gherkinDocument?.uri) {
-      this.documents.set(envelope.gherkinDocument.uri, envelope.gherkinDocument);
-    } else if (envelope.pickle) {
-      this.pickles.set(envelope.pickle.id, envelope.pickle);
-    } else if (envelope.testCase) {
-      this.testCases.set(envelope.testCase.id, envelope.testCase.pickleId);
-    } else if (envelope.testCaseStarted) {
-      const started = envelope.testCaseStarted;
-      this.attempts.set(started.id, {
-        pickleId: this.testCases.get(started.testCaseId) ?? '',
-        statuses: [],
-        startedMs: Date.now(),
-      });
-    } else if (envelope.testStepFinished) {
-      const attempt = this.attempts.get(envelope.testStepFinished.testCaseStartedId);
-      const result = envelope.testStepFinished.testStepResult;
-      if (attempt) {
-        attempt.statuses.push(result.status);
-        if (!attempt.message && result.message && result.status !== 'PASSED') attempt.message = result.message;
-      }
-    } else if (envelope.attachment?.testCaseStartedId && envelope.attachment.body.startsWith(SKIP_REASON_PREFIX)) {
-      const attempt = this.attempts.get(envelope.attachment.testCaseStartedId);
-      if (attempt) attempt.message ??= envelope.attachment.body;
-    } else if (envelope.testCaseFinished) {
-      const finished = envelope.testCaseFinished;
-      const attempt = this.attempts.get(finished.testCaseStartedId);
-      if (!attempt || finished.willBeRetried) return;
-      const pickle = this.pickles.get(attempt.pickleId);
-      const verdict = verdictOf(attempt.statuses);
-      const result: ScenarioResult = {
-        id: pickle
-          ? plannedScenarioOf(pickle, this.documents.get(pickle.uri)).id
-          : `(unknown):${finished.testCaseStartedId}`,
-        name: pickle?.name ?? '(unknown scenario)',
-        uri: pickle?.uri ?? '',
-        tags: pickle?.tags.map((t) => t.name) ?? [],
-        verdict,
-        message: attempt.message,
-        durationMs: Date.now() - attempt.startedMs,
-      };
-      this.finished.push(result);
-      const mark = verdict === 'passed' ? 'ok  ' : verdict === 'failed' ? 'FAIL' : 'skip';
-      this.print(`${mark} ${result.name} (${(result.durationMs / 1000).toFixed(1)} s)`);
-      if (verdict !== 'passed' && result.message) this.print(`     ${firstLine(result.message)}`);
-    }
+    const result = this.reducer.onMessage(envelope);
+    if (!result) return;
+    const mark = result.verdict === 'passed' ? 'ok  ' : result.verdict === 'failed' ? 'FAIL' : 'skip';
+    this.print(`${mark} ${result.name} (${(result.durationMs / 1000).toFixed(1)} s)`);
+    if (result.verdict !== 'passed' && result.message) this.print(`     ${firstLine(result.message)}`);
   }
 
   results(): ScenarioResult[] {
-    return this.finished;
+    return this.reducer.results();
   }
-}
-
-function verdictOf(statuses: readonly TestStepResultStatus[]): ScenarioVerdict {
-  if (statuses.some((s) => s === 'FAILED' || s === 'AMBIGUOUS' || s === 'UNDEFINED' || s === 'PENDING'))
-    return 'failed';
-  if (statuses.some((s) => s === 'SKIPPED')) return 'skipped';
-  return 'passed';
-}
-
-function firstLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .find((l) => l.trim() !== '')
-      ?.trim()
-      .slice(0, 300) ?? ''
-  );
 }
 
 /**

@@ -16,7 +16,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Catalogue, requirementIdsOf } from '../../features/runner/requirements.ts';
-import { readScenarioOutcomes, type ScenarioOutcome } from '../self-check/scenario-results.ts';
+import { firstLine, readScenarioResults, type ScenarioResult } from '../../features/runner/scenario-results.ts';
 import { runConformanceSuite } from '../self-check/suite-run.ts';
 
 export type MutantStatus = 'killed' | 'warned' | 'survived' | 'no-coverage' | 'undecided';
@@ -43,9 +43,9 @@ export interface SuiteInvocation {
 
 export interface Coverage {
   /** Scenarios that passed with no mutant on, by label (`uri:line`). */
-  judges: Map<string, ScenarioOutcome>;
+  judges: Map<string, ScenarioResult>;
   /** Every scenario of the coverage run, by label. */
-  all: Map<string, ScenarioOutcome>;
+  all: Map<string, ScenarioResult>;
   /** Mutant id -> labels of the scenarios whose processes reached it. */
   reached: Map<number, Set<string>>;
   wallMs: number;
@@ -64,7 +64,8 @@ function isolatedRun(suite: SuiteInvocation, reportsDir: string, paths: readonly
   });
 }
 
-export const labelOf = (outcome: Pick<ScenarioOutcome, 'uri' | 'line'>) => `${outcome.uri}:${outcome.line}`;
+/** A scenario's label in plans and coverage files: its id, `uri:line`. */
+export const labelOf = (outcome: Pick<ScenarioResult, 'id'>) => outcome.id;
 
 export async function measureCoverage(
   suite: SuiteInvocation,
@@ -74,7 +75,7 @@ export async function measureCoverage(
 ): Promise<Coverage> {
   suite.log('coverage: the whole suite, each scenario on processes of its own, no mutant on');
   const run = await isolatedRun(suite, reportsDir, featurePaths);
-  const outcomes = await readScenarioOutcomes(run.messagesFile).catch(() => []);
+  const outcomes = await readScenarioResults(run.messagesFile).catch(() => []);
   if (outcomes.length === 0) {
     throw new Error(`the coverage run produced no results (exit ${run.exitCode}); see ${run.outputFile}`);
   }
@@ -246,9 +247,7 @@ export async function judgeMutants(options: {
     }
     await writeFile(options.planFile, JSON.stringify(Object.fromEntries([...plan].map(([label, m]) => [label, m.id]))));
     const run = await isolatedRun(suite, join(options.reportsDir, `round-${round}`), [...plan.keys()]);
-    const outcomes = new Map(
-      (await readScenarioOutcomes(run.messagesFile).catch(() => [])).map((o) => [labelOf(o), o]),
-    );
+    const outcomes = new Map((await readScenarioResults(run.messagesFile).catch(() => [])).map((o) => [labelOf(o), o]));
     if (outcomes.size === 0)
       throw new Error(`round ${round} produced no results (exit ${run.exitCode}); see ${run.outputFile}`);
     let killed = 0;
@@ -271,7 +270,7 @@ export async function judgeMutants(options: {
           scenario: label,
           name: outcome.name,
           requirements: requirementIdsOf(outcome.tags),
-          message: outcome.message,
+          message: outcome.message && firstLine(outcome.message, 200),
         };
         if (levelOf(outcome.tags) === 'MUST') {
           judgements.set(mutant.id, {

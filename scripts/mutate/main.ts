@@ -20,7 +20,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { build } from 'esbuild';
 import { positiveInt } from '../../common/command-line.ts';
 import { loadCatalogue } from '../../features/runner/requirements.ts';
-import type { ScenarioOutcome } from '../self-check/scenario-results.ts';
+import type { ScenarioResult } from '../../features/runner/scenario-results.ts';
 import { type Coverage, type Judgement, judgeMutants, measureCoverage } from './judge.ts';
 import { OPERATORS, type OperatorName } from './operators.ts';
 import { type MutationReport, previousResults, type ReportedMutant, renderSummary, resultKey } from './report.ts';
@@ -259,7 +259,7 @@ async function main(): Promise<number> {
       scenariosThatCouldNotJudge: coverage
         ? [...coverage.all.values()]
             .filter((o) => o.verdict !== 'passed')
-            .map((o) => `${o.uri}:${o.line} ${o.name} (${o.verdict})`)
+            .map((o) => `${o.id} ${o.name} (${o.verdict})`)
         : [],
     };
     await writeFile(join(reportsDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -340,8 +340,8 @@ async function cachedCoverage(file: string, key: string, measure: () => Promise<
 
 interface SavedCoverage {
   key: string;
-  judges: Array<[string, ScenarioOutcome]>;
-  all: Array<[string, ScenarioOutcome]>;
+  judges: Array<[string, ScenarioResult]>;
+  all: Array<[string, ScenarioResult]>;
   reached: Array<[number, string[]]>;
   wallMs: number;
 }

@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { positiveInt } from '../../common/command-line.ts';
 import { loadCatalogue, requirementIdsOf } from '../../features/runner/requirements.ts';
+import { readScenarioResults, type ScenarioResult } from '../../features/runner/scenario-results.ts';
 import { countFaultFirings } from './fault-firings.ts';
-import { readScenarioOutcomes, type ScenarioOutcome } from './scenario-results.ts';
 import { buildFaultyGateway, checkSourceFaults, SOURCE_FAULTS } from './source-faults.ts';
 import { runConformanceSuite, type SuiteRun, shellQuote } from './suite-run.ts';
 import {
@@ -152,7 +152,7 @@ async function main(): Promise<number> {
       extraArgs: flags.tags ? ['--tags', flags.tags] : [],
       env: process.env,
     });
-    const outcomes: ScenarioOutcome[] = await readScenarioOutcomes(result.messagesFile).catch(() => []);
+    const outcomes: ScenarioResult[] = await readScenarioResults(result.messagesFile).catch(() => []);
     say(`  ${label}: suite exit ${result.exitCode}, ${counts(outcomes)} (${seconds(result.wallMs)})`);
     return { result, outcomes };
   };
@@ -160,7 +160,7 @@ async function main(): Promise<number> {
   /** A baseline run from an earlier self-check (--baselines-from), to iterate on one variant quickly. */
   const reuse = async (label: string, folder: string, from: string) => {
     const messagesFile = join(resolve(from), folder, 'messages.ndjson');
-    const outcomes = await readScenarioOutcomes(messagesFile);
+    const outcomes = await readScenarioResults(messagesFile);
     const exitCode = outcomes.some((o) => o.verdict === 'failed') ? 1 : 0;
     say(`  ${label}: reused ${relative(process.cwd(), messagesFile)}, ${counts(outcomes)}`);
     const result: SuiteRun = { exitCode, wallMs: 0, outputFile: '', messagesFile };
@@ -201,7 +201,7 @@ async function main(): Promise<number> {
         say(`  baseline failure (${b.label}): ${o.name}`);
     }
     for (const o of reference.outcomes) {
-      const there = relayed.outcomes.find((r) => r.key === o.key);
+      const there = relayed.outcomes.find((r) => r.id === o.id);
       if (o.verdict === 'passed' && there && there.verdict !== 'passed') say(`  the relay alone breaks: ${o.name}`);
     }
     if (!flags.keepGoing) {

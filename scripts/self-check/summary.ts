@@ -2,14 +2,14 @@
  * The self-check's answer, for people: one row per variant (rule broken -> verdict -> the scenarios
  * that failed -> their requirement IDs), as a console table and as reports/self-check/summary.md.
  */
-import type { ScenarioOutcome } from './scenario-results.ts';
+import { firstLine, type ScenarioResult } from '../../features/runner/scenario-results.ts';
 import { isCaught, type VariantStatus, type VariantVerdict } from './verdict.ts';
 
 export interface BaselineSummary {
   label: string;
   exitCode: number;
   wallMs: number;
-  outcomes: readonly ScenarioOutcome[];
+  outcomes: readonly ScenarioResult[];
 }
 
 export interface VariantSummary {
@@ -35,7 +35,7 @@ export function statusText(status: VariantStatus): string {
   return STATUS_TEXT[status];
 }
 
-export function counts(outcomes: readonly ScenarioOutcome[]): string {
+export function counts(outcomes: readonly ScenarioResult[]): string {
   const passed = outcomes.filter((o) => o.verdict === 'passed').length;
   const failed = outcomes.filter((o) => o.verdict === 'failed').length;
   const skipped = outcomes.length - passed - failed;
@@ -109,7 +109,7 @@ export function markdownSummary(input: {
     if (v.verdict.caughtBy.length === 0) out.push('No scenario that passes on the baselines failed.', '');
     for (const c of v.verdict.caughtBy) {
       const ids = c.requirementIds.length > 0 ? c.requirementIds.join(', ') : 'no requirement tag';
-      out.push(`- ${escapeCell(c.name)} (${ids})${c.message ? `: ${escapeCell(c.message)}` : ''}`);
+      out.push(`- ${escapeCell(c.name)} (${ids})${c.message ? `: ${escapeCell(firstLine(c.message, 200))}` : ''}`);
     }
     if (v.verdict.caughtBy.length > 0) out.push('');
   }

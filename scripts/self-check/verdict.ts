@@ -3,7 +3,7 @@
  * (the reference proxy, and the same proxy behind a fault-free relay) and failed on the variant is
  * evidence: a scenario that fails on the reference proves nothing about the variant.
  */
-import type { ScenarioOutcome } from './scenario-results.ts';
+import type { ScenarioResult } from '../../features/runner/scenario-results.ts';
 
 export type VariantStatus =
   /** A discriminating scenario failed and it checks a MUST: the suite run fails. */
@@ -32,7 +32,7 @@ export interface VariantVerdict {
 export interface JudgeInput {
   /** Keys of the scenarios that passed on every baseline. */
   baselinePassed: ReadonlySet<string>;
-  outcomes: readonly ScenarioOutcome[] | undefined;
+  outcomes: readonly ScenarioResult[] | undefined;
   faultFirings: number;
   requirementIdsOf(tags: readonly string[]): string[];
   /** True when the requirement is a SHOULD (a failure only warns). */
@@ -41,7 +41,7 @@ export interface JudgeInput {
 
 export function judgeVariant(input: JudgeInput): VariantVerdict {
   if (!input.outcomes || input.outcomes.length === 0) return { status: 'error', caughtBy: [], requirementIds: [] };
-  const catching = input.outcomes.filter((o) => o.verdict === 'failed' && input.baselinePassed.has(o.key));
+  const catching = input.outcomes.filter((o) => o.verdict === 'failed' && input.baselinePassed.has(o.id));
   const caughtBy = catching.map((o) => ({
     name: o.name,
     requirementIds: input.requirementIdsOf(o.tags),
@@ -58,12 +58,12 @@ export function judgeVariant(input: JudgeInput): VariantVerdict {
 }
 
 /** Scenario keys that passed in every baseline run. */
-export function passedEverywhere(runs: ReadonlyArray<readonly ScenarioOutcome[]>): Set<string> {
+export function passedEverywhere(runs: ReadonlyArray<readonly ScenarioResult[]>): Set<string> {
   const [first, ...rest] = runs;
   if (!first) return new Set();
-  const passed = new Set(first.filter((o) => o.verdict === 'passed').map((o) => o.key));
+  const passed = new Set(first.filter((o) => o.verdict === 'passed').map((o) => o.id));
   for (const run of rest) {
-    const here = new Set(run.filter((o) => o.verdict === 'passed').map((o) => o.key));
+    const here = new Set(run.filter((o) => o.verdict === 'passed').map((o) => o.id));
     for (const key of passed) if (!here.has(key)) passed.delete(key);
   }
   return passed;
