@@ -111,8 +111,8 @@ export function resolveSettings(flags: GlobalFlags, env: Env): CliSettings {
     }
   }
 
-  const pollIntervalMs = reader.positiveInt('CLI_SSO_POLL_INTERVAL_MS', POLL_INTERVAL_MS, { max: 60_000 });
-  const retryDelayMs = reader.positiveInt('CLI_SSO_RETRY_DELAY_MS', DEFAULT_RETRY_DELAY_MS, { max: 60_000 });
+  const pollIntervalMs = reader.wholeNumber('CLI_SSO_POLL_INTERVAL_MS', POLL_INTERVAL_MS, { max: 60_000 });
+  const retryDelayMs = reader.wholeNumber('CLI_SSO_RETRY_DELAY_MS', DEFAULT_RETRY_DELAY_MS, { max: 60_000 });
   reader.finish();
   return {
     explicitBaseUrl,

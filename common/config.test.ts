@@ -5,7 +5,7 @@ import { ConfigError, EnvReader, parseDurationSeconds } from './config.ts';
 test('every problem is reported together, naming variable, rule and value', () => {
   const env = new EnvReader({ A_BOOL: '1', HOURS: 'abc', SECRET: 'hunter2', URL: 'not a url' });
   env.bool('A_BOOL', false);
-  env.positiveInt('HOURS', 24);
+  env.wholeNumber('HOURS', 24);
   env.url('URL');
   env.required('MISSING');
   env.url('SECRET', { secret: true });
@@ -27,7 +27,7 @@ test('every problem is reported together, naming variable, rule and value', () =
 test('booleans accept true/false in any case; aliases are read after the main name', () => {
   const env = new EnvReader({ X: 'TRUE', OLD_NAME: '12' });
   assert.equal(env.bool('X', false), true);
-  assert.equal(env.positiveInt('NEW_NAME', 24, { aliases: ['OLD_NAME'] }), 12);
+  assert.equal(env.wholeNumber('NEW_NAME', 24, { aliases: ['OLD_NAME'] }), 12);
   env.finish();
 });
 

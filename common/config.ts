@@ -86,13 +86,15 @@ export class EnvReader {
     return fallback;
   }
 
-  positiveInt(name: string, fallback: number, options: ReadOptions & { max?: number } = {}): number {
+  /** A whole number from `min` (default 1) to `max`. */
+  wholeNumber(name: string, fallback: number, options: ReadOptions & { min?: number; max?: number } = {}): number {
     const found = this.raw(name, options);
     if (!found) return fallback;
     const text = found.value.trim();
+    const min = options.min ?? 1;
     const max = options.max ?? Number.MAX_SAFE_INTEGER;
-    if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > max) {
-      this.problem(found.name, `must be a whole number from 1 to ${max}`, found.value, options.secret);
+    if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
+      this.problem(found.name, `must be a whole number from ${min} to ${max}`, found.value, options.secret);
       return fallback;
     }
     return Number(text);

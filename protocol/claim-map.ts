@@ -18,22 +18,34 @@ const METADATA_PREFIX = 'metadata.';
  * destination, at the position of its last occurrence.
  */
 export function parseClaimMap(raw: string | undefined): ClaimMapping[] {
+  return readClaimMap(raw).mappings;
+}
+
+/** The mappings, and the entries skipped on the way with why (for one warning each at start-up). */
+export function readClaimMap(raw: string | undefined): { mappings: ClaimMapping[]; skipped: string[] } {
+  const skipped: string[] = [];
   const value = (raw ?? '').trim();
-  if (value === '') return [];
+  if (value === '') return { mappings: [], skipped };
   const byDestination = new Map<string, ClaimMapping>();
   for (const entry of value.split(',')) {
     const trimmed = entry.trim();
+    if (trimmed === '') continue;
     const arrow = trimmed.indexOf('->');
-    // mutation-equivalent: an entry starting with `->` has an empty source, which the check below skips as well
-    if (trimmed === '' || arrow < 0) continue;
+    if (arrow < 0) {
+      skipped.push(`entry "${trimmed}" has no "->" and is skipped`);
+      continue;
+    }
     const source = trimmed.slice(0, arrow).trim();
     let destination = trimmed.slice(arrow + 2).trim();
     if (destination.startsWith(METADATA_PREFIX)) destination = destination.slice(METADATA_PREFIX.length);
-    if (source === '' || destination === '') continue;
+    if (source === '' || destination === '') {
+      skipped.push(`entry "${trimmed}" has an empty side and is skipped`);
+      continue;
+    }
     byDestination.delete(destination);
     byDestination.set(destination, { source, destination });
   }
-  return [...byDestination.values()];
+  return { mappings: [...byDestination.values()], skipped };
 }
 
 /** Lower-cased substrings that mark a destination key as secret-looking (plain substring test). */

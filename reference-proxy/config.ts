@@ -5,8 +5,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError, type Env, EnvReader, parseDurationSeconds } from '../common/config.ts';
-import { type ClaimMapping, checkDestinationKey, parseClaimMap } from '../protocol/claim-map.ts';
+import { ConfigError, type Env, type EnvReader } from '../common/config.ts';
+import {
+  booleanSetting,
+  choiceSetting,
+  durationSetting,
+  listSetting,
+  portSetting,
+  readSettings,
+  requiredSetting,
+  secretSetting,
+  textSetting,
+  urlSetting,
+  wholeNumberSetting,
+} from '../common/settings.ts';
+import { type ClaimMapping, checkDestinationKey, readClaimMap } from '../protocol/claim-map.ts';
 import { type ModelsFile, parseModelsFile } from './models-file.ts';
 
 export interface IdpSettings {
@@ -73,212 +86,240 @@ export interface ProxyFlags {
 
 export const UI_SESSION_SECONDS_UNDER_EXPERIMENTAL_LOGIN = 600;
 export const DEFAULT_SQLITE_PATH = 'reference-proxy-users.sqlite';
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
-/** One row of `--help`: every variable, its default and its meaning. */
-export interface VariableHelp {
-  name: string;
-  defaultValue: string;
-  meaning: string;
-}
-
-export const PROXY_VARIABLES: readonly VariableHelp[] = [
-  { name: 'HOST', defaultValue: '127.0.0.1', meaning: 'interface to listen on (flag --host wins)' },
-  { name: 'PORT', defaultValue: '4000', meaning: 'port to listen on, 0 = any free port (flag --port wins)' },
-  {
-    name: 'CONFIG_FILE_PATH',
-    defaultValue: '(none)',
-    meaning: 'LiteLLM config.yaml: model_list, teams (flag --config wins)',
-  },
-  {
-    name: 'PROXY_BASE_URL',
-    defaultValue: '(request base URL)',
-    meaning: 'public base URL; callback = {PROXY_BASE_URL}/sso/callback',
-  },
-  {
-    name: 'LITELLM_MASTER_KEY',
-    defaultValue: '(required)',
-    meaning: 'admin key for /user/info; signs CLI keys unless LITELLM_SALT_KEY is set; at least 32 bytes',
-  },
-  {
-    name: 'LITELLM_SALT_KEY',
-    defaultValue: '(master key)',
-    meaning: 'signs CLI keys and UI sessions; changing it invalidates them; at least 32 bytes',
-  },
-  {
-    name: 'EXPERIMENTAL_UI_LOGIN',
-    defaultValue: 'false',
-    meaning: 'true = accept CLI keys and fix the UI session at 10 minutes',
-  },
-  {
-    name: 'LITELLM_CLI_JWT_EXPIRATION_HOURS',
-    defaultValue: '24',
-    meaning: 'CLI key lifetime in hours (also CLI_JWT_EXPIRATION_HOURS, which wins when both are set)',
-  },
-  { name: 'LITELLM_CLI_JWT_LEEWAY_SECONDS', defaultValue: '0', meaning: 'clock leeway when checking a key expiry' },
-  {
-    name: 'LITELLM_UI_SESSION_DURATION',
-    defaultValue: '24h',
-    meaning: 'UI session length (30m, 24h, 7d, seconds) when EXPERIMENTAL_UI_LOGIN is off',
-  },
-  {
-    name: 'CLI_SSO_CLAIM_MAP',
-    defaultValue: '(none)',
-    meaning: 'source_claim->metadata_key pairs, comma separated (alias LITELLM_CLI_SSO_CLAIM_MAP)',
-  },
-  {
-    name: 'GENERIC_USER_EXTRA_ATTRIBUTES',
-    defaultValue: '(none)',
-    meaning: 'comma list of userinfo claim paths captured for the claim map',
-  },
-  { name: 'GENERIC_CLIENT_ID', defaultValue: '(required)', meaning: 'OIDC client id' },
-  { name: 'GENERIC_CLIENT_SECRET', defaultValue: '(none)', meaning: 'OIDC client secret' },
-  { name: 'GENERIC_AUTHORIZATION_ENDPOINT', defaultValue: '(required)', meaning: 'IdP authorization endpoint' },
-  { name: 'GENERIC_TOKEN_ENDPOINT', defaultValue: '(required)', meaning: 'IdP token endpoint' },
-  { name: 'GENERIC_USERINFO_ENDPOINT', defaultValue: '(required)', meaning: 'IdP userinfo endpoint' },
-  { name: 'GENERIC_SCOPE', defaultValue: 'openid email profile', meaning: 'scopes asked of the IdP' },
-  { name: 'GENERIC_CLIENT_USE_PKCE', defaultValue: 'false', meaning: 'send an S256 code_challenge (RFC 7636)' },
-  {
-    name: 'GENERIC_INCLUDE_CLIENT_ID',
-    defaultValue: 'false',
+/**
+ * Every setting of the reference proxy: the variables of docs/contract.md section 3 and our own.
+ * This table reads them, writes `--help` and the README's table (reference-proxy/README.md).
+ */
+export const PROXY_SETTINGS = {
+  host: textSetting({
+    variable: 'HOST',
+    flag: '--host <host>',
+    default: '127.0.0.1',
+    meaning: 'interface to listen on',
+  }),
+  port: portSetting({ variable: 'PORT', flag: '--port <port>', default: 4000, meaning: 'port; `0` = any free port' }),
+  configFile: textSetting({
+    variable: 'CONFIG_FILE_PATH',
+    flag: '--config <file>',
+    meaning: 'LiteLLM `config.yaml`: `model_list` and teams (below)',
+  }),
+  publicBaseUrl: urlSetting({
+    variable: 'PROXY_BASE_URL',
+    shownDefault: 'request base URL',
+    meaning: 'public base URL; the callback is `{PROXY_BASE_URL}/sso/callback`',
+  }),
+  masterKey: secretSetting({
+    variable: 'LITELLM_MASTER_KEY',
+    required: true,
+    meaning:
+      'admin key (`/user/info`, `/models`); signs CLI keys unless `LITELLM_SALT_KEY` is set; at least 32 bytes (see below)',
+  }),
+  saltKey: secretSetting({
+    variable: 'LITELLM_SALT_KEY',
+    shownDefault: 'master key',
+    meaning: 'signs CLI keys and UI sessions; changing it invalidates every key issued before; at least 32 bytes',
+  }),
+  experimentalUiLogin: booleanSetting({
+    variable: 'EXPERIMENTAL_UI_LOGIN',
+    default: false,
+    meaning: '`true`: CLI keys are accepted, and the UI session is fixed at 10 minutes',
+  }),
+  // LiteLLM reads CLI_JWT_EXPIRATION_HOURS first and LITELLM_CLI_JWT_EXPIRATION_HOURS after it
+  // (litellm/constants.py; its test calls the first one canonical), although its documentation and
+  // docs/contract.md name the LITELLM_ one: with both set, CLI_JWT_EXPIRATION_HOURS wins here too.
+  cliKeyHours: wholeNumberSetting({
+    variable: 'CLI_JWT_EXPIRATION_HOURS',
+    aliases: ['LITELLM_CLI_JWT_EXPIRATION_HOURS'],
+    default: 24,
+    max: 24 * 365 * 10,
+    meaning: 'CLI key lifetime in whole hours; with both names set, `CLI_JWT_EXPIRATION_HOURS` wins (as LiteLLM)',
+  }),
+  keyLeewaySeconds: wholeNumberSetting({
+    variable: 'LITELLM_CLI_JWT_LEEWAY_SECONDS',
+    default: 0,
+    min: 0,
+    max: 3600,
+    meaning: "leeway on a key's `exp` (docs/contract.md section 6: none unless configured)",
+  }),
+  uiSessionSeconds: durationSetting({
+    variable: 'LITELLM_UI_SESSION_DURATION',
+    default: '24h',
+    meaning: 'UI session (`90s`, `30m`, `24h`, `7d`, or seconds) when `EXPERIMENTAL_UI_LOGIN` is off',
+  }),
+  claimMap: textSetting({
+    variable: 'CLI_SSO_CLAIM_MAP',
+    aliases: ['LITELLM_CLI_SSO_CLAIM_MAP'],
+    meaning: '`claim->metadata_key` pairs, comma separated; lenient as LiteLLM (skipped entries are warned about once)',
+  }),
+  extraAttributes: listSetting({
+    variable: 'GENERIC_USER_EXTRA_ATTRIBUTES',
+    meaning: 'userinfo claim paths captured for the claim map',
+  }),
+  clientId: requiredSetting({ variable: 'GENERIC_CLIENT_ID', meaning: 'OIDC client id' }),
+  clientSecret: secretSetting({
+    variable: 'GENERIC_CLIENT_SECRET',
+    meaning: 'client secret (without one, only `client_id` is sent in the body: a public client)',
+  }),
+  authorizationEndpoint: urlSetting({
+    variable: 'GENERIC_AUTHORIZATION_ENDPOINT',
+    shownDefault: '**required**',
+    meaning: 'IdP authorization endpoint (absolute http(s) URL)',
+  }),
+  tokenEndpoint: urlSetting({
+    variable: 'GENERIC_TOKEN_ENDPOINT',
+    shownDefault: '**required**',
+    meaning: 'IdP token endpoint',
+  }),
+  userinfoEndpoint: urlSetting({
+    variable: 'GENERIC_USERINFO_ENDPOINT',
+    shownDefault: '**required**',
+    meaning: 'IdP userinfo endpoint',
+  }),
+  scope: textSetting({
+    variable: 'GENERIC_SCOPE',
+    default: 'openid email profile',
+    meaning: 'scopes asked of the IdP (space or comma separated)',
+  }),
+  usePkce: booleanSetting({
+    variable: 'GENERIC_CLIENT_USE_PKCE',
+    default: false,
+    meaning: 'send an S256 `code_challenge` (RFC 7636) and the `code_verifier`',
+  }),
+  includeClientIdInBody: booleanSetting({
+    variable: 'GENERIC_INCLUDE_CLIENT_ID',
+    default: false,
     meaning: 'client credentials in the token request body instead of HTTP Basic',
-  },
-  { name: 'GENERIC_USER_ID_ATTRIBUTE', defaultValue: 'preferred_username', meaning: 'userinfo path of the user id' },
-  { name: 'GENERIC_USER_EMAIL_ATTRIBUTE', defaultValue: 'email', meaning: 'userinfo path of the email (lower-cased)' },
-  { name: 'GENERIC_USER_DISPLAY_NAME_ATTRIBUTE', defaultValue: 'sub', meaning: 'userinfo path of the display name' },
-  { name: 'GENERIC_USER_FIRST_NAME_ATTRIBUTE', defaultValue: '(none)', meaning: 'userinfo path of the first name' },
-  { name: 'GENERIC_USER_LAST_NAME_ATTRIBUTE', defaultValue: '(none)', meaning: 'userinfo path of the last name' },
-  {
-    name: 'GENERIC_USER_ROLE_ATTRIBUTE',
-    defaultValue: 'role',
-    meaning: 'userinfo path of the role (known roles only)',
-  },
-  {
-    name: 'GENERIC_USER_TEAMS_ATTRIBUTE',
-    defaultValue: 'teams',
-    meaning: 'userinfo path of the team ids (reference choice)',
-  },
-  {
-    name: 'ALLOWED_EMAIL_DOMAINS',
-    defaultValue: '(any)',
-    meaning: 'comma list; other email domains get 401 at the callback',
-  },
-  {
-    name: 'REDIS_URL',
-    defaultValue: '(in memory)',
-    meaning: 'redis:// URL for flows, the start limit and long-poll wake-ups',
-  },
-  { name: 'DATABASE_URL', defaultValue: '(SQLite)', meaning: 'postgres:// URL for users' },
-  {
-    name: 'REFERENCE_PROXY_SQLITE_PATH',
-    defaultValue: DEFAULT_SQLITE_PATH,
-    meaning: 'SQLite file for users (relative to the working directory), or :memory:',
-  },
-  { name: 'LOG_LEVEL', defaultValue: 'info', meaning: 'debug, info, warn or error' },
-];
+  }),
+  userIdAttribute: textSetting({
+    variable: 'GENERIC_USER_ID_ATTRIBUTE',
+    default: 'preferred_username',
+    meaning: 'user id path (fallbacks: first + last name, then email)',
+  }),
+  emailAttribute: textSetting({
+    variable: 'GENERIC_USER_EMAIL_ATTRIBUTE',
+    default: 'email',
+    meaning: 'email path (see "Identity" below)',
+  }),
+  displayNameAttribute: textSetting({
+    variable: 'GENERIC_USER_DISPLAY_NAME_ATTRIBUTE',
+    default: 'sub',
+    meaning: 'display name path',
+  }),
+  firstNameAttribute: textSetting({ variable: 'GENERIC_USER_FIRST_NAME_ATTRIBUTE', meaning: 'first name path' }),
+  lastNameAttribute: textSetting({ variable: 'GENERIC_USER_LAST_NAME_ATTRIBUTE', meaning: 'last name path' }),
+  roleAttribute: textSetting({
+    variable: 'GENERIC_USER_ROLE_ATTRIBUTE',
+    default: 'role',
+    meaning: 'role path; only a known role is used',
+  }),
+  teamsAttribute: textSetting({
+    variable: 'GENERIC_USER_TEAMS_ATTRIBUTE',
+    default: 'teams',
+    meaning: 'team ids path (a list, or a comma string); reference choice',
+  }),
+  allowedEmailDomains: listSetting({
+    variable: 'ALLOWED_EMAIL_DOMAINS',
+    shownDefault: 'any',
+    meaning: 'comma list of domains; another domain (or no verified email) is `401` at the callback',
+  }),
+  redisUrl: secretSetting({
+    variable: 'REDIS_URL',
+    shownDefault: 'in memory',
+    meaning: '`redis://` URL: flows, the start limit, long-poll wake-ups across replicas',
+  }),
+  databaseUrl: secretSetting({
+    variable: 'DATABASE_URL',
+    shownDefault: 'SQLite',
+    meaning: '`postgres://` URL for users',
+  }),
+  sqlitePath: textSetting({
+    variable: 'REFERENCE_PROXY_SQLITE_PATH',
+    default: DEFAULT_SQLITE_PATH,
+    meaning: 'SQLite file for users (relative to the working directory), or `:memory:`',
+  }),
+  logLevel: choiceSetting({
+    variable: 'LOG_LEVEL',
+    choices: LOG_LEVELS,
+    default: 'info',
+    meaning: '`debug`, `info`, `warn` or `error`',
+  }),
+};
 
 /**
  * Read and check the whole configuration. `env` is the process environment (or a test's), `flags`
  * the command line (flags win over their variables), `cwd` resolves relative file paths.
  */
 export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): ProxyConfig {
-  const reader = new EnvReader(env);
-
-  const host = flags.host ?? reader.string('HOST', { default: '127.0.0.1' });
-  const port = flags.port !== undefined ? flagPort(reader, flags.port) : reader.port('PORT', 4000);
-
-  const publicBaseUrl = reader.url('PROXY_BASE_URL')?.replace(/\/+$/, '');
-  const masterKey = reader.required('LITELLM_MASTER_KEY', { secret: true });
-  const saltKey = reader.string('LITELLM_SALT_KEY', { secret: true });
+  const { values: s, reader } = readSettings(PROXY_SETTINGS, env, { ...flags });
+  const masterKey = s.masterKey ?? '';
   checkSecretStrength(reader, 'LITELLM_MASTER_KEY', masterKey);
-  if (saltKey !== undefined) checkSecretStrength(reader, 'LITELLM_SALT_KEY', saltKey);
-  const experimentalUiLogin = reader.bool('EXPERIMENTAL_UI_LOGIN', false);
-  // LiteLLM reads CLI_JWT_EXPIRATION_HOURS first and LITELLM_CLI_JWT_EXPIRATION_HOURS after it
-  // (litellm/constants.py; its test calls the first one canonical), although its documentation and
-  // docs/contract.md name the LITELLM_ one: with both set, CLI_JWT_EXPIRATION_HOURS wins here too.
-  const hours = reader.positiveInt('CLI_JWT_EXPIRATION_HOURS', 24, {
-    aliases: ['LITELLM_CLI_JWT_EXPIRATION_HOURS'],
-    max: 24 * 365 * 10,
-  });
-  const keyLeewaySeconds = nonNegativeInt(reader, 'LITELLM_CLI_JWT_LEEWAY_SECONDS', 0, 3600);
-  const uiDuration = reader.string('LITELLM_UI_SESSION_DURATION', { default: '24h' });
-  const uiDurationSeconds = parseDurationSeconds(uiDuration);
-  if (uiDurationSeconds === undefined) {
-    reader.problem('LITELLM_UI_SESSION_DURATION', 'must be a duration such as 30m, 24h, 7d or seconds', uiDuration);
-  }
-
-  const rawClaimMap = reader.string('CLI_SSO_CLAIM_MAP', { aliases: ['LITELLM_CLI_SSO_CLAIM_MAP'] });
-  const claimMap = parseClaimMap(rawClaimMap);
+  if (s.saltKey !== undefined) checkSecretStrength(reader, 'LITELLM_SALT_KEY', s.saltKey);
+  const { mappings: claimMap, skipped: skippedClaimMapEntries } = readClaimMap(s.claimMap);
 
   const idp: IdpSettings = {
-    clientId: reader.required('GENERIC_CLIENT_ID'),
-    clientSecret: reader.string('GENERIC_CLIENT_SECRET', { secret: true }),
-    authorizationEndpoint: requiredUrl(reader, 'GENERIC_AUTHORIZATION_ENDPOINT'),
-    tokenEndpoint: requiredUrl(reader, 'GENERIC_TOKEN_ENDPOINT'),
-    userinfoEndpoint: requiredUrl(reader, 'GENERIC_USERINFO_ENDPOINT'),
-    scope: reader
-      .string('GENERIC_SCOPE', { default: 'openid email profile' })
+    clientId: s.clientId,
+    clientSecret: s.clientSecret,
+    authorizationEndpoint: requiredUrl(reader, 'GENERIC_AUTHORIZATION_ENDPOINT', s.authorizationEndpoint),
+    tokenEndpoint: requiredUrl(reader, 'GENERIC_TOKEN_ENDPOINT', s.tokenEndpoint),
+    userinfoEndpoint: requiredUrl(reader, 'GENERIC_USERINFO_ENDPOINT', s.userinfoEndpoint),
+    scope: s.scope
       .split(/[\s,]+/)
       .filter(Boolean)
       .join(' '),
-    usePkce: reader.bool('GENERIC_CLIENT_USE_PKCE', false),
-    includeClientIdInBody: reader.bool('GENERIC_INCLUDE_CLIENT_ID', false),
+    usePkce: s.usePkce,
+    includeClientIdInBody: s.includeClientIdInBody,
   };
 
   const identity: IdentityAttributes = {
-    userId: reader.string('GENERIC_USER_ID_ATTRIBUTE', { default: 'preferred_username' }),
-    email: reader.string('GENERIC_USER_EMAIL_ATTRIBUTE', { default: 'email' }),
-    displayName: reader.string('GENERIC_USER_DISPLAY_NAME_ATTRIBUTE', { default: 'sub' }),
-    firstName: reader.string('GENERIC_USER_FIRST_NAME_ATTRIBUTE'),
-    lastName: reader.string('GENERIC_USER_LAST_NAME_ATTRIBUTE'),
-    role: reader.string('GENERIC_USER_ROLE_ATTRIBUTE', { default: 'role' }),
-    teams: reader.string('GENERIC_USER_TEAMS_ATTRIBUTE', { default: 'teams' }),
-    extra: reader.list('GENERIC_USER_EXTRA_ATTRIBUTES'),
+    userId: s.userIdAttribute,
+    email: s.emailAttribute,
+    displayName: s.displayNameAttribute,
+    firstName: s.firstNameAttribute,
+    lastName: s.lastNameAttribute,
+    role: s.roleAttribute,
+    teams: s.teamsAttribute,
+    extra: s.extraAttributes,
   };
 
-  const allowedEmailDomains = reader.list('ALLOWED_EMAIL_DOMAINS').map((d) => d.replace(/^@/, '').toLowerCase());
+  const allowedEmailDomains = s.allowedEmailDomains.map((d) => d.replace(/^@/, '').toLowerCase());
   for (const domain of allowedEmailDomains) {
     if (!/^[a-z0-9.-]+$/.test(domain)) {
       reader.problem('ALLOWED_EMAIL_DOMAINS', 'each entry must be a domain name such as example.com', domain);
     }
   }
-
-  const redisUrl = reader.string('REDIS_URL', { secret: true });
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    reader.problem('REDIS_URL', 'must start with redis:// or rediss://', redisUrl, true);
+  if (s.redisUrl !== undefined && !/^rediss?:\/\//.test(s.redisUrl)) {
+    reader.problem('REDIS_URL', 'must start with redis:// or rediss://', s.redisUrl, true);
   }
-  const databaseUrl = reader.string('DATABASE_URL', { secret: true });
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    reader.problem('DATABASE_URL', 'must start with postgres:// or postgresql://', databaseUrl, true);
+  if (s.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(s.databaseUrl)) {
+    reader.problem('DATABASE_URL', 'must start with postgres:// or postgresql://', s.databaseUrl, true);
   }
-  const sqliteSetting = reader.string('REFERENCE_PROXY_SQLITE_PATH', { default: DEFAULT_SQLITE_PATH });
-  const sqlitePath = sqliteSetting === ':memory:' ? sqliteSetting : resolve(cwd, sqliteSetting);
-  const logLevel = reader.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info');
-
-  const configFilePath = flags.config ?? reader.string('CONFIG_FILE_PATH');
-  const modelsFile = configFilePath ? readModelsFile(reader, resolve(cwd, configFilePath)) : { models: [], teams: [] };
+  const sqlitePath = s.sqlitePath === ':memory:' ? s.sqlitePath : resolve(cwd, s.sqlitePath);
+  const modelsFile = s.configFile ? readModelsFile(reader, resolve(cwd, s.configFile)) : { models: [], teams: [] };
 
   reader.finish();
   return {
-    host,
-    port,
-    publicBaseUrl,
+    host: s.host,
+    port: s.port,
+    publicBaseUrl: s.publicBaseUrl?.replace(/\/+$/, ''),
     masterKey,
-    signingSecret: saltKey ?? masterKey,
-    experimentalUiLogin,
-    cliKeyLifetimeSeconds: hours * 3600,
-    keyLeewaySeconds,
-    uiSessionSeconds: experimentalUiLogin ? UI_SESSION_SECONDS_UNDER_EXPERIMENTAL_LOGIN : (uiDurationSeconds ?? 86400),
+    signingSecret: s.saltKey ?? masterKey,
+    experimentalUiLogin: s.experimentalUiLogin,
+    cliKeyLifetimeSeconds: s.cliKeyHours * 3600,
+    keyLeewaySeconds: s.keyLeewaySeconds,
+    uiSessionSeconds: s.experimentalUiLogin ? UI_SESSION_SECONDS_UNDER_EXPERIMENTAL_LOGIN : s.uiSessionSeconds,
     claimMap,
     idp,
     identity,
     allowedEmailDomains,
-    redisUrl,
-    databaseUrl,
+    redisUrl: s.redisUrl,
+    databaseUrl: s.databaseUrl,
     sqlitePath,
-    logLevel,
+    logLevel: s.logLevel,
     modelsFile,
-    configFilePath,
-    claimMapWarnings: claimMapWarnings(rawClaimMap, claimMap, identity.extra),
+    configFilePath: s.configFile,
+    claimMapWarnings: claimMapWarnings(skippedClaimMapEntries, claimMap, identity.extra),
   };
 }
 
@@ -307,29 +348,10 @@ function checkSecretStrength(reader: EnvReader, name: string, value: string): vo
   }
 }
 
-function flagPort(reader: EnvReader, value: string | number): number {
-  const text = String(value).trim();
-  if (!/^[0-9]+$/.test(text) || Number(text) > 65535) {
-    reader.problem('--port', 'must be a port number from 0 to 65535', text);
-    return 4000;
-  }
-  return Number(text);
-}
-
-function requiredUrl(reader: EnvReader, name: string): string {
+/** A required endpoint: missing is reported by the table's row only when no value was read at all. */
+function requiredUrl(reader: EnvReader, name: string, value: string | undefined): string {
   if (!reader.raw(name)) return reader.required(name);
-  return reader.url(name) ?? '';
-}
-
-function nonNegativeInt(reader: EnvReader, name: string, fallback: number, max: number): number {
-  const found = reader.raw(name);
-  if (!found) return fallback;
-  const text = found.value.trim();
-  if (!/^[0-9]+$/.test(text) || Number(text) > max) {
-    reader.problem(name, `must be a whole number from 0 to ${max}`, found.value);
-    return fallback;
-  }
-  return Number(text);
+  return value ?? '';
 }
 
 function readModelsFile(reader: EnvReader, path: string): ModelsFile {
@@ -354,11 +376,8 @@ function readModelsFile(reader: EnvReader, path: string): ModelsFile {
  * not fit are skipped at run time. We still say so once at start-up, so a typo does not go
  * unnoticed.
  */
-function claimMapWarnings(raw: string | undefined, mappings: ClaimMapping[], captured: string[]): string[] {
-  const warnings: string[] = [];
-  for (const entry of (raw ?? '').split(',').map((e) => e.trim())) {
-    if (entry !== '' && !entry.includes('->')) warnings.push(`entry "${entry}" has no "->" and is skipped`);
-  }
+function claimMapWarnings(skipped: string[], mappings: ClaimMapping[], captured: string[]): string[] {
+  const warnings = [...skipped];
   for (const { source, destination } of mappings) {
     const verdict = checkDestinationKey(destination);
     if (!verdict.allowed) warnings.push(`destination "${destination}" is dropped: ${verdict.reason}`);

@@ -5,10 +5,9 @@
 export {
   ConfigError,
   loadProxyConfig,
-  PROXY_VARIABLES,
+  PROXY_SETTINGS,
   type ProxyConfig,
   type ProxyFlags,
-  type VariableHelp,
 } from './config.ts';
 export { CLI_KEY_ISSUER, CLI_KEY_PURPOSE, deriveSigningKey } from './key-issuer.ts';
 export { type RunningProxy, type StartOptions, startReferenceProxy } from './proxy.ts';

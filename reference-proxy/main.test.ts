@@ -4,7 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PROXY_VARIABLES } from './index.ts';
+import { flagName } from '../common/settings.ts';
+import { PROXY_SETTINGS } from './index.ts';
 import { TEST_MASTER_KEY } from './test-support/proxy-env.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -28,11 +29,12 @@ function run(args: string[], env: Record<string, string>) {
 test('--help lists every variable with its default', () => {
   const result = run(['--help'], {});
   assert.equal(result.status, 0);
-  for (const variable of PROXY_VARIABLES) {
-    assert.ok(result.stdout.includes(variable.name), variable.name);
-    assert.ok(result.stdout.includes(`default: ${variable.defaultValue}`), `${variable.name} default`);
+  for (const setting of Object.values(PROXY_SETTINGS)) {
+    assert.ok(result.stdout.includes(setting.variable), setting.variable);
+    const shown = setting.shownDefault.replaceAll('`', '').replaceAll('**', '');
+    assert.ok(result.stdout.includes(`default: ${shown}`), `${setting.variable} default`);
+    if (setting.flag) assert.ok(result.stdout.includes(flagName(setting.flag)), setting.flag);
   }
-  for (const flag of ['--host', '--port', '--config']) assert.ok(result.stdout.includes(flag), flag);
 });
 
 test('configuration errors: exit code 2, all problems on stderr, no secret values', () => {

@@ -4,19 +4,18 @@
  * Exit codes: 0 stopped by a signal, 1 could not start (e.g. port in use), 2 configuration error.
  */
 import { Command } from 'commander';
-import { ConfigError, loadProxyConfig, PROXY_VARIABLES, startReferenceProxy } from './index.ts';
+import { addSettingFlags, settingsHelp } from '../common/settings.ts';
+import { ConfigError, loadProxyConfig, PROXY_SETTINGS, startReferenceProxy } from './index.ts';
 
-const variableHelp = PROXY_VARIABLES.map(
-  (v) => `  ${v.name.padEnd(36)} ${v.meaning}\n  ${''.padEnd(36)} default: ${v.defaultValue}`,
-).join('\n');
-
-const program = new Command()
-  .name('reference-proxy')
-  .description('LiteLLM-style gateway implementing the CLI SSO contract (protocol.md), for the conformance suite')
-  .option('--host <host>', 'interface to listen on (env HOST, default 127.0.0.1)')
-  .option('--port <port>', 'port to listen on, 0 = any free port (env PORT, default 4000)')
-  .option('--config <file>', 'LiteLLM config.yaml with model_list (and teams) (env CONFIG_FILE_PATH)')
-  .addHelpText('after', `\nEnvironment variables:\n${variableHelp}\n`)
+const program = addSettingFlags(
+  new Command()
+    .name('reference-proxy')
+    .description(
+      'LiteLLM-style gateway implementing the CLI SSO contract (docs/contract.md), for the conformance suite',
+    ),
+  PROXY_SETTINGS,
+)
+  .addHelpText('after', `\n${settingsHelp(PROXY_SETTINGS)}`)
   .showHelpAfterError();
 
 program.parse(process.argv);
