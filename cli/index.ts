@@ -16,5 +16,5 @@ export {
 } from './gateway-client.ts';
 export { expiryOf, isExpired, readKeyClaims } from './key-expiry.ts';
 export { type CliRuntime, PROGRAM_NAME, runCli } from './program.ts';
-export { DEFAULT_BASE_URL, resolveSettings } from './settings.ts';
+export { CLI_SETTINGS, DEFAULT_BASE_URL, resolveSettings } from './settings.ts';
 export { defaultTokenFilePath, TokenStore } from './token-store.ts';

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type Clock, systemClock } from '../common/clock.ts';
 import type { Env } from '../common/config.ts';
+import { addSettingFlags, settingsHelp } from '../common/settings.ts';
 import { redactSecrets } from '../protocol/redact.ts';
 import type { CommandContext } from './command-context.ts';
 import { DEFAULT_LOGIN_TIMEOUT_SECONDS, login } from './commands/login.ts';
@@ -16,7 +17,7 @@ import { listModels, MODELS_FORMATS, type ModelsFormat } from './commands/models
 import { printToken } from './commands/token.ts';
 import { whoami } from './commands/whoami.ts';
 import { describeFailure, EXIT_CODES, exitCodeHelp } from './exit-codes.ts';
-import { DEFAULT_BASE_URL, type GlobalFlags, resolveSettings } from './settings.ts';
+import { CLI_SETTINGS, type GlobalFlags, resolveSettings } from './settings.ts';
 import { isTerminal, terminalSafe, terminalSafeStream } from './terminal-safe.ts';
 import { TokenStore } from './token-store.ts';
 
@@ -64,17 +65,8 @@ export function buildProgram(
       writeOut: (text) => runtime.stdout.write(text),
       writeErr: (text) => runtime.stderr.write(text),
     })
-    .showHelpAfterError(`(run \`${PROGRAM_NAME} --help\` for usage)`)
-    .option(
-      '--base-url <url>',
-      `gateway URL (env LITELLM_PROXY_URL; default ${DEFAULT_BASE_URL}, or the stored login's)`,
-    )
-    .option('--api-key <key>', 'use this key instead of the stored login (env LITELLM_PROXY_API_KEY)')
-    .option(
-      '--token-file <path>',
-      'where the login is stored (env LITELLM_PROXY_TOKEN_FILE; default ~/.litellm/token.json)',
-    )
-    .addHelpText('after', exitCodeHelp());
+    .showHelpAfterError(`(run \`${PROGRAM_NAME} --help\` for usage)`);
+  addSettingFlags(program, CLI_SETTINGS).addHelpText('after', `\n${settingsHelp(CLI_SETTINGS)}${exitCodeHelp()}`);
 
   program
     .command('login')

@@ -5,7 +5,8 @@
  * Precedence: flag, then environment variable, then (for the gateway URL) the stored login, then
  * the default `http://localhost:4000` (docs/contract.md section 8).
  */
-import { type Env, EnvReader, isHttpUrl } from '../common/config.ts';
+import type { Env } from '../common/config.ts';
+import { readSettings, secretSetting, textSetting, urlSetting, wholeNumberSetting } from '../common/settings.ts';
 import { POLL_INTERVAL_MS } from '../protocol/cli-sso.ts';
 import { isSendableSecret, SENDABLE_SECRET_RULE } from './gateway-client.ts';
 import { defaultTokenFilePath } from './token-store.ts';
@@ -44,25 +45,50 @@ function hasQueryOrFragment(url: string): boolean {
   return parsed.search !== '' || parsed.hash !== '' || /[?#]/.test(url);
 }
 
-export function resolveSettings(flags: GlobalFlags, env: Env): CliSettings {
-  const reader = new EnvReader(env);
+/**
+ * Every setting of the CLI: LiteLLM's `LITELLM_PROXY_*` variables and our own. This table reads
+ * them, writes the global flags of `--help`, its variables, and the README's table (cli/README.md).
+ */
+export const CLI_SETTINGS = {
+  baseUrl: urlSetting({
+    variable: 'LITELLM_PROXY_URL',
+    flag: '--base-url <url>',
+    shownDefault: `the stored login's gateway, else \`${DEFAULT_BASE_URL}\``,
+    meaning:
+      'gateway URL; its path is kept (`http://h/litellm`), trailing slashes are ignored, a query or fragment is refused',
+  }),
+  apiKey: secretSetting({
+    variable: 'LITELLM_PROXY_API_KEY',
+    flag: '--api-key <key>',
+    shownDefault: 'the stored key',
+    meaning: 'key used by `models list` instead of the stored login',
+  }),
+  tokenFile: textSetting({
+    variable: 'LITELLM_PROXY_TOKEN_FILE',
+    flag: '--token-file <path>',
+    shownDefault: '`$HOME/.litellm/token.json`',
+    meaning: 'where the login is stored',
+  }),
+  pollIntervalMs: wholeNumberSetting({
+    variable: 'CLI_SSO_POLL_INTERVAL_MS',
+    default: POLL_INTERVAL_MS,
+    max: 60_000,
+    meaning: 'pause between two polls of a login, in milliseconds (a gateway may hold a poll longer)',
+  }),
+  retryDelayMs: wholeNumberSetting({
+    variable: 'CLI_SSO_RETRY_DELAY_MS',
+    default: DEFAULT_RETRY_DELAY_MS,
+    max: 60_000,
+    meaning: 'pause before the first retry of a transient failure, in milliseconds; doubled each time',
+  }),
+};
 
-  let explicitBaseUrl: string | undefined;
-  let baseUrlSource: CliSettings['baseUrlSource'];
-  if (flags.baseUrl !== undefined) {
-    if (isHttpUrl(flags.baseUrl.trim())) {
-      explicitBaseUrl = normalizeBaseUrl(flags.baseUrl);
-      baseUrlSource = '--base-url';
-    } else {
-      reader.problem('--base-url', 'must be an absolute http(s) URL', flags.baseUrl);
-    }
-  } else {
-    const fromEnv = reader.url('LITELLM_PROXY_URL');
-    if (fromEnv !== undefined) {
-      explicitBaseUrl = normalizeBaseUrl(fromEnv);
-      baseUrlSource = 'LITELLM_PROXY_URL';
-    }
-  }
+export function resolveSettings(flags: GlobalFlags, env: Env): CliSettings {
+  const { values: s, reader } = readSettings(CLI_SETTINGS, env, { ...flags });
+
+  let explicitBaseUrl = s.baseUrl === undefined ? undefined : normalizeBaseUrl(s.baseUrl);
+  const baseUrlSource: CliSettings['baseUrlSource'] =
+    explicitBaseUrl === undefined ? undefined : flags.baseUrl !== undefined ? '--base-url' : 'LITELLM_PROXY_URL';
   // Every route is appended to the base URL's path (CLISSO-CLI-25); a query or a fragment would end
   // up in the middle of each URL.
   if (explicitBaseUrl !== undefined && baseUrlSource !== undefined && hasQueryOrFragment(explicitBaseUrl)) {
@@ -74,18 +100,11 @@ export function resolveSettings(flags: GlobalFlags, env: Env): CliSettings {
     explicitBaseUrl = undefined;
   }
 
-  let apiKey: string | undefined;
-  let apiKeySource: CliSettings['apiKeySource'];
-  if (flags.apiKey !== undefined) {
-    if (flags.apiKey.trim() === '') reader.problem('--api-key', 'must not be empty', '', true);
-    else {
-      apiKey = flags.apiKey.trim();
-      apiKeySource = '--api-key';
-    }
-  } else {
-    apiKey = reader.string('LITELLM_PROXY_API_KEY', { secret: true });
-    if (apiKey !== undefined) apiKeySource = 'LITELLM_PROXY_API_KEY';
-  }
+  let apiKey = s.apiKey;
+  const apiKeySource: CliSettings['apiKeySource'] =
+    flags.apiKey !== undefined ? '--api-key' : apiKey !== undefined ? 'LITELLM_PROXY_API_KEY' : undefined;
+  if (flags.apiKey !== undefined && flags.apiKey.trim() === '')
+    reader.problem('--api-key', 'must not be empty', '', true);
   if (apiKey !== undefined && apiKeySource !== undefined && !isSendableSecret(apiKey)) {
     reader.problem(apiKeySource, SENDABLE_SECRET_RULE, apiKey, true);
     apiKey = undefined;
@@ -93,12 +112,11 @@ export function resolveSettings(flags: GlobalFlags, env: Env): CliSettings {
 
   let tokenFilePath: string;
   let tokenFileIsDefault = false;
-  const chosenTokenFile = flags.tokenFile ?? reader.string('LITELLM_PROXY_TOKEN_FILE');
-  if (chosenTokenFile !== undefined && chosenTokenFile.trim() !== '') {
-    tokenFilePath = chosenTokenFile.trim();
+  if (s.tokenFile !== undefined) {
+    tokenFilePath = s.tokenFile;
   } else {
-    const home = reader.string('HOME');
-    if (home === undefined) {
+    const home = env['HOME']?.trim();
+    if (!home) {
       reader.problem(
         'HOME',
         'is required to find ~/.litellm/token.json (or set --token-file / LITELLM_PROXY_TOKEN_FILE)',
@@ -111,17 +129,15 @@ export function resolveSettings(flags: GlobalFlags, env: Env): CliSettings {
     }
   }
 
-  const pollIntervalMs = reader.wholeNumber('CLI_SSO_POLL_INTERVAL_MS', POLL_INTERVAL_MS, { max: 60_000 });
-  const retryDelayMs = reader.wholeNumber('CLI_SSO_RETRY_DELAY_MS', DEFAULT_RETRY_DELAY_MS, { max: 60_000 });
   reader.finish();
   return {
     explicitBaseUrl,
     baseUrlSource,
     apiKey,
-    apiKeySource,
+    apiKeySource: apiKey === undefined ? undefined : apiKeySource,
     tokenFilePath,
     tokenFileIsDefault,
-    pollIntervalMs,
-    retryDelayMs,
+    pollIntervalMs: s.pollIntervalMs,
+    retryDelayMs: s.retryDelayMs,
   };
 }

@@ -4,12 +4,21 @@
  * and the users file — is reported together in one ConfigError. LiteLLM's mock variables
  * (`MOCK_OIDC_*`, docs/contract.md section 9) work unchanged.
  */
-import { ConfigError, type ConfigProblem, type Env, EnvReader, isHttpUrl } from '../common/config.ts';
+import { ConfigError, type ConfigProblem, type Env } from '../common/config.ts';
 import type { LogLevel } from '../common/logger.ts';
-import { defaultClient } from './clients.ts';
+import {
+  booleanSetting,
+  choiceSetting,
+  portSetting,
+  readSettings,
+  secretSetting,
+  textSetting,
+  urlSetting,
+} from '../common/settings.ts';
+import { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, defaultClient } from './clients.ts';
 import { MIN_CONTROL_TOKEN_LENGTH } from './control-api.ts';
 import { DEFAULT_HOST, DEFAULT_PORT, type MockIdpOptions } from './mock-idp.ts';
-import { builtInCast, type DefaultUserOverrides } from './users.ts';
+import { builtInCast, type DefaultUserOverrides, LITELLM_DEFAULT_USER } from './users.ts';
 import { loadUsersFile, type UsersFile, UsersFileError } from './users-file.ts';
 
 /** What commander hands over; every value is still a raw string. */
@@ -38,16 +47,97 @@ const BUILT_IN_ONLY = {
   clients: ['MOCK_OIDC_CLIENT_ID', 'MOCK_OIDC_CLIENT_SECRET'],
 } as const;
 
+/**
+ * Every setting of the mock IdP: LiteLLM's `MOCK_OIDC_*` variables and our own. This table reads
+ * them, writes `--help` and the README's table (mock-idp/README.md).
+ */
+export const MOCK_IDP_SETTINGS = {
+  host: textSetting({
+    variable: 'MOCK_IDP_HOST',
+    flag: '--host <host>',
+    default: DEFAULT_HOST,
+    meaning: 'address to listen on',
+  }),
+  port: portSetting({
+    variable: 'MOCK_OIDC_PORT',
+    flag: '--port <port>',
+    default: DEFAULT_PORT,
+    meaning: 'port; `0` = any free port',
+  }),
+  issuer: urlSetting({
+    variable: 'MOCK_IDP_ISSUER',
+    flag: '--issuer <url>',
+    shownDefault: '`http://{host}:{bound port}`',
+    meaning: 'issuer URL, without a path',
+  }),
+  users: textSetting({
+    variable: 'MOCK_IDP_USERS',
+    flag: '--users <file>',
+    shownDefault: 'built-in cast',
+    meaning: 'users (and clients) file, YAML or JSON',
+  }),
+  autoLogin: textSetting({
+    variable: 'MOCK_IDP_AUTO_LOGIN',
+    flag: '--auto-login <user>',
+    shownDefault: 'off',
+    meaning: 'sign every authorization in as this user, no page',
+  }),
+  idTokenClaims: booleanSetting({
+    variable: 'MOCK_IDP_ID_TOKEN_CLAIMS',
+    flag: '--id-token-claims',
+    default: false,
+    meaning: "also put the user's scope claims in id_tokens",
+  }),
+  logLevel: choiceSetting({
+    variable: 'MOCK_IDP_LOG_LEVEL',
+    flag: '--log-level <level>',
+    choices: LOG_LEVELS,
+    default: 'info',
+    meaning: '`debug`, `info`, `warn` or `error`',
+  }),
+  controlToken: secretSetting({
+    variable: 'MOCK_IDP_CONTROL_TOKEN',
+    shownDefault: 'unset: loopback callers only',
+    meaning: `control API token, at least ${MIN_CONTROL_TOKEN_LENGTH} characters (no flag: a command line shows in \`ps\`)`,
+  }),
+  clientId: textSetting({
+    variable: 'MOCK_OIDC_CLIENT_ID',
+    shownDefault: `\`${DEFAULT_CLIENT_ID}\``,
+    meaning: 'default client id',
+  }),
+  clientSecret: secretSetting({
+    variable: 'MOCK_OIDC_CLIENT_SECRET',
+    shownDefault: `\`${DEFAULT_CLIENT_SECRET}\``,
+    meaning: 'default client secret',
+  }),
+  sub: textSetting({
+    variable: 'MOCK_OIDC_SUB',
+    shownDefault: `\`${LITELLM_DEFAULT_USER.sub}\``,
+    meaning: "default user's `sub`, `preferred_username` and username",
+  }),
+  email: textSetting({
+    variable: 'MOCK_OIDC_EMAIL',
+    shownDefault: `\`${LITELLM_DEFAULT_USER.email}\``,
+    meaning: "default user's `email`",
+  }),
+  employmentType: textSetting({
+    variable: 'MOCK_OIDC_EMPLOYMENT_TYPE',
+    shownDefault: `\`${LITELLM_DEFAULT_USER.employmentType}\``,
+    meaning: "default user's `employment_type`",
+  }),
+  department: textSetting({
+    variable: 'MOCK_OIDC_DEPARTMENT',
+    shownDefault: `\`${LITELLM_DEFAULT_USER.department}\``,
+    meaning: "default user's `org_info.department`",
+  }),
+};
+
 export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<MockIdpConfig> {
-  const reader = new EnvReader(env);
+  const { values: s, reader } = readSettings(MOCK_IDP_SETTINGS, env, { ...flags });
   const extraProblems: ConfigProblem[] = [];
-  const host = flags.host?.trim() || reader.string('MOCK_IDP_HOST', { default: DEFAULT_HOST });
-  const port = flags.port !== undefined ? portFlag(reader, flags.port) : reader.port('MOCK_OIDC_PORT', DEFAULT_PORT);
-  let issuer = reader.url('MOCK_IDP_ISSUER');
-  if (flags.issuer !== undefined) {
-    if (isHttpUrl(flags.issuer)) issuer = flags.issuer;
-    else reader.problem('--issuer', 'must be an absolute http(s) URL', flags.issuer);
-  }
+  const { host, port, users: usersFilePath, autoLogin, logLevel, controlToken, clientId, clientSecret } = s;
+  const idTokenUserClaims = s.idTokenClaims;
+  let issuer = s.issuer;
   // The endpoints are served at the root of the listener, so the issuer cannot carry a path.
   if (issuer !== undefined && !issuerHasNoPath(issuer)) {
     reader.problem(
@@ -58,20 +148,10 @@ export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<
     issuer = undefined;
   }
   const defaultUser: DefaultUserOverrides = {};
-  const sub = reader.string('MOCK_OIDC_SUB');
-  const email = reader.string('MOCK_OIDC_EMAIL');
-  const employmentType = reader.string('MOCK_OIDC_EMPLOYMENT_TYPE');
-  const department = reader.string('MOCK_OIDC_DEPARTMENT');
-  if (sub !== undefined) defaultUser.sub = sub;
-  if (email !== undefined) defaultUser.email = email;
-  if (employmentType !== undefined) defaultUser.employmentType = employmentType;
-  if (department !== undefined) defaultUser.department = department;
-  const clientId = reader.string('MOCK_OIDC_CLIENT_ID');
-  const clientSecret = reader.string('MOCK_OIDC_CLIENT_SECRET', { secret: true });
-  const usersFilePath = flags.users?.trim() || reader.string('MOCK_IDP_USERS');
-  const autoLogin = flags.autoLogin?.trim() || reader.string('MOCK_IDP_AUTO_LOGIN');
-  const idTokenUserClaims = flags.idTokenClaims ?? reader.bool('MOCK_IDP_ID_TOKEN_CLAIMS', false);
-  const controlToken = reader.string('MOCK_IDP_CONTROL_TOKEN', { secret: true });
+  if (s.sub !== undefined) defaultUser.sub = s.sub;
+  if (s.email !== undefined) defaultUser.email = s.email;
+  if (s.employmentType !== undefined) defaultUser.employmentType = s.employmentType;
+  if (s.department !== undefined) defaultUser.department = s.department;
   // A guessable token would open the control API to anyone who can reach the port.
   if (controlToken !== undefined && controlToken.length < MIN_CONTROL_TOKEN_LENGTH) {
     reader.problem(
@@ -80,12 +160,6 @@ export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<
       controlToken,
       true,
     );
-  }
-  let logLevel = reader.oneOf('MOCK_IDP_LOG_LEVEL', LOG_LEVELS, 'info');
-  if (flags.logLevel !== undefined) {
-    const wanted = LOG_LEVELS.find((level) => level === flags.logLevel);
-    if (wanted) logLevel = wanted;
-    else reader.problem('--log-level', `must be one of ${LOG_LEVELS.join(', ')}`, flags.logLevel);
   }
 
   let usersFile: UsersFile | undefined;
@@ -152,10 +226,4 @@ export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<
 function issuerHasNoPath(issuer: string): boolean {
   const url = new URL(issuer);
   return (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === '';
-}
-
-function portFlag(reader: EnvReader, text: string): number {
-  if (/^[0-9]+$/.test(text.trim()) && Number(text) <= 65535) return Number(text);
-  reader.problem('--port', 'must be a port number from 0 to 65535', text);
-  return DEFAULT_PORT;
 }

@@ -13,7 +13,7 @@ export {
   defaultClient,
   type MockClient,
 } from './clients.ts';
-export { loadMockIdpConfig, type MockIdpConfig, type MockIdpFlags } from './config.ts';
+export { loadMockIdpConfig, MOCK_IDP_SETTINGS, type MockIdpConfig, type MockIdpFlags } from './config.ts';
 export {
   FAULT_ENDPOINTS,
   type Fault,

@@ -6,26 +6,20 @@
 import { Command } from 'commander';
 import { ConfigError } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
+import { addSettingFlags, settingsHelp } from '../common/settings.ts';
 import { startBanner } from './banner.ts';
-import { loadMockIdpConfig, type MockIdpConfig, type MockIdpFlags } from './config.ts';
+import { loadMockIdpConfig, MOCK_IDP_SETTINGS, type MockIdpConfig, type MockIdpFlags } from './config.ts';
 import { startMockIdp } from './mock-idp.ts';
 import { usersFileJsonSchema } from './users-file.ts';
 
-const program = new Command()
-  .name('mock-idp')
-  .description("A mock OpenID Connect provider: LiteLLM's local-testing IdP and the conformance suite's IdP.")
-  .option('--host <host>', 'address to listen on (env MOCK_IDP_HOST, default 127.0.0.1)')
-  .option('--port <port>', 'port, 0 = any free port (env MOCK_OIDC_PORT, default 8765)')
-  .option('--issuer <url>', 'issuer URL (env MOCK_IDP_ISSUER, default http://{host}:{bound port})')
-  .option('--users <file>', 'users (and clients) file, YAML or JSON (env MOCK_IDP_USERS, default: built-in cast)')
-  .option('--auto-login <user>', 'sign every authorization in as this user, no page (env MOCK_IDP_AUTO_LOGIN)')
-  .option('--id-token-claims', "also put the user's claims in id_tokens (env MOCK_IDP_ID_TOKEN_CLAIMS=true)")
-  .option('--log-level <level>', 'debug, info, warn or error (env MOCK_IDP_LOG_LEVEL, default info)')
+const program = addSettingFlags(
+  new Command()
+    .name('mock-idp')
+    .description("A mock OpenID Connect provider: LiteLLM's local-testing IdP and the conformance suite's IdP."),
+  MOCK_IDP_SETTINGS,
+)
   .option('--print-users-schema', "print the users file's JSON Schema and exit")
-  .addHelpText(
-    'after',
-    '\nThe control API token (at least 16 characters) is read only from MOCK_IDP_CONTROL_TOKEN (a flag would show in `ps`).\nSee mock-idp/README.md.',
-  )
+  .addHelpText('after', `\n${settingsHelp(MOCK_IDP_SETTINGS)}\nSee mock-idp/README.md.`)
   .showHelpAfterError();
 
 program.parse(process.argv);

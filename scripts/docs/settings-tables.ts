@@ -5,7 +5,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI_SETTINGS } from '../../cli/index.ts';
 import { type SettingsTable, settingsMarkdown, withSettingsTable } from '../../common/settings.ts';
+import { MOCK_IDP_SETTINGS } from '../../mock-idp/index.ts';
 import { PROXY_SETTINGS } from '../../reference-proxy/index.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -13,6 +15,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Each README and the table it shows. */
 export const SETTINGS_DOCS: ReadonlyArray<{ file: string; table: SettingsTable }> = [
   { file: 'reference-proxy/README.md', table: PROXY_SETTINGS },
+  { file: 'mock-idp/README.md', table: MOCK_IDP_SETTINGS },
+  { file: 'cli/README.md', table: CLI_SETTINGS },
 ];
 
 /** The README as it should be: its text with the generated table between the markers. */
