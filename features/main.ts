@@ -9,6 +9,7 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
+import { stopRecordedProcesses } from './drivers/child-process.ts';
 import { MissingSystemPackageError } from './drivers/system-packages.ts';
 import { runConformance } from './runner/conformance.ts';
 import { EXIT_CODES, exitCodeHelp } from './runner/exit-codes.ts';
@@ -104,14 +105,17 @@ const program = new Command('sso-conformance')
   })
   .action(async () => {
     const options = await readRunOptions(program.opts<RawRunFlags>(), process.env);
-    process.exitCode = await runConformance({
+    const { exitCode, reportsDir } = await runConformance({
       rootDir: ROOT,
       options,
       paths: program.args,
       shell: process.env,
       print: (line) => process.stdout.write(`${line}\n`),
       warn: (line) => process.stderr.write(`sso-conformance: ${line}\n`),
+      onProcessRecord: stopOnInterrupt,
     });
+    process.stderr.write(`reports: ${relative(process.cwd(), reportsDir) || '.'}/\n`);
+    process.exitCode = exitCode;
   });
 
 program
@@ -145,6 +149,26 @@ program
     process.stderr.write(`reports: ${relative(process.cwd(), resolve(flags.out)) || '.'}/\n`);
     process.exitCode = !outcome.complete ? EXIT_CODES.usage : outcome.ok ? EXIT_CODES.conformant : EXIT_CODES.failed;
   });
+
+/**
+ * Gateways, CLIs and Redis servers run in process groups of their own, which the terminal's Ctrl-C
+ * does not reach: when the run is interrupted, stop every one still recorded, then exit as the
+ * signal would have.
+ */
+function stopOnInterrupt(recordDir: string): void {
+  const exitCodes: Partial<Record<NodeJS.Signals, number>> = {
+    SIGINT: EXIT_CODES.interrupted,
+    SIGTERM: EXIT_CODES.terminated,
+    SIGHUP: 129,
+  };
+  for (const [signal, code] of Object.entries(exitCodes)) {
+    process.once(signal, () => {
+      const stopped = stopRecordedProcesses(recordDir);
+      process.stderr.write(`sso-conformance: interrupted (${signal}); stopped ${stopped} started process(es)\n`);
+      process.exit(code);
+    });
+  }
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { processRecordDir, stopRecordedProcesses } from '../drivers/child-process.ts';
 import type { CliTarget } from '../drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from '../drivers/gateway.ts';
@@ -31,9 +31,14 @@ export interface ConformanceRun {
   shell: Readonly<Record<string, string | undefined>>;
   print: (line: string) => void;
   warn: (line: string) => void;
+  /**
+   * Where the processes the run starts are recorded, as soon as it exists: the caller stops them
+   * when the run is interrupted (drivers/child-process.ts, stopRecordedProcesses).
+   */
+  onProcessRecord: (recordDir: string) => void;
 }
 
-export async function runConformance(run: ConformanceRun): Promise<number> {
+export async function runConformance(run: ConformanceRun): Promise<{ exitCode: number; reportsDir: string }> {
   const { options, rootDir, shell } = run;
   const tools = await ensureSystemTools({
     chromiumPath: shell['CHROMIUM_PATH'],
@@ -79,7 +84,7 @@ export async function runConformance(run: ConformanceRun): Promise<number> {
     const workDir = join(reportsDir, 'work');
     await rm(workDir, { recursive: true, force: true });
     await mkdir(workDir, { recursive: true });
-    stopOnInterrupt(processRecordDir(workDir), run.warn);
+    run.onProcessRecord(processRecordDir(workDir));
     const parameters: Omit<HarnessParameters, 'browserEndpoint'> = {
       gateway,
       cli,
@@ -123,30 +128,8 @@ export async function runConformance(run: ConformanceRun): Promise<number> {
     });
     const leftovers = stopRecordedProcesses(processRecordDir(workDir));
     if (leftovers > 0) run.warn(`stopped ${leftovers} process(es) the run left running`);
-    // Unprefixed, as merge-reports prints it: the last line a CI log shows.
-    process.stderr.write(`reports: ${relative(process.cwd(), reportsDir) || '.'}/\n`);
-    return outcome.ok ? EXIT_CODES.conformant : EXIT_CODES.failed;
+    return { exitCode: outcome.ok ? EXIT_CODES.conformant : EXIT_CODES.failed, reportsDir };
   } finally {
     await built.dispose();
-  }
-}
-
-/**
- * Gateways, CLIs and Redis servers run in process groups of their own, which the terminal's Ctrl-C
- * does not reach: when the run is interrupted, stop every one still recorded, then exit as the
- * signal would have.
- */
-function stopOnInterrupt(recordDir: string, warn: (line: string) => void): void {
-  const exitCodes: Partial<Record<NodeJS.Signals, number>> = {
-    SIGINT: EXIT_CODES.interrupted,
-    SIGTERM: EXIT_CODES.terminated,
-    SIGHUP: 129,
-  };
-  for (const [signal, code] of Object.entries(exitCodes)) {
-    process.once(signal, () => {
-      const stopped = stopRecordedProcesses(recordDir);
-      warn(`interrupted (${signal}); stopped ${stopped} started process(es)`);
-      process.exit(code);
-    });
   }
 }
