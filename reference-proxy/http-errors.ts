@@ -53,7 +53,15 @@ export function answerErrors(logger: Logger): ErrorRequestHandler {
     }
     const answer = httpErrorFor(error);
     if (answer === undefined) {
-      logger.error('unexpected_error', { path: req.path, error: describeError(error) });
+      // Where it happened, for whoever fixes it; the client learns nothing of it.
+      const stack =
+        error instanceof Error
+          ? error.stack
+              ?.split('\n')
+              .slice(1, 6)
+              .map((l) => l.trim())
+          : undefined;
+      logger.error('unexpected_error', { path: req.path, error: describeError(error), stack });
       res.status(500).json(detailBody('Internal server error'));
       return;
     }
