@@ -4,8 +4,8 @@
  * `{"error": {...}}` body: an expired key is 400 `expired_key`; missing, unknown, tampered,
  * `alg: none` or another signer's key is 401.
  */
-import type { Request, Response } from 'express';
-import { apiErrorBody } from '../protocol/errors.ts';
+import type { Request } from 'express';
+import { apiError } from './http-errors.ts';
 import type { CliKeyClaims } from './key-issuer.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { bearerToken } from './request-helpers.ts';
@@ -13,26 +13,13 @@ import { matchesHash, sha256Hex } from './secrets.ts';
 
 export type ApiCaller = { kind: 'master' } | { kind: 'cli_key'; claims: CliKeyClaims };
 
-/** The caller, or undefined after answering the request with the error. */
-export async function authenticateApiCall(
-  ctx: ProxyContext,
-  req: Request,
-  res: Response,
-): Promise<ApiCaller | undefined> {
+/** The caller; throws the HttpError to answer when the key is missing, expired or not ours. */
+export async function authenticateApiCall(ctx: ProxyContext, req: Request): Promise<ApiCaller> {
   const token = bearerToken(req);
   // mutation-equivalent: without this early answer a missing key fails the key check below, which answers
   // the same 401 with an error body (CLISSO-API-02); only the message differs
   if (token === undefined) {
-    res
-      .status(401)
-      .json(
-        apiErrorBody(
-          401,
-          'auth_error',
-          'Authentication Error - No api key passed in. Send Authorization: Bearer <key>.',
-        ),
-      );
-    return undefined;
+    throw apiError(401, 'auth_error', 'Authentication Error - No api key passed in. Send Authorization: Bearer <key>.');
   }
   if (matchesHash(token, sha256Hex(ctx.config.masterKey))) return { kind: 'master' };
   if (ctx.config.experimentalUiLogin) {
@@ -40,21 +27,13 @@ export async function authenticateApiCall(
     if (check.ok) return { kind: 'cli_key', claims: check.claims };
     if (check.reason === 'expired') {
       const now = new Date(ctx.clock.nowMs()).toISOString();
-      res
-        .status(400)
-        .json(
-          apiErrorBody(
-            400,
-            'expired_key',
-            `Authentication Error - Expired Key. Current time: ${now}. Log in again.`,
-            'key',
-          ),
-        );
-      return undefined;
+      throw apiError(
+        400,
+        'expired_key',
+        `Authentication Error - Expired Key. Current time: ${now}. Log in again.`,
+        'key',
+      );
     }
   }
-  res
-    .status(401)
-    .json(apiErrorBody(401, 'auth_error', 'Authentication Error - Invalid proxy server token passed.', 'key'));
-  return undefined;
+  throw apiError(401, 'auth_error', 'Authentication Error - Invalid proxy server token passed.', 'key');
 }

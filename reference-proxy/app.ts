@@ -3,10 +3,10 @@
  * under routes/. Created without listening (architecture.md, convention 11); startReferenceProxy in
  * proxy.ts builds the stores and listens.
  */
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type RequestHandler } from 'express';
 import { nowSeconds } from '../common/clock.ts';
 import { CLI_SSO_PATHS } from '../protocol/cli-sso.ts';
-import { detailBody } from '../protocol/errors.ts';
+import { answerErrors, detailError } from './http-errors.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { cliComplete } from './routes/cli-complete.ts';
 import { cliPoll } from './routes/cli-poll.ts';
@@ -16,7 +16,6 @@ import { ssoCallback } from './routes/sso-callback.ts';
 import { ssoKeyGenerate } from './routes/sso-key-generate.ts';
 import { UI_HOME_PATH, uiHome } from './routes/ui-login.ts';
 import { userInfo } from './routes/user-info.ts';
-import { StoreUnavailableError } from './store-errors.ts';
 
 // Route patterns with the {login_id} parameter (CLI_SSO_PATHS.complete/poll build the concrete paths
 // and percent-encode, so the patterns are spelled out here).
@@ -80,14 +79,15 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
     [postOnly, 'POST'],
     [getOnly, 'GET, HEAD'],
   ] as const) {
-    app.all(paths, (_req, res) => {
-      res.status(405).set('allow', allow).json(detailBody('Method Not Allowed'));
+    app.all(paths, () => {
+      throw detailError(405, 'Method Not Allowed', { allow });
     });
   }
-  app.use((_req, res) => {
-    res.status(404).json(detailBody('Not Found'));
+  app.use(() => {
+    throw detailError(404, 'Not Found');
   });
-  app.use(answerErrors(ctx));
+  // The one place errors become answers (http-errors.ts).
+  app.use(answerErrors(ctx.logger));
   return app;
 }
 
@@ -106,44 +106,4 @@ function logEachRequest(ctx: ProxyContext): RequestHandler {
     });
     next();
   };
-}
-
-/**
- * The one place errors become responses (architecture.md, convention 2): a store that cannot answer
- * is 503 with a clear detail; a bad request body keeps its 4xx; anything else is a 500 that says
- * nothing internal (and is logged).
- */
-function answerErrors(ctx: ProxyContext): ErrorRequestHandler {
-  return (error: unknown, req, res, _next) => {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (error instanceof StoreUnavailableError) {
-      ctx.logger.error('store_unavailable', { store: error.store, path: req.path, cause: describeCause(error.cause) });
-      res
-        .status(503)
-        .set('retry-after', '5')
-        .json(detailBody(`Service temporarily unavailable: the ${error.store} cannot be reached. Try again shortly.`));
-      return;
-    }
-    const status = clientErrorStatus(error);
-    if (status !== undefined) {
-      res.status(status).json(detailBody(`Bad request: ${error instanceof Error ? error.message : 'unreadable'}`));
-      return;
-    }
-    ctx.logger.error('unexpected_error', { path: req.path, error: describeCause(error) });
-    res.status(500).json(detailBody('Internal server error'));
-  };
-}
-
-/** body-parser errors carry a 4xx `status` (413 too large, 415 charset, 400 aborted...). */
-function clientErrorStatus(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('status' in error)) return undefined;
-  const status = error.status;
-  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
-}
-
-function describeCause(cause: unknown): string {
-  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
 }

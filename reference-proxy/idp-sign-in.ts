@@ -2,15 +2,14 @@
  * The part of GET /sso/callback that both branches share (docs/contract.md section 2): read the
  * IdP's answer, exchange the code, build the identity (section 4) and attribution metadata
  * (section 5), check ALLOWED_EMAIL_DOMAINS and upsert the user.
+ *
+ * Plain logic: it takes what the callback carried and returns who signed in, or throws a
+ * SignInError saying why the login cannot go on; the callback route turns that into its answer.
  */
-import type { Request, Response } from 'express';
 import { buildAttributionMetadata, type MetadataScalar, nestAttributionMetadata } from '../protocol/claim-map.ts';
-import { CLI_SSO_PATHS } from '../protocol/cli-sso.ts';
-import { detailBody } from '../protocol/errors.ts';
 import { buildIdentity, captureExtraAttributes, type IdpIdentity, isEmailDomainAllowed } from './identity.ts';
 import { fetchUserinfoForCode, IdpError } from './idp-client.ts';
 import type { ProxyContext } from './proxy-context.ts';
-import { publicBaseUrl, queryString } from './request-helpers.ts';
 import type { UserRecord } from './user-store.ts';
 
 export interface IdpLogin {
@@ -20,52 +19,86 @@ export interface IdpLogin {
   attribution: Record<string, MetadataScalar>;
 }
 
+/** What the IdP's redirect to the callback carried, and what the code is redeemed with. */
+export interface IdpCallback {
+  /** The `error` query parameter (RFC 6749 section 4.1.2.1), when the IdP refused. */
+  error: string | undefined;
+  /** The `code` query parameter. */
+  code: string | undefined;
+  /** The redirect_uri the authorization request used; the token request repeats it. */
+  redirectUri: string;
+  /** PKCE code_verifier (RFC 7636), or null without PKCE. */
+  pkceVerifier: string | null;
+}
+
+/** Why a sign-in cannot go on. */
+export type SignInFailure =
+  /** The IdP sent an `error` instead of a code (e.g. access_denied). */
+  | 'idp_refused'
+  /** No code, or an empty one. */
+  | 'missing_code'
+  /** The IdP refused the code exchange or the userinfo request. */
+  | 'idp_rejected'
+  /** The IdP could not be reached, or answered something unusable. */
+  | 'idp_unreachable'
+  /** Userinfo holds no usable identity (section 4). */
+  | 'identity_refused'
+  /** ALLOWED_EMAIL_DOMAINS does not let this user in. */
+  | 'email_domain_refused';
+
+/** A sign-in that cannot go on; `message` is safe to show the browser. */
+export class SignInError extends Error {
+  constructor(
+    readonly failure: SignInFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SignInError';
+  }
+}
+
 /**
- * The part both branches share: read the IdP's answer, exchange the code, check the identity and
- * upsert the user. Answers the request itself and returns undefined when the login cannot go on.
+ * Read the IdP's answer, exchange the code, check the identity and upsert the user. Throws
+ * SignInError when the login cannot go on (each refusal is logged with `logFields`); a store that
+ * cannot be reached throws StoreUnavailableError.
  */
 export async function signInAtIdp(
   ctx: ProxyContext,
-  req: Request,
-  res: Response,
-  pkceVerifier: string | null,
+  callback: IdpCallback,
   logFields: Record<string, unknown>,
-): Promise<IdpLogin | undefined> {
-  const idpError = queryString(req, 'error');
-  if (idpError !== undefined) {
+): Promise<IdpLogin> {
+  if (callback.error !== undefined) {
     // RFC 6749 section 4.1.2.1: the IdP refused (e.g. access_denied); the flow stays as it was.
-    ctx.logger.warn('idp_login_refused', { ...logFields, error: idpError });
-    res.status(400).json(detailBody(`SSO login failed at the identity provider: ${idpError}`));
-    return undefined;
+    ctx.logger.warn('idp_login_refused', { ...logFields, error: callback.error });
+    throw new SignInError('idp_refused', `SSO login failed at the identity provider: ${callback.error}`);
   }
-  const code = queryString(req, 'code');
+  const code = callback.code;
   if (code === undefined || code === '') {
-    // mutation-equivalent: the contract asks for an error page or any 4xx here (CLISSO-CALLBACK-02); 401 instead of 400 is as conformant
-    res.status(400).json(detailBody('Missing authorization code: the callback needs a single "code" query parameter'));
-    return undefined;
+    throw new SignInError(
+      'missing_code',
+      'Missing authorization code: the callback needs a single "code" query parameter',
+    );
   }
   let userinfo: Record<string, unknown>;
   try {
     userinfo = await fetchUserinfoForCode(ctx.config.idp, {
       code,
-      redirectUri: `${publicBaseUrl(req, ctx.config)}${CLI_SSO_PATHS.callback}`,
-      codeVerifier: pkceVerifier,
+      redirectUri: callback.redirectUri,
+      codeVerifier: callback.pkceVerifier,
     });
   } catch (error) {
     if (!(error instanceof IdpError)) throw error;
     ctx.logger.warn('idp_exchange_failed', { ...logFields, reason: error.message });
-    // mutation-equivalent: the contract asks for an error page or a 4xx when the IdP fails and judges no status
-    // there (a 502 for an IdP that fails is fair): 400 or 502 either way conforms
-    res.status(error.kind === 'rejected' ? 400 : 502).json(detailBody(`SSO login failed: ${error.message}`));
-    return undefined;
+    throw new SignInError(
+      error.kind === 'rejected' ? 'idp_rejected' : 'idp_unreachable',
+      `SSO login failed: ${error.message}`,
+    );
   }
 
   const built = buildIdentity(userinfo, ctx.config.identity);
   if (!built.ok) {
-    // mutation-equivalent: any 4xx is conformant here (CLISSO-IDENTITY-06); 401 instead of 400 is as conformant
     ctx.logger.warn('identity_refused', { ...logFields, reason: built.reason });
-    res.status(400).json(detailBody(`SSO login failed: ${built.reason}`));
-    return undefined;
+    throw new SignInError('identity_refused', `SSO login failed: ${built.reason}`);
   }
   const identity = built.identity;
   if (identity.emailNotUsed !== null) {
@@ -77,8 +110,7 @@ export async function signInAtIdp(
       identity.emailNotUsed !== null
         ? `this user's email: ${identity.emailNotUsed}`
         : `the email domain of ${identity.email ?? '(no email)'}`;
-    res.status(401).json(detailBody(`ALLOWED_EMAIL_DOMAINS does not let in ${whose}`));
-    return undefined;
+    throw new SignInError('email_domain_refused', `ALLOWED_EMAIL_DOMAINS does not let in ${whose}`);
   }
   const captured = captureExtraAttributes(userinfo, ctx.config.identity.extra);
   const attribution = buildAttributionMetadata(ctx.config.claimMap, captured);

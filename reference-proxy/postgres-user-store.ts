@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Logger } from '../common/logger.ts';
 import type { NestedMetadata } from '../protocol/claim-map.ts';
 import type { IdpIdentity } from './identity.ts';
-import { guardStore } from './store-errors.ts';
+import { isNetworkFailure, storeOperation } from './store-errors.ts';
 import { applyLogin, type UserRecord, type UserStore } from './user-store.ts';
 
 export const POSTGRES_STORE_NAME = 'user database (PostgreSQL)';
@@ -45,6 +45,35 @@ const rowSchema = z.object({
   created_at_ms: z.coerce.number(),
   updated_at_ms: z.coerce.number(),
 });
+
+/**
+ * Messages of node-postgres (8.x) and its pool for a connection that could not be made in time or
+ * was lost under a query.
+ */
+const PG_CONNECTION_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+  'Query read timeout',
+];
+/**
+ * SQLSTATE classes and codes of a server that cannot serve now (PostgreSQL, appendix A): 08
+ * connection exception, 53 insufficient resources (disk full, too many connections), 57P0x
+ * shutting down or starting up, 58 system error (I/O), 28 credentials refused and 3D000 no such
+ * database (the configured database cannot be used). A syntax error, a missing table or a
+ * constraint violation is our bug.
+ */
+const PG_UNAVAILABLE_SQLSTATE = /^(08|53|57P0|58|28)|^3D000$/;
+
+/** Whether an error from a node-postgres call means that PostgreSQL cannot be used right now. */
+export function isPostgresOutage(error: unknown): boolean {
+  if (isNetworkFailure(error)) return true;
+  if (!(error instanceof Error)) return false;
+  if (PG_CONNECTION_MESSAGES.some((message) => error.message.startsWith(message))) return true;
+  return (
+    error instanceof pg.DatabaseError && typeof error.code === 'string' && PG_UNAVAILABLE_SQLSTATE.test(error.code)
+  );
+}
 
 function rowToUser(row: unknown): UserRecord {
   const r = rowSchema.parse(row);
@@ -107,7 +136,7 @@ export class PostgresUserStore implements UserStore {
   }
 
   upsertLogin(identity: IdpIdentity, attribution: NestedMetadata, nowMs: number): Promise<UserRecord> {
-    return guardStore(POSTGRES_STORE_NAME, async () => {
+    return storeOperation(POSTGRES_STORE_NAME, isPostgresOutage, async () => {
       await this.ensureSchema();
       return this.transaction(async (client) => {
         // Lock the row (or its absence, via the insert) so two logins of one user cannot interleave.
@@ -142,7 +171,7 @@ export class PostgresUserStore implements UserStore {
   }
 
   get(userId: string): Promise<UserRecord | undefined> {
-    return guardStore(POSTGRES_STORE_NAME, async () => {
+    return storeOperation(POSTGRES_STORE_NAME, isPostgresOutage, async () => {
       await this.ensureSchema();
       const { rows } = await this.pool.query('SELECT * FROM users WHERE user_id = $1', [userId]);
       return rows.length === 0 ? undefined : rowToUser(rows[0]);

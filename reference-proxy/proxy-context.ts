@@ -17,8 +17,4 @@ export interface ProxyContext {
   startLimit: StartRateLimit;
   keys: KeyIssuer;
   uiSessions: UiSessions;
-  /** The flow store's name in 503 bodies, e.g. "login session store (Redis)". */
-  flowStoreName: string;
-  /** The user store's name in 503 bodies, e.g. "user database (PostgreSQL)". */
-  userStoreName: string;
 }

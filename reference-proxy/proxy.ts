@@ -61,8 +61,6 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
     startLimit: stores.startLimit,
     keys: new KeyIssuer(config.signingSecret, config.cliKeyLifetimeSeconds, clock, config.keyLeewaySeconds),
     uiSessions: new UiSessions(config.signingSecret, config.uiSessionSeconds, clock),
-    flowStoreName: stores.flowStoreName,
-    userStoreName: stores.userStoreName,
   };
   let server: Awaited<ReturnType<typeof listen>>;
   try {

@@ -35,7 +35,7 @@ import {
   type StartDecision,
   type StartRateLimit,
 } from './start-rate-limit.ts';
-import { StoreUnavailableError } from './store-errors.ts';
+import { isNetworkFailure, StoreUnavailableError, storeOperation } from './store-errors.ts';
 
 export const REDIS_STORE_NAME = 'login session store (Redis)';
 const FLOW_KEY_PREFIX = 'cli-sso:flow:';
@@ -145,8 +145,8 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
   async create(flow: Omit<Flow, 'expiresAtMs' | 'version'>): Promise<Flow> {
     const stored: Flow = { ...flow, version: 1, expiresAtMs: flowExpiresAtMs(undefined, flow, this.clock.nowMs()) };
     const applied = await this.compareAndSet(flow.loginId, '', JSON.stringify(stored), stored.expiresAtMs);
-    // 24 random bytes do not collide; if they ever did, refusing is better than overwriting.
-    if (!applied) throw new StoreUnavailableError(REDIS_STORE_NAME, { cause: new Error('login id collision') });
+    // 24 random bytes do not collide; if they ever did, refusing (a 500) is better than overwriting.
+    if (!applied) throw new Error(`login id collision in the ${REDIS_STORE_NAME}`);
     return stored;
   }
 
@@ -168,6 +168,7 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
       }
       if (await this.compareAndSet(loginId, current?.raw ?? '', next, expiresAtMs)) return decision.result;
     }
+    // Writers that keep beating this one: the store is too busy for now, so the client may retry (503).
     throw new StoreUnavailableError(REDIS_STORE_NAME, { cause: new Error('too many concurrent writes to one flow') });
   }
 
@@ -220,13 +221,42 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
     return result === 1;
   }
 
-  private async command<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw new StoreUnavailableError(REDIS_STORE_NAME, { cause: error });
-    }
+  /** Only Redis failing becomes a 503 (isRedisOutage); an error of ours passes through as a bug. */
+  private command<T>(run: () => Promise<T>): Promise<T> {
+    return storeOperation(REDIS_STORE_NAME, isRedisOutage, run);
   }
+}
+
+/**
+ * Connection messages of ioredis (5.x) for a command that could not be sent or whose connection
+ * closed before its reply: with `enableOfflineQueue: false` and `maxRetriesPerRequest: 0` these are
+ * what a Redis that is down or restarting gives.
+ */
+const IOREDIS_CONNECTION_MESSAGES = [
+  "Stream isn't writeable and enableOfflineQueue options is false",
+  'Connection is closed.',
+  'Command timed out',
+  'connect ETIMEDOUT',
+  'Socket timeout',
+  'Ready check failed',
+];
+/** Error names of ioredis for the same: its queue flushed after a lost connection. */
+const IOREDIS_CONNECTION_ERROR_NAMES = new Set(['MaxRetriesPerRequestError', 'AbortError', 'InterruptError']);
+/**
+ * Redis replies that mean "not now" (loading its data, read-only replica, out of memory, busy
+ * script, failing over, credentials refused), by their error prefix. Any other reply error (a
+ * script or command we got wrong) is our bug.
+ */
+const REDIS_UNAVAILABLE_REPLIES =
+  /^(LOADING|BUSY|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|OOM|NOAUTH|WRONGPASS|NOREPLICAS|MISCONF)\b/;
+
+/** Whether an error from an ioredis call means that Redis cannot be used right now. */
+export function isRedisOutage(error: unknown): boolean {
+  if (isNetworkFailure(error)) return true;
+  if (!(error instanceof Error)) return false;
+  if (IOREDIS_CONNECTION_ERROR_NAMES.has(error.name)) return true;
+  if (IOREDIS_CONNECTION_MESSAGES.some((message) => error.message.startsWith(message))) return true;
+  return error.name === 'ReplyError' && REDIS_UNAVAILABLE_REPLIES.test(error.message);
 }
 
 function safeJson(text: string): unknown {

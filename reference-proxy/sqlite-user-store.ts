@@ -12,7 +12,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { z } from 'zod';
 import type { NestedMetadata } from '../protocol/claim-map.ts';
 import type { IdpIdentity } from './identity.ts';
-import { guardStore } from './store-errors.ts';
+import { storeOperation } from './store-errors.ts';
 import { applyLogin, type UserRecord, type UserStore } from './user-store.ts';
 
 export const SQLITE_STORE_NAME = 'user database (SQLite)';
@@ -59,6 +59,42 @@ function rowToUser(row: z.infer<typeof rowSchema>): UserRecord {
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
   };
+}
+
+/**
+ * SQLite's primary result codes for a database that cannot be used now (sqlite.org/rescode.html):
+ * busy or locked past busy_timeout, out of memory, read-only, disk I/O error, corrupt, disk full,
+ * cannot open, lock protocol error, not a database. A constraint or a statement we got wrong is
+ * our bug.
+ */
+const SQLITE_UNAVAILABLE = new Map([
+  ['SQLITE_BUSY', 5],
+  ['SQLITE_LOCKED', 6],
+  ['SQLITE_NOMEM', 7],
+  ['SQLITE_READONLY', 8],
+  ['SQLITE_IOERR', 10],
+  ['SQLITE_CORRUPT', 11],
+  ['SQLITE_FULL', 13],
+  ['SQLITE_CANTOPEN', 14],
+  ['SQLITE_PROTOCOL', 15],
+  ['SQLITE_NOTADB', 26],
+]);
+const SQLITE_UNAVAILABLE_CODES = new Set(SQLITE_UNAVAILABLE.values());
+
+/**
+ * Whether an error from the SQLite driver means that the database file cannot be used right now:
+ * better-sqlite3's SqliteError names the (extended) code, `SQLITE_IOERR_WRITE`; node:sqlite gives
+ * `ERR_SQLITE_ERROR` with the extended code as a number in `errcode` (its low byte the primary).
+ */
+export function isSqliteOutage(error: unknown): boolean {
+  if (!(error instanceof Error) || !('code' in error)) return false;
+  if (error.code === 'ERR_SQLITE_ERROR') {
+    const errcode = 'errcode' in error ? error.errcode : undefined;
+    return typeof errcode === 'number' && SQLITE_UNAVAILABLE_CODES.has(errcode & 0xff);
+  }
+  if (error.name !== 'SqliteError' || typeof error.code !== 'string') return false;
+  const primary = /^SQLITE_[A-Z]+/.exec(error.code)?.[0] ?? '';
+  return SQLITE_UNAVAILABLE.has(primary);
 }
 
 /** What both drivers offer and this store uses. */
@@ -168,7 +204,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   upsertLogin(identity: IdpIdentity, attribution: NestedMetadata, nowMs: number): Promise<UserRecord> {
-    return guardStore(SQLITE_STORE_NAME, async () =>
+    return storeOperation(SQLITE_STORE_NAME, isSqliteOutage, async () =>
       // IMMEDIATE: take the write lock before reading, so two logins of one user cannot interleave.
       this.immediate(() => {
         const user = applyLogin(this.read(identity.userId), identity, attribution, nowMs);
@@ -189,7 +225,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   get(userId: string): Promise<UserRecord | undefined> {
-    return guardStore(SQLITE_STORE_NAME, async () => this.read(userId));
+    return storeOperation(SQLITE_STORE_NAME, isSqliteOutage, async () => this.read(userId));
   }
 
   private read(userId: string): UserRecord | undefined {

@@ -9,11 +9,11 @@
  */
 import type { RequestHandler } from 'express';
 import { isValidLoginId, normalizeUserCode } from '../../protocol/cli-sso.ts';
-import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
+import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
+import { detailError } from '../http-errors.ts';
 import { cliLoginSuccessPage, PAGE_SECURITY_HEADERS } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { matchesHash } from '../secrets.ts';
-import { guardStore } from '../store-errors.ts';
 
 export const MAX_FAILED_CODE_ATTEMPTS = 5;
 
@@ -30,45 +30,38 @@ type Outcome =
 export function cliComplete(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
     const loginId = req.params['loginId'];
-    if (!isValidLoginId(loginId)) {
-      res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
-      return;
-    }
+    if (!isValidLoginId(loginId)) throw detailError(400, CLI_SSO_MESSAGES.invalidSession);
     const form = readForm(req.body);
     const userCode = form.get('user_code') ?? '';
     const browserToken = form.get('browser_complete_token') ?? undefined;
 
-    const outcome = await guardStore(ctx.flowStoreName, () =>
-      ctx.flows.update<Outcome>(loginId, (flow) => {
-        if (!flow) return { keep: true, result: 'unknown' };
-        if (flow.status === 'pending') return { keep: true, result: 'not_ready' };
-        // Only the browser the callback sent through this flow holds its token. A post without it
-        // is refused and counts for nothing, so a stranger who knows the login id cannot spend the
-        // five attempts and end someone else's login (CLISSO-COMPLETE-07).
-        if (!matchesHash(browserToken, flow.browserTokenHash ?? undefined))
-          return { keep: true, result: 'not_this_browser' };
-        const codeMatches = matchesHash(normalizeUserCode(userCode), flow.userCodeHash);
-        // Once the code is confirmed nothing counts any more: the flow only waits for its poll.
-        if (flow.status === 'user_code_verified') {
-          return { keep: true, result: codeMatches ? 'already_verified' : 'wrong_code_after_verification' };
-        }
-        if (!codeMatches) {
-          const failed = flow.failedCodeAttempts + 1;
-          return failed >= MAX_FAILED_CODE_ATTEMPTS
-            ? { delete: true, result: 'deleted_after_wrong_codes' }
-            : { write: { ...flow, failedCodeAttempts: failed }, result: 'wrong_code' };
-        }
-        return { write: { ...flow, status: 'user_code_verified' }, result: 'verified' };
-      }),
-    );
+    const outcome = await ctx.flows.update<Outcome>(loginId, (flow) => {
+      if (!flow) return { keep: true, result: 'unknown' };
+      if (flow.status === 'pending') return { keep: true, result: 'not_ready' };
+      // Only the browser the callback sent through this flow holds its token. A post without it
+      // is refused and counts for nothing, so a stranger who knows the login id cannot spend the
+      // five attempts and end someone else's login (CLISSO-COMPLETE-07).
+      if (!matchesHash(browserToken, flow.browserTokenHash ?? undefined))
+        return { keep: true, result: 'not_this_browser' };
+      const codeMatches = matchesHash(normalizeUserCode(userCode), flow.userCodeHash);
+      // Once the code is confirmed nothing counts any more: the flow only waits for its poll.
+      if (flow.status === 'user_code_verified') {
+        return { keep: true, result: codeMatches ? 'already_verified' : 'wrong_code_after_verification' };
+      }
+      if (!codeMatches) {
+        const failed = flow.failedCodeAttempts + 1;
+        return failed >= MAX_FAILED_CODE_ATTEMPTS
+          ? { delete: true, result: 'deleted_after_wrong_codes' }
+          : { write: { ...flow, failedCodeAttempts: failed }, result: 'wrong_code' };
+      }
+      return { write: { ...flow, status: 'user_code_verified' }, result: 'verified' };
+    });
 
     switch (outcome) {
       case 'unknown':
-        res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
-        return;
+        throw detailError(400, CLI_SSO_MESSAGES.invalidSession);
       case 'not_ready':
-        res.status(400).json(detailBody(CLI_SSO_MESSAGES.notReady));
-        return;
+        throw detailError(400, CLI_SSO_MESSAGES.notReady);
       case 'not_this_browser':
       case 'wrong_code':
       case 'wrong_code_after_verification':
@@ -80,8 +73,7 @@ export function cliComplete(ctx: ProxyContext): RequestHandler {
             reason: REJECTION_REASONS[outcome],
           },
         );
-        res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidCode));
-        return;
+        throw detailError(400, CLI_SSO_MESSAGES.invalidCode);
       case 'verified':
       case 'already_verified':
         if (outcome === 'verified') ctx.logger.info('flow_code_verified', { login_id: loginId });

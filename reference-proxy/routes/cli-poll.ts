@@ -19,13 +19,13 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { nowSeconds } from '../../common/clock.ts';
 import { isValidLoginId, POLL_SECRET_HEADER, type PollAnswer, serializePollAnswer } from '../../protocol/cli-sso.ts';
-import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
+import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
 import type { Flow, KeyClaim } from '../flow-store.ts';
+import { detailError } from '../http-errors.ts';
 import { preferredWaitSeconds } from '../prefer-wait.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { queryParam } from '../request-helpers.ts';
 import { matchesHash } from '../secrets.ts';
-import { guardStore } from '../store-errors.ts';
 
 type PollOutcome =
   | { kind: 'error'; status: 400 | 403; message: string }
@@ -47,17 +47,11 @@ export function cliPoll(ctx: ProxyContext): RequestHandler {
     res.vary('Prefer');
     // mutation-equivalent: a malformed login id is never a stored one: without this early answer the store
     // finds no flow and the poll gets the same 400 Invalid CLI login session
-    if (!isValidLoginId(loginId)) {
-      res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
-      return;
-    }
+    if (!isValidLoginId(loginId)) throw detailError(400, CLI_SSO_MESSAGES.invalidSession);
     const pollSecret = req.get(POLL_SECRET_HEADER);
     const teamParam = queryParam(req, 'team_id');
     // mutation-equivalent: outside the contract: LiteLLM reads one team_id and says nothing of a repeated one; refusing it is our choice, which no conformance rule judges
-    if (typeof teamParam === 'object') {
-      res.status(400).json(detailBody('team_id must be given at most once'));
-      return;
-    }
+    if (typeof teamParam === 'object') throw detailError(400, 'team_id must be given at most once');
 
     // Monotonic time: the wait is elapsed time, unaffected by wall-clock jumps.
     const deadlineMs = performance.now() + (waitSeconds ?? 0) * 1000;
@@ -67,7 +61,7 @@ export function cliPoll(ctx: ProxyContext): RequestHandler {
       // Watch before reading, so a change between this read and the wait still wakes us.
       const watch = ctx.flows.watch(loginId);
       try {
-        outcome = await guardStore(ctx.flowStoreName, () => decideOrIssue(ctx, loginId, pollSecret, teamParam));
+        outcome = await decideOrIssue(ctx, loginId, pollSecret, teamParam);
         const remainingMs = deadlineMs - performance.now();
         // mutation-equivalent: `<=` and `<` differ only when the wait ends in the exact millisecond; either way
         // the poll answers pending
@@ -134,10 +128,7 @@ async function answer(
   loginId: string,
   outcome: PollOutcome,
 ): Promise<void> {
-  if (outcome.kind === 'error') {
-    res.status(outcome.status).json(detailBody(outcome.message));
-    return;
-  }
+  if (outcome.kind === 'error') throw detailError(outcome.status, outcome.message);
   res.set('cache-control', 'no-store');
   if (outcome.kind === 'pending') {
     res.json(serializePollAnswer({ status: 'pending' }));

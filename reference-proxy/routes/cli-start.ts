@@ -4,41 +4,35 @@
  */
 import type { RequestHandler } from 'express';
 import { FLOW_TTL_SECONDS, formatUserCode, serializeStartAnswer } from '../../protocol/cli-sso.ts';
-import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
+import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
+import { detailError } from '../http-errors.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { clientIp } from '../request-helpers.ts';
 import { newLoginId, newSecretToken, newUserCode, sha256Hex, userCodeHash } from '../secrets.ts';
-import { guardStore } from '../store-errors.ts';
 
 export function cliStart(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
     const ip = clientIp(req);
-    const decision = await guardStore(ctx.flowStoreName, () => ctx.startLimit.tryStart(ip));
+    const decision = await ctx.startLimit.tryStart(ip);
     if (!decision.allowed) {
       ctx.logger.warn('cli_start_rate_limited', { client_ip: ip, retry_after_s: decision.retryAfterSeconds });
       // Retry-After (RFC 6585 section 4): when the oldest start leaves the window (CLISSO-START-09).
-      res
-        .status(429)
-        .set('retry-after', String(decision.retryAfterSeconds))
-        .json(detailBody(CLI_SSO_MESSAGES.tooManyStarts));
-      return;
+      throw detailError(429, CLI_SSO_MESSAGES.tooManyStarts, { 'retry-after': String(decision.retryAfterSeconds) });
     }
     const loginId = newLoginId();
     const pollSecret = newSecretToken();
     const userCode = newUserCode();
-    await guardStore(ctx.flowStoreName, () =>
-      ctx.flows.create({
-        loginId,
-        status: 'pending',
-        pollSecretHash: sha256Hex(pollSecret),
-        userCodeHash: userCodeHash(userCode),
-        browserTokenHash: null,
-        pkceVerifier: null,
-        failedCodeAttempts: 0,
-        session: null,
-        createdAtMs: ctx.clock.nowMs(),
-      }),
-    );
+    await ctx.flows.create({
+      loginId,
+      status: 'pending',
+      pollSecretHash: sha256Hex(pollSecret),
+      userCodeHash: userCodeHash(userCode),
+      browserTokenHash: null,
+      pkceVerifier: null,
+      failedCodeAttempts: 0,
+      session: null,
+      createdAtMs: ctx.clock.nowMs(),
+    });
     ctx.logger.info('flow_created', { login_id: loginId, client_ip: ip, expires_in: FLOW_TTL_SECONDS });
     res.json(
       serializeStartAnswer({

@@ -9,8 +9,7 @@ import type { ProxyContext } from '../proxy-context.ts';
 
 export function listModels(ctx: ProxyContext, createdAtSeconds: number): RequestHandler {
   return async (req, res) => {
-    const caller = await authenticateApiCall(ctx, req, res);
-    if (!caller) return;
+    const caller = await authenticateApiCall(ctx, req);
     const allowed = caller.kind === 'master' ? undefined : new Set(caller.claims.models);
     const seen = new Set<string>();
     const data = [];

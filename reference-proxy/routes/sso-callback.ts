@@ -8,63 +8,54 @@
  * Every check that needs no IdP runs before the code is exchanged, and an IdP failure never marks a
  * flow complete.
  */
-import type { RequestHandler } from 'express';
-import { CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
-import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
-import { signInAtIdp } from '../idp-sign-in.ts';
+import type { Request, RequestHandler } from 'express';
+import { CLI_SSO_PATHS, CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
+import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
+import { detailError } from '../http-errors.ts';
+import { type IdpLogin, SignInError, type SignInFailure, signInAtIdp } from '../idp-sign-in.ts';
 import { completeCliLoginPage, PAGE_SECURITY_HEADERS } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
-import { queryString } from '../request-helpers.ts';
+import { publicBaseUrl, queryString } from '../request-helpers.ts';
 import { newSecretToken, sha256Hex } from '../secrets.ts';
-import { guardStore } from '../store-errors.ts';
-import { finishUiLogin } from './ui-login.ts';
+import { startUiSession, uiLoginPkceVerifier } from './ui-login.ts';
 
 export function ssoCallback(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
     const state = queryString(req, 'state') ?? '';
     if (!state.startsWith(CLI_STATE_PREFIX)) {
-      await finishUiLogin(ctx, req, res, state);
+      const pkceVerifier = await uiLoginPkceVerifier(ctx, req, state);
+      const login = await signIn(ctx, req, pkceVerifier, { flow: 'ui' });
+      await startUiSession(ctx, req, res, login);
       return;
     }
     const loginId = state.slice(CLI_STATE_PREFIX.length);
-    const flow = isValidLoginId(loginId)
-      ? await guardStore(ctx.flowStoreName, () => ctx.flows.get(loginId))
-      : undefined;
-    if (!flow || flow.status === 'user_code_verified') {
-      res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
-      return;
-    }
-    const login = await signInAtIdp(ctx, req, res, flow.pkceVerifier, { login_id: loginId });
-    if (!login) return;
+    const flow = isValidLoginId(loginId) ? await ctx.flows.get(loginId) : undefined;
+    if (!flow || flow.status === 'user_code_verified') throw detailError(400, CLI_SSO_MESSAGES.invalidSession);
+    const login = await signIn(ctx, req, flow.pkceVerifier, { login_id: loginId });
 
     const browserCompleteToken = newSecretToken();
-    const marked = await guardStore(ctx.flowStoreName, () =>
-      ctx.flows.update(loginId, (current) =>
-        !current || current.status === 'user_code_verified'
-          ? { keep: true, result: false }
-          : {
-              write: {
-                ...current,
-                status: 'sso_complete',
-                browserTokenHash: sha256Hex(browserCompleteToken),
-                pkceVerifier: null,
-                session: {
-                  userId: login.user.userId,
-                  userEmail: login.user.email,
-                  userRole: login.user.role,
-                  teams: login.user.teams,
-                  attributionMetadata: login.attribution,
-                },
+    const marked = await ctx.flows.update(loginId, (current) =>
+      !current || current.status === 'user_code_verified'
+        ? { keep: true, result: false }
+        : {
+            write: {
+              ...current,
+              status: 'sso_complete',
+              browserTokenHash: sha256Hex(browserCompleteToken),
+              pkceVerifier: null,
+              session: {
+                userId: login.user.userId,
+                userEmail: login.user.email,
+                userRole: login.user.role,
+                teams: login.user.teams,
+                attributionMetadata: login.attribution,
               },
-              result: true,
             },
-      ),
+            result: true,
+          },
     );
     // mutation-equivalent: reached only by a callback racing the code confirmation between the read above and this update; it answers as the check above does
-    if (!marked) {
-      res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
-      return;
-    }
+    if (!marked) throw detailError(400, CLI_SSO_MESSAGES.invalidSession);
     ctx.logger.info('flow_sso_complete', {
       login_id: loginId,
       user_id: login.user.userId,
@@ -84,4 +75,44 @@ export function ssoCallback(ctx: ProxyContext): RequestHandler {
         }),
       );
   };
+}
+
+/**
+ * How each refused sign-in is answered, with `{"detail": <its message>}`. The contract asks for an
+ * error page or a 4xx at the callback and judges no exact status (CLISSO-CALLBACK-02,
+ * CLISSO-IDENTITY-06); an IdP that cannot be reached is a bad gateway.
+ */
+const SIGN_IN_STATUS: Readonly<Record<SignInFailure, number>> = {
+  idp_refused: 400,
+  // mutation-equivalent: the contract asks for an error page or any 4xx here (CLISSO-CALLBACK-02); 401 instead of 400 is as conformant
+  missing_code: 400,
+  // mutation-equivalent: the contract asks for an error page or a 4xx when the IdP fails and judges no status
+  // there (a 502 for an IdP that fails is fair): 400 or 502 either way conforms
+  idp_rejected: 400,
+  // mutation-equivalent: as above
+  idp_unreachable: 502,
+  // mutation-equivalent: any 4xx is conformant here (CLISSO-IDENTITY-06); 401 instead of 400 is as conformant
+  identity_refused: 400,
+  email_domain_refused: 401,
+};
+
+/** Sign in with what the IdP's redirect carried; a refused sign-in is thrown as its HTTP answer. */
+async function signIn(
+  ctx: ProxyContext,
+  req: Request,
+  pkceVerifier: string | null,
+  logFields: Record<string, unknown>,
+): Promise<IdpLogin> {
+  const callback = {
+    error: queryString(req, 'error'),
+    code: queryString(req, 'code'),
+    redirectUri: `${publicBaseUrl(req, ctx.config)}${CLI_SSO_PATHS.callback}`,
+    pkceVerifier,
+  };
+  try {
+    return await signInAtIdp(ctx, callback, logFields);
+  } catch (error) {
+    if (error instanceof SignInError) throw detailError(SIGN_IN_STATUS[error.failure], error.message);
+    throw error;
+  }
 }

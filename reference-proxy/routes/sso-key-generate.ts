@@ -7,12 +7,12 @@
  */
 import type { RequestHandler } from 'express';
 import { CLI_SOURCE, CLI_SSO_PATHS, CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
-import { CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
+import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
+import { detailError } from '../http-errors.ts';
 import { authorizationUrl, newPkce, type Pkce, pkceFor } from '../idp-client.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { publicBaseUrl, queryParam } from '../request-helpers.ts';
 import { newSecretToken } from '../secrets.ts';
-import { guardStore } from '../store-errors.ts';
 import { UI_LOGIN_STATE_COOKIE, UI_LOGIN_STATE_SECONDS } from '../ui-session.ts';
 
 export function ssoKeyGenerate(ctx: ProxyContext): RequestHandler {
@@ -26,22 +26,18 @@ export function ssoKeyGenerate(ctx: ProxyContext): RequestHandler {
     // One PKCE verifier per flow, made at the first visit and reused by later ones: a stranger who
     // opens the link between the person's visit and the IdP's callback must not replace the
     // verifier that the person's code will be redeemed with.
-    const found = isValidLoginId(loginId)
-      ? await guardStore(ctx.flowStoreName, () =>
-          ctx.flows.update<Pkce | null | false>(loginId, (flow) => {
-            // A verified flow only waits for its poll; a new IdP login must not replace its user.
-            if (!flow || flow.status === 'user_code_verified') return { keep: true, result: false };
-            if (!ctx.config.idp.usePkce) return { keep: true, result: null };
-            if (flow.pkceVerifier !== null) return { keep: true, result: pkceFor(flow.pkceVerifier) };
-            const pkce = newPkce();
-            return { write: { ...flow, pkceVerifier: pkce.verifier }, result: pkce };
-          }),
-        )
-      : false;
-    if (!isValidLoginId(loginId) || found === false) {
-      res.status(400).json(detailBody(CLI_SSO_MESSAGES.invalidSession));
-      return;
-    }
+    // mutation-equivalent: a malformed login id is never a stored one: without this early answer the store
+    // finds no flow and the browser gets the same 400 Invalid CLI login session
+    if (!isValidLoginId(loginId)) throw detailError(400, CLI_SSO_MESSAGES.invalidSession);
+    const found = await ctx.flows.update<Pkce | null | false>(loginId, (flow) => {
+      // A verified flow only waits for its poll; a new IdP login must not replace its user.
+      if (!flow || flow.status === 'user_code_verified') return { keep: true, result: false };
+      if (!ctx.config.idp.usePkce) return { keep: true, result: null };
+      if (flow.pkceVerifier !== null) return { keep: true, result: pkceFor(flow.pkceVerifier) };
+      const pkce = newPkce();
+      return { write: { ...flow, pkceVerifier: pkce.verifier }, result: pkce };
+    });
+    if (found === false) throw detailError(400, CLI_SSO_MESSAGES.invalidSession);
     ctx.logger.info('flow_sent_to_idp', { login_id: loginId, pkce: found !== null });
     res.redirect(
       303,

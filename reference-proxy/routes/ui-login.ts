@@ -5,8 +5,8 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
-import { detailBody } from '../../protocol/errors.ts';
-import { signInAtIdp } from '../idp-sign-in.ts';
+import { detailError } from '../http-errors.ts';
+import type { IdpLogin } from '../idp-sign-in.ts';
 import { PAGE_SECURITY_HEADERS, uiHomePage } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { readCookie } from '../request-helpers.ts';
@@ -14,15 +14,21 @@ import { UI_LOGIN_STATE_COOKIE, UI_SESSION_COOKIE } from '../ui-session.ts';
 
 export const UI_HOME_PATH = '/ui/';
 
-export async function finishUiLogin(ctx: ProxyContext, req: Request, res: Response, state: string): Promise<void> {
+/**
+ * The callback's state checked against the signed cookie this browser got when it started the UI
+ * login; returns the PKCE verifier to redeem the code with.
+ */
+export async function uiLoginPkceVerifier(ctx: ProxyContext, req: Request, state: string): Promise<string | null> {
   const expected = await ctx.uiSessions.readLoginState(readCookie(req, UI_LOGIN_STATE_COOKIE));
   if (!expected || state === '' || expected.state !== state) {
     // RFC 6749 section 10.12: a callback this browser did not start is refused (login CSRF).
-    res.status(400).json(detailBody('Invalid SSO state: start the login again from /sso/key/generate'));
-    return;
+    throw detailError(400, 'Invalid SSO state: start the login again from /sso/key/generate');
   }
-  const login = await signInAtIdp(ctx, req, res, expected.pkceVerifier, { flow: 'ui' });
-  if (!login) return;
+  return expected.pkceVerifier;
+}
+
+/** After the sign-in: the session cookie, and on to the UI's page. */
+export async function startUiSession(ctx: ProxyContext, req: Request, res: Response, login: IdpLogin): Promise<void> {
   const { cookie, session } = await ctx.uiSessions.createSession({
     userId: login.user.userId,
     email: login.user.email,

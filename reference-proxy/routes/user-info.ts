@@ -4,31 +4,24 @@
  * numbers, section 5).
  */
 import type { RequestHandler } from 'express';
-import { apiErrorBody, detailBody } from '../../protocol/errors.ts';
 import { authenticateApiCall } from '../api-auth.ts';
+import { apiError, detailError } from '../http-errors.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { queryParam } from '../request-helpers.ts';
-import { guardStore } from '../store-errors.ts';
 
 export function userInfo(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
-    const caller = await authenticateApiCall(ctx, req, res);
-    if (!caller) return;
+    const caller = await authenticateApiCall(ctx, req);
     if (caller.kind !== 'master') {
-      res.status(403).json(apiErrorBody(403, 'auth_error', 'Only the master key may read /user/info for a user_id.'));
-      return;
+      throw apiError(403, 'auth_error', 'Only the master key may read /user/info for a user_id.');
     }
     const userId = queryParam(req, 'user_id');
     // mutation-equivalent: outside the contract: the suite asks /user/info only for a named user; what a gateway answers without user_id is its own
     if (typeof userId !== 'string' || userId === '') {
-      res.status(400).json(detailBody('user_id is required, once, as a query parameter'));
-      return;
+      throw detailError(400, 'user_id is required, once, as a query parameter');
     }
-    const user = await guardStore(ctx.userStoreName, () => ctx.users.get(userId));
-    if (!user) {
-      res.status(404).json(detailBody(`User not found: ${userId}`));
-      return;
-    }
+    const user = await ctx.users.get(userId);
+    if (!user) throw detailError(404, `User not found: ${userId}`);
     const teams = user.teams.map((teamId) => ({
       team_id: teamId,
       // mutation-equivalent: outside the contract: team aliases come from our config file's teams, which LiteLLM keeps in its database; the harness's gateways have none
