@@ -3,23 +3,21 @@ import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { browserLoginUrl, POLL_SECRET_HEADER, parsePollAnswer, parseStartAnswer } from '../../protocol/cli-sso.ts';
 import { redact } from '../../protocol/redact.ts';
-import { openAndReadFirstAnswer } from '../drivers/browser.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
-import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import {
   expectReady,
-  type Moment,
   pollSession,
   pollUntilSettled,
   reachCompletionPage,
   signInAndConfirm,
   startedSession,
 } from '../tasks/browser-login.ts';
+import { openInBrowser } from '../tasks/browser-visits.ts';
+import { confirmCode } from '../tasks/code-confirmation.ts';
 import { isNearMiss, loginIdNearMiss, nearMiss } from '../tasks/near-misses.ts';
 
 const aWrongSecret = () => randomBytes(32).toString('base64url');
-const PAGE_TIMEOUT_MS = 15_000;
 
 Then('polling with the poll secret answers {string}', async function (this: ConformanceWorld, status: string) {
   const answer = await pollSession(this);
@@ -230,19 +228,25 @@ Then(
 );
 
 When('the CLI polls asking to wait up to {int} seconds', async function (this: ConformanceWorld, seconds: number) {
-  this.memory.set('longPollSeconds', seconds);
-  this.memory.set('longPoll', pollSession(this, { preferWaitSeconds: seconds }));
+  const answer = pollSession(this, { preferWaitSeconds: seconds });
+  // Read by a later step; a poll that fails before then must not be an unhandled rejection.
+  answer.catch(() => undefined);
+  this.state.longPoll = { seconds, answer };
 });
 
+/** The poll that asked to wait, once answered, and how long it asked to wait. */
+async function longPoll(world: ConformanceWorld): Promise<{ answer: HttpAnswer; seconds: number }> {
+  const poll = world.state.longPoll;
+  assert.ok(poll, 'no poll asked to wait in this scenario');
+  return { answer: await poll.answer, seconds: poll.seconds };
+}
+
 When(/^the code is confirmed in the browser(?: while the poll waits)?$/, async function (this: ConformanceWorld) {
-  const page = new CliCompletionPage(await this.browserPage());
-  await page.enterCode(this.flow?.userCode ?? '');
-  await page.waitForSuccess(PAGE_TIMEOUT_MS);
+  await confirmCode(this);
 });
 
 Then('the waiting poll answers ready with a key before its wait is over', async function (this: ConformanceWorld) {
-  const answer = (await this.memory.get('longPoll')) as HttpAnswer;
-  const seconds = this.memory.get('longPollSeconds') as number;
+  const { answer, seconds } = await longPoll(this);
   const parsed = answer.status === 200 ? parsePollAnswer(answer.json) : undefined;
   assert.equal(
     parsed?.status,
@@ -266,11 +270,8 @@ Then(
   "opening the session's login URL in the browser is refused with {int}",
   async function (this: ConformanceWorld, status: number) {
     const gateway = await this.gateway();
-    const answer = await openAndReadFirstAnswer(
-      await this.browserPage(),
-      browserLoginUrl(gateway.url, this.flow?.loginId ?? ''),
-    );
-    assert.equal(answer?.status(), status);
+    const answer = await openInBrowser(this, browserLoginUrl(gateway.url, this.flow?.loginId ?? ''));
+    assert.equal(answer.status, status);
   },
 );
 
@@ -281,13 +282,14 @@ When('{int} polls with the poll secret are sent at once', async function (this: 
   const answers = await Promise.all(
     Array.from({ length: count }, () => http.poll({ loginId: flow.loginId, pollSecret: flow.pollSecret })),
   );
-  this.memory.set('concurrentPolls', answers);
+  this.state.concurrentPolls = answers;
 });
 
 Then(
   'exactly one of them hands out a key and the others are refused with {int}',
   function (this: ConformanceWorld, status: number) {
-    const answers = this.memory.get('concurrentPolls') as HttpAnswer[];
+    const answers = this.state.concurrentPolls;
+    assert.ok(answers, 'no polls were sent at once');
     const withKey = (a: HttpAnswer) =>
       a.status === 200 &&
       typeof a.json === 'object' &&
@@ -417,7 +419,7 @@ Then(
 );
 
 Then("the waiting poll's answer says {string}", async function (this: ConformanceWorld, header: string) {
-  const answer = (await this.memory.get('longPoll')) as HttpAnswer;
+  const { answer } = await longPoll(this);
   const expected = header.slice(header.indexOf(':') + 1).trim();
   assert.equal(
     preferenceApplied(answer),
@@ -438,7 +440,7 @@ Then("the waiting poll's answer says {string}", async function (this: Conformanc
 When(
   /^the session is (\d+) seconds (old|past its last write) by the gateway's clock$/,
   async function (this: ConformanceWorld, seconds: string, since: string) {
-    const moment = this.memory.get(since === 'old' ? 'sessionStarted' : 'sessionWritten') as Moment | undefined;
+    const moment = since === 'old' ? this.state.sessionStarted : this.state.sessionWritten;
     assert.ok(moment, since === 'old' ? 'no session was started' : 'the session was never written by a sign-in');
     const target = moment.to + Number(seconds);
     const clock = await this.gatewayClock();
