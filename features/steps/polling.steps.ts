@@ -15,6 +15,7 @@ import {
 } from '../tasks/browser-login.ts';
 import { openInBrowser } from '../tasks/browser-visits.ts';
 import { confirmCode } from '../tasks/code-confirmation.ts';
+import { expectWireReady, holdsKey, keyHandedOutBy } from '../tasks/gateway-answers.ts';
 import { isNearMiss, loginIdNearMiss, nearMiss } from '../tasks/near-misses.ts';
 
 const aWrongSecret = () => randomBytes(32).toString('base64url');
@@ -106,10 +107,12 @@ Then('polling with the poll secret does not hand out a key', async function (thi
   assert.ok(!handedOut, `the poll handed out a key: ${answer.status}`);
 });
 
-function lastReady(world: ConformanceWorld) {
+/** The last answer, which must hand out a key (the harness keeps it); the answer itself, for a closer look. */
+function lastReady(world: ConformanceWorld): HttpAnswer {
   const answer = world.lastAnswer;
   assert.ok(answer, 'no poll answer');
-  return expectReady(world, answer);
+  expectReady(world, answer);
+  return answer;
 }
 
 /** A poll answer's body for a failure message, with the key and any secret redacted. */
@@ -123,89 +126,19 @@ const listOf = (names: string) =>
     .map((t) => t.trim())
     .filter((t) => t.length > 0);
 
-/**
- * The ready answer as it is on the wire, field by field (docs/contract.md section 2, poll, rule 6),
- * without the lenient parser: `key` a non-empty string, `user_id` a string, `team_id` present (the
- * chosen team, the only team, or null for a user without a team), `teams` an array, and
- * `team_details` an array of {team_id, team_alias} for those teams.
- */
-function expectWireReady(
-  world: ConformanceWorld,
-  expected: { userId: string; teamId: string | null; teams: readonly string[] },
-): void {
-  const answer = world.lastAnswer;
-  assert.ok(answer, 'no poll answer');
-  const body = answer.json;
-  assert.ok(
-    typeof body === 'object' && body !== null && !Array.isArray(body),
-    `the ready answer is not a JSON object: ${answer.status} ${answer.text.slice(0, 100)}`,
-  );
-  const wire = body as Record<string, unknown>;
-  const shown = describeBody(wire);
-  assert.equal(wire.status, 'ready', `the answer should have "status":"ready": ${shown}`);
-  assert.ok(
-    typeof wire.key === 'string' && wire.key.length > 0,
-    `the ready answer's "key" should be a non-empty string: ${shown}`,
-  );
-  assert.equal(typeof wire.user_id, 'string', `the ready answer's "user_id" should be a string: ${shown}`);
-  assert.equal(
-    wire.user_id,
-    expected.userId,
-    `the ready answer's "user_id" should be ${JSON.stringify(expected.userId)}: ${shown}`,
-  );
-  assert.ok(
-    'team_id' in wire,
-    `the ready answer should have a "team_id" field (null when the user has no team): ${shown}`,
-  );
-  assert.equal(
-    wire.team_id,
-    expected.teamId,
-    `the ready answer's "team_id" should be ${JSON.stringify(expected.teamId)}: ${shown}`,
-  );
-  assert.ok(Array.isArray(wire.teams), `the ready answer's "teams" should be an array: ${shown}`);
-  assert.deepEqual(
-    [...wire.teams].sort(),
-    [...expected.teams].sort(),
-    `the ready answer's "teams" should be ${JSON.stringify(expected.teams)}: ${shown}`,
-  );
-  assert.ok(Array.isArray(wire.team_details), `the ready answer's "team_details" should be an array: ${shown}`);
-  for (const detail of wire.team_details as unknown[]) {
-    const ok =
-      typeof detail === 'object' &&
-      detail !== null &&
-      typeof (detail as Record<string, unknown>).team_id === 'string' &&
-      'team_alias' in detail &&
-      ((detail as Record<string, unknown>).team_alias === null ||
-        typeof (detail as Record<string, unknown>).team_alias === 'string');
-    assert.ok(ok, `each of the ready answer's "team_details" should be {team_id, team_alias}: ${shown}`);
-  }
-  assert.deepEqual(
-    (wire.team_details as Array<{ team_id: string }>).map((t) => t.team_id).sort(),
-    [...expected.teams].sort(),
-    `the ready answer's "team_details" should be for the teams ${JSON.stringify(expected.teams)}: ${shown}`,
-  );
-  assert.notEqual(wire.requires_team_selection, true, `the answer with a key asks for a team: ${shown}`);
-}
-
 Then('the answer is ready with a key for user {string} and no team', function (this: ConformanceWorld, userId: string) {
-  lastReady(this);
-  expectWireReady(this, { userId, teamId: null, teams: [] });
+  expectWireReady(lastReady(this), { userId, teamId: null, teams: [] });
 });
 
 Then(
   'the answer is ready with a key for user {string} and team {string} of the teams {string}',
   function (this: ConformanceWorld, userId: string, teamId: string, teams: string) {
-    lastReady(this);
-    expectWireReady(this, { userId, teamId, teams: listOf(teams) });
+    expectWireReady(lastReady(this), { userId, teamId, teams: listOf(teams) });
   },
 );
 
 Then('the answer holds no key', function (this: ConformanceWorld) {
-  const body = this.lastAnswer?.json;
-  assert.ok(
-    !(typeof body === 'object' && body !== null && 'key' in body),
-    `the ${this.lastAnswer?.status} answer holds a key`,
-  );
+  assert.ok(!holdsKey(this.lastAnswer?.json), `the ${this.lastAnswer?.status} answer holds a key`);
 });
 
 Then(
@@ -220,10 +153,7 @@ Then(
     const expected = listOf(teams);
     assert.deepEqual([...parsed.teams].sort(), [...expected].sort());
     assert.deepEqual(parsed.teamDetails.map((t) => t.teamId).sort(), [...expected].sort());
-    assert.ok(
-      !(typeof answer.json === 'object' && answer.json !== null && 'key' in answer.json),
-      'the answer holds a key',
-    );
+    assert.ok(!holdsKey(answer.json), 'the answer holds a key');
   },
 );
 
@@ -290,12 +220,7 @@ Then(
   function (this: ConformanceWorld, status: number) {
     const answers = this.state.concurrentPolls;
     assert.ok(answers, 'no polls were sent at once');
-    const withKey = (a: HttpAnswer) =>
-      a.status === 200 &&
-      typeof a.json === 'object' &&
-      a.json !== null &&
-      (a.json as Record<string, unknown>).status === 'ready' &&
-      typeof (a.json as Record<string, unknown>).key === 'string';
+    const withKey = (a: HttpAnswer) => keyHandedOutBy(a) !== undefined;
     const seen = answers.map((a) =>
       withKey(a) ? '200 with a key' : `${a.status} ${describeBody(a.json ?? a.text.slice(0, 80))}`,
     );
