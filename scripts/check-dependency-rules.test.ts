@@ -51,3 +51,37 @@ test('scripts/ reach components through index.ts; bin/ wrappers may run a main.t
   assert.equal(rules('bin/x.mjs', "await import('../cli/main.ts');\n").length, 0);
   assert.equal(rules('bin/x.mjs', "await import('../cli/program.ts');\n").length, 1);
 });
+
+test('features/ steps reach drivers and pages only through tasks (types excepted)', () => {
+  const steps = 'features/steps/a.steps.ts';
+  assert.deepEqual(rules(steps, "import { GatewayHttp } from '../drivers/gateway-http.ts';\n"), [
+    'features/steps/ may import only types from features/drivers/: go through a task (features/tasks/)',
+  ]);
+  assert.deepEqual(rules(steps, "import { CliCompletionPage } from '../pages/cli-completion-page.ts';\n"), [
+    'features/steps/ may import only types from features/pages/: go through a task (features/tasks/)',
+  ]);
+  assert.equal(rules(steps, "import { type RunningGateway, settingOf } from '../drivers/gateway.ts';\n").length, 1);
+  assert.equal(rules(steps, "import type { HttpAnswer } from '../drivers/gateway-http.ts';\n").length, 0);
+  assert.equal(rules(steps, "import { type A, type B } from '../drivers/gateway.ts';\n").length, 0);
+  assert.equal(rules(steps, "import {\n  type A,\n  b,\n} from '../drivers/gateway.ts';\n").length, 1);
+  assert.equal(rules(steps, "import { startSession } from '../tasks/browser-login.ts';\n").length, 0);
+  assert.equal(rules(steps, "import type { ConformanceWorld } from '../support/world.ts';\n").length, 0);
+});
+
+test('features/ tasks, the world, drivers and pages never reach up the layers', () => {
+  assert.equal(rules('features/tasks/t.ts', "import { x } from '../steps/polling.steps.ts';\n").length, 1);
+  assert.equal(rules('features/tasks/t.ts', "import { x } from '../drivers/gateway.ts';\n").length, 0);
+  assert.equal(rules('features/tasks/t.ts', "import { x } from '../pages/idp-login-page.ts';\n").length, 0);
+  assert.equal(rules('features/support/world.ts', "import { x } from '../tasks/browser-login.ts';\n").length, 1);
+  assert.equal(rules('features/support/world.ts', "import { x } from '../drivers/cli.ts';\n").length, 0);
+  assert.equal(rules('features/drivers/d.ts', "import { x } from '../tasks/browser-login.ts';\n").length, 1);
+  assert.equal(rules('features/pages/p.ts', "import { x } from '../steps/common.steps.ts';\n").length, 1);
+  assert.equal(
+    rules('features/drivers/d.ts', "import type { ConformanceWorld } from '../support/world.ts';\n").length,
+    1,
+  );
+  assert.equal(
+    rules('features/drivers/d.ts', "import { ConfigurationNotOffered } from '../support/skip-reason.ts';\n").length,
+    0,
+  );
+});

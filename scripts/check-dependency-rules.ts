@@ -9,6 +9,11 @@
  *     import the main.ts of the command it runs.
  *  5. Only main.ts files touch process.env / argv / exit / stdin / stdout / stderr.
  *  6. cli/commands/ never imports commander (commander parses; commands act).
+ *  7. features/ is layered (features/README.md): steps/ use tasks/ and support/, and import from
+ *     drivers/ and pages/ only types (`import type`: the answers and gateways tasks hand back);
+ *     tasks/ use drivers/, pages/ and support/, never steps/; support/ (the world) never imports
+ *     steps/ or tasks/; drivers/ and pages/ import neither steps/, tasks/ nor support/, except
+ *     support/skip-reason.ts (the error any layer throws to skip a scenario).
  * Prints each violation as `file:line: rule` and exits 1 when there is any.
  */
 import { readdir, readFile } from 'node:fs/promises';
@@ -48,6 +53,48 @@ function lineOf(text: string, index: number): number {
   return text.slice(0, index).split('\n').length;
 }
 
+const FEATURE_LAYERS = ['steps', 'tasks', 'support', 'drivers', 'pages'] as const;
+type FeatureLayer = (typeof FEATURE_LAYERS)[number];
+
+function featureLayerOf(path: string): FeatureLayer | undefined {
+  const [top, layer] = relative(ROOT, path).split(sep);
+  return top === 'features' ? FEATURE_LAYERS.find((l) => l === layer) : undefined;
+}
+
+/** `import type {...}`, or an import whose every name is marked `type`: it vanishes at run time. */
+function isTypeOnly(statement: string): boolean {
+  const clause = /^\s*(?:import|export)\s+(type\s+)?([^'"]*?)\s*from\s/.exec(statement);
+  if (!clause) return false;
+  if (clause[1]) return true;
+  const names = /^\{([^}]*)\}$/.exec((clause[2] ?? '').trim());
+  const parts = (names?.[1] ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  return parts.length > 0 && parts.every((name) => name.startsWith('type '));
+}
+
+/** Rule 7: the layers of features/ (steps, tasks, support, drivers, pages). */
+function featureLayerViolation(file: string, target: string, statement: string): string | undefined {
+  const from = featureLayerOf(file);
+  const to = featureLayerOf(target);
+  if (!from || !to || from === to) return undefined;
+  if (from === 'steps' && (to === 'drivers' || to === 'pages') && !isTypeOnly(statement))
+    return `features/steps/ may import only types from features/${to}/: go through a task (features/tasks/)`;
+  if (from === 'tasks' && to === 'steps') return 'features/tasks/ must not import features/steps/ (steps use tasks)';
+  if (from === 'support' && (to === 'steps' || to === 'tasks'))
+    return `features/support/ must not import features/${to}/ (the world is beneath the steps and tasks)`;
+  if ((from === 'drivers' || from === 'pages') && (to === 'steps' || to === 'tasks'))
+    return `features/${from}/ must not import features/${to}/ (${from} know nothing of scenarios)`;
+  if (
+    (from === 'drivers' || from === 'pages') &&
+    to === 'support' &&
+    relative(ROOT, target) !== join('features', 'support', 'skip-reason.ts')
+  )
+    return `features/${from}/ must not import features/support/ (only support/skip-reason.ts): take what the world knows as arguments`;
+  return undefined;
+}
+
 export function checkFile(file: string, text: string): Violation[] {
   const violations: Violation[] = [];
   const from = folderOf(file);
@@ -66,6 +113,8 @@ export function checkFile(file: string, text: string): Violation[] {
     }
     if (!specifier.startsWith('.')) continue;
     const target = resolve(dirname(file), specifier);
+    const layerRule = featureLayerViolation(file, target, match[0]);
+    if (layerRule) add(match.index, layerRule);
     const to = folderOf(target);
     if (!from || !to || from === to) continue;
     const entry = relative(join(ROOT, to), target);

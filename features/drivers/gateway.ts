@@ -14,6 +14,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, waitForHttpAnswer } from '../../common/http-server.ts';
+import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import { describeExit, StartedProcess, shellQuote } from './child-process.ts';
 import { FakeClock } from './fake-clock.ts';
 
@@ -36,14 +37,6 @@ export class GatewayUnavailable extends Error {
   constructor(readonly reason: string) {
     super(reason);
     this.name = 'GatewayUnavailable';
-  }
-}
-
-/** The target cannot run with the configuration a scenario needs: the scenario is skipped. */
-export class ConfigurationNotOffered extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = 'ConfigurationNotOffered';
   }
 }
 

@@ -9,17 +9,15 @@ import { Given, Then, When } from '@cucumber/cucumber';
 import type { Claims } from '../../mock-idp/index.ts';
 import { browserLoginUrl } from '../../protocol/cli-sso.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
-import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import type { LoginAttempt, RecordedAnswer } from '../support/scenario-state.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { pollSession, signInAtIdp } from '../tasks/browser-login.ts';
+import { codeForm, postCode } from '../tasks/code-confirmation.ts';
 import { addIdpUser } from '../tasks/gateway-users.ts';
-import { type LoginAttempt, tryLogInThroughBrowser } from '../tasks/login-attempt.ts';
-
-const ATTEMPT = 'loginAttempt';
-const PAGE_HEADERS = 'pageHeaders';
+import { tryLogInThroughBrowser } from '../tasks/login-attempt.ts';
 
 function attemptOf(world: ConformanceWorld): LoginAttempt {
-  const attempt = world.memory.get(ATTEMPT) as LoginAttempt | undefined;
+  const attempt = world.state.loginAttempt;
   assert.ok(attempt, 'no login was tried');
   return attempt;
 }
@@ -40,7 +38,7 @@ function describeAttempt(attempt: LoginAttempt): string {
 When(
   '{string} tries to log in through the browser, in a new browser session',
   async function (this: ConformanceWorld, username: string) {
-    this.memory.set(ATTEMPT, await tryLogInThroughBrowser(this, username));
+    this.state.loginAttempt = await tryLogInThroughBrowser(this, username);
   },
 );
 
@@ -130,24 +128,16 @@ When(
 );
 
 Given('the browser token on the completion page is noted', async function (this: ConformanceWorld) {
-  const details = await new CliCompletionPage(await this.browserPage()).formDetails();
-  this.memory.set('notedForm', details);
+  this.state.notedForm = await codeForm(this);
 });
 
 /** The browser's own posts, with its token, after the code was confirmed (the form is no longer on screen). */
 When('{int} wrong codes are posted with that browser token', async function (this: ConformanceWorld, count: number) {
-  const details = this.memory.get('notedForm') as { action: string; browserCompleteToken: string } | undefined;
+  const details = this.state.notedForm;
   assert.ok(details, 'no browser token was noted');
-  const page = await this.browserPage();
   for (let i = 0; i < count; i++) {
-    const response = await page.request.post(details.action, {
-      form: { user_code: 'AAAA-AAAA', browser_complete_token: details.browserCompleteToken },
-      maxRedirects: 0,
-    });
-    assert.ok(
-      response.status() >= 400 && response.status() < 500,
-      `wrong code #${i + 1} answered ${response.status()}`,
-    );
+    const answer = await postCode(this, details, 'AAAA-AAAA');
+    assert.ok(answer.status >= 400 && answer.status < 500, `wrong code #${i + 1} answered ${answer.status}`);
   }
 });
 
@@ -179,13 +169,6 @@ When(
 
 // ---- What the gateway's answers tell a browser ----
 
-interface RecordedAnswer {
-  url: string;
-  method: string;
-  status: number;
-  headers: Promise<Record<string, string>>;
-}
-
 Given("the browser keeps the headers of the gateway's answers", async function (this: ConformanceWorld) {
   const gateway = await this.gateway();
   const page = await this.browserPage();
@@ -196,12 +179,12 @@ Given("the browser keeps the headers of the gateway's answers", async function (
     headers.catch(() => undefined);
     recorded.push({ url: response.url(), method: response.request().method(), status: response.status(), headers });
   });
-  this.memory.set(PAGE_HEADERS, recorded);
+  this.state.pageHeaders = recorded;
 });
 
 /** The last HTML page the gateway sent the browser at `path` (with `method`). */
 async function pageHeaders(world: ConformanceWorld, method: string, path: string): Promise<Record<string, string>> {
-  const recorded = world.memory.get(PAGE_HEADERS) as RecordedAnswer[] | undefined;
+  const recorded = world.state.pageHeaders;
   assert.ok(recorded, "the browser did not keep the headers of the gateway's answers");
   const found = recorded.filter((r) => r.method === method && new URL(r.url).pathname.startsWith(path)).at(-1);
   assert.ok(found, `the browser got no ${method} ${path} answer from the gateway`);

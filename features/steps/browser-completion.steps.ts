@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { CLI_SSO_PATHS, normalizeUserCode, USER_CODE_ALPHABET } from '../../protocol/cli-sso.ts';
-import { answerSeenByBrowser } from '../drivers/browser.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
-import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { signInAtIdp } from '../tasks/browser-login.ts';
+import { postFromAnotherBrowser } from '../tasks/browser-visits.ts';
+import { codeForm, postCode, typeCode, waitForCodePage, waitForConfirmation } from '../tasks/code-confirmation.ts';
 import { isNearMiss, type NearMiss, nearMiss } from '../tasks/near-misses.ts';
-
-const PAGE_TIMEOUT_MS = 15_000;
-
-async function completionPage(world: ConformanceWorld): Promise<CliCompletionPage> {
-  return new CliCompletionPage(await world.browserPage());
-}
 
 function userCode(world: ConformanceWorld): string {
   assert.ok(world.flow, 'no login session was started');
@@ -42,34 +36,36 @@ async function postFromBrowser(
   code: string,
   tokenField: BrowserTokenField = 'from the page',
 ): Promise<HttpAnswer> {
-  const details = await (await completionPage(world)).formDetails();
-  const form: Record<string, string> = { user_code: code };
-  if (tokenField === 'from the page') form.browser_complete_token = details.browserCompleteToken;
-  if (tokenField === 'empty') form.browser_complete_token = '';
-  if (isNearMiss(tokenField)) form.browser_complete_token = nearMiss(details.browserCompleteToken, tokenField);
-  const response = await (await world.browserPage()).request.post(details.action, { form, maxRedirects: 0 });
-  const answer = await answerSeenByBrowser(response);
+  const form = await codeForm(world);
+  const token =
+    tokenField === 'from the page'
+      ? form.browserCompleteToken
+      : tokenField === 'empty'
+        ? ''
+        : tokenField === 'missing'
+          ? null
+          : nearMiss(form.browserCompleteToken, tokenField);
+  const answer = await postCode(world, form, code, token);
   world.lastAnswer = answer;
   return answer;
 }
 
 When('{string} signs in at the IdP for that session', async function (this: ConformanceWorld, username: string) {
-  this.memory.set('signInAnswer', await signInAtIdp(this, username));
+  this.state.signInAnswer = await signInAtIdp(this, username);
 });
 
 Then(
   'the browser shows the {string} page with a labelled code field',
   async function (this: ConformanceWorld, _title: string) {
-    const page = await completionPage(this);
-    await page.waitUntilShown(PAGE_TIMEOUT_MS);
-    assert.equal(await page.codeField().count(), 1, 'the page has no text field labelled with "code"');
+    const codeFields = await waitForCodePage(this);
+    assert.equal(codeFields, 1, 'the page has no text field labelled with "code"');
   },
 );
 
 Then(
   "the page's form carries a browser token and posts to the session's completion address",
   async function (this: ConformanceWorld) {
-    const details = await (await completionPage(this)).formDetails();
+    const details = await codeForm(this);
     const gateway = await this.gateway();
     assert.equal(details.method, 'POST');
     assert.equal(details.action, `${gateway.url}${CLI_SSO_PATHS.complete(this.flow?.loginId ?? '')}`);
@@ -83,13 +79,13 @@ When(
     const shown = userCode(this);
     const typed =
       how === 'in lower case' ? shown.toLowerCase() : how === 'without the dash' ? shown.replace('-', '') : shown;
-    const status = await (await completionPage(this)).enterCode(typed);
-    this.memory.set('completionStatus', status);
+    const status = await typeCode(this, typed);
+    this.state.completionStatus = status;
   },
 );
 
 Then('the browser shows that authentication succeeded', async function (this: ConformanceWorld) {
-  const status = this.memory.get('completionStatus');
+  const status = this.state.completionStatus;
   if (status !== undefined) {
     assert.equal(
       status,
@@ -97,7 +93,7 @@ Then('the browser shows that authentication succeeded', async function (this: Co
       `the gateway answered the typed code with ${status}, not 200 "Authentication Successful"`,
     );
   }
-  await (await completionPage(this)).waitForSuccess(PAGE_TIMEOUT_MS);
+  await waitForConfirmation(this);
 });
 
 When('a wrong code is typed in the browser', async function (this: ConformanceWorld) {
@@ -131,21 +127,15 @@ When('someone posts a code for the login id {string}', async function (this: Con
 When(
   "another browser posts the right code for that session without the page's browser token",
   async function (this: ConformanceWorld) {
-    const h = await this.harness();
-    const attacker = await h.browser.newContext();
-    try {
-      const gateway = await this.gateway();
-      const response = await attacker.request.post(
-        `${gateway.url}${CLI_SSO_PATHS.complete(this.flow?.loginId ?? '')}`,
-        {
-          form: { user_code: userCode(this), browser_complete_token: 'guessed-browser-token' },
-          maxRedirects: 0,
-        },
-      );
-      this.lastAnswer = await answerSeenByBrowser(response);
-    } finally {
-      await attacker.close();
-    }
+    const gateway = await this.gateway();
+    this.lastAnswer = await postFromAnotherBrowser(
+      this,
+      `${gateway.url}${CLI_SSO_PATHS.complete(this.flow?.loginId ?? '')}`,
+      {
+        user_code: userCode(this),
+        browser_complete_token: 'guessed-browser-token',
+      },
+    );
   },
 );
 
@@ -263,12 +253,12 @@ Given(
  * no answer fail.
  */
 Then("the gateway's answer shows no markup from the IdP's claims", async function (this: ConformanceWorld) {
-  const answer = this.memory.get('signInAnswer') as { status: number; url: string } | undefined;
+  const answer = this.state.signInAnswer;
   assert.ok(answer, 'the sign-in navigation got no answer');
   const page = await this.browserPage();
   const injected = await page.locator('[id^="markup-from-idp"]').count();
   assert.equal(injected, 0, `markup from the IdP was rendered as HTML on the gateway's answer (${answer.status})`);
   if (answer.status >= 400 && answer.status < 500) return;
   assert.equal(answer.status, 200, `the sign-in ended at ${answer.url} with ${answer.status}`);
-  await (await completionPage(this)).waitUntilShown(PAGE_TIMEOUT_MS);
+  await waitForCodePage(this);
 });

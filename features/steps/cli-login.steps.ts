@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
-import { ConfigurationNotOffered } from '../drivers/gateway.ts';
+import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { currentCliLogin, launchCliLogin, loginThroughBrowser, waitForCli } from '../tasks/cli-login.ts';
 import {

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { type DataTable, defineParameterType, Given, Then } from '@cucumber/cucumber';
 import { errorMessageOf } from '../../protocol/errors.ts';
-import { ConfigurationNotOffered } from '../drivers/gateway.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { detailMessageOf, expectApiError } from '../tasks/gateway-answers.ts';
 

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { freePort } from '../../common/http-server.ts';
 import { browserLoginUrl, CLI_SSO_PATHS, CLI_STATE_PREFIX } from '../../protocol/cli-sso.ts';
-import { CliCompletionPage } from '../pages/cli-completion-page.ts';
-import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { sessionLoginUrl, startedSession, walkToCallback } from '../tasks/browser-login.ts';
+import { startedSession, walkToCallback } from '../tasks/browser-login.ts';
+import { codePageShown } from '../tasks/code-confirmation.ts';
 import { userRowAnswer } from '../tasks/gateway-users.ts';
+import { denyAtIdp, signInWithPassword } from '../tasks/idp-sign-in.ts';
 import { loginIdNearMiss } from '../tasks/near-misses.ts';
 
 const CALLBACK_TIMEOUT_MS = 15_000;
@@ -38,20 +38,13 @@ Given(
 );
 
 When('the person denies the login at the IdP', async function (this: ConformanceWorld) {
-  const page = await this.browserPage();
-  await page.goto(sessionLoginUrl(this, (await this.gateway()).url));
-  await new IdpLoginPage(page).deny();
+  await denyAtIdp(this);
 });
 
 When(
   '{string} signs in at the IdP for that session with her password',
   async function (this: ConformanceWorld, username: string) {
-    const h = await this.harness();
-    const password = h.idp.users.get(username)?.password;
-    assert.ok(password, `the IdP's user ${username} has no password`);
-    const page = await this.browserPage();
-    await page.goto(sessionLoginUrl(this, (await this.gateway()).url));
-    await new IdpLoginPage(page).signInWithPassword(username, password);
+    await signInWithPassword(this, username);
   },
 );
 
@@ -129,11 +122,7 @@ Then('the browser is not shown the {string} page', async function (this: Conform
   const answer = await callbackAnswer(this);
   // docs/contract.md section 2.3: an IdP failure gives an error page or a 4xx, never the
   // completion form.
-  assert.equal(
-    await new CliCompletionPage(await this.browserPage()).isShown(),
-    false,
-    `the gateway showed the completion page (${answer.status})`,
-  );
+  assert.equal(await codePageShown(this), false, `the gateway showed the completion page (${answer.status})`);
 });
 
 Then('the gateway answers 4xx to that callback', async function (this: ConformanceWorld) {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
-import { GatewayHttp } from '../drivers/gateway-http.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { logInThroughBrowser } from '../tasks/browser-login.ts';
 import { expectApiError, expectModelList } from '../tasks/gateway-answers.ts';
@@ -127,7 +126,7 @@ When(
       // The key cannot have been issued before the browser set off to sign in (the gateway knows the
       // person only at its IdP callback), and a key's issue time may be cut to the whole second: its
       // expiry is no earlier than that second plus the lifetime.
-      const began = (this.memory.get('signInBeganMs') as number | undefined) ?? this.keyReceivedAtMs;
+      const began = this.state.signInBeganMs ?? this.keyReceivedAtMs;
       await moveGatewayClockTo(this, Math.floor(began / 1000) + lifetime - shift);
     } else {
       // The key was issued at or before the harness received it: this is past its expiry.
@@ -250,7 +249,7 @@ When(
     const h = await this.harness();
     const other = await h.gateways.acquire({ ...(await this.gatewayEnv()), [name]: value });
     this.cleanups.push(() => h.gateways.retire(other));
-    this.lastAnswer = await new GatewayHttp(other.url).models(key);
+    this.lastAnswer = await (await this.http(other)).models(key);
   },
 );
 

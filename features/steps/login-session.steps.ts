@@ -9,10 +9,6 @@ import {
   parseStartAnswer,
   type StartAnswer,
 } from '../../protocol/cli-sso.ts';
-import { answerSeenByBrowser, openAndReadFirstAnswer } from '../drivers/browser.ts';
-import { settingOf } from '../drivers/gateway.ts';
-import { CliCompletionPage } from '../pages/cli-completion-page.ts';
-import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import {
   expectReady,
@@ -21,6 +17,10 @@ import {
   startedSession,
   startSession,
 } from '../tasks/browser-login.ts';
+import { openInBrowser } from '../tasks/browser-visits.ts';
+import { confirmCode } from '../tasks/code-confirmation.ts';
+import { publicBaseUrl } from '../tasks/gateway-setup.ts';
+import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
 import { loginIdNearMiss } from '../tasks/near-misses.ts';
 
 When('a CLI starts a login session', async function (this: ConformanceWorld) {
@@ -59,7 +59,7 @@ When('a CLI starts {int} login sessions', async function (this: ConformanceWorld
     assert.equal(answer.status, 200, `start #${i + 1} answered ${answer.status}`);
     sessions.push(parseStartAnswer(answer.json));
   }
-  this.memory.set('sessions', sessions);
+  this.state.sessions = sessions;
 });
 
 When('a CLI starts {int} login sessions within a minute', async function (this: ConformanceWorld, count: number) {
@@ -88,9 +88,10 @@ Then('that answer holds no login session', function (this: ConformanceWorld) {
 });
 
 Then('no two sessions share a login id, a poll secret or a user code', function (this: ConformanceWorld) {
-  const sessions = this.memory.get('sessions') as StartAnswer[];
+  const sessions: StartAnswer[] | undefined = this.state.sessions;
+  assert.ok(sessions, 'no sessions were started one after another');
   for (const field of ['loginId', 'pollSecret', 'userCode'] as const) {
-    const values = sessions.map((s) => s[field]);
+    const values: string[] = sessions.map((s) => s[field]);
     assert.equal(new Set(values).size, values.length, `two sessions share a ${field}`);
   }
 });
@@ -99,19 +100,18 @@ Then('no two sessions share a login id, a poll secret or a user code', function 
 When("the browser opens the session's login URL", async function (this: ConformanceWorld) {
   const gateway = await this.gateway();
   const url = sessionLoginUrl(this, gateway.url);
-  const response = await openAndReadFirstAnswer(await this.browserPage(), url);
-  assert.ok(response, 'the browser got no answer from the gateway');
-  const location = response.headers()['location'];
+  const answer = await openInBrowser(this, url);
+  const location = answer.headers.location;
   assert.ok(
-    response.status() >= 300 && response.status() < 400 && location,
-    `the gateway answered ${response.status()} instead of redirecting`,
+    answer.status >= 300 && answer.status < 400 && location,
+    `the gateway answered ${answer.status} instead of redirecting`,
   );
-  this.memory.set('entryRedirect', new URL(location, url));
+  this.state.entryRedirect = new URL(location, url);
 });
 
 function entryRedirect(world: ConformanceWorld): URL {
-  const redirect = world.memory.get('entryRedirect');
-  assert.ok(redirect instanceof URL, 'the browser was not redirected');
+  const redirect = world.state.entryRedirect;
+  assert.ok(redirect, 'the browser was not redirected');
   return redirect;
 }
 
@@ -140,7 +140,7 @@ Then("the redirect's state is {string} followed by the login id", function (this
 Then("the redirect's callback is the gateway's \\/sso\\/callback", async function (this: ConformanceWorld) {
   const gateway = await this.gateway();
   // docs/contract.md section 2.2: {PROXY_BASE_URL}/sso/callback, the base the gateway was told it is served at.
-  const base = settingOf(gateway, 'PROXY_BASE_URL') ?? gateway.url;
+  const base = publicBaseUrl(gateway);
   assert.equal(
     entryRedirect(this).searchParams.get('redirect_uri'),
     `${base.replace(/\/+$/, '')}${CLI_SSO_PATHS.callback}`,
@@ -162,12 +162,8 @@ Then('the redirect carries a code challenge with method {string}', function (thi
 });
 
 Then('{string} can finish that login in the browser', async function (this: ConformanceWorld, username: string) {
-  const page = await this.browserPage();
-  await new IdpLoginPage(page).signInAs(username);
-  const completion = new CliCompletionPage(page);
-  await completion.waitUntilShown(15_000);
-  await completion.enterCode(this.flow?.userCode ?? '');
-  await completion.waitForSuccess(15_000);
+  await signInAtIdpPageAs(this, username);
+  await confirmCode(this);
   expectReady(this, await pollUntilSettled(this));
 });
 
@@ -176,9 +172,7 @@ When('a browser opens the CLI login entry with key {string}', async function (th
   const url = new URL(CLI_SSO_PATHS.browserEntry, `${gateway.url}/`);
   url.searchParams.set('source', CLI_SOURCE);
   if (key !== '') url.searchParams.set('key', key);
-  const firstAnswer = await openAndReadFirstAnswer(await this.browserPage(), url.toString());
-  assert.ok(firstAnswer, 'the browser got no answer');
-  this.lastAnswer = await answerSeenByBrowser(firstAnswer);
+  this.lastAnswer = await openInBrowser(this, url.toString());
 });
 
 When(
@@ -187,9 +181,7 @@ When(
     assert.ok(this.flow, 'no login session was started');
     const gateway = await this.gateway();
     const url = browserLoginUrl(gateway.url, loginIdNearMiss(this.flow.loginId, how));
-    const firstAnswer = await openAndReadFirstAnswer(await this.browserPage(), url);
-    assert.ok(firstAnswer, 'the browser got no answer');
-    this.lastAnswer = await answerSeenByBrowser(firstAnswer);
+    this.lastAnswer = await openInBrowser(this, url);
   },
 );
 

@@ -3,23 +3,22 @@ import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { browserLoginUrl, POLL_SECRET_HEADER, parsePollAnswer, parseStartAnswer } from '../../protocol/cli-sso.ts';
 import { redact } from '../../protocol/redact.ts';
-import { openAndReadFirstAnswer } from '../drivers/browser.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
-import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import {
   expectReady,
-  type Moment,
   pollSession,
   pollUntilSettled,
   reachCompletionPage,
   signInAndConfirm,
   startedSession,
 } from '../tasks/browser-login.ts';
+import { openInBrowser } from '../tasks/browser-visits.ts';
+import { confirmCode } from '../tasks/code-confirmation.ts';
+import { expectWireReady, holdsKey, keyHandedOutBy } from '../tasks/gateway-answers.ts';
 import { isNearMiss, loginIdNearMiss, nearMiss } from '../tasks/near-misses.ts';
 
 const aWrongSecret = () => randomBytes(32).toString('base64url');
-const PAGE_TIMEOUT_MS = 15_000;
 
 Then('polling with the poll secret answers {string}', async function (this: ConformanceWorld, status: string) {
   const answer = await pollSession(this);
@@ -108,10 +107,12 @@ Then('polling with the poll secret does not hand out a key', async function (thi
   assert.ok(!handedOut, `the poll handed out a key: ${answer.status}`);
 });
 
-function lastReady(world: ConformanceWorld) {
+/** The last answer, which must hand out a key (the harness keeps it); the answer itself, for a closer look. */
+function lastReady(world: ConformanceWorld): HttpAnswer {
   const answer = world.lastAnswer;
   assert.ok(answer, 'no poll answer');
-  return expectReady(world, answer);
+  expectReady(world, answer);
+  return answer;
 }
 
 /** A poll answer's body for a failure message, with the key and any secret redacted. */
@@ -125,89 +126,19 @@ const listOf = (names: string) =>
     .map((t) => t.trim())
     .filter((t) => t.length > 0);
 
-/**
- * The ready answer as it is on the wire, field by field (docs/contract.md section 2, poll, rule 6),
- * without the lenient parser: `key` a non-empty string, `user_id` a string, `team_id` present (the
- * chosen team, the only team, or null for a user without a team), `teams` an array, and
- * `team_details` an array of {team_id, team_alias} for those teams.
- */
-function expectWireReady(
-  world: ConformanceWorld,
-  expected: { userId: string; teamId: string | null; teams: readonly string[] },
-): void {
-  const answer = world.lastAnswer;
-  assert.ok(answer, 'no poll answer');
-  const body = answer.json;
-  assert.ok(
-    typeof body === 'object' && body !== null && !Array.isArray(body),
-    `the ready answer is not a JSON object: ${answer.status} ${answer.text.slice(0, 100)}`,
-  );
-  const wire = body as Record<string, unknown>;
-  const shown = describeBody(wire);
-  assert.equal(wire.status, 'ready', `the answer should have "status":"ready": ${shown}`);
-  assert.ok(
-    typeof wire.key === 'string' && wire.key.length > 0,
-    `the ready answer's "key" should be a non-empty string: ${shown}`,
-  );
-  assert.equal(typeof wire.user_id, 'string', `the ready answer's "user_id" should be a string: ${shown}`);
-  assert.equal(
-    wire.user_id,
-    expected.userId,
-    `the ready answer's "user_id" should be ${JSON.stringify(expected.userId)}: ${shown}`,
-  );
-  assert.ok(
-    'team_id' in wire,
-    `the ready answer should have a "team_id" field (null when the user has no team): ${shown}`,
-  );
-  assert.equal(
-    wire.team_id,
-    expected.teamId,
-    `the ready answer's "team_id" should be ${JSON.stringify(expected.teamId)}: ${shown}`,
-  );
-  assert.ok(Array.isArray(wire.teams), `the ready answer's "teams" should be an array: ${shown}`);
-  assert.deepEqual(
-    [...wire.teams].sort(),
-    [...expected.teams].sort(),
-    `the ready answer's "teams" should be ${JSON.stringify(expected.teams)}: ${shown}`,
-  );
-  assert.ok(Array.isArray(wire.team_details), `the ready answer's "team_details" should be an array: ${shown}`);
-  for (const detail of wire.team_details as unknown[]) {
-    const ok =
-      typeof detail === 'object' &&
-      detail !== null &&
-      typeof (detail as Record<string, unknown>).team_id === 'string' &&
-      'team_alias' in detail &&
-      ((detail as Record<string, unknown>).team_alias === null ||
-        typeof (detail as Record<string, unknown>).team_alias === 'string');
-    assert.ok(ok, `each of the ready answer's "team_details" should be {team_id, team_alias}: ${shown}`);
-  }
-  assert.deepEqual(
-    (wire.team_details as Array<{ team_id: string }>).map((t) => t.team_id).sort(),
-    [...expected.teams].sort(),
-    `the ready answer's "team_details" should be for the teams ${JSON.stringify(expected.teams)}: ${shown}`,
-  );
-  assert.notEqual(wire.requires_team_selection, true, `the answer with a key asks for a team: ${shown}`);
-}
-
 Then('the answer is ready with a key for user {string} and no team', function (this: ConformanceWorld, userId: string) {
-  lastReady(this);
-  expectWireReady(this, { userId, teamId: null, teams: [] });
+  expectWireReady(lastReady(this), { userId, teamId: null, teams: [] });
 });
 
 Then(
   'the answer is ready with a key for user {string} and team {string} of the teams {string}',
   function (this: ConformanceWorld, userId: string, teamId: string, teams: string) {
-    lastReady(this);
-    expectWireReady(this, { userId, teamId, teams: listOf(teams) });
+    expectWireReady(lastReady(this), { userId, teamId, teams: listOf(teams) });
   },
 );
 
 Then('the answer holds no key', function (this: ConformanceWorld) {
-  const body = this.lastAnswer?.json;
-  assert.ok(
-    !(typeof body === 'object' && body !== null && 'key' in body),
-    `the ${this.lastAnswer?.status} answer holds a key`,
-  );
+  assert.ok(!holdsKey(this.lastAnswer?.json), `the ${this.lastAnswer?.status} answer holds a key`);
 });
 
 Then(
@@ -222,27 +153,30 @@ Then(
     const expected = listOf(teams);
     assert.deepEqual([...parsed.teams].sort(), [...expected].sort());
     assert.deepEqual(parsed.teamDetails.map((t) => t.teamId).sort(), [...expected].sort());
-    assert.ok(
-      !(typeof answer.json === 'object' && answer.json !== null && 'key' in answer.json),
-      'the answer holds a key',
-    );
+    assert.ok(!holdsKey(answer.json), 'the answer holds a key');
   },
 );
 
 When('the CLI polls asking to wait up to {int} seconds', async function (this: ConformanceWorld, seconds: number) {
-  this.memory.set('longPollSeconds', seconds);
-  this.memory.set('longPoll', pollSession(this, { preferWaitSeconds: seconds }));
+  const answer = pollSession(this, { preferWaitSeconds: seconds });
+  // Read by a later step; a poll that fails before then must not be an unhandled rejection.
+  answer.catch(() => undefined);
+  this.state.longPoll = { seconds, answer };
 });
 
+/** The poll that asked to wait, once answered, and how long it asked to wait. */
+async function longPoll(world: ConformanceWorld): Promise<{ answer: HttpAnswer; seconds: number }> {
+  const poll = world.state.longPoll;
+  assert.ok(poll, 'no poll asked to wait in this scenario');
+  return { answer: await poll.answer, seconds: poll.seconds };
+}
+
 When(/^the code is confirmed in the browser(?: while the poll waits)?$/, async function (this: ConformanceWorld) {
-  const page = new CliCompletionPage(await this.browserPage());
-  await page.enterCode(this.flow?.userCode ?? '');
-  await page.waitForSuccess(PAGE_TIMEOUT_MS);
+  await confirmCode(this);
 });
 
 Then('the waiting poll answers ready with a key before its wait is over', async function (this: ConformanceWorld) {
-  const answer = (await this.memory.get('longPoll')) as HttpAnswer;
-  const seconds = this.memory.get('longPollSeconds') as number;
+  const { answer, seconds } = await longPoll(this);
   const parsed = answer.status === 200 ? parsePollAnswer(answer.json) : undefined;
   assert.equal(
     parsed?.status,
@@ -266,11 +200,8 @@ Then(
   "opening the session's login URL in the browser is refused with {int}",
   async function (this: ConformanceWorld, status: number) {
     const gateway = await this.gateway();
-    const answer = await openAndReadFirstAnswer(
-      await this.browserPage(),
-      browserLoginUrl(gateway.url, this.flow?.loginId ?? ''),
-    );
-    assert.equal(answer?.status(), status);
+    const answer = await openInBrowser(this, browserLoginUrl(gateway.url, this.flow?.loginId ?? ''));
+    assert.equal(answer.status, status);
   },
 );
 
@@ -281,19 +212,15 @@ When('{int} polls with the poll secret are sent at once', async function (this: 
   const answers = await Promise.all(
     Array.from({ length: count }, () => http.poll({ loginId: flow.loginId, pollSecret: flow.pollSecret })),
   );
-  this.memory.set('concurrentPolls', answers);
+  this.state.concurrentPolls = answers;
 });
 
 Then(
   'exactly one of them hands out a key and the others are refused with {int}',
   function (this: ConformanceWorld, status: number) {
-    const answers = this.memory.get('concurrentPolls') as HttpAnswer[];
-    const withKey = (a: HttpAnswer) =>
-      a.status === 200 &&
-      typeof a.json === 'object' &&
-      a.json !== null &&
-      (a.json as Record<string, unknown>).status === 'ready' &&
-      typeof (a.json as Record<string, unknown>).key === 'string';
+    const answers = this.state.concurrentPolls;
+    assert.ok(answers, 'no polls were sent at once');
+    const withKey = (a: HttpAnswer) => keyHandedOutBy(a) !== undefined;
     const seen = answers.map((a) =>
       withKey(a) ? '200 with a key' : `${a.status} ${describeBody(a.json ?? a.text.slice(0, 80))}`,
     );
@@ -417,7 +344,7 @@ Then(
 );
 
 Then("the waiting poll's answer says {string}", async function (this: ConformanceWorld, header: string) {
-  const answer = (await this.memory.get('longPoll')) as HttpAnswer;
+  const { answer } = await longPoll(this);
   const expected = header.slice(header.indexOf(':') + 1).trim();
   assert.equal(
     preferenceApplied(answer),
@@ -438,7 +365,7 @@ Then("the waiting poll's answer says {string}", async function (this: Conformanc
 When(
   /^the session is (\d+) seconds (old|past its last write) by the gateway's clock$/,
   async function (this: ConformanceWorld, seconds: string, since: string) {
-    const moment = this.memory.get(since === 'old' ? 'sessionStarted' : 'sessionWritten') as Moment | undefined;
+    const moment = since === 'old' ? this.state.sessionStarted : this.state.sessionWritten;
     assert.ok(moment, since === 'old' ? 'no session was started' : 'the session was never written by a sign-in');
     const target = moment.to + Number(seconds);
     const clock = await this.gatewayClock();

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
-import { parseStartAnswer } from '../../protocol/cli-sso.ts';
-import { ConfigurationNotOffered, type RunningGateway } from '../drivers/gateway.ts';
-import { GatewayHttp } from '../drivers/gateway-http.ts';
-import { PostgresServer } from '../drivers/postgres-server.ts';
-import { RedisServer } from '../drivers/redis-server.ts';
-import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import type { RunningGateway } from '../drivers/gateway.ts';
+import type { PostgresServer } from '../drivers/postgres-server.ts';
+import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import {
   expectReady,
@@ -13,12 +10,15 @@ import {
   pollUntilSettled,
   reachCompletionPage,
   signInAtIdp,
+  startSession,
 } from '../tasks/browser-login.ts';
+import { codePageShown, confirmCodeOn } from '../tasks/code-confirmation.ts';
 import { expectModelList } from '../tasks/gateway-answers.ts';
+import { startSharedDatabase, startSharedRedis } from '../tasks/gateway-setup.ts';
 import { expectMetadataKeys, storedMetadata, userRow } from '../tasks/gateway-users.ts';
 
 function replica(world: ConformanceWorld, index: number): RunningGateway {
-  const replicas = world.memory.get('replicas') as RunningGateway[] | undefined;
+  const replicas = world.state.replicas;
   const gateway = replicas?.[index - 1];
   assert.ok(gateway, `there is no replica ${index}`);
   return gateway;
@@ -29,27 +29,12 @@ async function startReplicas(world: ConformanceWorld, withDatabase: boolean): Pr
   const h = await world.harness();
   if (h.gateways.target.kind === 'url')
     throw new ConfigurationNotOffered('is a running gateway: the harness cannot start replicas of it');
-  if (!world.parameters.redisServer) throw new ConfigurationNotOffered('needs redis-server, which is not installed');
-  if (withDatabase && !world.parameters.postgres)
-    throw new ConfigurationNotOffered(
-      'needs PostgreSQL server binaries, which are not installed (as root: apt-get install -y postgresql)',
-    );
-  const redis = await RedisServer.start(
-    world.parameters.redisServer,
-    world.parameters.workDir,
-    world.parameters.baseEnv,
-  );
-  world.cleanups.push(() => redis.stop());
-  world.memory.set('redis', redis);
+  const redis = await startSharedRedis(world);
+  world.state.redis = redis;
   const shared: Record<string, string> = { REDIS_URL: redis.url };
-  if (withDatabase && world.parameters.postgres) {
-    const database = await PostgresServer.start(
-      world.parameters.postgres,
-      world.parameters.workDir,
-      world.parameters.baseEnv,
-    );
-    world.cleanups.push(() => database.stop());
-    world.memory.set('database', database);
+  if (withDatabase) {
+    const database = await startSharedDatabase(world);
+    world.state.database = database;
     shared.DATABASE_URL = database.url;
   }
   const replicas: RunningGateway[] = [];
@@ -60,7 +45,7 @@ async function startReplicas(world: ConformanceWorld, withDatabase: boolean): Pr
     world.cleanups.push(() => h.gateways.retire(gateway));
     replicas.push(gateway);
   }
-  world.memory.set('replicas', replicas);
+  world.state.replicas = replicas;
 }
 
 Given('two gateway replicas that share a Redis', async function (this: ConformanceWorld) {
@@ -76,11 +61,13 @@ Given(
 );
 
 When('the Redis stops', async function (this: ConformanceWorld) {
-  await (this.memory.get('redis') as RedisServer).stop();
+  const redis = this.state.redis;
+  assert.ok(redis, 'the replicas share no Redis');
+  await redis.stop();
 });
 
 function database(world: ConformanceWorld): PostgresServer {
-  const server = world.memory.get('database') as PostgresServer | undefined;
+  const server = world.state.database;
   assert.ok(server, 'the replicas share no user database');
   return server;
 }
@@ -100,24 +87,15 @@ When('the person opens a new browser session', async function (this: Conformance
 });
 
 When('a CLI starts a login session on replica {int}', async function (this: ConformanceWorld, index: number) {
-  const gateway = replica(this, index);
-  await gateway.admitLoginStart();
-  const answer = await new GatewayHttp(gateway.url).start();
-  this.lastAnswer = answer;
-  if (answer.status === 200) this.flow = parseStartAnswer(answer.json);
+  await startSession(this, replica(this, index));
 });
 
 When(
   '{string} signs in through replica {int} and the code is confirmed on replica {int}',
   async function (this: ConformanceWorld, username: string, signInReplica: number, confirmReplica: number) {
-    const page = await reachCompletionPage(this, username, replica(this, signInReplica).url);
+    await reachCompletionPage(this, username, replica(this, signInReplica).url);
     // The browser's form post lands on another replica, as behind a load balancer.
-    const form = await page.formDetails();
-    const confirmOn = new GatewayHttp(replica(this, confirmReplica).url);
-    const answer = await confirmOn.complete(this.flow?.loginId ?? '', {
-      user_code: this.flow?.userCode ?? '',
-      browser_complete_token: form.browserCompleteToken,
-    });
+    const answer = await confirmCodeOn(this, replica(this, confirmReplica));
     assert.equal(
       answer.status,
       200,
@@ -145,7 +123,7 @@ Then(
 Then(
   'the key lists the models {string} on replica {int}',
   async function (this: ConformanceWorld, names: string, index: number) {
-    const answer = await new GatewayHttp(replica(this, index).url).models(this.key);
+    const answer = await (await this.http(replica(this, index))).models(this.key);
     expectModelList(answer, `GET /models on replica ${index}`, names);
   },
 );
@@ -169,7 +147,7 @@ Then(
 When(
   '{string} signs in through replica {int}',
   async function (this: ConformanceWorld, username: string, index: number) {
-    this.memory.set('signInAnswer', await signInAtIdp(this, username, replica(this, index).url));
+    this.state.signInAnswer = await signInAtIdp(this, username, replica(this, index).url);
   },
 );
 
@@ -180,7 +158,7 @@ When(
 Then(
   "the gateway's answer to the sign-in was 503 or its completion page, never another error",
   async function (this: ConformanceWorld) {
-    const answer = this.memory.get('signInAnswer') as { status: number; url: string } | undefined;
+    const answer = this.state.signInAnswer;
     assert.ok(answer, 'the sign-in navigation got no answer');
     if (answer.status === 503) return;
     assert.equal(
@@ -188,9 +166,6 @@ Then(
       200,
       `the sign-in ended at ${answer.url} with ${answer.status}, not 503 or the completion page`,
     );
-    assert.ok(
-      await new CliCompletionPage(await this.browserPage()).isShown(),
-      `the sign-in ended at ${answer.url} with 200 but no completion page`,
-    );
+    assert.ok(await codePageShown(this), `the sign-in ended at ${answer.url} with 200 but no completion page`);
   },
 );

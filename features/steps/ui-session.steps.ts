@@ -2,32 +2,31 @@ import assert from 'node:assert/strict';
 import { Then, When } from '@cucumber/cucumber';
 import { decodeJwt } from 'jose';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
-import { GatewayHttp } from '../drivers/gateway-http.ts';
-import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { walkToCallback } from '../tasks/browser-login.ts';
+import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
 
 /** How far a measured session length may be from the expected one (clock reads, slow machines). */
 const TOLERANCE_SECONDS = 60;
 
 When('{string} signs in to the admin UI in the browser', async function (this: ConformanceWorld, username: string) {
   const gateway = await this.gateway();
-  this.memory.set('uiLoginStartedMs', Date.now());
+  const startedMs = Date.now();
   const page = await this.browserPage();
   const callback = `${gateway.url}${CLI_SSO_PATHS.callback}`;
   const callbackAnswer = page.waitForResponse((r) => r.url().startsWith(callback), { timeout: 15_000 });
   await page.goto(`${gateway.url}${CLI_SSO_PATHS.browserEntry}`);
-  await new IdpLoginPage(page).signInAs(username);
+  await signInAtIdpPageAs(this, username);
   await page.waitForURL((url) => url.origin === new URL(gateway.url).origin && url.pathname.startsWith('/ui'), {
     timeout: 15_000,
   });
   // The session is what the callback's answer (the redirect to /ui/) set: a cookie set earlier,
   // such as one carrying the OAuth state, is not the session.
   const setCookies = await (await callbackAnswer).headerValues('set-cookie');
-  this.memory.set(
-    'uiSessionCookieNames',
-    setCookies.map((header) => header.slice(0, header.indexOf('=')).trim()).filter((name) => name !== ''),
-  );
+  this.state.uiLogin = {
+    startedMs,
+    cookieNames: setCookies.map((header) => header.slice(0, header.indexOf('=')).trim()).filter((name) => name !== ''),
+  };
 });
 
 /**
@@ -66,9 +65,11 @@ Then(
   async function (this: ConformanceWorld, seconds: number) {
     const gateway = await this.gateway();
     const cookies = (await this.context?.cookies(gateway.url)) ?? [];
-    const names = new Set(this.memory.get('uiSessionCookieNames') as string[]);
+    const login = this.state.uiLogin;
+    assert.ok(login, 'no one signed in to the admin UI in this scenario');
+    const names = new Set(login.cookieNames);
     assert.ok(names.size > 0, 'the callback that sent the browser to /ui/ set no cookie');
-    const started = (this.memory.get('uiLoginStartedMs') as number) / 1000;
+    const started = login.startedMs / 1000;
     const lengths = sessionLengths(
       cookies.filter((c) => names.has(c.name)),
       started,
@@ -105,15 +106,16 @@ When(
     const gateway = await this.gateway();
     const callback = await walkToCallback(this, `${gateway.url}${CLI_SSO_PATHS.browserEntry}`, username);
     const url = callback.href;
-    const answer = await new GatewayHttp(gateway.url).send('GET', url.slice(gateway.url.length));
-    this.memory.set('uiCallbackElsewhere', answer);
+    const answer = await (await this.http()).send('GET', url.slice(gateway.url.length));
+    this.state.uiCallbackElsewhere = answer;
   },
 );
 
 Then(
   'the gateway refuses the other browser with a 4xx and gives it no session cookie',
   function (this: ConformanceWorld) {
-    const answer = this.memory.get('uiCallbackElsewhere') as Awaited<ReturnType<GatewayHttp['send']>>;
+    const answer = this.state.uiCallbackElsewhere;
+    assert.ok(answer, "the IdP's answer was not taken to another browser");
     const cookies = [answer.headers['set-cookie'] ?? []].flat();
     assert.ok(
       answer.status >= 400 && answer.status < 500,

@@ -5,8 +5,7 @@
  * reason is attached to the scenario for the reports and the progress line.
  */
 import { setDefinitionFunctionWrapper } from '@cucumber/cucumber';
-import { ConfigurationNotOffered } from '../drivers/gateway.ts';
-import { SKIP_REASON_PREFIX } from './skip-reason.ts';
+import { ConfigurationNotOffered, SKIP_REASON_PREFIX } from './skip-reason.ts';
 import type { ConformanceWorld } from './world.ts';
 
 setDefinitionFunctionWrapper((fn: (...args: unknown[]) => unknown) => {

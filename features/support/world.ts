@@ -11,11 +11,14 @@ import type { StartAnswer } from '../../protocol/cli-sso.ts';
 import type { StartedProcess } from '../drivers/child-process.ts';
 import { type CliResult, CliSession } from '../drivers/cli.ts';
 import { type FakeClock, settledClockOffsetSeenBy } from '../drivers/fake-clock.ts';
-import { ConfigurationNotOffered, type RunningGateway } from '../drivers/gateway.ts';
+import type { RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { type Exchange, WireTap } from '../drivers/wire-tap.ts';
+import { GatewaySettings, GatewaySettingTooLate } from './gateway-settings.ts';
 import { type Harness, harness } from './harness.ts';
 import type { HarnessParameters } from './parameters.ts';
+import type { ScenarioState } from './scenario-state.ts';
+import { ConfigurationNotOffered } from './skip-reason.ts';
 
 /** A server may cache its Date header for a second; a moved clock shows within this. */
 const CLOCK_CHECK_MS = 3000;
@@ -25,20 +28,44 @@ const CLOCK_TOLERANCE_S = 3;
 export const SCENARIO_VARIABLE = 'SSO_CONFORMANCE_SCENARIO';
 
 export class ConformanceWorld extends World<HarnessParameters> {
-  /** Gateway settings this scenario adds to the harness defaults (docs/contract.md section 3). */
-  readonly gatewayOverrides: Record<string, string> = {};
+  // ---- The scenario ----
+  /** Where the scenario is written, `<feature file>:<line>` (an outline's example row: its line). */
+  scenarioLabel = '';
   /** The CLI's HOME (its alone) and the harness's files for this scenario (not under HOME). */
   home = '';
   harnessDir = '';
-  /**
-   * Serve the gateway to the CLI under this path (`--base-url http://host/litellm`); set before the
-   * CLI first runs.
-   */
-  cliPathPrefix = '';
-  /** Appended to the base URL the CLI is given (`/`: a person who typed a trailing slash). */
-  cliBaseUrlSuffix = '';
+  /** The IdP journal's last entry before this scenario: evidence shows only what came after. */
+  journalSince = 0;
+  /** What steps note for later steps, typed field by field (support/scenario-state.ts). */
+  readonly state: ScenarioState = {};
+  /** Things to stop after the scenario (Redis servers, gateways started only for it). */
+  readonly cleanups: Array<() => Promise<void>> = [];
+
+  // ---- The gateway's configuration: fixed once the scenario's gateway has started ----
+  /** Gateway settings this scenario adds to and removes from the harness defaults (docs/contract.md section 3). */
+  readonly gatewaySettings = new GatewaySettings();
+  /** This scenario's additions to the harness defaults; a change after the gateway started throws. */
+  readonly gatewayOverrides: Record<string, string> = this.gatewaySettings.overrides;
+  /** Settings this scenario removes from the harness defaults; a change after the gateway started throws. */
+  readonly gatewayUnset: Set<string> = this.gatewaySettings.unset;
+  #cliPathPrefix = '';
+  #cliBaseUrlSuffix = '';
   /** The CLI runs on the gateway's clock from its first run, even before the clock moves. */
   cliOnGatewayClock = false;
+  private gatewayInUse: RunningGateway | undefined;
+  /** Clocks this scenario moved, put back after it. */
+  readonly movedClocks = new Set<FakeClock>();
+
+  // ---- The harness playing the CLI over HTTP ----
+  /** The login session the harness started, acting as a CLI. */
+  flow: StartAnswer | undefined;
+  /** The last answer a step got from the gateway, for the "Then the gateway answers" steps. */
+  lastAnswer: HttpAnswer | undefined;
+  /** The key a login handed out, and when the harness received it (ms since the epoch). */
+  key: string | undefined;
+  keyReceivedAtMs = 0;
+
+  // ---- The CLI under test ----
   /** The CLI login this scenario started (with the URL and code it showed, once read). */
   cliLogin: { run: StartedProcess; loginUrl?: string; userCode?: string } | undefined;
   /** How the last CLI login ended, and the last other CLI command's result. */
@@ -48,33 +75,15 @@ export class ConformanceWorld extends World<HarnessParameters> {
   readonly cliProvenKeys: string[] = [];
   /** The requests the CLI's last `models list` made to the model routes. */
   cliModelsRequests: Exchange[] | undefined;
-  context: BrowserContext | undefined;
-  private currentPage: Page | undefined;
-  private pageOpening: Promise<Page> | undefined;
-  private gatewayInUse: RunningGateway | undefined;
   private tapInUse: WireTap | undefined;
   private cliInUse: CliSession | undefined;
-  /** Clocks this scenario moved, put back after it. */
-  readonly movedClocks = new Set<FakeClock>();
-  /** Values a scenario remembers between steps (the CLI's last result, a key, ...). */
-  readonly memory = new Map<string, unknown>();
-  /** Gateway settings this scenario removes from the harness defaults. */
-  readonly gatewayUnset = new Set<string>();
-  /** The login session the harness started, acting as a CLI. */
-  flow: StartAnswer | undefined;
-  /** The last answer a step got from the gateway, for the "Then the gateway answers" steps. */
-  lastAnswer: HttpAnswer | undefined;
-  /** The key a login handed out, and when the harness received it (ms since the epoch). */
-  key: string | undefined;
-  keyReceivedAtMs = 0;
+
+  // ---- The browser ----
+  context: BrowserContext | undefined;
   /** Every answer the browser received, in order (the browser's own network log). */
   readonly browserResponses: Array<{ url: string; status: number; method: string }> = [];
-  /** The IdP journal's last entry before this scenario: evidence shows only what came after. */
-  journalSince = 0;
-  /** Where the scenario is written, `<feature file>:<line>` (an outline's example row: its line). */
-  scenarioLabel = '';
-  /** Things to stop after the scenario (Redis servers, gateways started only for it). */
-  readonly cleanups: Array<() => Promise<void>> = [];
+  private currentPage: Page | undefined;
+  private pageOpening: Promise<Page> | undefined;
 
   constructor(options: IWorldOptions<HarnessParameters>) {
     super(options);
@@ -144,19 +153,55 @@ export class ConformanceWorld extends World<HarnessParameters> {
   async gateway(): Promise<RunningGateway> {
     if (!this.gatewayInUse) {
       const h = await this.harness();
-      this.gatewayInUse = await h.gateways.acquire(await this.gatewayEnv());
+      const gateway = await h.gateways.acquire(await this.environment());
+      this.gatewaySettings.markStarted(`at ${gateway.url}`);
+      this.gatewayInUse = gateway;
     }
     return this.gatewayInUse;
   }
 
-  /** The environment this scenario's gateway runs with: harness defaults, overrides, removals. */
+  /**
+   * The environment a gateway of this scenario's configuration runs with (`extra` on top, for
+   * replicas and the like): from now on the scenario's settings no longer change.
+   */
   async gatewayEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+    const env = await this.environment(extra);
+    this.gatewaySettings.markStarted('another gateway was started with its settings');
+    return env;
+  }
+
+  /** Harness defaults, this scenario's overrides, `extra`, then this scenario's removals. */
+  private async environment(extra: Record<string, string> = {}): Promise<Record<string, string>> {
     const h = await this.harness();
-    const env: Record<string, string> = { ...h.defaultGatewayEnv, ...this.gatewayOverrides, ...extra };
-    for (const name of this.gatewayUnset) delete env[name];
+    const env = this.gatewaySettings.applyTo(h.defaultGatewayEnv, extra);
     // A configuration no other scenario has: the pool then starts a gateway for this scenario alone.
     if (this.parameters.isolateScenarios) env[SCENARIO_VARIABLE] = this.scenarioLabel;
     return env;
+  }
+
+  /**
+   * Serve the gateway to the CLI under this path (`--base-url http://host/litellm`); set before the
+   * CLI first runs (its wire tap serves the gateway under it from then on).
+   */
+  get cliPathPrefix(): string {
+    return this.#cliPathPrefix;
+  }
+  set cliPathPrefix(prefix: string) {
+    this.refuseAfterCliStarted('the CLI path prefix');
+    this.#cliPathPrefix = prefix;
+  }
+
+  /** Appended to the base URL the CLI is given (`/`: a person who typed a trailing slash); set before the CLI first runs. */
+  get cliBaseUrlSuffix(): string {
+    return this.#cliBaseUrlSuffix;
+  }
+  set cliBaseUrlSuffix(suffix: string) {
+    this.refuseAfterCliStarted("the suffix of the CLI's base URL");
+    this.#cliBaseUrlSuffix = suffix;
+  }
+
+  private refuseAfterCliStarted(setting: string): void {
+    if (this.tapInUse) throw new GatewaySettingTooLate(setting, `the CLI is served it at ${this.tapInUse.url}`);
   }
 
   /** The gateway's clock, to move; the scenario is skipped when the target's clock cannot move. */
@@ -194,9 +239,12 @@ export class ConformanceWorld extends World<HarnessParameters> {
     }
   }
 
-  /** The harness acting as a CLI (or an attacker) over HTTP against this scenario's gateway. */
-  async http(): Promise<GatewayHttp> {
-    return new GatewayHttp((await this.gateway()).url);
+  /**
+   * The harness acting as a CLI (or an attacker) over HTTP against this scenario's gateway, or
+   * against `on`, another gateway the scenario started (a replica, a gateway with one setting changed).
+   */
+  async http(on?: RunningGateway): Promise<GatewayHttp> {
+    return new GatewayHttp((on ?? (await this.gateway())).url);
   }
 
   get startedGateway(): RunningGateway | undefined {

@@ -3,18 +3,13 @@
  * session, sign in at the IdP, confirm the code, poll until the answer is no longer pending.
  */
 import assert from 'node:assert/strict';
-import {
-  browserLoginUrl,
-  CLI_SSO_PATHS,
-  type PollAnswer,
-  parsePollAnswer,
-  parseStartAnswer,
-} from '../../protocol/cli-sso.ts';
+import { browserLoginUrl, CLI_SSO_PATHS, parsePollAnswer, parseStartAnswer } from '../../protocol/cli-sso.ts';
+import type { RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer, type PollRequest } from '../drivers/gateway-http.ts';
-import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import type { NavigationEnd, ReadyAnswer } from '../support/scenario-state.ts';
 import type { ConformanceWorld } from '../support/world.ts';
+import { confirmCode, waitForCodePage } from './code-confirmation.ts';
 
-const PAGE_TIMEOUT_MS = 15_000;
 const POLL_DEADLINE_MS = 15_000;
 const POLL_EVERY_MS = 100;
 
@@ -27,20 +22,17 @@ export function gatewayNowSeconds(world: ConformanceWorld): number {
   return Date.now() / 1000 + (world.startedGateway?.clock?.offset ?? 0);
 }
 
-/** What the harness knows of when a session was made or written: no earlier than `from`, no later than `to`. */
-export interface Moment {
-  from: number;
-  to: number;
-}
-
-/** POST /sso/cli/start as a CLI would; the session is remembered by the world. */
-export async function startSession(world: ConformanceWorld): Promise<HttpAnswer> {
-  const gateway = await world.gateway();
+/**
+ * POST /sso/cli/start as a CLI would, to the scenario's gateway or to `on` (a replica); the session
+ * is remembered by the world.
+ */
+export async function startSession(world: ConformanceWorld, on?: RunningGateway): Promise<HttpAnswer> {
+  const gateway = on ?? (await world.gateway());
   await gateway.admitLoginStart();
   const from = gatewayNowSeconds(world);
-  const answer = await (await world.http()).start();
+  const answer = await (await world.http(gateway)).start();
   // The gateway made the session while the request was under way: between these two moments.
-  world.memory.set('sessionStarted', { from, to: gatewayNowSeconds(world) } satisfies Moment);
+  world.state.sessionStarted = { from, to: gatewayNowSeconds(world) };
   world.lastAnswer = answer;
   if (answer.status === 200) world.flow = parseStartAnswer(answer.json);
   return answer;
@@ -70,7 +62,7 @@ export async function signInAtIdp(
   world: ConformanceWorld,
   username: string,
   gatewayUrl?: string,
-): Promise<{ status: number; url: string } | undefined> {
+): Promise<NavigationEnd | undefined> {
   const url = sessionLoginUrl(world, gatewayUrl ?? (await world.gateway()).url);
   const page = await world.browserPage();
   const { idp } = await world.harness();
@@ -86,8 +78,8 @@ export async function signInAtIdp(
   } finally {
     idp.setAutoLogin(undefined);
   }
-  world.memory.set('signInBeganMs', began);
-  world.memory.set('sessionWritten', { from, to: gatewayNowSeconds(world) } satisfies Moment);
+  world.state.signInBeganMs = began;
+  world.state.sessionWritten = { from, to: gatewayNowSeconds(world) };
   return answer ? { status: answer.status(), url: answer.url() } : undefined;
 }
 
@@ -96,18 +88,15 @@ export async function reachCompletionPage(
   world: ConformanceWorld,
   username: string,
   gatewayUrl?: string,
-): Promise<CliCompletionPage> {
+): Promise<void> {
   await signInAtIdp(world, username, gatewayUrl);
-  const page = new CliCompletionPage(await world.browserPage());
-  await page.waitUntilShown(PAGE_TIMEOUT_MS);
-  return page;
+  await waitForCodePage(world);
 }
 
-/** Sign in and type the code the CLI would have shown. */
+/** Sign in and confirm the code the CLI would have shown. */
 export async function signInAndConfirm(world: ConformanceWorld, username: string): Promise<void> {
-  const page = await reachCompletionPage(world, username);
-  await page.enterCode((world.flow as NonNullable<ConformanceWorld['flow']>).userCode);
-  await page.waitForSuccess(PAGE_TIMEOUT_MS);
+  await signInAtIdp(world, username);
+  await confirmCode(world);
 }
 
 /** One poll with the session's own secret (unless the request says otherwise). */
@@ -141,8 +130,6 @@ export async function pollUntilSettled(
   }
 }
 
-export type ReadyAnswer = Extract<PollAnswer, { status: 'ready' }>;
-
 /** Expect a 200 ready answer with a key; remember the key and when it arrived. */
 export function expectReady(world: ConformanceWorld, answer: HttpAnswer): ReadyAnswer {
   assert.equal(answer.status, 200, `the poll answered ${answer.status}: ${answer.text.slice(0, 300)}`);
@@ -151,7 +138,7 @@ export function expectReady(world: ConformanceWorld, answer: HttpAnswer): ReadyA
   const ready = parsed as ReadyAnswer;
   world.key = ready.key;
   world.keyReceivedAtMs = Date.now();
-  world.memory.set('readyAnswer', ready);
+  world.state.readyAnswer = ready;
   return ready;
 }
 

@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { CLI_SSO_PATHS, parsePollAnswer } from '../../protocol/cli-sso.ts';
+import type { ReadyAnswer } from '../support/scenario-state.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import type { ReadyAnswer } from './browser-login.ts';
 
 export function loginAnswer(world: ConformanceWorld): ReadyAnswer {
-  const own = world.memory.get('readyAnswer') as ReadyAnswer | undefined;
+  const own = world.state.readyAnswer;
   if (own) return own;
   const answers = world.tap.jsonAnswers('GET', CLI_SSO_PATHS.poll(''));
   const ready = answers

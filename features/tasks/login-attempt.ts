@@ -5,15 +5,11 @@
  */
 import { CLI_SSO_PATHS, parsePollAnswer } from '../../protocol/cli-sso.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import type { LoginAttempt } from '../support/scenario-state.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { expectReady, pollUntilSettled, type ReadyAnswer, signInAtIdp, startedSession } from './browser-login.ts';
+import { expectReady, pollUntilSettled, signInAtIdp, startedSession } from './browser-login.ts';
 
 const PAGE_TIMEOUT_MS = 15_000;
-
-export type LoginAttempt =
-  | { kind: 'refused at the callback'; status: number }
-  | { kind: 'no key'; status: number; text: string }
-  | { kind: 'key'; ready: ReadyAnswer };
 
 /**
  * A whole login from a browser session of its own (no IdP cookie of an earlier person): start, sign

@@ -1,0 +1,113 @@
+/**
+ * What a scenario remembers between its steps, beyond the world's own fields: one typed, optional
+ * field per thing a step notes for a later step, grouped by the chapter of the suite that uses it.
+ * A step reads a field back with its type (no cast) and fails with its own words when it is missing.
+ * A new field goes in the group of the feature that needs it, with a line saying what it holds.
+ */
+import type { PollAnswer, StartAnswer } from '../../protocol/cli-sso.ts';
+import type { RunningGateway } from '../drivers/gateway.ts';
+import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import type { PostgresServer } from '../drivers/postgres-server.ts';
+import type { RedisServer } from '../drivers/redis-server.ts';
+import type { CompletionFormDetails } from '../pages/cli-completion-page.ts';
+
+/** A poll answer that handed out a key. */
+export type ReadyAnswer = Extract<PollAnswer, { status: 'ready' }>;
+
+/** What the harness knows of when a session was made or written: no earlier than `from`, no later than `to`. */
+export interface Moment {
+  from: number;
+  to: number;
+}
+
+/** How a login that may be refused ended (tasks/login-attempt.ts). */
+export type LoginAttempt =
+  | { kind: 'refused at the callback'; status: number }
+  | { kind: 'no key'; status: number; text: string }
+  | { kind: 'key'; ready: ReadyAnswer };
+
+/** The last answer of a browser's navigation through the IdP: where it ended and with what status. */
+export interface NavigationEnd {
+  status: number;
+  url: string;
+}
+
+/** An answer the browser got from the gateway, with its headers (read when a step needs them). */
+export interface RecordedAnswer {
+  url: string;
+  method: string;
+  status: number;
+  headers: Promise<Record<string, string>>;
+}
+
+/** Whether the scenario's gateway started, and what it printed or why it did not. */
+export interface StartOutcome {
+  started: boolean;
+  output: string;
+}
+
+/** Login sessions the harness started as a CLI, and the browser's part in them. */
+export interface SessionState {
+  /** When the last session was made, on the gateway's clock. */
+  sessionStarted?: Moment;
+  /** When the IdP callback wrote the last session, on the gateway's clock. */
+  sessionWritten?: Moment;
+  /** When the browser set off to sign in (ms since the epoch, real clock). */
+  signInBeganMs?: number;
+  /** The poll answer that handed the harness its key. */
+  readyAnswer?: ReadyAnswer;
+  /** Several sessions started one after another. */
+  sessions?: StartAnswer[];
+  /** Where the gateway first sent the browser from the session's login URL. */
+  entryRedirect?: URL;
+  /** How the last sign-in navigation ended (undefined: the browser got no answer). */
+  signInAnswer?: NavigationEnd;
+  /** The status the gateway answered the code typed in the browser with (when the page saw it). */
+  completionStatus?: number;
+}
+
+/** Polls the harness sent and reads later. */
+export interface PollingState {
+  /** A poll that asked to wait, still under way, and how long it asked to wait. */
+  longPoll?: { seconds: number; answer: Promise<HttpAnswer> };
+  /** Polls sent at the same moment. */
+  concurrentPolls?: HttpAnswer[];
+}
+
+/** What an outsider tried (attacks.feature). */
+export interface AttackState {
+  /** A login that may have been refused. */
+  loginAttempt?: LoginAttempt;
+  /** The completion form, noted while it was on screen. */
+  notedForm?: CompletionFormDetails;
+  /** Every answer of the gateway the browser got, from the moment a step began keeping them. */
+  pageHeaders?: RecordedAnswer[];
+}
+
+/** The admin UI's sign-in (ui-session.feature). */
+export interface UiState {
+  /** When the sign-in began (ms since the epoch) and the cookies the callback's answer set. */
+  uiLogin?: { startedMs: number; cookieNames: string[] };
+  /** The gateway's answer to the IdP's answer, delivered from another browser. */
+  uiCallbackElsewhere?: HttpAnswer;
+}
+
+/** Starting a gateway with the scenario's settings (configuration.feature). */
+export interface ConfigurationState {
+  startOutcome?: StartOutcome;
+}
+
+/** Replicas of the gateway and the stores they share (replicas.feature). */
+export interface ReplicaState {
+  replicas?: RunningGateway[];
+  redis?: RedisServer;
+  database?: PostgresServer;
+}
+
+export interface ScenarioState
+  extends SessionState,
+    PollingState,
+    AttackState,
+    UiState,
+    ConfigurationState,
+    ReplicaState {}

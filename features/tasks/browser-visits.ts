@@ -1,0 +1,43 @@
+/**
+ * What the browser gets when it opens or posts to a gateway address, in the shape the "the gateway
+ * answers ..." steps check (an HttpAnswer; a redirect's body reads as empty, the browser keeps none).
+ */
+import assert from 'node:assert/strict';
+import { answerSeenByBrowser, openAndReadFirstAnswer } from '../drivers/browser.ts';
+import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import type { ConformanceWorld } from '../support/world.ts';
+
+/**
+ * The browser opens `url`; the gateway's own answer to that first request (a redirect to the IdP,
+ * an error page), however far the browser went on after it.
+ */
+export async function openInBrowser(world: ConformanceWorld, url: string): Promise<HttpAnswer> {
+  const first = await openAndReadFirstAnswer(await world.browserPage(), url);
+  assert.ok(first, `the browser got no answer from ${new URL(url).pathname}`);
+  return answerSeenByBrowser(first);
+}
+
+/** The scenario's browser (its cookies) posts `form` to `url` without leaving its page; redirects are not followed. */
+export async function postFromBrowser(
+  world: ConformanceWorld,
+  url: string,
+  form: Record<string, string>,
+): Promise<HttpAnswer> {
+  const page = await world.browserPage();
+  return answerSeenByBrowser(await page.request.post(url, { form, maxRedirects: 0 }));
+}
+
+/** Another browser, with no cookie of this scenario's, posts `form` to `url`. */
+export async function postFromAnotherBrowser(
+  world: ConformanceWorld,
+  url: string,
+  form: Record<string, string>,
+): Promise<HttpAnswer> {
+  const h = await world.harness();
+  const other = await h.browser.newContext();
+  try {
+    return await answerSeenByBrowser(await other.request.post(url, { form, maxRedirects: 0 }));
+  } finally {
+    await other.close();
+  }
+}

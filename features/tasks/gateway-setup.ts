@@ -1,0 +1,53 @@
+/**
+ * Starting gateways for a scenario and reading how they were configured (docs/contract.md
+ * section 3): the scenario's own gateway when starting it is what is judged, and the stores that
+ * replicas of it share.
+ */
+import { GatewayUnavailable, type RunningGateway, settingOf } from '../drivers/gateway.ts';
+import { PostgresServer } from '../drivers/postgres-server.ts';
+import { RedisServer } from '../drivers/redis-server.ts';
+import type { StartOutcome } from '../support/scenario-state.ts';
+import { ConfigurationNotOffered } from '../support/skip-reason.ts';
+import type { ConformanceWorld } from '../support/world.ts';
+
+/**
+ * Start the scenario's gateway with its settings, where refusing to start is an outcome to judge
+ * rather than a failure of the target: whether it started, and what it printed or why it did not.
+ */
+export async function startGatewayAsConfigured(
+  world: ConformanceWorld,
+): Promise<{ outcome: StartOutcome; gateway?: RunningGateway }> {
+  try {
+    const gateway = await world.gateway();
+    return { outcome: { started: true, output: gateway.log() }, gateway };
+  } catch (error) {
+    if (!(error instanceof GatewayUnavailable)) throw error;
+    return { outcome: { started: false, output: error.reason } };
+  }
+}
+
+/** The base URL the gateway was told it is served at (PROXY_BASE_URL), or else the one it listens on. */
+export function publicBaseUrl(gateway: RunningGateway): string {
+  return settingOf(gateway, 'PROXY_BASE_URL') ?? gateway.url;
+}
+
+/** A Redis server for this scenario alone (stopped after it); the scenario is skipped without redis-server. */
+export async function startSharedRedis(world: ConformanceWorld): Promise<RedisServer> {
+  const { redisServer, workDir, baseEnv } = world.parameters;
+  if (!redisServer) throw new ConfigurationNotOffered('needs redis-server, which is not installed');
+  const redis = await RedisServer.start(redisServer, workDir, baseEnv);
+  world.cleanups.push(() => redis.stop());
+  return redis;
+}
+
+/** A PostgreSQL server for this scenario alone (stopped after it); the scenario is skipped without one. */
+export async function startSharedDatabase(world: ConformanceWorld): Promise<PostgresServer> {
+  const { postgres, workDir, baseEnv } = world.parameters;
+  if (!postgres)
+    throw new ConfigurationNotOffered(
+      'needs PostgreSQL server binaries, which are not installed (as root: apt-get install -y postgresql)',
+    );
+  const database = await PostgresServer.start(postgres, workDir, baseEnv);
+  world.cleanups.push(() => database.stop());
+  return database;
+}
