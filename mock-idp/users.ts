@@ -83,7 +83,7 @@ const JWT_LOOKING_VALUE =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJlLW5vdC1yZWFsbHktYS1zaWduYXR1cmU';
 
 /**
- * The built-in cast used when no users file is given (issue 3, point 2). The conformance suite's
+ * The built-in cast used when no users file is given: LiteLLM's default user and a few more. The conformance suite's
  * scenarios state these values literally: keep mock-idp/README.md's table in step with this list.
  */
 export function builtInCast(overrides: DefaultUserOverrides = {}): MockUser[] {

@@ -91,7 +91,7 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   return app;
 }
 
-/** One structured line per request (issue 4, point 7); the logger redacts secrets in the URL. */
+/** One structured line per request, for operators; the logger redacts secrets in the URL. */
 function logEachRequest(ctx: ProxyContext): RequestHandler {
   return (req, res, next) => {
     const startedMs = performance.now();

@@ -585,7 +585,7 @@ describe('configurations (a proxy each)', () => {
   });
 });
 
-describe('logs (issue 4, point 7)', () => {
+describe('logs: one line per request, no secret in any', () => {
   test('one line per request and per login-state change, with no secret anywhere', async () => {
     const first = proxy.logLines.length;
     const start = await startLogin(proxy.url);

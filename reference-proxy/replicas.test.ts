@@ -1,6 +1,6 @@
 /**
  * Replicas sharing Redis (flows, start limit, long-poll wake-ups) and PostgreSQL (users) behave as
- * one gateway (issue 4, points 4-5), and an unreachable store answers 503, never 500, and works again
+ * one gateway (CLISSO-POLL-07, CLISSO-STORE-03), and an unreachable store answers 503, never 500, and works again
  * once it is back. Real redis-server and a throwaway PostgreSQL cluster, started here on free ports.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * The walking skeleton's check (issue 2, point 3): the mock IdP in auto-login mode and the reference
+ * The walking skeleton's check, the smallest whole login: the mock IdP in auto-login mode and the reference
  * proxy on port 0; start -> browser login over HTTP -> poll ready with attribution metadata ->
  * /models and /v1/models with the key.
  */

@@ -1,5 +1,5 @@
 /**
- * A non-conformant gateway made of a real one plus one deliberate fault (issue 6, point 6): a relay
+ * A non-conformant gateway made of a real one plus one deliberate fault: a relay
  * in front of the real gateway that breaks exactly the rule its variant names (variants.ts).
  *
  * The process side (start the real gateway as a child, stop it with the relay) is in

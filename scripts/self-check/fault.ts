@@ -1,6 +1,6 @@
 /**
  * What one deliberate fault is: the protocol rule it breaks, how, and the code that breaks it.
- * Each variant of the broken gateway carries exactly one fault (issue 6, point 6).
+ * Each variant of the broken gateway carries exactly one fault, so a failing scenario points at it.
  */
 import type { Env } from '../../common/config.ts';
 import type { Logger } from '../../common/logger.ts';

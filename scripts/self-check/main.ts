@@ -1,6 +1,6 @@
 /**
- * `npm run self-check` (`node --import tsx scripts/self-check/main.ts`): the suite proves it can fail
- * (issue 6, point 6). Runs the conformance suite on two conformant baselines (the embedded reference
+ * `npm run self-check` (`node --import tsx scripts/self-check/main.ts`): the suite proves it can fail.
+ * Runs the conformance suite on two conformant baselines (the embedded reference
  * proxy; the same proxy behind a fault-free relay), then once per broken gateway variant through
  * `--gateway-cmd`, and prints for each variant which scenarios failed and which requirement IDs they
  * check. Writes the table to <reports>/summary.md (and summary.json).
