@@ -10,7 +10,8 @@
 #   4. the library entry points import, the mock IdP starts in process, and a TypeScript consumer
 #      type-checks against the shipped declarations (with this repository's tsc, from outside);
 #   5. mock-idp and reference-proxy started as commands (node directly, so $! is the PID, stopped by
-#      PID) answer HTTP on free ports, the gateway wired to that IdP;
+#      PID) answer HTTP on free ports, the gateway wired to that IdP; `cli-sso-harness dev` starts
+#      both and stops on SIGTERM;
 #   6. `npx sso-conformance` runs a short suite on the embedded default (an HTTP-only scenario, a
 #      browser login, the reference CLI's login, a key's expiry on a moved clock) and its verdict
 #      and reports are checked.
@@ -170,7 +171,7 @@ EOF
 node "$root/node_modules/typescript/bin/tsc" -p "$app" || fail "a TypeScript consumer does not type-check against the shipped declarations"
 echo "a TypeScript consumer type-checks against the declarations"
 
-step "mock-idp and reference-proxy started as commands"
+step "mock-idp, reference-proxy and cli-sso-harness dev started as commands"
 free_port() { node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 wait_http() { # URL, what, pid: 200 within 30 s while the process lives
   local deadline=$((SECONDS + 30))
@@ -202,6 +203,19 @@ echo "reference-proxy starts a CLI login"
 kill "$gw_pid" "$idp_pid"
 wait "$gw_pid" "$idp_pid" 2>/dev/null || true
 pids=()
+node node_modules/.bin/cli-sso-harness dev --idp-port 0 --gateway-port 0 >"$work/dev.log" 2>&1 &
+dev_pid=$!
+pids+=("$dev_pid")
+deadline=$((SECONDS + 30))
+until grep -q 'Ctrl-C stops both servers' "$work/dev.log"; do
+  kill -0 "$dev_pid" 2>/dev/null || fail "cli-sso-harness dev exited before it was ready: $(tail -n 5 "$work/dev.log")"
+  [ $SECONDS -lt $deadline ] || fail "cli-sso-harness dev was not ready within 30 s"
+  sleep 0.2
+done
+kill "$dev_pid"
+wait "$dev_pid" || fail "cli-sso-harness dev did not stop cleanly on SIGTERM (exit $?)"
+pids=()
+echo "cli-sso-harness dev (pid $dev_pid) starts both servers and stops on SIGTERM"
 
 step "npx sso-conformance: a short suite on the embedded default"
 scenarios='A new login session has a well-formed id, poll secret and code|After signing in, the browser is asked for the code the CLI shows|LiteLLM'"'"'s default user logs in and lists the models|A key lasts exactly its configured lifetime on both model routes \(default 24 h\)'
