@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// `cli-sso-harness` (`npx cli-sso-harness dev`): runs scripts/dev/main.ts through tsx in this same process, so $! is the real PID.
-import { register } from 'tsx/esm/api';
+// `cli-sso-harness`: scripts/dev/main.ts in a checkout, dist/scripts/dev/main.js when installed (run-command.mjs).
+import { runCommand } from './run-command.mjs';
 
-register();
-await import('../scripts/dev/main.ts');
+await runCommand('scripts/dev/main');

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// `cli-sso`: runs cli/main.ts through tsx in this same process, so $! is the real PID.
-import { register } from 'tsx/esm/api';
+// `cli-sso`: cli/main.ts in a checkout, dist/cli/main.js when installed (run-command.mjs).
+import { runCommand } from './run-command.mjs';
 
-register();
-await import('../cli/main.ts');
+await runCommand('cli/main');

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// `mock-idp`: runs mock-idp/main.ts through tsx in this same process, so $! is the real PID.
-import { register } from 'tsx/esm/api';
+// `mock-idp`: mock-idp/main.ts in a checkout, dist/mock-idp/main.js when installed (run-command.mjs).
+import { runCommand } from './run-command.mjs';
 
-register();
-await import('../mock-idp/main.ts');
+await runCommand('mock-idp/main');

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// `reference-proxy`: runs reference-proxy/main.ts through tsx in this same process, so $! is the real PID.
-import { register } from 'tsx/esm/api';
+// `reference-proxy`: reference-proxy/main.ts in a checkout, dist/reference-proxy/main.js when installed (run-command.mjs).
+import { runCommand } from './run-command.mjs';
 
-register();
-await import('../reference-proxy/main.ts');
+await runCommand('reference-proxy/main');

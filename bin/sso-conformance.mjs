@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// `sso-conformance`: runs features/main.ts through tsx in this same process, so $! is the real PID.
-import { register } from 'tsx/esm/api';
+// `sso-conformance`: features/main.ts in a checkout, dist/features/main.js when installed (run-command.mjs).
+import { runCommand } from './run-command.mjs';
 
-register();
-await import('../features/main.ts');
+await runCommand('features/main');

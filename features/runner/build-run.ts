@@ -19,6 +19,9 @@
  *   (the Redis and PostgreSQL stores) stays lazy inside them. Native packages (better-sqlite3, pg's
  *   optional pg-native) and source-map-support are resolved from the project's node_modules, which
  *   is why the bundle lives under the project.
+ *
+ * In a checkout the bundles are built from the TypeScript; in the installed npm package, from the
+ * compiled JavaScript in dist/ (which mirrors the repository's layout, scripts/build.ts).
  */
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,6 +39,12 @@ export interface RunBuild {
   /** Remove this run's bundle. */
   dispose(): Promise<void>;
 }
+
+/**
+ * The extension of this project's modules where this file runs: `.ts` in a checkout (through tsx),
+ * `.js` in the installed package's dist/.
+ */
+const MODULE_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /** Folders of runs that ended without cleaning up (killed) are removed after this long. */
 const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -92,7 +101,8 @@ async function buildHarness(rootDir: string, outdir: string, stepTimeoutMs: numb
   const files: string[] = [];
   for (const folder of ['features/support', 'features/steps']) {
     for (const name of (await readdir(join(rootDir, folder))).sort()) {
-      if (name.endsWith('.ts') && !name.endsWith('.test.ts')) files.push(`./${folder}/${name}`);
+      if (name.endsWith(MODULE_EXTENSION) && !name.endsWith(`.test${MODULE_EXTENSION}`))
+        files.push(`./${folder}/${name}`);
     }
   }
   await build({
@@ -128,7 +138,10 @@ async function buildEmbeddedTargets(rootDir: string, outdir: string): Promise<vo
   await build({
     ...NODE_BUNDLE,
     format: 'cjs',
-    entryPoints: { 'reference-proxy': join(rootDir, 'reference-proxy/main.ts'), cli: join(rootDir, 'cli/main.ts') },
+    entryPoints: {
+      'reference-proxy': join(rootDir, `reference-proxy/main${MODULE_EXTENSION}`),
+      cli: join(rootDir, `cli/main${MODULE_EXTENSION}`),
+    },
     outExtension: { '.js': '.cjs' },
     external: ['better-sqlite3', 'pg-native'],
     ...IMPORT_META_URL,
@@ -147,7 +160,7 @@ export async function buildShardPlugin(rootDir: string, outdir: string): Promise
   await build({
     ...NODE_BUNDLE,
     format: 'cjs',
-    entryPoints: [join(rootDir, 'features/runner/shard-plugin.ts')],
+    entryPoints: [join(rootDir, `features/runner/shard-plugin${MODULE_EXTENSION}`)],
     outfile: join(outdir, SHARD_PLUGIN_FILE),
     external: ['@cucumber/cucumber'],
   });
