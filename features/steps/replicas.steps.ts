@@ -254,7 +254,10 @@ When('the harness takes up the login {string} again', function (this: Conformanc
 
 /** SIGKILL: no shutdown save, no last flush; what Redis kept is what its persistence settings kept. */
 When('the Redis is killed and started again on its own data', async function (this: ConformanceWorld) {
+  const began = Date.now();
   await (this.memory.get('redis') as RedisServer).crashAndRestart();
+  this.memory.set('redisBackAtMs', Date.now());
+  this.attach(`Redis killed and ready again in ${Date.now() - began} ms`, 'text/plain');
 });
 
 /**
@@ -285,6 +288,12 @@ Then(
             { status: 'pending' },
             `replica ${index} answered ${answer.text.slice(0, 200)}`,
           );
+          const backAtMs = this.memory.get('redisBackAtMs');
+          if (typeof backAtMs === 'number')
+            this.attach(
+              `replica ${index} answering again ${Date.now() - backAtMs} ms after Redis was ready`,
+              'text/plain',
+            );
           break;
         }
         if (answer) seen = `${answer.status} ${answer.text.slice(0, 200)}`;
