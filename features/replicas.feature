@@ -1,6 +1,8 @@
 Feature: Several gateway replicas behave as one
   With a shared Redis, a login may start on one replica, come back from the IdP on another and be
-  polled anywhere. When the shared store is down the answer is 503, never 500.
+  polled anywhere. When the shared store is down the answer is 503, never 500. A Redis that puts every
+  write on disk before acknowledging it keeps the logins in flight through a crash, and a poll whose
+  answer a store failure swallowed loses no key to anyone (docs/stores.md).
 
   @CLISSO-STORE-01 @CLISSO-POLL-07
   Scenario: A login hops between two replicas that share Redis
