@@ -1,6 +1,8 @@
 Feature: Several gateway replicas behave as one
   With a shared Redis, a login may start on one replica, come back from the IdP on another and be
-  polled anywhere. When the shared store is down the answer is 503, never 500.
+  polled anywhere. When the shared store is down the answer is 503, never 500. A Redis that puts every
+  write on disk before acknowledging it keeps the logins in flight through a crash, and a poll whose
+  answer a store failure swallowed loses no key to anyone (docs/stores.md).
 
   @CLISSO-STORE-01 @CLISSO-POLL-07
   Scenario: A login hops between two replicas that share Redis
@@ -57,3 +59,34 @@ Feature: Several gateway replicas behave as one
     And a CLI starts a login session on replica 2
     And "cli-test-user" signs in through replica 2 and the code is confirmed on replica 2
     Then polling replica 2 with the poll secret hands out the key
+
+  @CLISSO-STORE-07
+  Scenario: Logins in flight survive a Redis crash when Redis writes every change to disk first; the replicas reconnect by themselves
+    Given two gateway replicas that share a Redis run with appendonly yes and appendfsync always
+    When a CLI starts a login session on replica 1
+    And "cli-test-user" signs in through replica 2 and the code is confirmed on replica 1
+    And the harness sets this login aside as "ready, not yet collected"
+    And the person opens a new browser session
+    And a CLI starts a login session on replica 2
+    And the Redis is killed and started again on its own data
+    Then each replica answers the poll of this login with "pending" again within 10 s, without a restart
+    When "cli-test-user" signs in through replica 1 and the code is confirmed on replica 2
+    Then polling replica 1 with the poll secret hands out the key
+    And the key lists the models "gpt-4o-mini" on replica 2
+    When the harness takes up the login "ready, not yet collected" again
+    Then polling replica 2 with the poll secret hands out the key
+    And the key lists the models "gpt-4o-mini" on replica 1
+
+  @CLISSO-STORE-05
+  Scenario: A poll whose answer was lost to a store failure: the same CLI polling again gets the key
+    Given two gateway replicas that share a Redis through a relay the harness controls
+    When the store fails right after each write in turn of the poll that would hand out the key, one login for each
+    Then each poll cut off that way got 503 or no answer, unless its key had gone out already
+    And the same CLI, polling again at its pace once the store was back, got the key each time
+    And every key handed out lists the models "gpt-4o-mini" on replica 2
+
+  @CLISSO-STORE-06
+  Scenario: A key whose answer was lost to a store failure goes to no one without the poll secret
+    Given two gateway replicas that share a Redis through a relay the harness controls
+    When the store fails right after each write in turn of the poll that would hand out the key, one login for each
+    Then no poll with another poll secret got a key

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { RunningGateway } from '../drivers/gateway.ts';
+import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import type { PostgresServer } from '../drivers/postgres-server.ts';
+import type { RedisPersistence } from '../drivers/redis-server.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import {
@@ -14,8 +16,9 @@ import {
 } from '../tasks/browser-login.ts';
 import { codePageShown, confirmCodeOn } from '../tasks/code-confirmation.ts';
 import { expectModelList } from '../tasks/gateway-answers.ts';
-import { startSharedDatabase, startSharedRedis } from '../tasks/gateway-setup.ts';
+import { startSharedDatabase, startSharedRedis, startStoreRelay } from '../tasks/gateway-setup.ts';
 import { expectMetadataKeys, storedMetadata, userRow } from '../tasks/gateway-users.ts';
+import { describePoll, type LostAnswerRound, loseThePollAnswer, storeTrouble } from '../tasks/store-faults.ts';
 
 function replica(world: ConformanceWorld, index: number): RunningGateway {
   const replicas = world.state.replicas;
@@ -24,14 +27,27 @@ function replica(world: ConformanceWorld, index: number): RunningGateway {
   return gateway;
 }
 
+interface ReplicaSetting {
+  withDatabase?: boolean;
+  persistence?: RedisPersistence;
+  /** The replicas reach Redis through a relay the harness can make fail (features/drivers/store-relay.ts). */
+  throughRelay?: boolean;
+}
+
 /** Two replicas of the scenario's gateway configuration, sharing a Redis and, when given, a user database. */
-async function startReplicas(world: ConformanceWorld, withDatabase: boolean): Promise<void> {
+async function startReplicas(world: ConformanceWorld, setting: ReplicaSetting = {}): Promise<void> {
+  const withDatabase = setting.withDatabase ?? false;
   const h = await world.harness();
   if (h.gateways.target.kind === 'url')
     throw new ConfigurationNotOffered('is a running gateway: the harness cannot start replicas of it');
-  const redis = await startSharedRedis(world);
+  const redis = await startSharedRedis(world, setting.persistence);
   world.state.redis = redis;
   const shared: Record<string, string> = { REDIS_URL: redis.url };
+  if (setting.throughRelay) {
+    const relay = await startStoreRelay(world, redis);
+    world.state.storeRelay = relay;
+    shared.REDIS_URL = relay.url;
+  }
   if (withDatabase) {
     const database = await startSharedDatabase(world);
     world.state.database = database;
@@ -49,14 +65,28 @@ async function startReplicas(world: ConformanceWorld, withDatabase: boolean): Pr
 }
 
 Given('two gateway replicas that share a Redis', async function (this: ConformanceWorld) {
-  await startReplicas(this, false);
+  await startReplicas(this);
 });
+
+Given(
+  'two gateway replicas that share a Redis run with appendonly yes and appendfsync always',
+  async function (this: ConformanceWorld) {
+    await startReplicas(this, { persistence: 'aof-always' });
+  },
+);
+
+Given(
+  'two gateway replicas that share a Redis through a relay the harness controls',
+  async function (this: ConformanceWorld) {
+    await startReplicas(this, { throughRelay: true });
+  },
+);
 
 /** LiteLLM's replicas share one database (DATABASE_URL); a gateway may keep its users anywhere shared. */
 Given(
   'two gateway replicas that share a Redis and a PostgreSQL user database',
   async function (this: ConformanceWorld) {
-    await startReplicas(this, true);
+    await startReplicas(this, { withDatabase: true });
   },
 );
 
@@ -93,16 +123,25 @@ When('a CLI starts a login session on replica {int}', async function (this: Conf
 When(
   '{string} signs in through replica {int} and the code is confirmed on replica {int}',
   async function (this: ConformanceWorld, username: string, signInReplica: number, confirmReplica: number) {
-    await reachCompletionPage(this, username, replica(this, signInReplica).url);
-    // The browser's form post lands on another replica, as behind a load balancer.
-    const answer = await confirmCodeOn(this, replica(this, confirmReplica));
-    assert.equal(
-      answer.status,
-      200,
-      `completing on replica ${confirmReplica} answered ${answer.status}: ${answer.text.slice(0, 200)}`,
-    );
+    await signInAndConfirmOn(this, username, signInReplica, confirmReplica);
   },
 );
+
+async function signInAndConfirmOn(
+  world: ConformanceWorld,
+  username: string,
+  signInReplica: number,
+  confirmReplica: number,
+): Promise<void> {
+  await reachCompletionPage(world, username, replica(world, signInReplica).url);
+  // The browser's form post lands on another replica, as behind a load balancer.
+  const answer = await confirmCodeOn(world, replica(world, confirmReplica));
+  assert.equal(
+    answer.status,
+    200,
+    `completing on replica ${confirmReplica} answered ${answer.status}: ${answer.text.slice(0, 200)}`,
+  );
+}
 
 Then(
   'polling replica {int} with the poll secret hands out the key',
@@ -169,3 +208,183 @@ Then(
     assert.ok(await codePageShown(this), `the sign-in ended at ${answer.url} with 200 but no completion page`);
   },
 );
+
+// ---- Store faults: a Redis restart (CLISSO-STORE-07) and a poll answer lost to a store failure (CLISSO-STORE-05, -06)
+
+When('the harness sets this login aside as {string}', function (this: ConformanceWorld, name: string) {
+  assert.ok(this.flow, 'no login session was started');
+  this.state.setAside = { ...this.state.setAside, [name]: this.flow };
+});
+
+When('the harness takes up the login {string} again', function (this: ConformanceWorld, name: string) {
+  const flow = this.state.setAside?.[name];
+  assert.ok(flow, `no login was set aside as "${name}"`);
+  this.flow = flow;
+});
+
+/** SIGKILL: no shutdown save, no last flush; what Redis kept is what its persistence settings kept. */
+When('the Redis is killed and started again on its own data', async function (this: ConformanceWorld) {
+  const began = Date.now();
+  const redis = this.state.redis;
+  assert.ok(redis, 'the replicas share no Redis');
+  await redis.crashAndRestart();
+  this.state.redisBackAtMs = Date.now();
+  this.attach(`Redis killed and ready again in ${Date.now() - began} ms`, 'text/plain');
+});
+
+/**
+ * Wire-observable: each replica answers the pending login's poll with "pending" again (the flow
+ * is still there and the gateway talks to its store again) within the deadline, without a restart.
+ * 5xx and no answer are what a reconnecting gateway may say meanwhile.
+ */
+Then(
+  'each replica answers the poll of this login with "pending" again within {int} s, without a restart',
+  async function (this: ConformanceWorld, seconds: number) {
+    const flow = this.flow;
+    assert.ok(flow, 'no login session was started');
+    for (const index of [1, 2]) {
+      const http = await this.http(replica(this, index));
+      const deadline = Date.now() + seconds * 1000;
+      let seen = '';
+      for (;;) {
+        const answer: HttpAnswer | undefined = await http
+          .poll({ loginId: flow.loginId, pollSecret: flow.pollSecret })
+          .catch((error: Error) => {
+            seen = `no answer (${error.message})`;
+            return undefined;
+          });
+        if (answer && answer.status < 500) {
+          assert.equal(answer.status, 200, `replica ${index} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+          assert.deepEqual(
+            answer.json,
+            { status: 'pending' },
+            `replica ${index} answered ${answer.text.slice(0, 200)}`,
+          );
+          const backAtMs = this.state.redisBackAtMs;
+          if (typeof backAtMs === 'number')
+            this.attach(
+              `replica ${index} answering again ${Date.now() - backAtMs} ms after Redis was ready`,
+              'text/plain',
+            );
+          break;
+        }
+        if (answer) seen = `${answer.status} ${answer.text.slice(0, 200)}`;
+        assert.ok(
+          Date.now() < deadline,
+          `replica ${index} was not answering again ${seconds} s after Redis was back: ${seen}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  },
+);
+
+When(
+  'the store fails right after each write in turn of the poll that would hand out the key, one login for each',
+  async function (this: ConformanceWorld) {
+    const relay = this.state.storeRelay;
+    assert.ok(relay, 'the replicas reach their Redis through no relay');
+    const rounds = await loseThePollAnswer({
+      relay,
+      pollOn: replica(this, 1).url,
+      retryOn: replica(this, 2).url,
+      confirmedLogin: async () => {
+        await this.browserPage();
+        await this.context?.clearCookies();
+        await startSession(this, replica(this, 1));
+        assert.ok(this.flow, `POST /sso/cli/start answered ${this.lastAnswer?.status}`);
+        const flow = this.flow;
+        await signInAndConfirmOn(this, 'cli-test-user', 1, 2);
+        return flow;
+      },
+    });
+    this.state.lostAnswerRounds = rounds;
+    this.attach(JSON.stringify(rounds.map(roundEvidence), null, 2), 'application/json');
+  },
+);
+
+function lostAnswerRounds(world: ConformanceWorld): LostAnswerRound[] {
+  const rounds = world.state.lostAnswerRounds;
+  assert.ok(rounds, 'the store was not made to fail');
+  return rounds;
+}
+
+/** What a report may show of a round: statuses and summaries, never a key. */
+function roundEvidence(round: LostAnswerRound): unknown {
+  const seen = (p: LostAnswerRound['inFlight']) => ({ status: p.status ?? 'no answer', key: p.key ? 'yes' : 'no' });
+  return {
+    storeFailedAfterWrite: round.storeFailed ? round.write : `none: the poll answered before write ${round.write}`,
+    inFlight: seen(round.inFlight),
+    retries: round.retries.map(seen),
+    strangers: round.strangers.map(seen),
+  };
+}
+
+Then(
+  'each poll cut off that way got 503 or no answer, unless its key had gone out already',
+  function (this: ConformanceWorld) {
+    const rounds = lostAnswerRounds(this);
+    const failed = rounds.filter((r) => r.storeFailed);
+    assert.ok(
+      failed.length > 0,
+      'the poll that hands out the key wrote nothing to Redis: the store never failed under it',
+    );
+    for (const round of failed) {
+      if (round.inFlight.key) continue;
+      assert.ok(
+        storeTrouble(round.inFlight),
+        `the store failed after write ${round.write} of the poll, which then answered ${describePoll(round.inFlight)}`,
+      );
+    }
+  },
+);
+
+Then(
+  'the same CLI, polling again at its pace once the store was back, got the key each time',
+  function (this: ConformanceWorld) {
+    for (const round of lostAnswerRounds(this).filter((r) => r.storeFailed && !r.inFlight.key)) {
+      const last = round.retries.at(-1);
+      assert.ok(last, `after the failure at write ${round.write} the CLI did not poll again`);
+      assert.ok(
+        last.key,
+        `the store failed after write ${round.write} of the poll that would hand out the key, which answered ${describePoll(round.inFlight)}; ` +
+          `the same CLI polling again (same login id and poll secret) got ${round.retries.map(describePoll).join(', then ')}`,
+      );
+    }
+  },
+);
+
+Then(
+  'every key handed out lists the models {string} on replica {int}',
+  async function (this: ConformanceWorld, names: string, index: number) {
+    const keys = lostAnswerRounds(this).flatMap((r) => [r.inFlight.key, ...r.retries.map((p) => p.key)]);
+    for (const key of keys.filter((k): k is string => k !== undefined)) {
+      expectModelList(
+        await (await this.http(replica(this, index))).models(key),
+        `GET /models on replica ${index}`,
+        names,
+      );
+    }
+  },
+);
+
+Then('no poll with another poll secret got a key', function (this: ConformanceWorld) {
+  const rounds = lostAnswerRounds(this);
+  assert.ok(
+    rounds.some((r) => r.storeFailed),
+    'the store never failed under the poll',
+  );
+  for (const round of rounds) {
+    for (const stranger of round.strangers) {
+      assert.equal(
+        stranger.key,
+        undefined,
+        `after the store failed at write ${round.write} of the poll, a poll with another secret got a key`,
+      );
+      assert.ok(
+        stranger.status === undefined || stranger.status >= 400,
+        `after the store failed at write ${round.write}, a poll with another secret answered ${describePoll(stranger)}`,
+      );
+    }
+  }
+});

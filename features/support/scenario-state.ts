@@ -9,6 +9,7 @@ import type { RunningGateway } from '../drivers/gateway.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import type { PostgresServer } from '../drivers/postgres-server.ts';
 import type { RedisServer } from '../drivers/redis-server.ts';
+import type { StoreRelay } from '../drivers/store-relay.ts';
 import type { CompletionFormDetails } from '../pages/cli-completion-page.ts';
 
 /** A poll answer that handed out a key. */
@@ -97,11 +98,43 @@ export interface ConfigurationState {
   startOutcome?: StartOutcome;
 }
 
+/** A poll answer as the harness saw it; `status` undefined: no answer within the deadline. */
+export interface SeenPoll {
+  gateway: string;
+  status: number | undefined;
+  /** The key when the answer is a ready one with a key. */
+  key: string | undefined;
+  /** The start of the body or the reason there was none, for messages (secrets redacted by the report). */
+  summary: string;
+  startedAtMs: number;
+}
+
+export interface LostAnswerRound {
+  /** The store failed right after this write of the poll (1 = its first write to Redis). */
+  write: number;
+  /** False when the poll made fewer writes (before answering) and the store did not fail. */
+  storeFailed: boolean;
+  /** The poll that was in flight when the store failed (or that finished without it failing). */
+  inFlight: SeenPoll;
+  /** The same CLI's polls after the store came back, in order. */
+  retries: SeenPoll[];
+  /** Polls with the login id and another poll secret, during the outage and after. */
+  strangers: SeenPoll[];
+}
+
 /** Replicas of the gateway and the stores they share (replicas.feature). */
 export interface ReplicaState {
   replicas?: RunningGateway[];
   redis?: RedisServer;
   database?: PostgresServer;
+  /** The relay between the replicas and their Redis, when the scenario makes the store fail. */
+  storeRelay?: StoreRelay;
+  /** When the Redis was ready again after a crash (ms since the epoch), for the evidence. */
+  redisBackAtMs?: number;
+  /** Logins set aside by name while another is under way. */
+  setAside?: Record<string, StartAnswer>;
+  /** What each round of "the store fails after write n of the poll" saw (CLISSO-STORE-05, -06). */
+  lostAnswerRounds?: LostAnswerRound[];
 }
 
 export interface ScenarioState

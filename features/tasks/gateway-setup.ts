@@ -5,7 +5,8 @@
  */
 import { GatewayUnavailable, type RunningGateway, settingOf } from '../drivers/gateway.ts';
 import { PostgresServer } from '../drivers/postgres-server.ts';
-import { RedisServer } from '../drivers/redis-server.ts';
+import { type RedisPersistence, RedisServer } from '../drivers/redis-server.ts';
+import { StoreRelay } from '../drivers/store-relay.ts';
 import type { StartOutcome } from '../support/scenario-state.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -32,12 +33,19 @@ export function publicBaseUrl(gateway: RunningGateway): string {
 }
 
 /** A Redis server for this scenario alone (stopped after it); the scenario is skipped without redis-server. */
-export async function startSharedRedis(world: ConformanceWorld): Promise<RedisServer> {
+export async function startSharedRedis(world: ConformanceWorld, persistence?: RedisPersistence): Promise<RedisServer> {
   const { redisServer, workDir, baseEnv } = world.parameters;
   if (!redisServer) throw new ConfigurationNotOffered('needs redis-server, which is not installed');
-  const redis = await RedisServer.start(redisServer, workDir, baseEnv);
+  const redis = await RedisServer.start(redisServer, workDir, baseEnv, persistence);
   world.cleanups.push(() => redis.stop());
   return redis;
+}
+
+/** A relay between replicas and their Redis that the harness can make fail (store-relay.ts); closed after the scenario. */
+export async function startStoreRelay(world: ConformanceWorld, redis: RedisServer): Promise<StoreRelay> {
+  const relay = await StoreRelay.start('127.0.0.1', redis.port);
+  world.cleanups.push(() => relay.close());
+  return relay;
 }
 
 /** A PostgreSQL server for this scenario alone (stopped after it); the scenario is skipped without one. */
