@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, type Env, EnvReader, parseDurationSeconds } from '../common/config.ts';
 import { type ClaimMapping, checkDestinationKey, parseClaimMap } from '../protocol/claim-map.ts';
+import { type AdmissionSettings, DEFAULT_ADMISSION } from './admission.ts';
 import { type ModelsFile, parseModelsFile } from './models-file.ts';
 
 export interface IdpSettings {
@@ -63,6 +64,8 @@ export interface ProxyConfig {
   configFilePath: string | undefined;
   /** Claim-map entries that were dropped at start-up, for one warning log line each. */
   claimMapWarnings: string[];
+  /** When a start is refused because this replica is saturated (admission.ts). */
+  admission: AdmissionSettings;
 }
 
 export interface ProxyFlags {
@@ -174,6 +177,26 @@ export const PROXY_VARIABLES: readonly VariableHelp[] = [
     meaning: 'SQLite file for users (relative to the working directory), or :memory:',
   },
   { name: 'LOG_LEVEL', defaultValue: 'info', meaning: 'debug, info, warn or error' },
+  {
+    name: 'CLI_SSO_MAX_LOGINS_IN_FLIGHT',
+    defaultValue: String(DEFAULT_ADMISSION.maxLoginsInFlight),
+    meaning: 'logins in flight on this replica beyond which a start gets 503 + Retry-After; 0 = no bound',
+  },
+  {
+    name: 'CLI_SSO_LOGIN_IN_FLIGHT_SECONDS',
+    defaultValue: String(DEFAULT_ADMISSION.inFlightSeconds),
+    meaning: 'how long an unfinished login counts as in flight, from its start',
+  },
+  {
+    name: 'CLI_SSO_MAX_EVENT_LOOP_DELAY_MS',
+    defaultValue: String(DEFAULT_ADMISSION.maxEventLoopDelayMs),
+    meaning: 'recent event-loop delay beyond which a start gets 503 + Retry-After; 0 = not measured',
+  },
+  {
+    name: 'CLI_SSO_OVERLOAD_RETRY_AFTER_SECONDS',
+    defaultValue: String(DEFAULT_ADMISSION.retryAfterSeconds),
+    meaning: 'Retry-After of a start refused because the replica is saturated',
+  },
 ];
 
 /**
@@ -254,6 +277,27 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
   const sqlitePath = sqliteSetting === ':memory:' ? sqliteSetting : resolve(cwd, sqliteSetting);
   const logLevel = reader.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info');
 
+  const admission: AdmissionSettings = {
+    maxLoginsInFlight: nonNegativeInt(
+      reader,
+      'CLI_SSO_MAX_LOGINS_IN_FLIGHT',
+      DEFAULT_ADMISSION.maxLoginsInFlight,
+      1_000_000,
+    ),
+    inFlightSeconds: reader.positiveInt('CLI_SSO_LOGIN_IN_FLIGHT_SECONDS', DEFAULT_ADMISSION.inFlightSeconds, {
+      max: 1200,
+    }),
+    maxEventLoopDelayMs: nonNegativeInt(
+      reader,
+      'CLI_SSO_MAX_EVENT_LOOP_DELAY_MS',
+      DEFAULT_ADMISSION.maxEventLoopDelayMs,
+      60_000,
+    ),
+    retryAfterSeconds: reader.positiveInt('CLI_SSO_OVERLOAD_RETRY_AFTER_SECONDS', DEFAULT_ADMISSION.retryAfterSeconds, {
+      max: 3600,
+    }),
+  };
+
   const configFilePath = flags.config ?? reader.string('CONFIG_FILE_PATH');
   const modelsFile = configFilePath ? readModelsFile(reader, resolve(cwd, configFilePath)) : { models: [], teams: [] };
 
@@ -279,6 +323,7 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
     modelsFile,
     configFilePath,
     claimMapWarnings: claimMapWarnings(rawClaimMap, claimMap, identity.extra),
+    admission,
   };
 }
 
