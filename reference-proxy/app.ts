@@ -6,6 +6,7 @@
 import express, { type RequestHandler } from 'express';
 import { nowSeconds } from '../common/clock.ts';
 import { CLI_SSO_PATHS } from '../protocol/cli-sso.ts';
+import { admitStarts } from './admission.ts';
 import { answerErrors, detailError } from './http-errors.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { cliComplete } from './routes/cli-complete.ts';
@@ -44,7 +45,11 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
     res.json({ status: 'healthy' });
   });
 
-  app.post(CLI_SSO_PATHS.start, cliStart(ctx));
+  app.post(
+    CLI_SSO_PATHS.start,
+    admitStarts(ctx.admission, (event, fields) => ctx.logger.warn(event, fields)),
+    cliStart(ctx),
+  );
   app.get(CLI_SSO_PATHS.browserEntry, ssoKeyGenerate(ctx));
   app.get(CLI_SSO_PATHS.callback, ssoCallback(ctx));
   // Section 2: the body is form data whatever the content type, so read it as text of any type.

@@ -20,6 +20,7 @@ import {
   wholeNumberSetting,
 } from '../common/settings.ts';
 import { type ClaimMapping, checkDestinationKey, readClaimMap } from '../protocol/claim-map.ts';
+import { type AdmissionSettings, DEFAULT_ADMISSION } from './admission.ts';
 import { type ModelsFile, parseModelsFile } from './models-file.ts';
 
 export interface IdpSettings {
@@ -76,6 +77,8 @@ export interface ProxyConfig {
   configFilePath: string | undefined;
   /** Claim-map entries that were dropped at start-up, for one warning log line each. */
   claimMapWarnings: string[];
+  /** When a start is refused because this replica is saturated (admission.ts). */
+  admission: AdmissionSettings;
 }
 
 export interface ProxyFlags {
@@ -245,6 +248,32 @@ export const PROXY_SETTINGS = {
     default: 'info',
     meaning: '`debug`, `info`, `warn` or `error`',
   }),
+  maxLoginsInFlight: wholeNumberSetting({
+    variable: 'CLI_SSO_MAX_LOGINS_IN_FLIGHT',
+    default: DEFAULT_ADMISSION.maxLoginsInFlight,
+    min: 0,
+    max: 1_000_000,
+    meaning: 'logins in flight on this replica beyond which a start gets `503` with `Retry-After`; `0` = no bound',
+  }),
+  loginInFlightSeconds: wholeNumberSetting({
+    variable: 'CLI_SSO_LOGIN_IN_FLIGHT_SECONDS',
+    default: DEFAULT_ADMISSION.inFlightSeconds,
+    max: 1200,
+    meaning: 'how long an unfinished login counts as in flight, from its start',
+  }),
+  maxEventLoopDelayMs: wholeNumberSetting({
+    variable: 'CLI_SSO_MAX_EVENT_LOOP_DELAY_MS',
+    default: DEFAULT_ADMISSION.maxEventLoopDelayMs,
+    min: 0,
+    max: 60_000,
+    meaning: 'recent event-loop delay beyond which a start gets `503` with `Retry-After`; `0` = not measured',
+  }),
+  overloadRetryAfterSeconds: wholeNumberSetting({
+    variable: 'CLI_SSO_OVERLOAD_RETRY_AFTER_SECONDS',
+    default: DEFAULT_ADMISSION.retryAfterSeconds,
+    max: 3600,
+    meaning: '`Retry-After` of a start refused because the replica is saturated',
+  }),
 };
 
 /**
@@ -320,6 +349,12 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
     modelsFile,
     configFilePath: s.configFile,
     claimMapWarnings: claimMapWarnings(skippedClaimMapEntries, claimMap, identity.extra),
+    admission: {
+      maxLoginsInFlight: s.maxLoginsInFlight,
+      inFlightSeconds: s.loginInFlightSeconds,
+      maxEventLoopDelayMs: s.maxEventLoopDelayMs,
+      retryAfterSeconds: s.overloadRetryAfterSeconds,
+    },
   };
 }
 

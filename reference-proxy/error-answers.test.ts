@@ -13,6 +13,7 @@ import { systemClock } from '../common/clock.ts';
 import { freePort, listen, type RunningServer } from '../common/http-server.ts';
 import { createLogger } from '../common/logger.ts';
 import { CLI_SSO_PATHS, joinUrl, POLL_SECRET_HEADER } from '../protocol/cli-sso.ts';
+import { Admission } from './admission.ts';
 import { createProxyApp } from './app.ts';
 import { loadProxyConfig } from './config.ts';
 import { type Flow, type LoginSession, MemoryFlowStore } from './flow-store.ts';
@@ -70,6 +71,7 @@ async function gatewayWithBug(): Promise<GatewayWithBug> {
     startLimit: new MemoryStartRateLimit(clock),
     keys: new KeyIssuer(config.signingSecret, config.cliKeyLifetimeSeconds, clock, config.keyLeewaySeconds),
     uiSessions: new UiSessions(config.signingSecret, config.uiSessionSeconds, clock),
+    admission: new Admission(config.admission, flows),
   });
   return { server: await listen(app, '127.0.0.1', 0), flows, logLines };
 }

@@ -1,6 +1,7 @@
 /** What every route needs, built once by startReferenceProxy and passed in (no module state). */
 import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
+import type { Admission } from './admission.ts';
 import type { ProxyConfig } from './config.ts';
 import type { FlowStore } from './flow-store.ts';
 import type { KeyIssuer } from './key-issuer.ts';
@@ -17,4 +18,6 @@ export interface ProxyContext {
   startLimit: StartRateLimit;
   keys: KeyIssuer;
   uiSessions: UiSessions;
+  /** Refuses starts when this replica is saturated (admission.ts). */
+  admission: Admission;
 }

@@ -5,6 +5,7 @@
 import { type Clock, systemClock } from '../common/clock.ts';
 import { listen } from '../common/http-server.ts';
 import { createLogger, type Logger, type LogSink } from '../common/logger.ts';
+import { Admission } from './admission.ts';
 import { createProxyApp } from './app.ts';
 import type { ProxyConfig } from './config.ts';
 import { type FlowStore, MemoryFlowStore } from './flow-store.ts';
@@ -61,11 +62,13 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
     startLimit: stores.startLimit,
     keys: new KeyIssuer(config.signingSecret, config.cliKeyLifetimeSeconds, clock, config.keyLeewaySeconds),
     uiSessions: new UiSessions(config.signingSecret, config.uiSessionSeconds, clock),
+    admission: new Admission(config.admission, stores.flows),
   };
   let server: Awaited<ReturnType<typeof listen>>;
   try {
     server = await listen(createProxyApp(ctx), options.host ?? config.host, options.port ?? config.port);
   } catch (error) {
+    ctx.admission.close();
     await stores.close();
     throw error;
   }
@@ -81,6 +84,7 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
     port: server.port,
     close: async () => {
       await server.close();
+      ctx.admission.close();
       await stores.close();
     },
   };

@@ -160,7 +160,7 @@ const POSTGRES_BIN_CANDIDATES = ['17', '16', '15'].map((version) => `/usr/lib/po
  * PostgreSQL's server binaries, and as root the `postgres` user to run them as (initdb and
  * postgres refuse root); undefined when either is missing.
  */
-async function findPostgres(isRoot: boolean): Promise<PostgresTools | undefined> {
+export async function findPostgres(isRoot: boolean): Promise<PostgresTools | undefined> {
   const initdb = await firstExisting(
     POSTGRES_BIN_CANDIDATES.map((dir) => join(dir, 'initdb')),
     constants.X_OK,

@@ -174,7 +174,17 @@ async function answer(
     attributionMetadata: session.attributionMetadata,
     expiresInSeconds: issued.expiresInSeconds,
   };
+  const handedOver = handedToTheSystem(res);
   res.json(serializePollAnswer(ready));
+  // Only once the answer is in the operating system's hands (it then reaches the CLI even if this
+  // process dies the next moment) does the flow go. Deleting it as soon as res.json() returned lost
+  // keys when a replica was killed under load with the answer still queued in the process: the
+  // CLI's retry found no flow. An answer that could not be sent keeps the claim, so the same CLI's
+  // next poll gets this same key once the lease is over (CLISSO-POLL-07).
+  if (!(await handedOver)) {
+    ctx.logger.warn('flow_key_answer_not_sent', { login_id: loginId });
+    return;
+  }
   // The key has gone out: the flow goes too. If the store fails now, the claim stays until the flow
   // ends, and only the holder of the poll secret could get this same key again.
   try {
@@ -184,6 +194,14 @@ async function answer(
   } catch (error) {
     ctx.logger.warn('flow_delete_after_key_failed', { login_id: loginId, error: describeError(error) });
   }
+}
+
+/** True once the whole answer has been handed to the operating system; false if the connection closed first. */
+function handedToTheSystem(res: Parameters<RequestHandler>[1]): Promise<boolean> {
+  return new Promise((resolve) => {
+    res.once('finish', () => resolve(true));
+    res.once('close', () => resolve(res.writableFinished));
+  });
 }
 
 function describeError(error: unknown): string {

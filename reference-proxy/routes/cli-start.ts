@@ -5,6 +5,7 @@
 import type { RequestHandler } from 'express';
 import { FLOW_TTL_SECONDS, formatUserCode, serializeStartAnswer } from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
+import { attachLogin } from '../admission.ts';
 import { detailError } from '../http-errors.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { clientIp } from '../request-helpers.ts';
@@ -33,6 +34,7 @@ export function cliStart(ctx: ProxyContext): RequestHandler {
       session: null,
       createdAtMs: ctx.clock.nowMs(),
     });
+    attachLogin(res, loginId);
     ctx.logger.info('flow_created', { login_id: loginId, client_ip: ip, expires_in: FLOW_TTL_SECONDS });
     res.json(
       serializeStartAnswer({

@@ -237,6 +237,9 @@ export class Systems {
       REFERENCE_PROXY_SQLITE_PATH: ':memory:',
       LOG_LEVEL: 'debug',
       CONFIG_FILE_PATH: modelsFile,
+      // Thousands of starts in seconds would be refused by admission control (503, by design: the
+      // load script judges that); the fuzzer judges how each input is answered, so no bound here.
+      CLI_SSO_MAX_LOGINS_IN_FLIGHT: '0',
     };
     const salt = this.saltKeys[name];
     if (salt) common['LITELLM_SALT_KEY'] = salt;
