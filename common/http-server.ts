@@ -3,7 +3,7 @@
  * (architecture.md, convention 11). close() ends keep-alive sockets so processes exit at once.
  */
 import { createServer, type RequestListener, type Server, STATUS_CODES } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, Socket } from 'node:net';
 import { httpCall } from './http-client.ts';
 
 export interface RunningServer {
@@ -82,6 +82,26 @@ export async function freePort(): Promise<number> {
   const address = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return address.port;
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port`, or rejects at the deadline. */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const open = await new Promise<boolean>((resolveOpen) => {
+      const socket = new Socket();
+      socket.once('connect', () => {
+        socket.destroy();
+        resolveOpen(true);
+      });
+      socket.once('error', () => resolveOpen(false));
+      socket.connect(port, '127.0.0.1');
+    });
+    if (open) return;
+    // A poll interval until the deadline, not a sleep standing in for a condition.
+    await new Promise((resolveWait) => setTimeout(resolveWait, 25));
+  }
+  throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
 }
 
 export interface WaitForHttpOptions {

@@ -6,7 +6,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,28 +13,9 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
-import { freePort } from '../../common/http-server.ts';
+import { freePort, waitForPort } from '../../common/http-server.ts';
 
-export { freePort };
-
-/** Resolves once something accepts TCP connections on the port, or rejects at the deadline. */
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-      socket.connect(port, '127.0.0.1');
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
-}
+export { freePort, waitForPort };
 
 /** The test passes its PATH and uid in: only main.ts and test files read `process`. */
 export interface Host {

@@ -13,12 +13,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { freePort } from '../../common/http-server.ts';
+import { freePort, waitForPort } from '../../common/http-server.ts';
 import { PostgresServer } from '../../features/drivers/postgres-server.ts';
 import { findPostgres } from '../../features/drivers/system-packages.ts';
 import { PROXY_SETTINGS } from '../../reference-proxy/index.ts';
@@ -187,24 +186,6 @@ function waitForLine(p: Managed, pattern: RegExp, timeoutMs: number): Promise<Re
       reject(new Error(`${p.name}: exited (${code ?? signal}) before it was ready (log: ${p.logFile})`));
     });
   });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const open = await new Promise<boolean>((resolveOpen) => {
-      const socket = new Socket();
-      socket.once('connect', () => {
-        socket.destroy();
-        resolveOpen(true);
-      });
-      socket.once('error', () => resolveOpen(false));
-      socket.connect(port, '127.0.0.1');
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
 }
 
 /** Redis with the persistence under which pending logins survive a restart (docs/load.md). */
