@@ -12,7 +12,10 @@ import { DEFAULT_HOST, DEFAULT_PORT, type MockIdpOptions } from './mock-idp.ts';
 import { builtInCast, type DefaultUserOverrides } from './users.ts';
 import { loadUsersFile, type UsersFile, UsersFileError } from './users-file.ts';
 
-/** What commander hands over; every value is still a raw string. */
+/**
+ * The command's flags, as commander hands them over.
+ * @internal
+ */
 export interface MockIdpFlags {
   host?: string;
   port?: string;
@@ -23,6 +26,10 @@ export interface MockIdpFlags {
   logLevel?: string;
 }
 
+/**
+ * The command's configuration: the options of {@link startMockIdp} and the log level.
+ * @internal
+ */
 export interface MockIdpConfig {
   options: MockIdpOptions;
   logLevel: LogLevel;
@@ -38,6 +45,10 @@ const BUILT_IN_ONLY = {
   clients: ['MOCK_OIDC_CLIENT_ID', 'MOCK_OIDC_CLIENT_SECRET'],
 } as const;
 
+/**
+ * The command's flags and environment (`MOCK_OIDC_*`, `MOCK_IDP_*`) read into options, every problem reported together.
+ * @internal
+ */
 export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<MockIdpConfig> {
   const reader = new EnvReader(env);
   const extraProblems: ConfigProblem[] = [];

@@ -30,7 +30,10 @@ const times = z
 
 const common = { endpoint: z.enum(FAULT_ENDPOINTS), times };
 
-/** The zod schema that checks a fault: {@link FaultBook.inject} and `POST /_mock/faults` parse with it. */
+/**
+ * The zod schema that checks a fault: {@link FaultBook.inject} and `POST /_mock/faults` parse with it.
+ * @internal
+ */
 export const faultSpecSchema = z
   .discriminatedUnion('kind', [
     z.object({
@@ -74,9 +77,92 @@ export const faultSpecSchema = z
     }
   });
 
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** What every fault has: where it fires and how often. */
+export interface FaultBase {
+  /** The endpoint it hits. */
+  endpoint: FaultEndpoint;
+  /**
+   * `'once'`, `'always'`, or how many requests (1-1000000) it hits before it is gone.
+   * @defaultValue `'once'`
+   */
+  times?: 'once' | 'always' | number;
+}
+
+/** Answer this status and body instead. */
+export interface StatusFault extends FaultBase {
+  kind: 'status';
+  /** 400-599. */
+  status: number;
+  /** The JSON body; none when absent. */
+  body?: JsonValue;
+}
+
 /**
- * A fault as planted: on `endpoint`, of one `kind`, firing `times` (`'once'` by default,
- * `'always'`, or a number of requests), then gone. Several faults on one endpoint fire oldest first.
+ * An OAuth error (RFC 6749 section 5.2 body); at `authorization` it is sent to the client's
+ * redirect URI instead, with `state` and `iss`, as a real IdP refuses an authorization.
+ */
+export interface OAuthErrorFault extends FaultBase {
+  kind: 'oauth_error';
+  /** The error code, e.g. `invalid_grant`, `access_denied`, `temporarily_unavailable`. */
+  error: string;
+  /** Its description. */
+  error_description?: string;
+  /**
+   * 400-599.
+   * @defaultValue 400
+   */
+  status?: number;
+}
+
+/** Answer normally, that much later. */
+export interface DelayFault extends FaultBase {
+  kind: 'delay';
+  /** 1-120000 milliseconds. */
+  delay_ms: number;
+}
+
+/** Close the socket without an answer. */
+export interface DropConnectionFault extends FaultBase {
+  kind: 'drop_connection';
+}
+
+/** The same status, with the body `{"this is": not JSON`. */
+export interface MalformedBodyFault extends FaultBase {
+  kind: 'malformed_body';
+}
+
+/** `token`: the id_token's `iss` changed (validly signed); `discovery`: the document's `issuer` changed. */
+export interface WrongIssuerFault extends FaultBase {
+  kind: 'wrong_issuer';
+  /** @defaultValue `'https://wrong-issuer.example'` */
+  issuer?: string;
+}
+
+/** `token` only: the id_token's `aud` changed (validly signed). */
+export interface WrongAudienceFault extends FaultBase {
+  kind: 'wrong_audience';
+  /** @defaultValue `'someone-else'` */
+  audience?: string;
+}
+
+/** `token` only: the id_token signed by a key that is not published, under a published `kid`. */
+export interface WrongSigningKeyFault extends FaultBase {
+  kind: 'wrong_signing_key';
+}
+
+/** `token` only: the id_token's `exp` in the past (validly signed). */
+export interface ExpiredIdTokenFault extends FaultBase {
+  kind: 'expired_id_token';
+  /** @defaultValue 3600 */
+  expired_seconds_ago?: number;
+}
+
+/**
+ * A fault to plant with {@link FaultBook.inject}: on `endpoint`, of one `kind`, firing `times`
+ * (`'once'` by default), then gone. Several faults on one endpoint fire oldest first.
  *
  * | `kind` | extra fields | effect |
  * | --- | --- | --- |
@@ -90,9 +176,26 @@ export const faultSpecSchema = z
  * | `wrong_signing_key` | | `token` only: id_token signed by a key that is not published, under a published `kid` |
  * | `expired_id_token` | `expired_seconds_ago` (3600) | `token` only: id_token `exp` in the past |
  */
+export type FaultInput =
+  | StatusFault
+  | OAuthErrorFault
+  | DelayFault
+  | DropConnectionFault
+  | MalformedBodyFault
+  | WrongIssuerFault
+  | WrongAudienceFault
+  | WrongSigningKeyFault
+  | ExpiredIdTokenFault;
+
+/** A {@link FaultInput} as checked: `times` and the other defaults filled in. */
 export type FaultSpec = z.output<typeof faultSpecSchema>;
-/** A fault as given to {@link FaultBook.inject}: a {@link FaultSpec} whose defaulted fields may be left out. */
-export type FaultInput = z.input<typeof faultSpecSchema>;
+
+// The hand-written FaultInput (for readers and editors) and the schema (the check) describe the same
+// input: either drifting from the other breaks the build here.
+type SameType<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const faultInputMatchesSchema: SameType<FaultInput, z.input<typeof faultSpecSchema>> = true;
+void faultInputMatchesSchema;
+
 /** The kinds of fault: `status`, `oauth_error`, `delay`, `drop_connection`, `malformed_body`, `wrong_issuer`, ... */
 export type FaultKind = FaultSpec['kind'];
 
@@ -121,8 +224,9 @@ export class FaultBook {
   private nextId = 1;
 
   /**
-   * Add a fault already checked with {@link faultSpecSchema} (prefer {@link FaultBook.inject}).
+   * Add a fault already checked with the schema ({@link FaultBook.inject} checks it).
    * @returns the planted fault, with its id
+   * @internal
    */
   add(spec: FaultSpec): Fault {
     const fault: Fault = { id: `fault-${this.nextId++}`, spec, hits: 0 };
@@ -132,7 +236,7 @@ export class FaultBook {
 
   /**
    * Check a fault and plant it. Faults on one endpoint fire oldest first.
-   * @param spec - the fault; see {@link FaultSpec} for the kinds and their fields
+   * @param spec - the fault; see {@link FaultInput} for the kinds and their fields
    * @returns the planted fault, with its id and defaults filled in
    * @throws ZodError naming the field when the spec is not a valid fault (e.g. `wrong_audience` on `userinfo`)
    */

@@ -41,14 +41,25 @@ export {
 } from './clients.ts';
 export { loadMockIdpConfig, type MockIdpConfig, type MockIdpFlags } from './config.ts';
 export {
+  type DelayFault,
+  type DropConnectionFault,
+  type ExpiredIdTokenFault,
   FAULT_ENDPOINTS,
   type Fault,
+  type FaultBase,
   FaultBook,
   type FaultEndpoint,
   type FaultInput,
   type FaultKind,
   type FaultSpec,
   faultSpecSchema,
+  type JsonValue,
+  type MalformedBodyFault,
+  type OAuthErrorFault,
+  type StatusFault,
+  type WrongAudienceFault,
+  type WrongIssuerFault,
+  type WrongSigningKeyFault,
 } from './faults.ts';
 export { type EventEntry, Journal, type JournalEntry, type JournalFilter, type RequestEntry } from './journal.ts';
 export { loopbackRedirectMatches } from './loopback-redirect.ts';

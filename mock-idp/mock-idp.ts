@@ -10,7 +10,7 @@ import { type createLogger, type Logger, silentLogger } from '../common/logger.t
 import { createMockIdpApp } from './app.ts';
 import { defaultClient, type MockClient } from './clients.ts';
 import { MIN_CONTROL_TOKEN_LENGTH } from './control-api.ts';
-import type { FaultBook } from './faults.ts';
+import type { FaultBook, FaultInput } from './faults.ts';
 import type { Journal } from './journal.ts';
 import { Listener } from './listener.ts';
 import { DEFAULT_TOKEN_LIFETIMES, ENDPOINT_PATHS, type TokenLifetimes } from './provider.ts';
@@ -110,7 +110,7 @@ export interface MockIdp {
   /**
    * Failures to plant per endpoint: an HTTP status, an OAuth error, a delay, a dropped connection,
    * a malformed body, or an id_token with the wrong issuer, audience, signing key or expiry. See
-   * {@link FaultSpec}.
+   * {@link FaultInput}.
    * @example
    * ```ts
    * idp.faults.inject({ endpoint: 'token', kind: 'oauth_error', error: 'invalid_grant', times: 2 });

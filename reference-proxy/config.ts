@@ -9,13 +9,21 @@ import { ConfigError, type Env, EnvReader, parseDurationSeconds } from '../commo
 import { type ClaimMapping, checkDestinationKey, parseClaimMap } from '../protocol/claim-map.ts';
 import { type ModelsFile, parseModelsFile } from './models-file.ts';
 
+/** The gateway's OpenID Connect client settings (`GENERIC_*`). */
 export interface IdpSettings {
+  /** `GENERIC_CLIENT_ID` */
   clientId: string;
+  /** `GENERIC_CLIENT_SECRET` */
   clientSecret: string | undefined;
+  /** `GENERIC_AUTHORIZATION_ENDPOINT` */
   authorizationEndpoint: string;
+  /** `GENERIC_TOKEN_ENDPOINT` */
   tokenEndpoint: string;
+  /** `GENERIC_USERINFO_ENDPOINT` */
   userinfoEndpoint: string;
+  /** `GENERIC_SCOPE`, space separated */
   scope: string;
+  /** `GENERIC_CLIENT_USE_PKCE` */
   usePkce: boolean;
   /** Send client_id/client_secret in the token request body instead of HTTP Basic. */
   includeClientIdInBody: boolean;
@@ -34,8 +42,14 @@ export interface IdentityAttributes {
   extra: string[];
 }
 
+/**
+ * The reference gateway's whole configuration, checked, as {@link loadProxyConfig} reads it from
+ * LiteLLM's variables. Every variable is in reference-proxy/README.md and {@link PROXY_VARIABLES}.
+ */
 export interface ProxyConfig {
+  /** `HOST` (flag `--host`) */
   host: string;
+  /** `PORT` (flag `--port`) */
   port: number;
   /** PROXY_BASE_URL without a trailing slash; undefined = the request's own base URL. */
   publicBaseUrl: string | undefined;
@@ -65,9 +79,13 @@ export interface ProxyConfig {
   claimMapWarnings: string[];
 }
 
+/** Command-line flags, which win over their variables. */
 export interface ProxyFlags {
+  /** Over `HOST`. */
   host?: string;
+  /** Over `PORT`. */
   port?: string | number;
+  /** Over `CONFIG_FILE_PATH`: a LiteLLM `config.yaml`. */
   config?: string;
 }
 
@@ -76,11 +94,15 @@ export const DEFAULT_SQLITE_PATH = 'reference-proxy-users.sqlite';
 
 /** One row of `--help`: every variable, its default and its meaning. */
 export interface VariableHelp {
+  /** The variable, e.g. `LITELLM_MASTER_KEY`. */
   name: string;
+  /** Its default, or `(required)`. */
   defaultValue: string;
+  /** What it does. */
   meaning: string;
 }
 
+/** Every variable the reference gateway reads, with its default and meaning (what `reference-proxy --help` prints). */
 export const PROXY_VARIABLES: readonly VariableHelp[] = [
   { name: 'HOST', defaultValue: '127.0.0.1', meaning: 'interface to listen on (flag --host wins)' },
   { name: 'PORT', defaultValue: '4000', meaning: 'port to listen on, 0 = any free port (flag --port wins)' },
@@ -177,8 +199,16 @@ export const PROXY_VARIABLES: readonly VariableHelp[] = [
 ];
 
 /**
- * Read and check the whole configuration. `env` is the process environment (or a test's), `flags`
- * the command line (flags win over their variables), `cwd` resolves relative file paths.
+ * Read and check the reference gateway's whole configuration from LiteLLM's variables, reporting
+ * every problem together. The required ones are `LITELLM_MASTER_KEY` (at least 32 bytes, 8
+ * different characters), `GENERIC_CLIENT_ID` and the three `GENERIC_*_ENDPOINT`s; the mock IdP's
+ * `gatewayEnv()` gives the `GENERIC_*` ones.
+ * @param env - the variables: `process.env`, or a test's own object
+ * @param flags - command-line flags, which win over their variables
+ * @param cwd - where relative paths (`CONFIG_FILE_PATH`, the SQLite file) are resolved
+ * @defaultValue cwd: `'.'`
+ * @returns the configuration for {@link startReferenceProxy}
+ * @throws {@link ConfigError} listing every problem: the variable, the rule and the value (a secret by its length only)
  */
 export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): ProxyConfig {
   const reader = new EnvReader(env);
