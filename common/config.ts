@@ -34,7 +34,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Environment variables by name, as `process.env` has them. */
+/** Environment variables by name, as the process environment has them. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 interface ReadOptions {

@@ -10,7 +10,7 @@ import { systemClock } from './clock.ts';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** Where log lines go: `process.stderr`, or anything with a `write`. */
+/** Where log lines go: standard error, or anything with a `write`. */
 export interface LogSink {
   /** Write one line (a JSON object and a newline). */
   write(line: string): unknown;
