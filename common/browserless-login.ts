@@ -9,21 +9,30 @@
 import { parse as parseHtml } from 'node-html-parser';
 import { CookieJar } from 'tough-cookie';
 
+/** What {@link completeLoginOverHttp} needs: what a CLI prints when a login starts. */
 export interface BrowserlessLoginOptions {
   /** `{gateway}/sso/key/generate?source=litellm-cli&key=...` as printed by the CLI. */
   loginUrl: string;
   /** The verification code shown by the CLI (any case, with or without the dash). */
   userCode: string;
-  /** Stop following redirects after this many hops. */
+  /**
+   * Stop following redirects after this many hops.
+   * @defaultValue 20
+   */
   maxRedirects?: number;
 }
 
+/** A page the browserless login landed on. */
 export interface HttpPage {
+  /** Where, after the redirects. */
   url: string;
+  /** Its HTTP status. */
   status: number;
+  /** Its body, as text. */
   body: string;
 }
 
+/** The two pages of a browserless login. */
 export interface BrowserlessLoginResult {
   /** The page that showed the completion form (the gateway's callback answer). */
   formPage: HttpPage;
@@ -31,6 +40,7 @@ export interface BrowserlessLoginResult {
   completion: HttpPage;
 }
 
+/** The login did not reach the gateway's completion form, or the form was not what the contract says; `page` is where it stopped. */
 export class BrowserlessLoginError extends Error {
   constructor(
     message: string,
@@ -105,6 +115,22 @@ export function readCompletionForm(page: HttpPage): CompletionForm {
   return { action: new URL(action, page.url).toString(), browserCompleteToken: token };
 }
 
+/**
+ * The browser's part of a CLI SSO login, over plain HTTP: open the login URL the CLI printed,
+ * follow the redirects (gateway, IdP, gateway callback) with a cookie jar, read the "Complete CLI
+ * Login" form and post the verification code to it. Works when the IdP signs the user in without
+ * a page: the mock IdP in auto-login mode ({@link MockIdpOptions.autoLogin}).
+ * @param options - the login URL and the code the CLI shows
+ * @returns the form page and the answer to the form post (200 "Authentication Successful!" when the code was right)
+ * @throws {@link BrowserlessLoginError} when a page on the way is not a redirect or the form, naming the status and path
+ * @example
+ * ```ts
+ * const { completion } = await completeLoginOverHttp({
+ *   loginUrl: browserLoginUrl(gateway.url, session.loginId),
+ *   userCode: session.userCode,
+ * });
+ * ```
+ */
 export async function completeLoginOverHttp(options: BrowserlessLoginOptions): Promise<BrowserlessLoginResult> {
   const browser = new HttpBrowser(options.maxRedirects);
   const formPage = await browser.get(options.loginUrl);

@@ -9,13 +9,20 @@
  *   env.finish(); // throws ConfigError listing every problem found above
  */
 
+/** One configuration problem: the variable (or flag, or file path), the rule it breaks, its value. */
 export interface ConfigProblem {
+  /** The variable, flag or file that is wrong, e.g. `LITELLM_MASTER_KEY`. */
   variable: string;
+  /** The rule it breaks. */
   rule: string;
   /** The offending value, or a placeholder for secrets. */
   value: string;
 }
 
+/**
+ * A configuration that cannot be used. `problems` lists every problem found, not only the first;
+ * the message lists them one a line, secrets by their length only.
+ */
 export class ConfigError extends Error {
   readonly code = 'config_invalid';
   constructor(readonly problems: readonly ConfigProblem[]) {
@@ -27,6 +34,7 @@ export class ConfigError extends Error {
   }
 }
 
+/** Environment variables by name, as the process environment has them. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 interface ReadOptions {

@@ -5,11 +5,16 @@
  */
 import type { MockIdp } from './mock-idp.ts';
 
+/** @internal */
 export interface BannerExtras {
   autoLogin?: string | undefined;
   usersFile?: string | undefined;
 }
 
+/**
+ * The text the `mock-idp` command prints at start.
+ * @internal
+ */
 export function startBanner(
   idp: Pick<MockIdp, 'issuer' | 'url' | 'clients' | 'users' | 'endpoints' | 'startupMs'>,
   extras: BannerExtras = {},

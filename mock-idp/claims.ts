@@ -8,7 +8,9 @@
  * whatever the name (as JSON.parse does), never by assignment.
  */
 
+/** A claim's value: any JSON value (nested objects and lists included). */
 export type ClaimValue = string | number | boolean | null | ClaimValue[] | { [name: string]: ClaimValue };
+/** A user's claims by name, `sub` included; any name is allowed, `__proto__` and `constructor` too. */
 export type Claims = Record<string, ClaimValue>;
 
 /**

@@ -4,14 +4,23 @@
  */
 import type { ClientMetadata } from 'oidc-provider';
 
+/** How a client authenticates at the token endpoint (`none`: a public client, which must use PKCE). */
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+/** One of {@link CLIENT_AUTH_METHODS}. */
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
+/** A relying party registered with the mock (see {@link MockIdpOptions.clients}). */
 export interface MockClient {
+  /** Its `client_id`. */
   clientId: string;
   /** Absent for public clients (`authMethod: none`). */
   clientSecret?: string;
+  /**
+   * Where authorizations may send the browser back. On a loopback host (`127.0.0.1`, `localhost`,
+   * `[::1]`) any port matches (RFC 8252 section 7.3); elsewhere the URI must match exactly.
+   */
   redirectUris: string[];
+  /** Where RP-initiated logout may send the browser back. */
   postLogoutRedirectUris?: string[];
   /**
    * The registered method. oidc-provider also accepts the other secret method for a confidential
@@ -20,14 +29,26 @@ export interface MockClient {
   authMethod: ClientAuthMethod;
   /** Refuse authorization requests without PKCE S256 (RFC 7636). Public clients always need it. */
   requirePkce: boolean;
-  /** Algorithm of this client's id_tokens. */
+  /**
+   * Algorithm of this client's id_tokens.
+   * @defaultValue `'RS256'`
+   */
   idTokenSigningAlg?: 'RS256' | 'ES256';
 }
 
+/** LiteLLM's local-testing client id. */
 export const DEFAULT_CLIENT_ID = 'litellm-cli-test';
+/** Its secret: a public test fixture, not a secret. */
 export const DEFAULT_CLIENT_SECRET = 'litellm-cli-test-secret';
+/** Its first redirect URI: a LiteLLM gateway's callback on port 4000 (any port on loopback matches). */
 export const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:4000/sso/callback';
 
+/**
+ * LiteLLM's local-testing client: `litellm-cli-test` / `litellm-cli-test-secret`, HTTP Basic (the
+ * body works too), no PKCE required, redirect URIs `http://127.0.0.1:4000/sso/callback` and
+ * `http://localhost:4000/sso/callback` (any port).
+ * @param overrides - another id or secret
+ */
 export function defaultClient(overrides: { clientId?: string; clientSecret?: string } = {}): MockClient {
   return {
     clientId: overrides.clientId ?? DEFAULT_CLIENT_ID,

@@ -21,7 +21,10 @@ import { DEFAULT_HOST, DEFAULT_PORT, type MockIdpOptions } from './mock-idp.ts';
 import { builtInCast, type DefaultUserOverrides, LITELLM_DEFAULT_USER } from './users.ts';
 import { loadUsersFile, type UsersFile, UsersFileError } from './users-file.ts';
 
-/** What commander hands over; every value is still a raw string. */
+/**
+ * The command's flags, as commander hands them over.
+ * @internal
+ */
 export interface MockIdpFlags {
   host?: string;
   port?: string;
@@ -32,6 +35,10 @@ export interface MockIdpFlags {
   logLevel?: string;
 }
 
+/**
+ * The command's configuration: the options of {@link startMockIdp} and the log level.
+ * @internal
+ */
 export interface MockIdpConfig {
   options: MockIdpOptions;
   logLevel: LogLevel;
@@ -50,6 +57,7 @@ const BUILT_IN_ONLY = {
 /**
  * Every setting of the mock IdP: LiteLLM's `MOCK_OIDC_*` variables and our own. This table reads
  * them, writes `--help` and the README's table (mock-idp/README.md).
+ * @internal
  */
 export const MOCK_IDP_SETTINGS = {
   host: textSetting({
@@ -132,6 +140,10 @@ export const MOCK_IDP_SETTINGS = {
   }),
 };
 
+/**
+ * The command's flags and environment (`MOCK_OIDC_*`, `MOCK_IDP_*`) read into options, every problem reported together.
+ * @internal
+ */
 export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<MockIdpConfig> {
   const { values: s, reader } = readSettings(MOCK_IDP_SETTINGS, env, { ...flags });
   const extraProblems: ConfigProblem[] = [];

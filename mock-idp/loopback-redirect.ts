@@ -21,7 +21,10 @@ export function withoutLoopbackPort(uri: string): string | undefined {
   return `${url.protocol}//${url.hostname}${url.pathname}${url.search}`;
 }
 
-/** True when `requested` equals a registered URI up to the port of a loopback host. */
+/**
+ * True when `requested` equals a registered URI up to the port of a loopback host.
+ * @internal
+ */
 export function loopbackRedirectMatches(requested: string, registered: readonly string[]): boolean {
   const wanted = withoutLoopbackPort(requested);
   if (wanted === undefined) return false;

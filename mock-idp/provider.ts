@@ -23,6 +23,7 @@ import { type MockUser, providerClaims } from './users.ts';
 /**
  * Endpoint paths. LiteLLM's mock serves `/authorize`, `/token`, `/userinfo` (docs/contract.md
  * section 9); the rest keep oidc-provider's names. Discovery lists them all.
+ * @internal
  */
 export const ENDPOINT_PATHS = {
   authorization: '/authorize',
@@ -38,13 +39,19 @@ export const ENDPOINT_PATHS = {
 
 /** Token lifetimes in seconds; the control API can override them at run time. */
 export interface TokenLifetimes {
+  /** Access tokens (userinfo, introspection). */
   accessTokenSeconds: number;
+  /** id_tokens (`exp` - `iat`). */
   idTokenSeconds: number;
+  /** Refresh tokens. */
   refreshTokenSeconds: number;
+  /** Authorization codes, between the redirect back and the code exchange. */
   authorizationCodeSeconds: number;
+  /** Device codes (RFC 8628). */
   deviceCodeSeconds: number;
 }
 
+/** The mock's token lifetimes unless told otherwise: one hour for access and id_tokens, 14 days for refresh tokens, 60 s for codes, 10 minutes for device codes. */
 export const DEFAULT_TOKEN_LIFETIMES: TokenLifetimes = {
   accessTokenSeconds: 3600,
   idTokenSeconds: 3600,
@@ -92,6 +99,7 @@ const NON_PROFILE_CLAIMS = new Set<string>([
  * under `profile`, next to the standard profile claims. `groups` and `teams` are also a scope of
  * their own for relying parties that ask for them by name. NAMES_OUTSIDE_PROVIDER are left out: the
  * mock releases those itself (provider-middleware.ts).
+ * @internal
  */
 export function scopeClaims(claimNames: Iterable<string>): Record<string, string[]> {
   const custom = [...claimNames].filter(

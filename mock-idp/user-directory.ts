@@ -15,6 +15,17 @@ interface StoredUser {
   claims: Map<string, ClaimValue>;
 }
 
+/**
+ * The users of a running mock IdP ({@link MockIdp.users}). Every change is served from the next
+ * request on: userinfo, id_tokens and the login page, new claim names included. Everything handed
+ * out is a copy: change users through these methods.
+ * @example
+ * ```ts
+ * idp.users.put({ username: 'dana', claims: { sub: 'dana', email: 'dana@example.com', groups: ['ops'] } });
+ * idp.users.mergeClaims('alice', { org_info: { department: 'Sales' } });
+ * idp.users.remove('bob');
+ * ```
+ */
 export class UserDirectory {
   private users = new Map<string, StoredUser>();
   /** OpenID subject -> username: the provider looks users up by subject on every claims request. */
@@ -22,19 +33,26 @@ export class UserDirectory {
   private readonly listeners: Array<() => void> = [];
   private readonly initial: readonly StoredUser[];
 
+  /** @internal */
   constructor(initial: readonly MockUser[]) {
     this.initial = initial.map(stored);
     this.load(this.initial);
   }
 
+  /** Every user, in the order they were added. */
   list(): MockUser[] {
     return [...this.users.values()].map(shown);
   }
 
+  /** Every username. */
   usernames(): string[] {
     return [...this.users.keys()];
   }
 
+  /**
+   * One user.
+   * @returns undefined when there is no such user
+   */
   get(username: string): MockUser | undefined {
     const user = this.users.get(username);
     return user ? shown(user) : undefined;
@@ -47,13 +65,17 @@ export class UserDirectory {
     return user ? shown(user) : undefined;
   }
 
-  /** Every claim name some user has now. */
+  /**
+   * Every claim name some user has now.
+   * @internal
+   */
   claimNames(): Set<string> {
     const names = new Set<string>();
     for (const user of this.users.values()) for (const name of user.claims.keys()) names.add(name);
     return names;
   }
 
+  /** Replace every user with these. */
   replaceAll(users: readonly MockUser[]): void {
     this.load(users.map(stored));
     this.changed();
@@ -66,7 +88,10 @@ export class UserDirectory {
     this.changed();
   }
 
-  /** Replace a user's claims; false when there is no such user. */
+  /**
+   * Replace a user's claims.
+   * @returns false when there is no such user
+   */
   setClaims(username: string, claims: Claims): boolean {
     const user = this.users.get(username);
     if (!user) return false;
@@ -76,7 +101,11 @@ export class UserDirectory {
     return true;
   }
 
-  /** Merge claims into a user's claims (top level; a null value removes the claim). */
+  /**
+   * Merge claims into a user's claims, at the top level: a claim given replaces the one of that name
+   * (a nested object is replaced whole), a `null` value removes the claim.
+   * @returns false when there is no such user
+   */
   mergeClaims(username: string, claims: Claims): boolean {
     const user = this.users.get(username);
     if (!user) return false;
@@ -89,6 +118,10 @@ export class UserDirectory {
     return true;
   }
 
+  /**
+   * Remove a user.
+   * @returns false when there was no such user
+   */
   remove(username: string): boolean {
     const removed = this.users.delete(username);
     if (removed) {
@@ -98,12 +131,13 @@ export class UserDirectory {
     return removed;
   }
 
-  /** Back to the users the mock started with. */
+  /** Back to the users the mock started with (also part of {@link MockIdp.reset}). */
   reset(): void {
     this.load(this.initial);
     this.changed();
   }
 
+  /** @internal */
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }

@@ -98,15 +98,19 @@ export function usersFileJsonSchema(): Record<string, unknown> {
   };
 }
 
+/** One thing wrong with a users file. */
 export interface UsersFileProblem {
+  /** The file's path. */
   file: string;
   /** Dotted path in the file, e.g. `users[2].claims.org_info`. */
   path: string;
+  /** The rule it breaks. */
   rule: string;
   /** The offending value, JSON, shortened; never a password. */
   value: string;
 }
 
+/** A users file that cannot be used; `problems` lists every problem, not only the first. */
 export class UsersFileError extends Error {
   readonly code = 'users_file_invalid';
   constructor(readonly problems: readonly UsersFileProblem[]) {
@@ -118,8 +122,11 @@ export class UsersFileError extends Error {
   }
 }
 
+/** A users file, checked: give `users` (and `clients`) to {@link startMockIdp}. */
 export interface UsersFile {
+  /** The users. */
   users: MockUser[];
+  /** The clients, when the file has any (else the default client applies). */
   clients?: MockClient[];
 }
 
@@ -131,6 +138,17 @@ export const MAX_USERS_FILE_BYTES = 4 * 1024 * 1024;
  */
 export const MAX_YAML_ALIAS_COUNT = 100;
 
+/**
+ * Read and check a users file (YAML or JSON; the format of mock-idp/examples/users.yaml and
+ * {@link usersFileJsonSchema}).
+ * @param file - its path
+ * @throws {@link UsersFileError} listing every problem, each with its path in the file
+ * @example
+ * ```ts
+ * const { users, clients } = await loadUsersFile('test/users.yaml');
+ * const idp = await startMockIdp({ users, ...(clients ? { clients } : {}) });
+ * ```
+ */
 export async function loadUsersFile(file: string): Promise<UsersFile> {
   let text: string;
   try {
@@ -165,7 +183,12 @@ async function readAtMost(file: string, limit: number): Promise<string> {
   }
 }
 
-/** Parse YAML (JSON is YAML too) and check it; throws UsersFileError listing every problem. */
+/**
+ * Parse the text of a users file (YAML; JSON is YAML too) and check it.
+ * @param text - the file's content
+ * @param file - its name, for the problems
+ * @throws {@link UsersFileError} listing every problem
+ */
 export function parseUsersFile(text: string, file: string): UsersFile {
   if (Buffer.byteLength(text) > MAX_USERS_FILE_BYTES) {
     throw new UsersFileError([

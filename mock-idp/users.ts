@@ -11,7 +11,9 @@ import { type Claims, claimsFromEntries, NAMES_OUTSIDE_PROVIDER, ownValue } from
 
 export type { Claims, ClaimValue } from './claims.ts';
 
+/** Someone who can sign in at the mock. */
 export interface MockUser {
+  /** The name on the login page and in {@link MockIdp.signIn}; also the subject when there is no `sub` claim. */
   username: string;
   /** When absent, the username/password form accepts any password for this user. */
   password?: string;
@@ -19,6 +21,7 @@ export interface MockUser {
   claims: Claims;
 }
 
+/** The user's OpenID subject: the `sub` claim, else the username. */
 export function subjectOf(user: MockUser): string {
   const sub = ownValue(user.claims, 'sub');
   return typeof sub === 'string' && sub !== '' ? sub : user.username;
@@ -49,12 +52,17 @@ export function claimsOutsideProvider(user: MockUser): Claims {
  * override the values; the username follows `sub`, as LiteLLM's mock has no other name for the user.
  */
 export interface DefaultUserOverrides {
+  /** `sub`, `preferred_username` and the username (`MOCK_OIDC_SUB`). */
   sub?: string;
+  /** `email` (`MOCK_OIDC_EMAIL`). */
   email?: string;
+  /** `employment_type` (`MOCK_OIDC_EMPLOYMENT_TYPE`). */
   employmentType?: string;
+  /** `org_info.department` (`MOCK_OIDC_DEPARTMENT`). */
   department?: string;
 }
 
+/** The values of LiteLLM's mock user. */
 export const LITELLM_DEFAULT_USER = {
   sub: 'cli-test-user',
   email: 'cli-test@example.com',
@@ -62,6 +70,10 @@ export const LITELLM_DEFAULT_USER = {
   department: 'Engineering',
 } as const;
 
+/**
+ * LiteLLM's mock user, `cli-test-user` (`cli-test@example.com`, a contractor in Engineering), with overrides.
+ * @param overrides - other values, as LiteLLM's `MOCK_OIDC_*` variables give them
+ */
 export function litellmDefaultUser(overrides: DefaultUserOverrides = {}): MockUser {
   const sub = overrides.sub ?? LITELLM_DEFAULT_USER.sub;
   return {
@@ -83,8 +95,11 @@ const JWT_LOOKING_VALUE =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJlLW5vdC1yZWFsbHktYS1zaWduYXR1cmU';
 
 /**
- * The built-in cast used when no users file is given: LiteLLM's default user and a few more. The conformance suite's
- * scenarios state these values literally: keep mock-idp/README.md's table in step with this list.
+ * The users the mock starts with unless given others: `cli-test-user` (LiteLLM's), `alice`
+ * (groups, teams, nested `org_info`), `bob` (two teams), `mallory` (hostile claims: a JWT-looking
+ * value, 1025 characters, an `api_key`), `carol` (password `carol-password`). Their claims are in
+ * mock-idp/README.md. The conformance suite's scenarios state these values literally.
+ * @param overrides - changes to `cli-test-user`
  */
 export function builtInCast(overrides: DefaultUserOverrides = {}): MockUser[] {
   return [

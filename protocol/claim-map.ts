@@ -62,13 +62,19 @@ export const BLOCKED_KEY_WORDS = [
 ] as const;
 
 const DESTINATION_KEY_PATTERN = /^[A-Za-z0-9_.-]+$/;
+/** The longest string a claim may give as metadata; a longer one yields nothing. */
 export const MAX_METADATA_STRING_LENGTH = 1024;
 
+/** Whether a claim-map destination key may be used, and why not. */
 export type DestinationVerdict = { allowed: true } | { allowed: false; reason: string };
 
 /** Dot segments that would walk into an object's prototype when the key is nested (`__proto__.x`). */
 const PROTOTYPE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * Whether a claim-map destination key may carry metadata: the allowed characters, no prototype
+ * segment, no secret-looking word ({@link BLOCKED_KEY_WORDS}).
+ */
 export function checkDestinationKey(key: string): DestinationVerdict {
   if (!DESTINATION_KEY_PATTERN.test(key)) return { allowed: false, reason: 'must match ^[A-Za-z0-9_.-]+$' };
   // mutation-equivalent: outside the contract: a JavaScript store's defence against prototype pollution; LiteLLM (Python) keeps such keys, so no conformance rule may ask for either
@@ -80,6 +86,7 @@ export function checkDestinationKey(key: string): DestinationVerdict {
   return word ? { allowed: false, reason: `contains the secret-looking word "${word}"` } : { allowed: true };
 }
 
+/** A metadata value: claims of other types (objects, lists, null) yield nothing. */
 export type MetadataScalar = string | number | boolean;
 
 /** JWT-looking: starts with `eyJ` and has two or more dots. */
@@ -87,6 +94,7 @@ export function looksLikeJwt(value: string): boolean {
   return value.startsWith('eyJ') && value.split('.').length - 1 >= 2;
 }
 
+/** Whether a claim value may become metadata: a boolean, a finite number, or a string of at most {@link MAX_METADATA_STRING_LENGTH} characters that does not look like a JWT. */
 export function isAllowedMetadataValue(value: unknown): value is MetadataScalar {
   if (typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value);
@@ -114,6 +122,7 @@ export function buildAttributionMetadata(
   return flat;
 }
 
+/** Metadata as stored, dots turned into nested objects. */
 export type NestedMetadata = { [key: string]: MetadataScalar | NestedMetadata };
 
 const NUMERIC_STRING = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;

@@ -8,11 +8,14 @@
  */
 import { z } from 'zod';
 
+/** The gateway paths of a CLI SSO login (and the API routes a key opens). */
 export const CLI_SSO_PATHS = {
   start: '/sso/cli/start',
   browserEntry: '/sso/key/generate',
   callback: '/sso/callback',
+  /** Where the browser posts the verification code. */
   complete: (loginId: string) => `/sso/cli/complete/${encodeURIComponent(loginId)}`,
+  /** Where the CLI polls, with the poll secret in {@link POLL_SECRET_HEADER}. */
   poll: (loginId: string) => `/sso/cli/poll/${encodeURIComponent(loginId)}`,
   models: '/models',
   v1Models: '/v1/models',
@@ -35,9 +38,12 @@ export const MAX_PREFER_WAIT_SECONDS = 30;
 
 /** Valid login id form everywhere (section 2, start). */
 export const LOGIN_ID_PATTERN = /^cli-[A-Za-z0-9_-]{12,124}$/;
+/** The characters of a verification code (no 0, 1, I, O). */
 export const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+/** Characters in a verification code, shown as `XXXX-XXXX`. */
 export const USER_CODE_LENGTH = 8;
 
+/** Whether a value has the login id form, {@link LOGIN_ID_PATTERN}. */
 export function isValidLoginId(value: unknown): value is string {
   return typeof value === 'string' && LOGIN_ID_PATTERN.test(value);
 }
@@ -102,13 +108,22 @@ const startAnswerSchema = z.object({
   expires_in: z.number().int().positive().optional(),
 });
 
+/** The answer to `POST /sso/cli/start`, camelCased. */
 export interface StartAnswer {
+  /** `login_id`: names the flow in the browser URL and the poll path. */
   loginId: string;
+  /** `poll_secret`: only the CLI has it; sent in {@link POLL_SECRET_HEADER}. */
   pollSecret: string;
+  /** `user_code`: the verification code the CLI shows and the person types in the browser. */
   userCode: string;
+  /** `expires_in`, else {@link FLOW_TTL_SECONDS}. */
   expiresInSeconds: number;
 }
 
+/**
+ * Check and read the JSON body of a start answer.
+ * @throws {@link WireFormatError} naming the first field that breaks the contract
+ */
 export function parseStartAnswer(body: unknown): StartAnswer {
   const wire = parseWith(startAnswerSchema, 'start answer', body);
   return {
@@ -119,6 +134,7 @@ export function parseStartAnswer(body: unknown): StartAnswer {
   };
 }
 
+/** The wire (snake_case) form of a start answer, for a gateway written in TypeScript. */
 export function serializeStartAnswer(answer: StartAnswer): Record<string, unknown> {
   return {
     login_id: answer.loginId,
@@ -130,14 +146,21 @@ export function serializeStartAnswer(answer: StartAnswer): Record<string, unknow
 
 // ---- GET /sso/cli/poll/{login_id} ----------------------------------------------------------------
 
+/** A team in a poll answer's `team_details`. */
 export interface TeamDetail {
+  /** `team_id` */
   teamId: string;
+  /** `team_alias` */
   teamAlias: string | null;
 }
 
 /** Flat, dot-joined attribution metadata as returned in the poll answer (section 5). */
 export type AttributionMetadata = Record<string, string | number | boolean>;
 
+/**
+ * The answer to `GET /sso/cli/poll/{login_id}`, camelCased: still `pending`, a `team_selection`
+ * to make (the wire's `requires_team_selection`), or `ready` with the key.
+ */
 export type PollAnswer =
   | { status: 'pending' }
   | {
@@ -180,6 +203,10 @@ const readySchema = z.object({
   expires_in: z.number().int().positive().optional(),
 });
 
+/**
+ * Check and read the JSON body of a 200 poll answer.
+ * @throws {@link WireFormatError} naming the first field that breaks the contract
+ */
 export function parsePollAnswer(body: unknown): PollAnswer {
   const status = typeof body === 'object' && body !== null ? (body as { status?: unknown }).status : undefined;
   if (status === 'pending') {

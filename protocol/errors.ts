@@ -13,9 +13,11 @@ export const CLI_SSO_MESSAGES = {
   invalidCode: 'Invalid verification code',
   invalidPollSecret: 'Invalid CLI polling secret',
   tooManyStarts: 'Too many CLI login attempts. Try again later.',
+  /** 403 for a `team_id` the user is not in. */
   notInTeam: (teamId: string) => `User does not belong to team: ${teamId}`,
 } as const;
 
+/** The error body of the CLI SSO endpoints, FastAPI style: `{"detail": "..."}`. */
 export interface DetailBody {
   detail: string;
 }
@@ -24,6 +26,7 @@ export function detailBody(message: string): DetailBody {
   return { detail: message };
 }
 
+/** LiteLLM's error body on API routes (`/models`): `{"error": {message, type, param, code}}`. */
 export interface ApiErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
 }
@@ -32,6 +35,7 @@ export function apiErrorBody(status: number, type: string, message: string, para
   return { error: { message, type, param, code: String(status) } };
 }
 
+/** An OAuth error body (RFC 6749 section 5.2). */
 export interface OAuthErrorBody {
   error: string;
   error_description?: string;

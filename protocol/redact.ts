@@ -34,6 +34,7 @@ function normalizeName(name: string): string {
   return name.toLowerCase().replace(/-/g, '_');
 }
 
+/** Whether a field, parameter or header of this name holds a secret (`code`, `client_secret`, `*_token`, `*_key`, ...). */
 export function isSecretName(name: string): boolean {
   const n = normalizeName(name);
   return SECRET_NAMES.has(n) || n.endsWith('_secret') || n.endsWith('_token') || n.endsWith('_key');

@@ -5,11 +5,16 @@
  */
 import { z } from 'zod';
 
+/** The token file's folder, in the home directory. */
 export const TOKEN_FILE_DIR = '.litellm';
+/** The token file's name. */
 export const TOKEN_FILE_NAME = 'token.json';
+/** The token file's permissions: its owner only. */
 export const TOKEN_FILE_MODE = 0o600;
+/** The folder's permissions: its owner only. */
 export const TOKEN_DIR_MODE = 0o700;
 
+/** A login as the CLI stores it in `~/.litellm/token.json`, camelCased. */
 export interface StoredLogin {
   baseUrl: string;
   key: string;
@@ -37,6 +42,10 @@ const tokenFileSchema = z.object({
   expires_at: z.number().nullable().optional(),
 });
 
+/**
+ * Check and read a token file's JSON.
+ * @throws Error naming the first field that is wrong
+ */
 export function parseTokenFile(body: unknown): StoredLogin {
   const result = tokenFileSchema.safeParse(body);
   if (!result.success) {
@@ -58,6 +67,7 @@ export function parseTokenFile(body: unknown): StoredLogin {
   };
 }
 
+/** The token file's JSON (LiteLLM's field names) for a login. */
 export function serializeTokenFile(login: StoredLogin): Record<string, unknown> {
   return {
     base_url: login.baseUrl,

@@ -25,6 +25,7 @@ import type { RequestHandler, Response } from 'express';
 import type { FlowStore } from './flow-store.ts';
 import { detailError } from './http-errors.ts';
 
+/** When a replica refuses to start one more login (CLI_SSO_MAX_LOGINS_IN_FLIGHT and friends). */
 export interface AdmissionSettings {
   /** Logins in flight on this replica beyond which a start is refused; 0 = no bound. */
   maxLoginsInFlight: number;

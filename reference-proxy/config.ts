@@ -23,13 +23,21 @@ import { type ClaimMapping, checkDestinationKey, readClaimMap } from '../protoco
 import { type AdmissionSettings, DEFAULT_ADMISSION } from './admission.ts';
 import { type ModelsFile, parseModelsFile } from './models-file.ts';
 
+/** The gateway's OpenID Connect client settings (`GENERIC_*`). */
 export interface IdpSettings {
+  /** `GENERIC_CLIENT_ID` */
   clientId: string;
+  /** `GENERIC_CLIENT_SECRET` */
   clientSecret: string | undefined;
+  /** `GENERIC_AUTHORIZATION_ENDPOINT` */
   authorizationEndpoint: string;
+  /** `GENERIC_TOKEN_ENDPOINT` */
   tokenEndpoint: string;
+  /** `GENERIC_USERINFO_ENDPOINT` */
   userinfoEndpoint: string;
+  /** `GENERIC_SCOPE`, space separated */
   scope: string;
+  /** `GENERIC_CLIENT_USE_PKCE` */
   usePkce: boolean;
   /** Send client_id/client_secret in the token request body instead of HTTP Basic. */
   includeClientIdInBody: boolean;
@@ -48,8 +56,14 @@ export interface IdentityAttributes {
   extra: string[];
 }
 
+/**
+ * The reference gateway's whole configuration, checked, as {@link loadProxyConfig} reads it from
+ * LiteLLM's variables. Every variable is in reference-proxy/README.md's settings table.
+ */
 export interface ProxyConfig {
+  /** `HOST` (flag `--host`) */
   host: string;
+  /** `PORT` (flag `--port`) */
   port: number;
   /** PROXY_BASE_URL without a trailing slash; undefined = the request's own base URL. */
   publicBaseUrl: string | undefined;
@@ -81,9 +95,13 @@ export interface ProxyConfig {
   admission: AdmissionSettings;
 }
 
+/** Command-line flags, which win over their variables. */
 export interface ProxyFlags {
+  /** Over `HOST`. */
   host?: string;
+  /** Over `PORT`. */
   port?: string | number;
+  /** Over `CONFIG_FILE_PATH`: a LiteLLM `config.yaml`. */
   config?: string;
 }
 
@@ -94,6 +112,7 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 /**
  * Every setting of the reference proxy: the variables of docs/contract.md section 3 and our own.
  * This table reads them, writes `--help` and the README's table (reference-proxy/README.md).
+ * @internal
  */
 export const PROXY_SETTINGS = {
   host: textSetting({
@@ -277,8 +296,16 @@ export const PROXY_SETTINGS = {
 };
 
 /**
- * Read and check the whole configuration. `env` is the process environment (or a test's), `flags`
- * the command line (flags win over their variables), `cwd` resolves relative file paths.
+ * Read and check the reference gateway's whole configuration from LiteLLM's variables, reporting
+ * every problem together. The required ones are `LITELLM_MASTER_KEY` (at least 32 bytes, 8
+ * different characters), `GENERIC_CLIENT_ID` and the three `GENERIC_*_ENDPOINT`s; the mock IdP's
+ * `gatewayEnv()` gives the `GENERIC_*` ones.
+ * @param env - the variables: `process.env`, or a test's own object
+ * @param flags - command-line flags, which win over their variables
+ * @param cwd - where relative paths (`CONFIG_FILE_PATH`, the SQLite file) are resolved
+ * @defaultValue cwd: `'.'`
+ * @returns the configuration for {@link startReferenceProxy}
+ * @throws {@link ConfigError} listing every problem: the variable, the rule and the value (a secret by its length only)
  */
 export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): ProxyConfig {
   const { values: s, reader } = readSettings(PROXY_SETTINGS, env, { ...flags });

@@ -9,6 +9,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { type Clock, nowSeconds } from '../common/clock.ts';
 
+/** The `iss` of the CLI keys the reference gateway issues (HS256 JWTs). */
 export const CLI_KEY_ISSUER = 'litellm-reference-proxy';
 
 export interface CliKeyClaims {
@@ -36,12 +37,22 @@ const claimsSchema = z.object({
   exp: z.number(),
 });
 
-/** Derive a purpose-bound HMAC key, so the same secret never signs two kinds of token. */
+/**
+ * Derive a purpose-bound HMAC key, so the same secret never signs two kinds of token. With
+ * {@link CLI_KEY_PURPOSE} and the gateway's `LITELLM_SALT_KEY` (else `LITELLM_MASTER_KEY`) it is the
+ * key that signs CLI keys, so a test can read one with jose.
+ * @param secret - the signing secret
+ * @param purpose - what the key signs, e.g. {@link CLI_KEY_PURPOSE}
+ * @example
+ * ```ts
+ * const { payload } = await jwtVerify(key, deriveSigningKey(masterKey, CLI_KEY_PURPOSE), { issuer: CLI_KEY_ISSUER });
+ * ```
+ */
 export function deriveSigningKey(secret: string, purpose: string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(`litellm-reference-proxy/${purpose}\0${secret}`).digest());
 }
 
-/** The purpose the CLI keys are signed under (see deriveSigningKey). */
+/** The purpose the CLI keys are signed under (see {@link deriveSigningKey}). */
 export const CLI_KEY_PURPOSE = 'cli-key';
 
 export class KeyIssuer {

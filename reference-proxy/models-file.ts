@@ -16,21 +16,29 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
+/** A model the gateway lists at `/models`. */
 export interface ModelEntry {
+  /** `model_name`: the id clients ask for. */
   modelName: string;
   /** Provider prefix of `litellm_params.model` (`openai/gpt-4o` -> `openai`), shown as `owned_by`. */
   ownedBy: string;
 }
 
+/** A team of the config file's `teams` list (a reference extension). */
 export interface TeamEntry {
+  /** The team id, as the IdP's teams claim names it. */
   teamId: string;
+  /** Its alias in the poll answer's `team_details`. */
   teamAlias: string | null;
   /** Models this team's keys may use; undefined = every model. */
   models: string[] | undefined;
 }
 
+/** What the gateway read from a LiteLLM `config.yaml` (`model_list`, and our `teams`). */
 export interface ModelsFile {
+  /** The models, in file order. */
   models: ModelEntry[];
+  /** The teams. */
   teams: TeamEntry[];
 }
 

@@ -16,20 +16,39 @@ import { MemoryStartRateLimit, type StartRateLimit } from './start-rate-limit.ts
 import { UiSessions } from './ui-session.ts';
 import type { UserStore } from './user-store.ts';
 
+/** Where and how {@link startReferenceProxy} runs the gateway, over what the configuration says. */
 export interface StartOptions {
-  /** Defaults to config.host / config.port. */
+  /**
+   * The address to listen on.
+   * @defaultValue the configuration's `host` (`HOST`, else `127.0.0.1`)
+   */
   host?: string;
+  /**
+   * The port to listen on; `0` picks a free one (read it from {@link RunningProxy.port}).
+   * @defaultValue the configuration's `port` (`PORT`, else 4000)
+   */
   port?: number;
-  /** Injected time for unit tests; processes moved by libfaketime use the system clock. */
+  /**
+   * The gateway's time: flow lifetimes, key expiry, UI sessions. A {@link ManualClock} lets a test
+   * expire a key without waiting.
+   * @defaultValue the system clock
+   */
   clock?: Clock;
-  /** Where JSON log lines go; main.ts passes stderr. Default: dropped. */
+  /**
+   * Where the JSON log lines go (one per request and per login step, secrets redacted), e.g.
+   * `process.stderr`, or `{ write: (line) => lines.push(line) }` to assert on them.
+   * @defaultValue dropped
+   */
   logSink?: LogSink;
 }
 
+/** A reference gateway running in this process. */
 export interface RunningProxy {
   /** `http://host:port` with the port actually bound. */
   url: string;
+  /** The port actually bound (the free one picked for port `0`). */
   port: number;
+  /** Stop listening, close open connections and the stores (SQLite, Redis, PostgreSQL). */
   close(): Promise<void>;
 }
 
@@ -42,6 +61,27 @@ interface Stores {
   close(): Promise<void>;
 }
 
+/**
+ * Start the reference gateway in this process: the whole CLI SSO contract (start, browser entry,
+ * IdP callback, code confirmation, poll, `/models`, `/user/info`), ready when the promise resolves.
+ * Its configuration comes from LiteLLM's variables through {@link loadProxyConfig}. Users are
+ * stored in the SQLite file `reference-proxy-users.sqlite` in the working directory unless the
+ * configuration says otherwise: give tests `REFERENCE_PROXY_SQLITE_PATH: ':memory:'`.
+ * @param config - the checked configuration
+ * @param options - where to listen (`port: 0` for a free port), the clock, the log
+ * @returns the running gateway; stop it with {@link RunningProxy.close}
+ * @throws Error when the port is taken or a store cannot be opened
+ * @example
+ * ```ts
+ * const config = loadProxyConfig({
+ *   ...idp.gatewayEnv(),
+ *   LITELLM_MASTER_KEY: `sk-${randomBytes(32).toString('hex')}`,
+ *   EXPERIMENTAL_UI_LOGIN: 'true',
+ *   REFERENCE_PROXY_SQLITE_PATH: ':memory:',
+ * });
+ * const gateway = await startReferenceProxy(config, { port: 0 });
+ * ```
+ */
 export async function startReferenceProxy(config: ProxyConfig, options: StartOptions = {}): Promise<RunningProxy> {
   const clock = options.clock ?? systemClock;
   const logger = createLogger({

@@ -15,7 +15,17 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const TEST_FOLDERS = ['protocol', 'common', 'mock-idp', 'reference-proxy', 'cli', 'features', 'scripts'];
+// docs/examples: the library guide's examples (docs/library.md), run as the reader would run them.
+const TEST_FOLDERS = [
+  'protocol',
+  'common',
+  'mock-idp',
+  'reference-proxy',
+  'cli',
+  'features',
+  'scripts',
+  'docs/examples',
+];
 const args = new Set(process.argv.slice(2));
 
 interface Tally {
@@ -93,6 +103,9 @@ async function unitTests(): Promise<void> {
   }
   const tapFile = join(ROOT, 'reports', 'unit.tap');
   const { code } = await run(process.execPath, [
+    // The examples import the package by its name ('cli-sso-harness/mock-idp'); the exports map's
+    // `source` condition resolves that to the TypeScript here instead of the compiled dist/.
+    '--conditions=source',
     '--import',
     'tsx',
     '--test',

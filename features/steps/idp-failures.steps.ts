@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Given, Then, When } from '@cucumber/cucumber';
 import { freePort } from '../../common/http-server.ts';
+import type { FaultInput } from '../../mock-idp/index.ts';
 import { browserLoginUrl, CLI_SSO_PATHS, CLI_STATE_PREFIX } from '../../protocol/cli-sso.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { startedSession, walkToCallback } from '../tasks/browser-login.ts';
@@ -32,7 +33,8 @@ Given(
     const spec = IDP_FAULTS[failure];
     assert.ok(spec, `no such IdP failure: ${failure}`);
     const h = await this.harness();
-    h.idp.faults.inject({ ...spec, endpoint, times: 'always' });
+    // inject() checks the spec at run time; the table above is untyped.
+    h.idp.faults.inject({ ...spec, endpoint, times: 'always' } as FaultInput);
     this.cleanups.push(async () => h.idp.faults.clear());
   },
 );
