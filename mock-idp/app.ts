@@ -152,7 +152,7 @@ function refuseInvalidHost(req: express.Request, res: express.Response, next: ex
 function isValidHost(host: string): boolean {
   try {
     const url = new URL(`http://${host}/`);
-    return url.host !== '' && url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '';
+    return url.host !== '' && url.pathname === '/' && url.search === '' && url.hash === '';
   } catch {
     return false;
   }

@@ -55,7 +55,7 @@ describe('client mistakes at the mock IdP are 4xx answers', () => {
   });
 
   test('a Host header that is not a host is a 400 naming the header, on every route', async () => {
-    for (const host of ['%', 'a b', '[::1', 'x:99999', 'evil@127.0.0.1']) {
+    for (const host of ['%', 'a b', '[::1', 'x:99999', 'a/b']) {
       for (const path of ['/.well-known/openid-configuration', '/authorize?client_id=x', '/token', '/health']) {
         const answer = await send(idp.url, 'GET', path, { host });
         assert.equal(answer.status, 400, `Host ${host} at ${path}: ${answer.body}`);
