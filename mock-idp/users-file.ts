@@ -189,7 +189,7 @@ export function parseUsersFile(text: string, file: string): UsersFile {
       document.errors.map((e) => ({
         file,
         path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-        rule: `must be valid YAML or JSON (${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')})`,
+        rule: `must be valid YAML or JSON (${yamlMessage(e.message, mayHoldSecret(lineAt(text, e.pos[0])))})`,
         value: textNear(text, e.pos[0], e.pos[1]),
       })),
     );
@@ -379,11 +379,28 @@ const SECRET_KEY = /pass|secret|token|credential|private|key/i;
  * would otherwise print the password).
  */
 function textNear(text: string, start: number, end: number): string {
-  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
-  const lineEnd = text.indexOf('\n', start);
-  const line = text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd);
-  if (SECRET_KEY.test(line)) return 'text on a line that may hold a secret (not shown)';
+  if (mayHoldSecret(lineAt(text, start))) return 'text on a line that may hold a secret (not shown)';
   return JSON.stringify(text.slice(start, Math.min(end, start + 40)));
+}
+
+function lineAt(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const lineEnd = text.indexOf('\n', offset);
+  return text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd);
+}
+
+function mayHoldSecret(text: string): boolean {
+  return SECRET_KEY.test(text);
+}
+
+/**
+ * The first line of a yaml error, without its position (the problem's path has it). Some quote the
+ * token they stopped at (`Unexpected double-quoted-scalar token in YAML stream: "..."`): on a line
+ * that may hold a secret, the quoted text is left out.
+ */
+function yamlMessage(message: string, secretLine: boolean): string {
+  const first = (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  return secretLine ? first.replace(/"(?:[^"\\]|\\.)*"?|'(?:[^']|'')*'?/g, '(text not shown)') : first;
 }
 
 function problemsOf(error: z.ZodError, raw: unknown, file: string): UsersFileProblem[] {
@@ -440,6 +457,10 @@ function describeValue(value: unknown, path: readonly (string | number)[]): stri
     const keys = Object.keys(value).map((k) => (k === PROTO_STAND_IN ? '__proto__' : k));
     const shown = keys.slice(0, 8).map((k) => shorten(JSON.stringify(k), 40));
     return `an object with key${keys.length === 1 ? '' : 's'} ${shown.join(', ')}${keys.length > 8 ? ', ...' : ''}`;
+  }
+  // A string that names a secret may be a whole entry written as one string (`users: "{password: ...}"`).
+  if (typeof value === 'string' && mayHoldSecret(value)) {
+    return `a string of ${value.length} characters (not shown: it may hold a secret)`;
   }
   let text: string;
   try {

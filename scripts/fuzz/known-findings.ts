@@ -278,4 +278,48 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
     matches: /^the process parsing it died/,
     appliesTo: /^idp:users-file$/,
   },
+  {
+    id: 'F10',
+    endpoint: 'ctl:claims',
+    title: 'mock IdP control API: OPTIONS with 5,000 query parameters and a 100,000-deep body got a TCP reset',
+    detail:
+      'OPTIONS /_mock/users/alice/claims?p0=0&...&p4999=4999 (52 KB target) with the control token and a ' +
+      'JSON body {"a":{"a":... 100,000 deep} (600 KB) got no answer: the connection was reset (ECONNRESET) ' +
+      'while the client was still sending. The HTTP parser refuses the request line (431), and the ' +
+      'socket was closed at once, with the body unread. Fixed in common/http-server.ts (1ab4b5d): a ' +
+      'request the parser refuses gets a 4xx the client can read, then a lingering close.',
+    recipe: {
+      op: 'PATCH',
+      claims: { department: 'Sales' },
+      mutations: [
+        { op: 'body.deep', depth: 100_000, kind: 'object' },
+        { op: 'method', value: 'OPTIONS' },
+        { op: 'query.many', count: 5000 },
+      ],
+      probe: 'none',
+      user: 'alice',
+    },
+    matches: /^no answer/,
+    appliesTo: /^(ctl|idp|gw):/,
+    request: (r) => target(r).length > 16_000,
+  },
+  {
+    id: 'F11',
+    endpoint: 'idp:users-file',
+    title: "users file: the loader threw TypeError (reading 'replace') instead of UsersFileError",
+    detail:
+      'Reported once by an earlier run (seed 1413607485, path 124: loadUsersFile of a missing file, the ' +
+      'input\'s text a comment and then many users): TypeError "Cannot read properties of undefined ' +
+      "(reading 'replace')\" instead of UsersFileError. It did not reproduce on this code (20a27b7 and " +
+      'after), by that seed and path or by this recipe: kept as a regression case.',
+    recipe: {
+      format: 'json',
+      structure: [{ op: 'body.replace', body: { kind: 'none' } }],
+      text: ['only-comment', 'many-users'],
+      levels: 1,
+      via: 'missing',
+    },
+    matches: /threw TypeError instead of UsersFileError/,
+    appliesTo: /^idp:users-file$/,
+  },
 ];
