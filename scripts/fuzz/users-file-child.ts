@@ -6,7 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadUsersFile, parseUsersFile, UsersFileError } from '../../mock-idp/index.ts';
+// The loader's own module, not the whole mock IdP: a child starts again after every crash.
+import { loadUsersFile, parseUsersFile, UsersFileError } from '../../mock-idp/users-file.ts';
 
 export interface ParseRequest {
   id: number;

@@ -310,6 +310,8 @@ function loaderFlags(execArgv: readonly string[]): string[] {
 /** The child process that runs the loader; a new one after it dies. */
 class LoaderChild {
   private child: ChildProcess | undefined;
+  /** A child still starting: stop() must end it too (on a loaded machine a start takes a while). */
+  private starting: ChildProcess | undefined;
   private stderr = '';
   private nextId = 1;
 
@@ -323,6 +325,7 @@ class LoaderChild {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       execArgv: [...loaderFlags(process.execArgv), '--no-warnings'],
     });
+    this.starting = child;
     this.stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000);
@@ -332,6 +335,8 @@ class LoaderChild {
       child.once('exit', (code) =>
         reject(new Error(`the users file child stopped at start (exit ${code}): ${this.stderr}`)),
       );
+    }).finally(() => {
+      this.starting = undefined;
     });
     return child;
   }
@@ -369,6 +374,8 @@ class LoaderChild {
 
   stop(): void {
     this.child?.kill();
+    this.starting?.kill();
     this.child = undefined;
+    this.starting = undefined;
   }
 }
