@@ -6,8 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// The loader's own module, not the whole mock IdP: a child starts again after every crash.
-import { loadUsersFile, parseUsersFile, UsersFileError } from '../../mock-idp/users-file.ts';
+import { loadUsersFile, parseUsersFile, UsersFileError } from '../../mock-idp/index.ts';
 
 export interface ParseRequest {
   id: number;
