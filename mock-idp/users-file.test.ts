@@ -119,6 +119,8 @@ test('no problem shows a password or a client secret held in the value it is abo
     'users:\n  - username: a\n    password: pw-hunter2-0001: x\n',
     // A whole entry written as one string, where a list was expected.
     'users: n{"username":"alice","password":"pw-hunter2-0001"}\n',
+    // A whole file read as one key (a comment YAML does not know makes the JSON a plain scalar).
+    '/* comment */{"users":[{"username":"a","password":"pw-hunter2-0001"}]}: x\n',
     // One line of JSON the parser gives up on: its messages quote the token they stopped at.
     '{"users":[{"username":"a","password":"pw-hunter2-0001","claims":{"e":"!!js/function "f""}}],"clients":[{"client_id":"c","client_secret":"cs-hunter2-0001"}]}',
   ];

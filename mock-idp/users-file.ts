@@ -420,7 +420,7 @@ function problemsOf(error: z.ZodError, raw: unknown, file: string): UsersFilePro
 function ruleOf(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union') return 'must be a JSON value (string, number, boolean, null, list or object)';
   if (issue.code === 'unrecognized_keys')
-    return `has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => (k === PROTO_STAND_IN ? '__proto__' : k)).join(', ')}`;
+    return `has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(showKey).join(', ')}`;
   return issue.message;
 }
 
@@ -454,8 +454,8 @@ function describeValue(value: unknown, path: readonly (string | number)[]): stri
   }
   if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'object' && value !== null) {
-    const keys = Object.keys(value).map((k) => (k === PROTO_STAND_IN ? '__proto__' : k));
-    const shown = keys.slice(0, 8).map((k) => shorten(JSON.stringify(k), 40));
+    const keys = Object.keys(value);
+    const shown = keys.slice(0, 8).map((k) => JSON.stringify(showKey(k)));
     return `an object with key${keys.length === 1 ? '' : 's'} ${shown.join(', ')}${keys.length > 8 ? ', ...' : ''}`;
   }
   // A string that names a secret may be a whole entry written as one string (`users: "{password: ...}"`).
@@ -470,6 +470,20 @@ function describeValue(value: unknown, path: readonly (string | number)[]): stri
   }
   return shorten(text, 80);
 }
+
+/**
+ * A key name as a problem shows it. A key is text of the file too: a whole entry can become one
+ * (a C-style comment before JSON makes the whole text one plain YAML key), so one naming a secret is
+ * shown by its length.
+ */
+function showKey(key: string): string {
+  if (key === PROTO_STAND_IN) return '__proto__';
+  if (mayHoldSecret(key) && !KNOWN_SECRET_KEYS.has(key)) return `(a key of ${key.length} characters, not shown)`;
+  return shorten(key, 40);
+}
+
+/** The file's own keys that name a secret: their names are no secret. */
+const KNOWN_SECRET_KEYS = new Set(['password', 'client_secret', 'token_endpoint_auth_method']);
 
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
