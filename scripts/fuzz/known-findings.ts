@@ -322,4 +322,52 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
     matches: /threw TypeError instead of UsersFileError/,
     appliesTo: /^idp:users-file$/,
   },
+  {
+    id: 'F12',
+    endpoint: 'idp:users-file',
+    title: 'users file: a whole entry written as one string was shown in the error, password included',
+    detail:
+      'A changed character turned the users list into one string (users: n{"username":"alice","password":' +
+      '"..."}): UsersFileError "users: expected array, received string (got ...)" showed its first 80 ' +
+      'characters, the password among them. A string naming a secret is now shown by its length.',
+    recipe: {
+      format: 'yaml',
+      structure: [{ op: 'body.field', index: 6, tweak: { kind: 'change-char', at: 0, char: 'n' } }],
+      text: [],
+      levels: 9,
+      via: 'parse',
+    },
+    matches: /the error message shows (a password|a client secret)/,
+    appliesTo: /^idp:users-file$/,
+  },
+  {
+    id: 'F13',
+    endpoint: 'idp:users-file',
+    title: "users file: yaml's message quoted the token it stopped at, a client secret",
+    detail:
+      'A users file of one line of JSON the parser gives up on (a !!js/function tag inside a string) gave ' +
+      '31 problems; one rule was yaml\'s "Unexpected double-quoted-scalar token in YAML stream: <the client ' +
+      'secret, quoted>". On a line that may hold a secret, quoted text is now left out.',
+    recipe: { format: 'json', structure: [], text: ['tag-js'], levels: 8, via: 'parse' },
+    matches: /the error message shows (a password|a client secret)/,
+    appliesTo: /^idp:users-file$/,
+  },
+  {
+    id: 'F14',
+    endpoint: 'idp:users-file',
+    title: 'users file: an unknown key that was the whole file was shown, passwords and secrets included',
+    detail:
+      'A C-style comment before the JSON makes the whole text one plain YAML key: UsersFileError ' +
+      '"(top level): has unknown key /* comment */{"users":[{"username":"alice","password":"<the ' +
+      'password>"...". A key naming a secret is now shown by its length.',
+    recipe: {
+      format: 'yaml',
+      structure: [{ op: 'json.text', kind: 'comment', at: 0 }],
+      text: ['proto-key', 'null-key'],
+      levels: 7,
+      via: 'parse',
+    },
+    matches: /the error message shows (a password|a client secret)/,
+    appliesTo: /^idp:users-file$/,
+  },
 ];
