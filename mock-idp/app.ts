@@ -109,6 +109,7 @@ export function createMockIdpApp(state: MockIdpState, settings: AppSettings, con
   const front = express();
   front.disable('x-powered-by');
   front.use(journalRequests(state.journal, notes, logger));
+  front.use(refuseInvalidHost);
   front.get('/health', (_req, res) => {
     res.json({ status: 'ok', issuer: settings.issuer });
   });
@@ -127,6 +128,34 @@ export function createMockIdpApp(state: MockIdpState, settings: AppSettings, con
     providerHandler(req, res);
   });
   return front;
+}
+
+/**
+ * oidc-provider makes its URLs from the Host header: one no URL can be made of (`%`, `a b`,
+ * `[::1`, `x:99999`) throws inside it and answers 500. It is the client's mistake (RFC 9112
+ * section 3.2: a Host that is not a valid host is answered 400), so it is answered so here, for
+ * every route. A request without Host (HTTP/1.0) is left to the routes.
+ */
+function refuseInvalidHost(req: express.Request, res: express.Response, next: express.NextFunction): void {
+  const host = req.headers.host;
+  if (host === undefined || isValidHost(host)) {
+    next();
+    return;
+  }
+  const shown = JSON.stringify(host.length > 100 ? `${host.slice(0, 97)}...` : host);
+  res.status(400).json({
+    error: 'invalid_request',
+    error_description: `the Host header must be a host name or address with an optional port (got ${shown})`,
+  });
+}
+
+function isValidHost(host: string): boolean {
+  try {
+    const url = new URL(`http://${host}/`);
+    return url.host !== '' && url.pathname === '/' && url.search === '' && url.hash === '';
+  } catch {
+    return false;
+  }
 }
 
 /**

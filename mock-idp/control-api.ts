@@ -423,12 +423,16 @@ function errorAnswer(logger: Logger) {
       });
       return;
     }
-    // express.json() failures carry a 4xx status and a `type` (e.g. entity.parse.failed).
-    const parseFailure = z.object({ status: z.number().int().min(400).max(499), type: z.string() }).safeParse(error);
+    // express.json() failures carry a 4xx status (http-errors), most with a `type` such as
+    // entity.parse.failed; a body that does not decompress as its Content-Encoding says has none.
+    const parseFailure = z
+      .object({ status: z.number().int().min(400).max(499), type: z.string().optional(), message: z.string() })
+      .safeParse(error);
     if (parseFailure.success) {
-      res.status(parseFailure.data.status).json({
+      const { status, type, message } = parseFailure.data;
+      res.status(status).json({
         error: 'invalid_request',
-        error_description: `the body must be JSON (${parseFailure.data.type})`,
+        error_description: `the body must be JSON, readable as its Content-Type and Content-Encoding say (${type ?? message})`,
       });
       return;
     }

@@ -60,6 +60,7 @@ const introspectionTimes = z.looseObject({
 
 export function installProviderMiddleware(provider: Provider, deps: ProviderMiddlewareDeps): void {
   provider.use(async (ctx: ProviderContext, next) => {
+    ignoreResumeQuery(ctx);
     const endpoint = endpointOfPath(ctx.path);
     const fault = endpoint ? deps.faults.take(endpoint) : undefined;
     if (fault) deps.logger.info('fault.fired', { id: fault.id, endpoint, kind: fault.spec.kind });
@@ -81,6 +82,23 @@ export function installProviderMiddleware(provider: Provider, deps: ProviderMidd
       });
     }
   });
+}
+
+/** The resume routes of oidc-provider: `/authorize/{uid}` and `/device/{uid}`. */
+const RESUME_PATH = new RegExp(
+  `^(${ENDPOINT_PATHS.authorization}|${ENDPOINT_PATHS.code_verification})/[^/]+/?$`.replaceAll('.', '\\.'),
+);
+
+/**
+ * A resume takes its parameters from the stored interaction, never from its query (oidc-provider
+ * builds resume URLs without one). When a resume fails with a `client_id` in the query,
+ * oidc-provider's error handler finds that client, looks for the request's redirect_uri among
+ * parameters the resume never assembled and throws a TypeError: a 500 instead of its 400 page for an
+ * unknown or expired interaction. Unrecognised parameters are ignored (RFC 6749 section 3.1), so the
+ * query is dropped before the provider sees it.
+ */
+function ignoreResumeQuery(ctx: ProviderContext): void {
+  if (ctx.querystring !== '' && RESUME_PATH.test(ctx.path)) ctx.querystring = '';
 }
 
 async function handleWithFault(

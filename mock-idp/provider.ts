@@ -223,5 +223,21 @@ export function buildProvider(settings: ProviderSettings): Provider {
   };
   const provider = new Provider(settings.issuer, configuration);
   allowAnyLoopbackPort(provider);
+  persistOnlyStoredSessions(provider);
   return provider;
+}
+
+/**
+ * oidc-provider re-saves, after its route, a session its error page touched (the device pages put a
+ * new form secret in it). When that session was never stored (GET /device/auth, GET /device/{x},
+ * POST /device without the device page's cookie), `persist()` throws "persist can only be called on
+ * previously persisted Sessions" and the 400 page it had rendered becomes a 500. No cookie points at
+ * a session that was never stored, so there is nothing to extend: persisting it does nothing.
+ */
+function persistOnlyStoredSessions(provider: Provider): void {
+  const prototype = provider.Session.prototype;
+  const persist = prototype.persist;
+  prototype.persist = function persistIfStored(this: InstanceType<Provider['Session']>) {
+    return typeof this.exp === 'number' ? persist.call(this) : Promise.resolve('');
+  };
 }

@@ -96,7 +96,44 @@ test('duplicate usernames and subjects are refused (semantic checks run with the
 test('a password is never echoed in a problem', () => {
   const problems = problemsOf(() => parseUsersFile('users:\n  - username: a\n    password: 12345\n', 'p.yaml'));
   assert.equal(problems[0]?.path, 'users[0].password');
-  assert.equal(problems[0]?.value, '<password>');
+  assert.equal(problems[0]?.value, 'a number (not shown: it may be a secret)');
+});
+
+test('no problem shows a password or a client secret held in the value it is about, nor in a line of broken YAML', () => {
+  const messageOf = (text: string): string => {
+    try {
+      parseUsersFile(text, 's.yaml');
+    } catch (error) {
+      if (error instanceof UsersFileError) return error.message;
+      throw error;
+    }
+    return assert.fail('expected a UsersFileError');
+  };
+  const cases = [
+    // An unknown key: the problem is about the whole entry, which holds the password.
+    'users:\n  - username: alice\n    password: pw-hunter2-0001\n    x-claims: x\n',
+    'users:\n  - username: a\nclients:\n  - client_id: c\n    client_secret: cs-hunter2-0001\n    redirect_uris: [http://x/cb]\n    extra: 1\n',
+    'users:\n  - username: a\n    password: pw-hunter2-0001\nunknown: 1\n',
+    'users:\n  - username: a\n    password: [pw-hunter2-0001]\n',
+    'users:\n  - username: a\n    password: "pw-hunter2-0001\n',
+    'users:\n  - username: a\n    password: pw-hunter2-0001: x\n',
+    // A whole entry written as one string, where a list was expected.
+    'users: n{"username":"alice","password":"pw-hunter2-0001"}\n',
+    // A whole file read as one key (a comment YAML does not know makes the JSON a plain scalar).
+    '/* comment */{"users":[{"username":"a","password":"pw-hunter2-0001"}]}: x\n',
+    // One line of JSON the parser gives up on: its messages quote the token they stopped at.
+    '{"users":[{"username":"a","password":"pw-hunter2-0001","claims":{"e":"!!js/function "f""}}],"clients":[{"client_id":"c","client_secret":"cs-hunter2-0001"}]}',
+  ];
+  for (const text of cases) {
+    const message = messageOf(text);
+    assert.doesNotMatch(message, /hunter2/, `${JSON.stringify(text)} gave:\n${message}`);
+    assert.match(message, /s\.yaml: \S/, message);
+  }
+  // The problem still says where and what: the entry and the unknown key, and the keys it has.
+  assert.match(
+    messageOf(cases[0]!),
+    /s\.yaml: users\[0\]: has unknown key x-claims \(got an object with keys "username", "password", "x-claims"\)/,
+  );
 });
 
 test('broken YAML is reported with its line', () => {
@@ -210,4 +247,20 @@ test('claims nested deeper than the limit are a problem, not a stack overflow', 
   assert.match(problemsOf(() => parseUsersFile(file, 'deep.yaml'))[0]?.rule ?? '', /must not nest claims/);
   const fine = `users:\n  - username: a\n    claims:\n      deep: ${JSON.stringify(nested(MAX_JSON_DEPTH - 1))}\n`;
   assert.equal(parseUsersFile(fine, 'fine.yaml').users.length, 1);
+});
+
+test('two claims nested 1,000 deep are a problem naming the file, not a fatal error of the process', async () => {
+  const deep = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+  const file = join(dir, 'two-deep.json');
+  await writeFile(
+    file,
+    `{"users":[{"username":"a","claims":{"x":${deep(1000)}}},{"username":"b","claims":{"y":${deep(1000)}}}]}`,
+  );
+  // In a child process: before the depth was checked ahead of parsing, V8 aborted the whole process.
+  const run = await runMockIdp(['--users', file]);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /two-deep\.json:? line 1, column \d+: must not nest claims more than 256/);
+  // Brackets inside strings and comments are not nesting.
+  const text = `users:\n  - username: a\n    claims:\n      s: "${'['.repeat(2000)}"\n# ${'{'.repeat(2000)}\n`;
+  assert.equal(parseUsersFile(text, 'strings.yaml').users[0]?.claims['s'], '['.repeat(2000));
 });

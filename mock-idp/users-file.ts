@@ -2,10 +2,11 @@
  * The users file (`--users FILE` / `MOCK_IDP_USERS`, YAML or JSON): users with optional passwords,
  * arbitrary claims and teams, and optionally the clients. One zod schema checks it; the same schema
  * is published as JSON Schema (mock-idp/users-file.schema.json) so editors can check the file, and
- * checks users sent to the control API. Every problem names the file, the path in it and the value.
+ * checks users sent to the control API. Every problem names the file, the path in it and the rule,
+ * and shows the value only when it cannot hold a password or a secret (problemsOf).
  */
 import { open } from 'node:fs/promises';
-import { type Document, parseDocument } from 'yaml';
+import { type Document, Lexer, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from './claims.ts';
 import { CLIENT_AUTH_METHODS, type MockClient } from './clients.ts';
@@ -106,7 +107,7 @@ export interface UsersFileProblem {
   path: string;
   /** The rule it breaks. */
   rule: string;
-  /** The offending value, JSON, shortened; never a password. */
+  /** The offending value: a scalar as JSON (shortened), a list or object by kind and keys; never a secret. */
   value: string;
 }
 
@@ -200,6 +201,10 @@ export function parseUsersFile(text: string, file: string): UsersFile {
       },
     ]);
   }
+  // The parser recurses per level of flow nesting ([ and {): two claims 1,000 deep exhaust the
+  // stack so badly that V8 aborts the process (no catch sees it). Refused before parsing.
+  const tooDeepAt = flowNestingDeeperThan(text, MAX_JSON_DEPTH + 3);
+  if (tooDeepAt !== undefined) throw tooDeep(file, tooDeepAt);
   // The parser reports nesting deeper than its stack allows as a document error, like any other.
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
@@ -207,8 +212,8 @@ export function parseUsersFile(text: string, file: string): UsersFile {
       document.errors.map((e) => ({
         file,
         path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
-        rule: `must be valid YAML or JSON (${e.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')})`,
-        value: JSON.stringify(text.slice(e.pos[0], Math.min(e.pos[1], e.pos[0] + 40))),
+        rule: `must be valid YAML or JSON (${yamlMessage(e.message, mayHoldSecret(lineAt(text, e.pos[0])))})`,
+        value: textNear(text, e.pos[0], e.pos[1]),
       })),
     );
   }
@@ -243,11 +248,11 @@ function documentValue(document: Document.Parsed, file: string): unknown {
 }
 
 /** The claims' own nesting is what counts: the levels above them (file, list, user) come on top. */
-function tooDeep(file: string): UsersFileError {
+function tooDeep(file: string, where = ''): UsersFileError {
   return new UsersFileError([
     {
       file,
-      path: '',
+      path: where,
       rule: `must not nest claims more than ${MAX_JSON_DEPTH} lists and objects deep`,
       value: 'a deeper value',
     },
@@ -350,17 +355,87 @@ function restoreProtoKeys(value: Claims): Claims {
   return typeof restored === 'object' && restored !== null && !Array.isArray(restored) ? (restored as Claims) : {};
 }
 
+/**
+ * Where flow collections (`[`, `{`) nest deeper than `max`, as `line L, column C`; undefined when
+ * they do not. yaml's lexer is iterative, so it reads any depth; scalars, quotes and comments are
+ * tokens of their own, so a `[` inside them is not counted. Files with fewer brackets than that in
+ * all are not lexed twice.
+ */
+function flowNestingDeeperThan(text: string, max: number): string | undefined {
+  let brackets = 0;
+  for (let i = 0; i < text.length && brackets <= max; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) brackets++;
+  }
+  if (brackets <= max) return undefined;
+  let depth = 0;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      depth++;
+      if (depth > max) return lineAndColumn(text, offset);
+    } else if (token === ']' || token === '}') {
+      depth = Math.max(0, depth - 1);
+    }
+    // The lexer's own markers (document start, scalar, flow error end) are not text of the file.
+    if (!LEXER_MARKERS.has(token)) offset += token.length;
+  }
+  return undefined;
+}
+
+const LEXER_MARKERS = new Set(['\u0002', '\u0018', '\u001f']);
+
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
+}
+
+/**
+ * Key names whose values may be secret. A users file holds passwords and client secrets, and claims
+ * may hold anything (an `api_token` claim): a value under such a key is never shown in an error.
+ */
+const SECRET_KEY = /pass|secret|token|credential|private|key/i;
+
+/**
+ * The text around a syntax error, unless its line may hold a secret (`password: "unterminated`
+ * would otherwise print the password).
+ */
+function textNear(text: string, start: number, end: number): string {
+  if (mayHoldSecret(lineAt(text, start))) return 'text on a line that may hold a secret (not shown)';
+  return JSON.stringify(text.slice(start, Math.min(end, start + 40)));
+}
+
+function lineAt(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  const lineEnd = text.indexOf('\n', offset);
+  return text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd);
+}
+
+function mayHoldSecret(text: string): boolean {
+  return SECRET_KEY.test(text);
+}
+
+/**
+ * The first line of a yaml error, without its position (the problem's path has it). Some quote the
+ * token they stopped at (`Unexpected double-quoted-scalar token in YAML stream: "..."`): on a line
+ * that may hold a secret, the quoted text is left out.
+ */
+function yamlMessage(message: string, secretLine: boolean): string {
+  const first = (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  return secretLine ? first.replace(/"(?:[^"\\]|\\.)*"?|'(?:[^']|'')*'?/g, '(text not shown)') : first;
+}
+
 function problemsOf(error: z.ZodError, raw: unknown, file: string): UsersFileProblem[] {
   return error.issues.map((issue) => {
     const path = issue.path
       .filter((p): p is string | number => typeof p !== 'symbol')
       .map((p) => (p === PROTO_STAND_IN ? '__proto__' : p));
-    const isPassword = path.at(-1) === 'password';
     return {
       file,
       path: formatPath(path),
       rule: ruleOf(issue),
-      value: isPassword ? '<password>' : describeValue(valueAt(raw, path)),
+      value: describeValue(valueAt(raw, path), path),
     };
   });
 }
@@ -368,7 +443,7 @@ function problemsOf(error: z.ZodError, raw: unknown, file: string): UsersFilePro
 function ruleOf(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union') return 'must be a JSON value (string, number, boolean, null, list or object)';
   if (issue.code === 'unrecognized_keys')
-    return `has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => (k === PROTO_STAND_IN ? '__proto__' : k)).join(', ')}`;
+    return `has unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(showKey).join(', ')}`;
   return issue.message;
 }
 
@@ -390,13 +465,55 @@ function valueAt(raw: unknown, path: readonly (string | number)[]): unknown {
   return current;
 }
 
-function describeValue(value: unknown): string {
+/**
+ * What an error shows of a value: a scalar as JSON (shortened); a list or an object by its kind,
+ * size and key names, never its contents, which may hold a password or a client secret (an unknown
+ * key in a user entry is reported on the entry); nothing but its kind under a secret-looking key.
+ */
+function describeValue(value: unknown, path: readonly (string | number)[]): string {
   if (value === undefined) return 'nothing';
+  if (path.some((part) => typeof part === 'string' && SECRET_KEY.test(part))) {
+    return `${kindOf(value)} (not shown: it may be a secret)`;
+  }
+  if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value);
+    const shown = keys.slice(0, 8).map((k) => JSON.stringify(showKey(k)));
+    return `an object with key${keys.length === 1 ? '' : 's'} ${shown.join(', ')}${keys.length > 8 ? ', ...' : ''}`;
+  }
+  // A string that names a secret may be a whole entry written as one string (`users: "{password: ...}"`).
+  if (typeof value === 'string' && mayHoldSecret(value)) {
+    return `a string of ${value.length} characters (not shown: it may hold a secret)`;
+  }
   let text: string;
   try {
     text = typeof value === 'function' ? 'a function' : (JSON.stringify(value) ?? String(value));
   } catch {
     text = String(value);
   }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return shorten(text, 80);
+}
+
+/**
+ * A key name as a problem shows it. A key is text of the file too: a whole entry can become one
+ * (a C-style comment before JSON makes the whole text one plain YAML key), so one naming a secret is
+ * shown by its length.
+ */
+function showKey(key: string): string {
+  if (key === PROTO_STAND_IN) return '__proto__';
+  if (mayHoldSecret(key) && !KNOWN_SECRET_KEYS.has(key)) return `(a key of ${key.length} characters, not shown)`;
+  return shorten(key, 40);
+}
+
+/** The file's own keys that name a secret: their names are no secret. */
+const KNOWN_SECRET_KEYS = new Set(['password', 'client_secret', 'token_endpoint_auth_method']);
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function shorten(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

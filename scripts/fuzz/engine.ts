@@ -32,6 +32,8 @@ export interface EngineOptions {
   maxFailures: number;
   /** One input (set-up included) must finish within this. */
   inputTimeoutMs: number;
+  /** Stop an endpoint's inputs after this many seconds even if fewer than `runs` ran (the full pass in pieces). */
+  maxSeconds?: number;
   known: readonly KnownFinding[];
   progress?: (line: string) => void;
 }
@@ -74,6 +76,8 @@ export interface EndpointResult {
   slowestMs: number;
   fixtures: { made: number; reused: number };
   rssMb: number;
+  /** The endpoint stopped at the time limit (maxSeconds) before `runs` inputs. */
+  stoppedAtTimeLimit?: boolean;
 }
 
 export interface Execution {
@@ -212,6 +216,7 @@ export class Engine {
     this.history = [];
     let remaining = this.options.runs;
     let seed = this.options.seed;
+    const deadline = this.options.maxSeconds === undefined ? Infinity : started + this.options.maxSeconds * 1000;
     let lastProgress = performance.now();
     while (remaining > 0) {
       let generated = 0;
@@ -267,8 +272,24 @@ export class Engine {
         shrinking = { signature, steps: 0, until: performance.now() + this.options.shrinkBudgetMs };
         return false;
       });
-      const details = await fc.check(property, { numRuns: remaining, seed, endOnFailure: true });
+      const timeLeft = deadline - performance.now();
+      if (timeLeft <= 0) {
+        result.stoppedAtTimeLimit = true;
+        break;
+      }
+      const details = await fc.check(property, {
+        numRuns: remaining,
+        seed,
+        endOnFailure: true,
+        ...(Number.isFinite(timeLeft)
+          ? { interruptAfterTimeLimit: Math.ceil(timeLeft), markInterruptAsFailure: false }
+          : {}),
+      });
       remaining -= generated;
+      if (details.interrupted && !details.failed) {
+        result.stoppedAtTimeLimit = true;
+        break;
+      }
       if (details.failed && details.counterexample && shrinking) {
         const record = bySignature.get(shrinking.signature)!;
         record.reproducer = await this.confirm(

@@ -278,4 +278,96 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
     matches: /^the process parsing it died/,
     appliesTo: /^idp:users-file$/,
   },
+  {
+    id: 'F10',
+    endpoint: 'ctl:claims',
+    title: 'mock IdP control API: OPTIONS with 5,000 query parameters and a 100,000-deep body got a TCP reset',
+    detail:
+      'OPTIONS /_mock/users/alice/claims?p0=0&...&p4999=4999 (52 KB target) with the control token and a ' +
+      'JSON body {"a":{"a":... 100,000 deep} (600 KB) got no answer: the connection was reset (ECONNRESET) ' +
+      'while the client was still sending. The HTTP parser refuses the request line (431), and the ' +
+      'socket was closed at once, with the body unread. Fixed in common/http-server.ts (1ab4b5d): a ' +
+      'request the parser refuses gets a 4xx the client can read, then a lingering close.',
+    recipe: {
+      op: 'PATCH',
+      claims: { department: 'Sales' },
+      mutations: [
+        { op: 'body.deep', depth: 100_000, kind: 'object' },
+        { op: 'method', value: 'OPTIONS' },
+        { op: 'query.many', count: 5000 },
+      ],
+      probe: 'none',
+      user: 'alice',
+    },
+    matches: /^no answer/,
+    appliesTo: /^(ctl|idp|gw):/,
+    request: (r) => target(r).length > 16_000,
+  },
+  {
+    id: 'F11',
+    endpoint: 'idp:users-file',
+    title: "users file: the loader threw TypeError (reading 'replace') instead of UsersFileError",
+    detail:
+      'Reported once by an earlier run (seed 1413607485, path 124: loadUsersFile of a missing file, the ' +
+      'input\'s text a comment and then many users): TypeError "Cannot read properties of undefined ' +
+      "(reading 'replace')\" instead of UsersFileError. It did not reproduce on this code (20a27b7 and " +
+      'after), by that seed and path or by this recipe: kept as a regression case.',
+    recipe: {
+      format: 'json',
+      structure: [{ op: 'body.replace', body: { kind: 'none' } }],
+      text: ['only-comment', 'many-users'],
+      levels: 1,
+      via: 'missing',
+    },
+    matches: /threw TypeError instead of UsersFileError/,
+    appliesTo: /^idp:users-file$/,
+  },
+  {
+    id: 'F12',
+    endpoint: 'idp:users-file',
+    title: 'users file: a whole entry written as one string was shown in the error, password included',
+    detail:
+      'A changed character turned the users list into one string (users: n{"username":"alice","password":' +
+      '"..."}): UsersFileError "users: expected array, received string (got ...)" showed its first 80 ' +
+      'characters, the password among them. A string naming a secret is now shown by its length.',
+    recipe: {
+      format: 'yaml',
+      structure: [{ op: 'body.field', index: 6, tweak: { kind: 'change-char', at: 0, char: 'n' } }],
+      text: [],
+      levels: 9,
+      via: 'parse',
+    },
+    matches: /the error message shows (a password|a client secret)/,
+    appliesTo: /^idp:users-file$/,
+  },
+  {
+    id: 'F13',
+    endpoint: 'idp:users-file',
+    title: "users file: yaml's message quoted the token it stopped at, a client secret",
+    detail:
+      'A users file of one line of JSON the parser gives up on (a !!js/function tag inside a string) gave ' +
+      '31 problems; one rule was yaml\'s "Unexpected double-quoted-scalar token in YAML stream: <the client ' +
+      'secret, quoted>". On a line that may hold a secret, quoted text is now left out.',
+    recipe: { format: 'json', structure: [], text: ['tag-js'], levels: 8, via: 'parse' },
+    matches: /the error message shows (a password|a client secret)/,
+    appliesTo: /^idp:users-file$/,
+  },
+  {
+    id: 'F14',
+    endpoint: 'idp:users-file',
+    title: 'users file: an unknown key that was the whole file was shown, passwords and secrets included',
+    detail:
+      'A C-style comment before the JSON makes the whole text one plain YAML key: UsersFileError ' +
+      '"(top level): has unknown key /* comment */{"users":[{"username":"alice","password":"<the ' +
+      'password>"...". A key naming a secret is now shown by its length.',
+    recipe: {
+      format: 'yaml',
+      structure: [{ op: 'json.text', kind: 'comment', at: 0 }],
+      text: ['proto-key', 'null-key'],
+      levels: 7,
+      via: 'parse',
+    },
+    matches: /the error message shows (a password|a client secret)/,
+    appliesTo: /^idp:users-file$/,
+  },
 ];

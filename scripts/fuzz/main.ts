@@ -13,6 +13,8 @@
  *   --replay P    replay the input at fast-check path P of --seed S on one endpoint (printed with
  *                 every failure)
  *   --max-shrinks shrinking steps per failure (default 300, and at most 30 s)
+ *   --max-seconds per endpoint: stop its inputs after this many seconds even if fewer than --runs
+ *                 ran (marked "stopped at --max-seconds"), to fit a pass into the time there is
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -53,7 +55,7 @@ type WorkerMessage =
 
 function usage(message: string): never {
   process.stderr.write(
-    `fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed S] [--endpoints a,b] [--jobs J] [--report FILE] [--list]\n`,
+    `fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed S] [--endpoints a,b] [--jobs J] [--max-seconds T] [--report FILE] [--list]\n`,
   );
   process.exit(2);
 }
@@ -67,6 +69,7 @@ const { values } = parseArgs({
     report: { type: 'string', default: 'reports/fuzz.json' },
     replay: { type: 'string' },
     'max-shrinks': { type: 'string', default: '300' },
+    'max-seconds': { type: 'string' },
     list: { type: 'boolean', default: false },
     child: { type: 'boolean', default: false },
   },
@@ -83,6 +86,8 @@ const runs = positiveInt('runs', values.runs, 1);
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : positiveInt('seed', values.seed, 0);
 const jobs = positiveInt('jobs', values.jobs, 1);
 const maxShrinks = positiveInt('max-shrinks', values['max-shrinks'], 0);
+const maxSeconds =
+  values['max-seconds'] === undefined ? undefined : positiveInt('max-seconds', values['max-seconds'], 1);
 
 function select(spec: string | undefined): Endpoint[] {
   if (spec === undefined || spec.trim() === '') return ALL_ENDPOINTS;
@@ -109,7 +114,13 @@ function listen(session: FuzzSession): void {
 // ---- a worker: one session, endpoints one by one from the parent --------------------------------
 
 if (values.child) {
-  const session = new FuzzSession({ runs, seed, maxShrinks, progress: (line) => process.stderr.write(`${line}\n`) });
+  const session = new FuzzSession({
+    runs,
+    seed,
+    maxShrinks,
+    ...(maxSeconds !== undefined ? { maxSeconds } : {}),
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
   listen(session);
   const send = (m: WorkerMessage) => new Promise<void>((done) => process.send!(m, () => done()));
   process.on('message', async (message: { type: 'run' | 'finish' | 'replay'; endpoint?: string; path?: string }) => {
@@ -275,6 +286,7 @@ function cpuOf(results: EndpointResult[]): number {
 
 async function spawnWorker(): Promise<ChildProcess> {
   const args = ['--child', '--runs', String(runs), '--seed', String(seed), '--max-shrinks', String(maxShrinks)];
+  if (maxSeconds !== undefined) args.push('--max-seconds', String(maxSeconds));
   // Warnings go to the report (through the 'warning' event), not to the terminal.
   const worker = fork(fileURLToPath(import.meta.url), args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -310,7 +322,7 @@ function reply(worker: ChildProcess, what: string): Promise<WorkerMessage> {
 function describe(r: EndpointResult, known: KnownResult[]): string {
   const lines = [
     `\n${r.name}  ${r.what}`,
-    `  ${r.inputs} inputs in ${r.seconds} s (${r.requests} requests; set-ups made ${r.fixtures.made}, reused ${r.fixtures.reused}); slowest answer ${r.slowestMs} ms; rss ${r.rssMb} MB`,
+    `  ${r.inputs} inputs in ${r.seconds} s${r.stoppedAtTimeLimit ? ' (stopped at --max-seconds)' : ''} (${r.requests} requests; set-ups made ${r.fixtures.made}, reused ${r.fixtures.reused}); slowest answer ${r.slowestMs} ms; rss ${r.rssMb} MB`,
     `  outcomes: ${Object.entries(r.histogram)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k}:${v}`)

@@ -569,6 +569,35 @@ const deviceAuth = endpoint({
     ),
 });
 
+/**
+ * Pushed authorization requests (RFC 9126), on by default in oidc-provider and listed in discovery:
+ * POST /request with client authentication and the authorization parameters, or the /authorize that
+ * uses a real request_uri it handed out.
+ */
+const par = endpoint({
+  name: 'idp:par',
+  group: 'mock-idp',
+  what: 'POST /request (pushed authorization request), GET /authorize?request_uri=',
+  servers: IDP_SERVERS,
+  recipe: () => fc.record({ use: fc.boolean(), pkce: fc.boolean(), mutations: mutations(VOCAB) }),
+  run: async (r, ctx) => {
+    const idp = await ctx.systems.oidcIdp();
+    const push: RequestSpec = {
+      path: '/request',
+      ...form(authorizeQuery({ pkce: r.pkce }), [['authorization', BASIC]]),
+    };
+    if (!r.use) return fuzzed(ctx, idp, push, r.mutations);
+    const pushed = await ctx.step('POST /request', new URL(idp.url), push, (s) => s === 201);
+    const requestUri = (jsonOf(pushed) as { request_uri?: unknown } | undefined)?.request_uri;
+    if (typeof requestUri !== 'string') throw new FixtureUnavailable('POST /request', 'no request_uri');
+    const query: Array<[string, string]> = [
+      ['client_id', DEFAULT_CLIENT_ID],
+      ['request_uri', requestUri],
+    ];
+    return fuzzed(ctx, idp, get('/authorize', query), r.mutations);
+  },
+});
+
 const deviceVerify = endpoint({
   name: 'idp:device-verify',
   group: 'mock-idp',
@@ -978,6 +1007,7 @@ export const MOCK_IDP_ENDPOINTS: Endpoint[] = [
   deviceAuth,
   deviceVerify,
   endSession,
+  par,
   controlUsers,
   controlClaims,
   controlFaults,

@@ -26,6 +26,8 @@ export interface SessionOptions {
   maxShrinks?: number;
   shrinkBudgetMs?: number;
   maxFailures?: number;
+  /** Per endpoint: stop after this many seconds even if fewer than `runs` inputs ran. */
+  maxSeconds?: number;
   known?: readonly KnownFinding[];
   /** Replay the known findings before an endpoint's inputs (the command does; the tests do not). */
   replayKnown?: boolean;
@@ -99,6 +101,7 @@ export class FuzzSession {
       shrinkBudgetMs: options.shrinkBudgetMs ?? 30_000,
       maxFailures: options.maxFailures ?? 8,
       inputTimeoutMs: 60_000,
+      ...(options.maxSeconds !== undefined ? { maxSeconds: options.maxSeconds } : {}),
       known: options.known ?? KNOWN_FINDINGS,
       ...(options.progress ? { progress: options.progress } : {}),
     });
@@ -226,7 +229,7 @@ export function summaryLine(r: EndpointResult): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}:${v}`)
     .join(' ');
-  return `${r.name.padEnd(24)} ${String(r.inputs).padStart(6)} inputs ${String(r.seconds).padStart(6)} s (cpu ${r.cpuSeconds} s)  failures ${r.failures.length}  [${histogram}]`;
+  return `${r.name.padEnd(24)} ${String(r.inputs).padStart(6)} inputs ${String(r.seconds).padStart(6)} s (cpu ${r.cpuSeconds} s)  failures ${r.failures.length}  [${histogram}]${r.stoppedAtTimeLimit ? '  (time limit)' : ''}`;
 }
 
 /**

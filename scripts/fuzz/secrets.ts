@@ -108,6 +108,12 @@ export function ordinaryText(spec: RequestSpec): string {
     for (const [name, value] of new URLSearchParams(target.slice(at + 1))) {
       if (!isSecretName(name)) parts.push(name, value);
     }
+    // As sent, too: a server logs the path percent-encoded, and an encoding can spell a secret
+    // ("<FXC-ZJCC" is sent as "%3CFXC-ZJCC", which holds the user code CFXC-ZJCC).
+    for (const raw of target.slice(at + 1).split('&')) {
+      const name = new URLSearchParams(raw).keys().next().value ?? '';
+      if (!isSecretName(name)) parts.push(raw);
+    }
   }
   for (const [name, value] of spec.headers) {
     if (!/^(authorization|cookie|x-litellm-cli-poll-secret)$/i.test(name)) parts.push(value);

@@ -121,6 +121,8 @@ export class WireClient {
     const from = request.from ?? '127.0.0.1';
     return new Promise((resolve) => {
       let settled = false;
+      // Declared before `done`: a request node:http refuses to make settles before the timer exists.
+      let timer: NodeJS.Timeout | undefined;
       const done = (answer: Omit<WireAnswer, 'ms'>) => {
         if (settled) return;
         settled = true;
@@ -158,7 +160,7 @@ export class WireClient {
         done({ status: 0, headers: {}, body: Buffer.alloc(0), error: `client: ${(error as Error).message}` });
         return;
       }
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         req.destroy(new Error('timeout'));
         done({ status: 0, headers: {}, body: Buffer.alloc(0), error: 'timeout' });
       }, this.timeoutMs);
