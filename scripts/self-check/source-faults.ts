@@ -195,12 +195,14 @@ export const SOURCE_FAULTS: readonly SourceFault[] = [
     name: 'session-ends-late',
     rule: 'a login session ends 600 s after it was started: at 600 s it is gone',
     section: '2.1',
-    mechanism: 'the expiry is compared with < instead of <=: the session still answers at exactly 600 s',
+    mechanism:
+      'a new session is given one second too many: it still answers 600 s after it was started (a < or <= on the expiry alone differs only within the same millisecond, which no client can aim at)',
     edits: [
       {
         file: 'reference-proxy/flow-store.ts',
-        find: 'if (flow && flow.expiresAtMs <= this.clock.nowMs()) {',
-        replace: 'if (flow && flow.expiresAtMs < this.clock.nowMs()) {',
+        find: 'if (previous === undefined) return Math.min(nowMs + FLOW_TTL_MS, next.createdAtMs + FLOW_MAX_LIFETIME_MS);',
+        replace:
+          'if (previous === undefined) return Math.min(nowMs + FLOW_TTL_MS + 1000, next.createdAtMs + FLOW_MAX_LIFETIME_MS);',
         fires: 'statement',
       },
     ],
