@@ -4,41 +4,16 @@
  * holds is never stopped.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { GatewayPool, type RunningGateway } from './gateway.ts';
+import { test } from 'node:test';
+import type { RunningGateway } from './gateway.ts';
+import { standInPool } from './test-support/stand-in-pool.ts';
 
-/** A stand-in gateway: answers every request with 200 on the port the pool gives it. */
-const SERVER = `require('node:http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT), '127.0.0.1')`;
-
-let workDir = '';
-let pool: GatewayPool;
-
-before(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'gateway-pool-'));
-  pool = new GatewayPool({
-    target: { kind: 'command', command: `"${process.execPath}" -e "${SERVER}"`, label: 'stand-in' },
-    workDir,
-    baseEnv: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` },
-    models: [],
-    faketimeLibrary: undefined,
-    startTimeoutMs: 10_000,
-    maxAlive: 2,
-    log: () => undefined,
-  });
-});
-
-after(async () => {
-  await pool.stopAll();
-  await rm(workDir, { recursive: true, force: true });
-});
+const pool = standInPool("'ok'");
 
 async function scenarioUsing(...configurations: string[]): Promise<RunningGateway[]> {
-  pool.beginScenario();
+  pool().beginScenario();
   const gateways: RunningGateway[] = [];
-  for (const name of configurations) gateways.push(await pool.acquire({ CONFIGURATION: name }));
+  for (const name of configurations) gateways.push(await pool().acquire({ CONFIGURATION: name }));
   return gateways;
 }
 

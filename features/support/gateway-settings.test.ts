@@ -1,46 +1,20 @@
 /**
  * A scenario's gateway settings are fixed once its gateway has started: a later change throws an
  * error naming the setting, instead of being silently ignored by a gateway that read its settings
- * at start. Runs a real (stand-in) gateway through the harness's pool.
+ * at start. Runs a real (stand-in) gateway through the harness's pool().
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { GatewayPool } from '../drivers/gateway.ts';
+import { test } from 'node:test';
+import { standInPool } from '../drivers/test-support/stand-in-pool.ts';
 import { GatewaySettings, GatewaySettingTooLate } from './gateway-settings.ts';
 
-/** A stand-in gateway: answers every request with its SETTING variable. */
-const SERVER = `require('node:http').createServer((q, s) => s.end(String(process.env.SETTING))).listen(Number(process.env.PORT), '127.0.0.1')`;
-
-let workDir = '';
-let pool: GatewayPool;
-
-before(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'gateway-settings-'));
-  pool = new GatewayPool({
-    target: { kind: 'command', command: `"${process.execPath}" -e "${SERVER}"`, label: 'stand-in' },
-    workDir,
-    baseEnv: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` },
-    models: [],
-    faketimeLibrary: undefined,
-    startTimeoutMs: 10_000,
-    maxAlive: 2,
-    log: () => undefined,
-  });
-});
-
-after(async () => {
-  await pool.stopAll();
-  await rm(workDir, { recursive: true, force: true });
-});
+const pool = standInPool('String(process.env.SETTING)');
 
 const DEFAULTS = { SETTING: 'default', REMOVED: 'yes' };
 
 async function startWith(settings: GatewaySettings): Promise<string> {
-  pool.beginScenario();
-  const gateway = await pool.acquire(settings.applyTo(DEFAULTS));
+  pool().beginScenario();
+  const gateway = await pool().acquire(settings.applyTo(DEFAULTS));
   settings.markStarted(`at ${gateway.url}`);
   return (await fetch(gateway.url)).text();
 }
