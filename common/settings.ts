@@ -107,11 +107,15 @@ export function portSetting(options: Common & { default: number }): Setting<numb
   return row(options, `\`${options.default}\``, false, (reader, name) => reader.port(name, options.default));
 }
 
-/** An absolute http(s) URL. */
-export function urlSetting(options: Common & { secret?: boolean }): Setting<string | undefined> {
-  return row(options, '(none)', options.secret ?? false, (reader, name) =>
-    reader.url(name, readOptions(options, name, options.secret)),
-  );
+/** An absolute http(s) URL; `required`: its absence is a problem too (the value is then ''). */
+export function urlSetting(options: Common & { secret?: boolean; required: true }): Setting<string>;
+export function urlSetting(options: Common & { secret?: boolean; required?: false }): Setting<string | undefined>;
+export function urlSetting(options: Common & { secret?: boolean; required?: boolean }): Setting<string | undefined> {
+  return row(options, options.required ? '**required**' : '(none)', options.secret ?? false, (reader, name) => {
+    const read = readOptions(options, name, options.secret);
+    if (options.required && !reader.raw(name, read)) return reader.required(name, read);
+    return reader.url(name, read) ?? (options.required ? '' : undefined);
+  });
 }
 
 /** A comma-separated list; entries trimmed, empty entries dropped. */

@@ -186,17 +186,17 @@ export const PROXY_SETTINGS = {
   }),
   authorizationEndpoint: urlSetting({
     variable: 'GENERIC_AUTHORIZATION_ENDPOINT',
-    shownDefault: '**required**',
+    required: true,
     meaning: 'IdP authorization endpoint (absolute http(s) URL)',
   }),
   tokenEndpoint: urlSetting({
     variable: 'GENERIC_TOKEN_ENDPOINT',
-    shownDefault: '**required**',
+    required: true,
     meaning: 'IdP token endpoint',
   }),
   userinfoEndpoint: urlSetting({
     variable: 'GENERIC_USERINFO_ENDPOINT',
-    shownDefault: '**required**',
+    required: true,
     meaning: 'IdP userinfo endpoint',
   }),
   scope: textSetting({
@@ -317,9 +317,9 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
   const idp: IdpSettings = {
     clientId: s.clientId,
     clientSecret: s.clientSecret,
-    authorizationEndpoint: requiredUrl(reader, 'GENERIC_AUTHORIZATION_ENDPOINT', s.authorizationEndpoint),
-    tokenEndpoint: requiredUrl(reader, 'GENERIC_TOKEN_ENDPOINT', s.tokenEndpoint),
-    userinfoEndpoint: requiredUrl(reader, 'GENERIC_USERINFO_ENDPOINT', s.userinfoEndpoint),
+    authorizationEndpoint: s.authorizationEndpoint,
+    tokenEndpoint: s.tokenEndpoint,
+    userinfoEndpoint: s.userinfoEndpoint,
     scope: s.scope
       .split(/[\s,]+/)
       .filter(Boolean)
@@ -408,12 +408,6 @@ function checkSecretStrength(reader: EnvReader, name: string, value: string): vo
       true,
     );
   }
-}
-
-/** A required endpoint: missing is reported by the table's row only when no value was read at all. */
-function requiredUrl(reader: EnvReader, name: string, value: string | undefined): string {
-  if (!reader.raw(name)) return reader.required(name);
-  return value ?? '';
 }
 
 function readModelsFile(reader: EnvReader, path: string): ModelsFile {

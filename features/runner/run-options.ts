@@ -5,6 +5,7 @@
  * UsageError (exit code 2), so a user fixes a command line in one go.
  */
 import { availableParallelism } from 'node:os';
+import { positiveInt } from '../../common/command-line.ts';
 import { readDurations } from './run-record.ts';
 import { parseShard, type ShardSpec } from './shards.ts';
 import {
@@ -107,9 +108,12 @@ export async function readRunOptions(
   };
   const count = (flag: string, text: string | undefined, fallback: number): number => {
     if (text === undefined) return fallback;
-    if (/^[1-9][0-9]*$/.test(text)) return Number(text);
-    problems.push(`${flag} must be a whole number from 1, got "${text}"`);
-    return fallback;
+    try {
+      return positiveInt(text);
+    } catch (error) {
+      problems.push(`${flag} ${(error as Error).message}, got "${text}"`);
+      return fallback;
+    }
   };
 
   let gateway: NamedGateway = raw.gatewayCmd ? { kind: 'command', command: raw.gatewayCmd } : { kind: 'embedded' };

@@ -273,6 +273,7 @@ Then(
           Date.now() < deadline,
           `replica ${index} was not answering again ${seconds} s after Redis was back: ${seen}`,
         );
+        // A poll interval until the deadline above, not a sleep standing in for a condition.
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
