@@ -22,6 +22,18 @@ import { PostgresServer } from '../../features/drivers/postgres-server.ts';
 import { findPostgres } from '../../features/drivers/system-packages.ts';
 import { PROXY_SETTINGS } from '../../reference-proxy/index.ts';
 import { Balancer, type Outcome, Person, runLogin } from './client.ts';
+import {
+  gatewayEnvironment,
+  type Launch,
+  numberedNames,
+  percentile,
+  personAddress,
+  startGateway,
+  startMockIdp,
+  tallyOutcomes,
+  warmUp,
+  writeUsersFile,
+} from './servers.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAX_LOGINS = 20_000;
@@ -236,11 +248,6 @@ function descendants(pid: number): number[] {
   return found;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
 async function main(): Promise<number> {
   program.parse(process.argv);
   const raw = program.opts<Omit<Options, 'kill'> & { kill?: KillEvent[] }>();
@@ -259,32 +266,27 @@ async function main(): Promise<number> {
   // PostgreSQL runs as its own user (root may not run it): it must reach its folder inside this one.
   await chmod(workDir, 0o755);
   const loadBefore = loadavg();
-  const usernames = Array.from({ length: options.logins }, (_, i) => `load-${String(i + 1).padStart(5, '0')}`);
-  const warmupUsers = Array.from({ length: options.warmup }, (_, i) => `warmup-${String(i + 1).padStart(3, '0')}`);
+  const usernames = numberedNames('load', options.logins);
+  const warmupUsers = numberedNames('warmup', options.warmup, 3);
   const usersFile = join(workDir, 'users.json');
-  writeFileSync(
-    usersFile,
-    JSON.stringify({
-      users: [...warmupUsers, ...usernames].map((username) => ({
-        username,
-        claims: { preferred_username: username, email: `${username}@example.com`, email_verified: true },
-      })),
-    }),
-  );
+  writeUsersFile(usersFile, [...warmupUsers, ...usernames]);
   const baseEnv = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? workDir };
   let postgres: PostgresServer | undefined;
   let redis: Redis | undefined;
   const gateways: Managed[] = [];
   const memory: Record<string, number> = {};
+  // Every server runs from the TypeScript (tsx), its log in the work folder.
+  const launch: Launch<Managed> = async (name, command, args, env, ready) => {
+    const started = start(name, command, args, env, workDir);
+    return { process: started, match: await waitForLine(started, ready, 30_000) };
+  };
   try {
-    const idp = start(
-      'mock-idp',
-      process.execPath,
-      ['--import', 'tsx', 'mock-idp/main.ts', '--port', '0', '--users', usersFile],
-      baseEnv,
-      workDir,
-    );
-    const idpUrl = (await waitForLine(idp, /listening on (http:\/\/\S+)/, 30_000))[1] as string;
+    const { process: idp, url: idpUrl } = await startMockIdp(launch, {
+      root: ROOT,
+      from: 'source',
+      usersFile,
+      env: baseEnv,
+    });
     if (useRedis) {
       redis = new Redis(await freePort(), workDir);
       await redis.start();
@@ -298,36 +300,25 @@ async function main(): Promise<number> {
     // The public address the replicas share (the redirect URI): nothing listens there; the client's
     // balancer sends each request to a replica, as a load balancer would.
     const publicOrigin = `http://127.0.0.1:${await freePort()}`;
-    const gatewayEnv: Record<string, string> = {
-      ...baseEnv,
-      LITELLM_MASTER_KEY: `sk-${randomBytes(32).toString('hex')}`,
-      EXPERIMENTAL_UI_LOGIN: 'true',
-      GENERIC_CLIENT_ID: 'litellm-cli-test',
-      GENERIC_CLIENT_SECRET: 'litellm-cli-test-secret',
-      GENERIC_AUTHORIZATION_ENDPOINT: `${idpUrl}/authorize`,
-      GENERIC_TOKEN_ENDPOINT: `${idpUrl}/token`,
-      GENERIC_USERINFO_ENDPOINT: `${idpUrl}/userinfo`,
-      PROXY_BASE_URL: publicOrigin,
-      LOG_LEVEL: 'info',
-      ...(redis ? { REDIS_URL: redis.url } : {}),
-      ...(postgres ? { DATABASE_URL: postgres.url } : { REFERENCE_PROXY_SQLITE_PATH: join(workDir, 'users.sqlite') }),
-      ...Object.fromEntries(
+    const gatewayEnv = gatewayEnvironment({
+      baseEnv,
+      idpUrl,
+      publicOrigin,
+      masterKey: `sk-${randomBytes(32).toString('hex')}`,
+      redisUrl: redis?.url,
+      databaseUrl: postgres?.url,
+      sqlitePath: join(workDir, 'users.sqlite'),
+      extra: Object.fromEntries(
         options.gatewayEnv.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
       ),
-    };
+    });
     const replicaCount = options.topology === 'replicas' ? 2 : 1;
     const backends: string[] = [];
     for (let i = 0; i < replicaCount; i++) {
       const name = replicaCount === 1 ? 'gateway' : `replica-${i + 1}`;
-      const gateway = start(
-        name,
-        process.execPath,
-        ['--import', 'tsx', 'reference-proxy/main.ts', '--port', '0'],
-        gatewayEnv,
-        workDir,
-      );
-      gateways.push(gateway);
-      backends.push((await waitForLine(gateway, /"url":"(http:\/\/[^"]+)"/, 30_000))[1] as string);
+      const gateway = await startGateway(launch, { root: ROOT, from: 'source', name, env: gatewayEnv });
+      gateways.push(gateway.process);
+      backends.push(gateway.url);
     }
     const balancer = new Balancer(publicOrigin, backends);
     const settings = Object.fromEntries(
@@ -338,18 +329,7 @@ async function main(): Promise<number> {
     );
 
     // ---- warm-up: a gateway that has been running (code compiled, connections open), one login at a time
-    for (const [i, username] of warmupUsers.entries()) {
-      const person = new Person(`127.200.0.${i + 1}`, balancer);
-      const outcome = await runLogin({
-        person,
-        publicBaseUrl: publicOrigin,
-        username,
-        deadlineMs: performance.now() + 30_000,
-        retryRefused: true,
-      });
-      person.close();
-      if (outcome.kind !== 'ok') throw new Error(`warm-up login ${i + 1} failed: ${JSON.stringify(outcome)}`);
-    }
+    await warmUp(balancer, publicOrigin, warmupUsers);
 
     // ---- the burst
     for (const p of running) notePeak(p);
@@ -391,8 +371,7 @@ async function main(): Promise<number> {
     }, 500);
     const outcomes = await Promise.all(
       usernames.map(async (username, i) => {
-        const n = i + 1;
-        const person = new Person(`127.${1 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`, balancer);
+        const person = new Person(personAddress(i + 1), balancer);
         let counted = false;
         try {
           return await runLogin({
@@ -420,19 +399,7 @@ async function main(): Promise<number> {
     for (const timer of timers) clearTimeout(timer);
 
     // ---- what happened
-    const ok = outcomes.filter((o) => o.kind === 'ok');
-    const refused = outcomes.filter((o) => o.kind === 'refused');
-    const lost = outcomes.filter((o) => o.kind === 'lost');
-    const crossed = outcomes.filter((o) => o.kind === 'crossed');
-    const seen = new Set<string>();
-    let duplicated = 0;
-    for (const o of ok) {
-      const id = o.jti ?? o.key;
-      if (seen.has(o.key) || seen.has(id)) duplicated++;
-      seen.add(o.key);
-      seen.add(id);
-    }
-    const latencies = ok.map((o) => o.startToKeyMs).sort((a, b) => a - b);
+    const { ok, refused, lost, crossed, duplicated, latencies } = tallyOutcomes(outcomes);
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
     const stepMedians = Object.fromEntries(
