@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { listen } from './http-server.ts';
 
@@ -42,4 +43,59 @@ test('a well-formed request on the same server is answered as usual', async (t) 
   const { answer } = await sendRaw(server.port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
   assert.match(answer, /^HTTP\/1\.1 200 /);
   assert.match(answer, /\r\n\r\nok$/);
+});
+
+test('a burst of connections beyond Node’s default backlog (511) waits in the kernel’s queue instead of being dropped', async (t) => {
+  // A server in a child process whose event loop is blocked (as a saturated one is) accepts
+  // nothing: every connection the kernel completes for it waits in its listen queue. With Node's
+  // default backlog the kernel completes 512 and drops the SYNs of the rest (the client would retry
+  // after 1 s); 700 connections must all complete.
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `import { listen } from ${JSON.stringify(new URL('./http-server.ts', import.meta.url).href)};
+       const server = await listen((_req, res) => res.end('ok'), '127.0.0.1', 0);
+       console.log('port ' + server.port);
+       process.stdin.once('data', () => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20000); process.exit(0); });`,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  t.after(() => child.kill('SIGKILL'));
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /port (\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening`)));
+  });
+  child.stdin.write('block\n');
+  const sockets: Socket[] = [];
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+  });
+  const BURST = 700;
+  // The deadline is a bound on a condition (all connected), not a sleep: it passes as soon as the
+  // kernel has completed every handshake, which takes milliseconds when the queue holds them.
+  const connected = await new Promise<number>((resolve) => {
+    let count = 0;
+    const deadline = setTimeout(() => resolve(count), 5000);
+    for (let i = 0; i < BURST; i += 1) {
+      const socket = connect(port, '127.0.0.1', () => {
+        count += 1;
+        if (count === BURST) {
+          clearTimeout(deadline);
+          resolve(count);
+        }
+      });
+      socket.on('error', () => {});
+      sockets.push(socket);
+    }
+  });
+  assert.equal(connected, BURST, `${connected} of ${BURST} connections completed while the server was busy`);
 });

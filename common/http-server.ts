@@ -14,12 +14,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * How many connections the kernel may hold for us before we accept them. Node's default, 511, is
+ * what a burst of logins overflows (1,000 CLIs starting at once): the kernel then drops the SYNs
+ * beyond it, and each dropped client tries again only after TCP's 1 s, 3 s, 7 s retransmission
+ * delays, so logins already admitted waited seconds for their next connection. The kernel caps the
+ * value at net.core.somaxconn (4096 on current Linux).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export async function listen(handler: RequestListener, host: string, port: number): Promise<RunningServer> {
   const server = createServer(handler);
   server.on('clientError', answerUnparsableRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
