@@ -12,9 +12,9 @@
 // node_modules/.package-lock.json (rewritten by every install), each with its size, mtime and
 // ctime: a write changes ctime, which no tool can set back (tar, cp -p and git restore mtimes
 // only). Any difference, a missing file or an unreadable manifest means a rebuild before the run.
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -56,13 +56,23 @@ export function bundleOptions(root, entry) {
     external: BUNDLED_COMMANDS[entry].external,
     define: { 'import.meta.url': '__bundleImportMetaUrl' },
     banner: { js: "const __bundleImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    // Pure ASCII (every other character escaped, and no comments, where esbuild would keep one as
+    // it is), so that run-bundle.mjs reads it as latin1: 1 ms instead of 6 for UTF-8 here.
+    charset: 'ascii',
+    minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'silent',
   };
 }
 
-/** `<name>.<hash of the content>.cjs`: a new bundle never takes the name, or the code cache, of another. */
+/**
+ * `<name>.<hash of the content>.cjs`: a new bundle never takes the name, or the code cache, of another.
+ * Throws when the bundle is not pure ASCII (see bundleOptions): run-bundle.mjs would misread it.
+ */
 export function bundleFileName(name, code) {
+  if (code.some((byte) => byte > 0x7f)) throw new Error(`the ${name} bundle holds a character that is not ASCII`);
+  // Required here, not imported above: a checkout whose bundle is up to date never loads node:crypto.
+  const { createHash } = createRequire(import.meta.url)('node:crypto');
   return `${name}.${createHash('sha256').update(code).digest('hex').slice(0, 16)}.cjs`;
 }
 
@@ -76,8 +86,9 @@ export function bundleFileName(name, code) {
  * @returns {Promise<URL | undefined>}
  */
 export async function checkoutBundle(root, entry, { settleMs = SETTLE_MS } = {}) {
-  // node_modules may be shared by several checkouts (a symlink): each has its own folder.
-  const checkoutId = createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12);
+  // node_modules may be shared by several checkouts (a symlink): each has its own folder, named
+  // after the checkout's path (no hash: node:crypto is not loaded on this path, which runs every time).
+  const checkoutId = resolve(root).replace(/[^A-Za-z0-9_.-]+/g, '-');
   const dir = join(root, 'node_modules', '.cache', 'cli-sso-harness', checkoutId);
   const name = entry.replaceAll('/', '-');
   const manifestFile = join(dir, `${name}.json`);

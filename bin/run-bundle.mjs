@@ -26,7 +26,9 @@ export function runBundle(url) {
   const file = fileURLToPath(url);
   let source;
   try {
-    source = readFileSync(file, 'utf8');
+    // latin1: the bundles are pure ASCII (command-bundle.mjs checks), where latin1 and UTF-8 read
+    // the same, and latin1 is a copy where UTF-8 is a decoding (1 ms instead of 6 for ~1 MB).
+    source = readFileSync(file, 'latin1');
   } catch {
     return false;
   }

@@ -4,7 +4,6 @@
  * same directory, fsync, rename) so a crash or a parallel `cli-sso whoami` never sees half a file,
  * with mode 0600 in a 0700 directory because the file holds a bearer key.
  */
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
@@ -58,6 +57,8 @@ export class TokenStore {
     const directory = dirname(this.path);
     await mkdir(directory, { recursive: true, mode: TOKEN_DIR_MODE });
     if (this.ownsDirectory) await chmod(directory, TOKEN_DIR_MODE);
+    // node:crypto is loaded here, when a login is stored, not at every start (~15 modules of Node's own).
+    const { randomBytes } = await import('node:crypto');
     const temporary = join(directory, `.${TOKEN_FILE_NAME}.${randomBytes(6).toString('hex')}.tmp`);
     const handle = await open(temporary, 'wx', TOKEN_FILE_MODE);
     try {

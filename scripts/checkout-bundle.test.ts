@@ -96,6 +96,12 @@ test('a run leaves a V8 code cache beside the bundle, and the next run uses it',
   assert.equal((await stat(cache)).mtimeMs, written, 'an accepted cache is not written again');
 });
 
+test('text that is not ASCII comes out as written (the bundle escapes it; the runner reads latin1)', async () => {
+  await writeFile(join(root, 'cli/word.ts'), "// Grüße\nexport const word: string = 'Grüße, 東京 ✓';\n");
+  assert.equal(run(await bundle()), 'Grüße, 東京 ✓');
+  await writeFile(join(root, 'cli/word.ts'), "export const word: string = 'two';\n");
+});
+
 test('a source that does not compile gives no bundle; once fixed, it runs again', async () => {
   await writeFile(join(root, 'cli/word.ts'), "export const word: string = 'four\n");
   assert.equal(await checkoutBundle(root, 'cli/main', { settleMs: 0 }), undefined);
