@@ -12,22 +12,36 @@
 // node_modules/.package-lock.json (rewritten by every install), each with its size, mtime and
 // ctime: a write changes ctime, which no tool can set back (tar, cp -p and git restore mtimes
 // only). Any difference, a missing file or an unreadable manifest means a rebuild before the run.
-import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** The commands run as a bundle, each with the packages it leaves outside (see bundleOptions). */
+/**
+ * The commands run as a bundle. Every package is inside, even those a command imports only when it
+ * needs them (ora, @inquirer/select, open): code compiled through node:vm, as run-bundle.mjs
+ * compiles a bundle, has no loader for import() (Node 20.12's vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER
+ * is experimental, warns on stderr, and is lost with a code cache), and esbuild turns the import()
+ * of a package inside into a call that runs it only then. `besides`: files a package finds beside
+ * its own file (through import.meta.url, which in a bundle is the bundle's), copied beside the bundle.
+ */
 export const BUNDLED_COMMANDS = {
-  // ora (the spinner, on a terminal only), @inquirer/select (the team prompt) and open (the
-  // browser; it finds its xdg-open beside its own file) are imported only when needed: outside the
-  // bundle, they are read only then.
-  'cli/main': { external: ['ora', '@inquirer/select', 'open'] },
+  // `open` prefers its own xdg-open script to the system's (which a machine may lack).
+  'cli/main': { besides: [{ pkg: 'open', file: 'xdg-open' }] },
 };
 
 /** The manifest's format (a change to the build itself needs no bump: this file is one of the inputs). */
-const MANIFEST_VERSION = 1;
+const MANIFEST_VERSION = 2;
 
 /**
  * An input changed this close to the start of a build (or during it) may have been read half old,
@@ -40,8 +54,8 @@ const STALE_BUNDLE_MS = 60_000;
 
 /**
  * esbuild options for `entry` (e.g. `cli/main`): CommonJS for Node 20, to be run by run-bundle.mjs
- * with a V8 code cache (node:vm compiles scripts, not ES modules); packages inside except the
- * command's late ones; import.meta.url the bundle's own URL.
+ * with a V8 code cache (node:vm compiles scripts, not ES modules); every package inside;
+ * import.meta.url the bundle's own URL.
  * @param {string} root the repository's root
  * @param {keyof typeof BUNDLED_COMMANDS} entry
  */
@@ -53,7 +67,6 @@ export function bundleOptions(root, entry) {
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: BUNDLED_COMMANDS[entry].external,
     define: { 'import.meta.url': '__bundleImportMetaUrl' },
     banner: { js: "const __bundleImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     // Pure ASCII (every other character escaped, and no comments, where esbuild would keep one as
@@ -62,18 +75,44 @@ export function bundleOptions(root, entry) {
     minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'silent',
+    metafile: true,
+    write: false,
+    outfile: join(root, `${entry}.cjs`),
   };
 }
 
 /**
- * `<name>.<hash of the content>.cjs`: a new bundle never takes the name, or the code cache, of another.
- * Throws when the bundle is not pure ASCII (see bundleOptions): run-bundle.mjs would misread it.
+ * Bundles `entry`: its code, its file name (`<name>.<hash of the content>.cjs`, so that a new bundle
+ * never takes the name, or the code cache, of another), the files esbuild read, and the files to
+ * copy beside it. Throws (with esbuild's messages) when the source does not compile, and when the
+ * bundle could not run under run-bundle.mjs: a character that is not ASCII, an import() left to
+ * Node (of one of Node's own modules: take those with require).
+ * @param {string} root the repository's root
+ * @param {keyof typeof BUNDLED_COMMANDS} entry
+ * @returns {Promise<{ code: Uint8Array, fileName: string, inputs: string[], besides: Array<{ from: string, name: string }> }>}
  */
-export function bundleFileName(name, code) {
-  if (code.some((byte) => byte > 0x7f)) throw new Error(`the ${name} bundle holds a character that is not ASCII`);
+export async function bundleCommand(root, entry) {
+  const { build } = await import('esbuild');
+  const result = await build(bundleOptions(root, entry));
+  const output = Object.values(result.metafile.outputs)[0];
+  const code = result.outputFiles[0].contents;
+  const name = entry.replaceAll('/', '-');
+  const lateImports = output.imports.filter((i) => i.external && i.kind === 'dynamic-import').map((i) => i.path);
+  if (lateImports.length > 0) {
+    throw new Error(
+      `the ${entry} bundle would import() ${lateImports.join(', ')} at run time, which code compiled through node:vm cannot do: require it (createRequire) instead`,
+    );
+  }
+  if (code.some((byte) => byte > 0x7f)) throw new Error(`the ${entry} bundle holds a character that is not ASCII`);
   // Required here, not imported above: a checkout whose bundle is up to date never loads node:crypto.
   const { createHash } = createRequire(import.meta.url)('node:crypto');
-  return `${name}.${createHash('sha256').update(code).digest('hex').slice(0, 16)}.cjs`;
+  const fileName = `${name}.${createHash('sha256').update(code).digest('hex').slice(0, 16)}.cjs`;
+  const requireFromRoot = createRequire(join(root, 'package.json'));
+  const besides = BUNDLED_COMMANDS[entry].besides.map(({ pkg, file }) => ({
+    from: join(dirname(requireFromRoot.resolve(pkg)), file),
+    name: file,
+  }));
+  return { code, fileName, inputs: Object.keys(result.metafile.inputs).map((input) => resolve(root, input)), besides };
 }
 
 /**
@@ -139,21 +178,21 @@ function statOf(path) {
 
 async function rebuild(root, entry, dir, name, manifestFile, settleMs) {
   const startedMs = Date.now();
-  const { build } = await import('esbuild');
-  const result = await build({ ...bundleOptions(root, entry), write: false, metafile: true, outfile: `${name}.cjs` });
-  const code = result.outputFiles[0].contents;
-  const read = Object.keys(result.metafile.inputs).map((input) => resolve(root, input));
+  const { code, fileName: bundle, inputs: read, besides } = await bundleCommand(root, entry);
+  await mkdir(dir, { recursive: true });
+  for (const { from, name: file } of besides) copyExecutable(from, join(dir, file));
   // Files that steer the build without being read as code; a missing one (no npm lock in a checkout
   // installed by another tool) is a state of its own, and its coming changes the stamp.
   const steering = [
     fileURLToPath(import.meta.url),
     ...['tsconfig.json', 'package.json', 'node_modules/.package-lock.json'].map((file) => join(root, file)),
+    ...besides.map(({ from }) => from),
   ];
+  // The copies beside the bundle, just made: a copy removed later is made again.
+  const copies = besides.map(({ name: file }) => join(dir, file));
   const seen = [...read, ...steering].map((path) => ({ path, ...statOf(path) }));
   // The bundle's name carries its content's hash: the manifest, written last and renamed into place,
   // never points at a bundle that another process is still writing or built from other sources.
-  const bundle = bundleFileName(name, code);
-  await mkdir(dir, { recursive: true });
   const partial = (file) => `${file}.${process.pid}.partial`;
   writeFileSync(partial(join(dir, bundle)), code);
   renameSync(partial(join(dir, bundle)), join(dir, bundle));
@@ -162,12 +201,23 @@ async function rebuild(root, entry, dir, name, manifestFile, settleMs) {
     ({ path, stamp, changedMs }) => !(stamp === 'missing' && read.includes(path)) && changedMs < startedMs - settleMs,
   );
   if (settled) {
-    const inputs = seen.map(({ path, stamp }) => [path, stamp]);
+    const inputs = [...seen, ...copies.map((path) => ({ path, ...statOf(path) }))].map(({ path, stamp }) => [
+      path,
+      stamp,
+    ]);
     writeFileSync(partial(manifestFile), JSON.stringify({ version: MANIFEST_VERSION, bundle, inputs }));
     renameSync(partial(manifestFile), manifestFile);
   }
   removeStaleBundles(dir, name, bundle);
   return pathToFileURL(join(dir, bundle));
+}
+
+/** Copies `from` to `to` (replacing it whole), executable. */
+export function copyExecutable(from, to) {
+  const partial = `${to}.${process.pid}.partial`;
+  copyFileSync(from, partial);
+  chmodSync(partial, 0o755);
+  renameSync(partial, to);
 }
 
 /**

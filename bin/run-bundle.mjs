@@ -14,7 +14,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { constants, Script } from 'node:vm';
+import { Script } from 'node:vm';
 
 /**
  * Runs the bundle at `url`; false when there is no such file (the caller then imports it the usual
@@ -33,16 +33,11 @@ export function runBundle(url) {
     return false;
   }
   const require = createRequire(file);
-  // The bundle's import() of its late packages (ora, open...) needs Node's own loader, which code
-  // compiled through node:vm gets only from Node 20.12 on: before that, no cache.
-  const loader = constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  if (loader === undefined) {
-    require(file);
-    return true;
-  }
   const cacheFile = `${file}.v8-code-cache`;
   const cachedData = readCache(cacheFile);
-  const script = new Script(Module.wrap(source), { filename: file, cachedData, importModuleDynamically: loader });
+  // No importModuleDynamically: the bundles hold no import() that Node would have to load
+  // (command-bundle.mjs refuses to build one).
+  const script = new Script(Module.wrap(source), { filename: file, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) {
     process.once('exit', () => saveCache(script, cacheFile));
   }

@@ -13,6 +13,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
 import { request as httpRequest } from 'node:http';
+import { createRequire } from 'node:module';
 
 export interface Exchange {
   method: 'GET' | 'POST';
@@ -128,12 +129,16 @@ export async function exchange(url: string, options: Exchange): Promise<Exchange
 }
 
 /** One request; resolves with the answer's head, its body still to read. */
-async function send(
+function send(
   target: URL,
   options: { method: string; headers: Record<string, string>; signal: AbortSignal },
 ): Promise<IncomingMessage> {
   // node:https (and TLS under it) only for a gateway that needs it: loading it costs every start.
-  const request = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
+  // Through require: an import() would need a loader callback in a bundle compiled through node:vm.
+  const request =
+    target.protocol === 'https:'
+      ? (createRequire(import.meta.url)('node:https') as typeof import('node:https')).request
+      : httpRequest;
   const requestOptions: RequestOptions = { method: options.method, headers: options.headers, signal: options.signal };
   return new Promise((resolve, reject) => {
     let outgoing: ReturnType<typeof httpRequest>;

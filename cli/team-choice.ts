@@ -4,6 +4,7 @@
  * input (the team's number or its id), as a script or a test harness answers a prompt; with nothing
  * to read either, a clear error that lists the teams and names `--team <id>`.
  */
+import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { TeamDetail } from '../protocol/cli-sso.ts';
 import { CliError } from './exit-codes.ts';
@@ -67,8 +68,6 @@ async function teamFromInputLine(teams: TeamDetail[], options: TeamChoiceOptions
       .map((t, i) => `  ${i + 1}. ${describeTeam(t)}`)
       .join('\n')}\nTeam (number or id): `,
   );
-  // node:readline is loaded only for this question, not at every start.
-  const { createInterface } = await import('node:readline');
   const lines = createInterface({ input: options.input, crlfDelay: Number.POSITIVE_INFINITY });
   const abort = () => lines.close();
   options.signal.addEventListener('abort', abort, { once: true });

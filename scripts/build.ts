@@ -21,8 +21,7 @@ import { cp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { bundleFileName, bundleOptions } from '../bin/command-bundle.mjs';
+import { bundleCommand, copyExecutable } from '../bin/command-bundle.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -48,17 +47,11 @@ async function featureFiles(dir: string): Promise<string[]> {
   return found;
 }
 
-/** dist/cli/main.<hash>.cjs, and dist/cli/main.js (tsc's, unused) replaced by its launcher. */
+/** dist/cli/cli-main.<hash>.cjs (and the files it needs beside it); dist/cli/main.js (tsc's, unused) replaced by its launcher. */
 async function bundleCli(): Promise<void> {
-  const { outputFiles } = await build({
-    ...bundleOptions(ROOT, 'cli/main'),
-    outfile: join(DIST, 'cli/main.cjs'),
-    write: false,
-    logLevel: 'warning',
-  });
-  const code = (outputFiles[0] as { contents: Uint8Array }).contents;
-  const bundle = bundleFileName('main', code);
-  await writeFile(join(DIST, 'cli', bundle), code);
+  const { code, fileName, besides } = await bundleCommand(ROOT, 'cli/main');
+  await writeFile(join(DIST, 'cli', fileName), code);
+  for (const { from, name } of besides) copyExecutable(from, join(DIST, 'cli', name));
   await writeFile(
     join(DIST, 'cli/main.js'),
     [
@@ -67,7 +60,7 @@ async function bundleCli(): Promise<void> {
       '',
       '// Bundled again by esbuild (the conformance harness does so), this launcher finds no bundle beside',
       '// itself, and the import below, which esbuild has then put inside, runs the CLI instead.',
-      `if (!runBundle(new URL(${JSON.stringify(`./${bundle}`)}, import.meta.url))) import(${JSON.stringify(`./${bundle}`)});`,
+      `if (!runBundle(new URL(${JSON.stringify(`./${fileName}`)}, import.meta.url))) import(${JSON.stringify(`./${fileName}`)});`,
       '',
     ].join('\n'),
   );
