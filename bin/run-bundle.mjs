@@ -1,5 +1,5 @@
 // Runs a command's CommonJS bundle in this process as `require` would, with a V8 code cache kept
-// beside it: the shipped dist/cli/main.js runs dist/cli/main.<hash>.cjs this way, and a checkout's
+// beside it: the shipped dist/cli/main.js runs dist/cli/cli-main.<hash>.cjs this way, and a checkout's
 // bin/cli-sso.mjs its cached bundle (command-bundle.mjs).
 //
 // Node 20 has no compile cache of its own (module.enableCompileCache is Node 22.1), so the bundle is
@@ -10,7 +10,7 @@
 // carries a hash of the bundle's content, so a cache never meets another bundle than its own; V8
 // itself refuses a cache from another V8 version or other flags, and the file is then compiled as
 // usual and the cache written again. A folder that cannot be written to just gets no cache.
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,8 @@ export function runBundle(url) {
   // No importModuleDynamically: the bundles hold no import() that Node would have to load
   // (command-bundle.mjs refuses to build one).
   const script = new Script(Module.wrap(source), { filename: file, cachedData });
-  if (cachedData === undefined || script.cachedDataRejected) {
+  // Serializing a cache costs ~8 ms at exit: not for a folder that cannot keep it (a global install).
+  if ((cachedData === undefined || script.cachedDataRejected) && writable(dirname(file))) {
     process.once('exit', () => saveCache(script, cacheFile));
   }
   const module = new Module(file, null);
@@ -46,6 +47,15 @@ export function runBundle(url) {
   module.paths = require.resolve.paths('x') ?? [];
   script.runInThisContext()(module.exports, require, module, file, dirname(file));
   return true;
+}
+
+function writable(dir) {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readCache(path) {
