@@ -8,7 +8,7 @@
  *   2. the files the code reads at run time, copied to the same place under dist/: the features and
  *      the requirement catalogue, the contract the reports link to, the browser catcher, the
  *      libfaketime fix's C source, the code-cache launcher, the users file's JSON Schema and example;
- *   3. the CLI as one esbuild bundle, dist/cli/main.<hash>.cjs (bin/command-bundle.mjs), and
+ *   3. the CLI as one esbuild bundle, dist/cli/cli-main.<hash>.cjs (bin/command-bundle.mjs), and
  *      dist/cli/main.js replaced by a launcher that runs it with a V8 code cache (bin/run-bundle.mjs):
  *      `cli-sso` then starts without Node resolving and linking its ~180 modules one by one, nor
  *      compiling them again at each run (the other dist/cli/ files stay, with their declarations).
