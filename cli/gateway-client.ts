@@ -17,6 +17,14 @@ import {
 } from '../protocol/cli-sso.ts';
 import { apiErrorTypeOf, errorMessageOf } from '../protocol/errors.ts';
 import { redactText } from '../protocol/redact.ts';
+import {
+  AnswerTooLargeError,
+  type ExchangeAnswer,
+  ExchangeTimeoutError,
+  exchange,
+  NetworkError,
+  RequestNotBuiltError,
+} from './http-exchange.ts';
 import { shown } from './terminal-safe.ts';
 
 /** The gateway answered with an HTTP error status. */
@@ -169,21 +177,18 @@ const OPERATIONS = {
 
 export interface GatewayClientOptions {
   baseUrl: string;
-  fetch?: typeof fetch;
 }
 
 export class GatewayClient {
   readonly baseUrl: string;
-  private readonly fetchImpl: typeof fetch;
 
   constructor(options: GatewayClientOptions) {
     this.baseUrl = options.baseUrl;
-    this.fetchImpl = options.fetch ?? fetch;
   }
 
   /** POST /sso/cli/start: no body, no auth (section 2). */
   async start(options: RequestOptions): Promise<StartAnswer> {
-    const { body } = await this.request(OPERATIONS.start, CLI_SSO_PATHS.start, { method: 'POST' }, options);
+    const { body } = await this.request(OPERATIONS.start, CLI_SSO_PATHS.start, 'POST', {}, options);
     return parseStartAnswer(body);
   }
 
@@ -195,13 +200,14 @@ export class GatewayClient {
     const query = options.teamId ? `?${new URLSearchParams({ team_id: options.teamId })}` : '';
     const headers: Record<string, string> = { [POLL_SECRET_HEADER]: options.pollSecret };
     if (options.preferWaitSeconds !== undefined) headers['prefer'] = `wait=${options.preferWaitSeconds}`;
-    const { body, response } = await this.request(
+    const { body, answer } = await this.request(
       OPERATIONS.poll,
       `${CLI_SSO_PATHS.poll(options.loginId)}${query}`,
-      { method: 'GET', headers },
+      'GET',
+      headers,
       options,
     );
-    const applied = response.headers.get('preference-applied') ?? '';
+    const applied = [answer.headers['preference-applied'] ?? ''].flat().join(', ');
     return { answer: parsePollAnswer(body), longPollHonoured: /(^|[\s,;])wait\s*=/i.test(applied) };
   }
 
@@ -214,55 +220,54 @@ export class GatewayClient {
     const { body } = await this.request(
       OPERATIONS.models,
       CLI_SSO_PATHS.models,
-      { method: 'GET', headers: { [headerName]: `Bearer ${options.key}` } },
+      'GET',
+      { [headerName]: `Bearer ${options.key}` },
       options,
     );
     return parseModelsAnswer(body);
   }
 
   private async request(
-    { operation, answer }: Operation,
+    { operation, answer: answerName }: Operation,
     path: string,
-    init: RequestInit,
+    method: 'GET' | 'POST',
+    headers: Record<string, string>,
     options: RequestOptions,
-  ): Promise<{ body: unknown; response: Response }> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const url = joinUrl(this.baseUrl, path);
-    let response: Response;
-    let text: string;
+  ): Promise<{ body: unknown; answer: ExchangeAnswer }> {
+    let answer: ExchangeAnswer;
     try {
-      response = await this.fetchImpl(url, {
-        ...init,
-        signal,
-        headers: { accept: 'application/json', ...init.headers },
+      answer = await exchange(joinUrl(this.baseUrl, path), {
+        method,
+        headers: { accept: 'application/json', ...headers },
+        signal: options.signal,
+        timeoutMs: options.timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
       });
-      text = await readCapped(response, MAX_ANSWER_BYTES);
     } catch (error) {
-      if (error instanceof AnswerTooLargeError) throw new WireFormatError(answer, '(body)', error.message);
-      if (options.signal?.aborted) throw options.signal.reason ?? error;
-      // fetch refuses a request it cannot build (a header value it cannot carry) with a TypeError
-      // that has no network cause and quotes the value: not a network failure, and never printed.
-      if (error instanceof TypeError && error.cause === undefined) {
-        throw new RequestNotSentError(operation, 'the request could not be built');
-      }
-      if (timeout.aborted) throw new GatewayTimeoutError(operation, this.baseUrl, options.timeoutMs);
-      throw new GatewayUnreachableError(operation, this.baseUrl, networkReason(error));
+      if (error instanceof AnswerTooLargeError) throw new WireFormatError(answerName, '(body)', error.message);
+      // A header the request cannot carry: not a network failure, and the value is never printed.
+      if (error instanceof RequestNotBuiltError) throw new RequestNotSentError(operation, error.message);
+      if (error instanceof ExchangeTimeoutError)
+        throw new GatewayTimeoutError(operation, this.baseUrl, options.timeoutMs);
+      if (error instanceof NetworkError) throw new GatewayUnreachableError(operation, this.baseUrl, error.code);
+      // Cancelled (Ctrl-C): the signal's reason, as the caller expects.
+      throw error;
     }
+    const { text } = answer;
     const body = parseJson(text);
-    if (!response.ok) {
+    if (answer.status < 200 || answer.status > 299) {
       const message = body === undefined ? plainTextMessage(text) : errorMessageOf(body);
       throw new GatewayHttpError(
         operation,
-        response.status,
+        answer.status,
         message === undefined ? undefined : shown(redactText(message)),
         apiErrorTypeOf(body),
       );
     }
     if (body === undefined) {
-      throw new WireFormatError(answer, '(body)', `must be JSON (got ${describeText(text)})`);
+      throw new WireFormatError(answerName, '(body)', `must be JSON (got ${describeText(text)})`);
     }
-    return { body, response };
+    return { body, answer };
   }
 }
 
@@ -271,33 +276,6 @@ export class GatewayClient {
  * held in memory (CLISSO-CLI-24): a broken or hostile gateway cannot make the CLI buffer without bound.
  */
 export const MAX_ANSWER_BYTES = 1 << 20;
-
-class AnswerTooLargeError extends Error {}
-
-/** The body as text, reading no more than `maxBytes`; cancels the rest of the answer. */
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  const tooLarge = `is larger than ${maxBytes} bytes, more than any answer of the contract`;
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new AnswerTooLargeError(tooLarge);
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new AnswerTooLargeError(tooLarge);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function parseJson(text: string): unknown {
   try {
@@ -316,14 +294,4 @@ function plainTextMessage(text: string): string | undefined {
 function describeText(text: string): string {
   if (text.trim() === '') return 'an empty body';
   return `${text.length} characters starting ${shown(JSON.stringify(redactText(text.slice(0, 20))))}`;
-}
-
-/** undici hides the useful part (ECONNREFUSED...) in `cause`. */
-function networkReason(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' ? code : cause.message;
-  }
-  return error instanceof Error ? error.message : String(error);
 }
