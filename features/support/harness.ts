@@ -8,6 +8,7 @@ import type { MockIdp } from '../../mock-idp/index.ts';
 import { connectBrowser } from '../drivers/browser.ts';
 import { processRecordDir, recordProcessesIn } from '../drivers/child-process.ts';
 import { GatewayPool } from '../drivers/gateway.ts';
+import { timings, workerTimingsDir, writeWorkerTimings } from '../drivers/timings.ts';
 import type { HarnessParameters } from './parameters.ts';
 
 export interface Harness {
@@ -21,9 +22,12 @@ export interface Harness {
 }
 
 let shared: Promise<Harness> | undefined;
+/** Where this process writes its timings when the run ends (the run's scratch folder). */
+let timingsDir: string | undefined;
 
 export function harness(parameters: HarnessParameters): Promise<Harness> {
-  shared ??= openHarness(parameters);
+  timingsDir ??= workerTimingsDir(parameters.workDir);
+  shared ??= timings.time('harness opened (mock IdP started, browser connected)', () => openHarness(parameters));
   return shared;
 }
 
@@ -32,9 +36,12 @@ export async function closeHarness(): Promise<void> {
   const h = await shared.catch(() => undefined);
   shared = undefined;
   if (!h) return;
-  await h.gateways.stopAll();
-  await h.idp.close();
-  await h.browser.close();
+  await timings.time('harness closed (gateways stopped)', async () => {
+    await h.gateways.stopAll();
+    await h.idp.close();
+    await h.browser.close();
+  });
+  if (timingsDir) await writeWorkerTimings(timingsDir);
 }
 
 async function openHarness(parameters: HarnessParameters): Promise<Harness> {

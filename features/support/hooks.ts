@@ -9,9 +9,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { After, AfterAll, Before, Status, setDefaultTimeout, setParallelCanAssign } from '@cucumber/cucumber';
 import type { Pickle } from '@cucumber/messages';
+import type { BrowserContext } from 'playwright-core';
 import { redactText } from '../../protocol/redact.ts';
+import { timings } from '../drivers/timings.ts';
 import { closeHarness } from './harness.ts';
 import type { ConformanceWorld } from './world.ts';
+
+// When this process has loaded Cucumber and the support code (the coordinating process loads it
+// too, only to read the step definitions; its timings are not written).
+timings.add('worker start-up (node, Cucumber, the support code loaded)', performance.now());
 
 // How long one step may take; a run's `--step-timeout` replaces it (features/runner/build-run.ts).
 setDefaultTimeout(60_000);
@@ -24,15 +30,19 @@ setDefaultTimeout(60_000);
 setParallelCanAssign((pickle, inProgress) => inProgress.every((other) => other.uri !== pickle.uri));
 
 Before(async function (this: ConformanceWorld, { pickle }) {
-  await this.prepare(pickle);
+  await timings.time('scenario set-up (HOME, IdP journal mark)', () => this.prepare(pickle));
 });
 
 After(async function (this: ConformanceWorld, { pickle, result }) {
+  const began = performance.now();
   try {
-    if (result?.status === Status.FAILED) await collectEvidence(this, pickle);
-    else await this.context?.tracing.stop();
+    if (result?.status === Status.FAILED)
+      await timings.time('evidence of a failure', () => collectEvidence(this, pickle));
+    else if (this.context)
+      await timings.time('browser trace stopped', () => (this.context as BrowserContext).tracing.stop());
   } finally {
     await this.cleanUp();
+    timings.add('scenario clean-up (all of it)', performance.now() - began);
   }
 });
 

@@ -13,6 +13,7 @@ import { type CliResult, CliSession } from '../drivers/cli.ts';
 import { type FakeClock, settledClockOffsetSeenBy } from '../drivers/fake-clock.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
+import { timings } from '../drivers/timings.ts';
 import { type Exchange, WireTap } from '../drivers/wire-tap.ts';
 import { GatewaySettings, GatewaySettingTooLate } from './gateway-settings.ts';
 import { type Harness, harness } from './harness.ts';
@@ -114,7 +115,11 @@ export class ConformanceWorld extends World<HarnessParameters> {
     return this.pageOpening;
   }
 
-  private async openPage(): Promise<Page> {
+  private openPage(): Promise<Page> {
+    return timings.time('browser context and page opened', () => this.openContextAndPage());
+  }
+
+  private async openContextAndPage(): Promise<Page> {
     const h = await this.harness();
     this.context = await h.browser.newContext();
     // No screencast: its frames cost as much CPU as the rest of the trace (measured with full
@@ -294,9 +299,12 @@ export class ConformanceWorld extends World<HarnessParameters> {
     if (this.parameters.isolateScenarios && this.gatewayInUse) {
       await (await this.harness()).gateways.retire(this.gatewayInUse);
     }
-    await this.context?.close();
+    if (this.context) await timings.time('browser context closed', () => (this.context as BrowserContext).close());
     // The IdP goes back to its start: users, faults, sessions, tokens, journal, clock offset.
-    (await this.harness()).idp.reset();
+    const idp = (await this.harness()).idp;
+    const began = performance.now();
+    idp.reset();
+    timings.add('mock IdP reset', performance.now() - began);
   }
 }
 
