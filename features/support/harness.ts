@@ -5,7 +5,7 @@
  */
 import type { Browser } from 'playwright-core';
 import type { MockIdp } from '../../mock-idp/index.ts';
-import { connectBrowser } from '../drivers/browser.ts';
+import { connectBrowser, ReusedContext } from '../drivers/browser.ts';
 import { processRecordDir, recordProcessesIn } from '../drivers/child-process.ts';
 import { GatewayPool } from '../drivers/gateway.ts';
 import { timings, workerTimingsDir, writeWorkerTimings } from '../drivers/timings.ts';
@@ -13,6 +13,8 @@ import type { HarnessParameters } from './parameters.ts';
 
 export interface Harness {
   browser: Browser;
+  /** The worker's one browser context, cleared after each scenario that used it (ReusedContext). */
+  browsing(): Promise<ReusedContext>;
   idp: MockIdp;
   gateways: GatewayPool;
   /**
@@ -72,7 +74,14 @@ async function openHarness(parameters: HarnessParameters): Promise<Harness> {
     GENERIC_USER_EXTRA_ATTRIBUTES: 'employment_type,org_info.department',
     CLI_SSO_CLAIM_MAP: 'employment_type->acme_employment_type,org_info.department->department',
   };
-  return { browser, idp, gateways, defaultGatewayEnv };
+  let browsing: Promise<ReusedContext> | undefined;
+  const reusedContext = async () => {
+    const current = await browsing?.catch(() => undefined);
+    // A context that was closed under the harness (the browser went away) is opened again.
+    if (!current?.usable) browsing = ReusedContext.open(browser);
+    return browsing as Promise<ReusedContext>;
+  };
+  return { browser, browsing: reusedContext, idp, gateways, defaultGatewayEnv };
 }
 
 /**
