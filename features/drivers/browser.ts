@@ -55,6 +55,7 @@ export async function connectBrowser(wsEndpoint: string): Promise<Browser> {
  */
 export class ReusedContext {
   private readonly origins = new Set<string>();
+  private tracing = false;
 
   private constructor(
     readonly context: BrowserContext,
@@ -77,15 +78,37 @@ export class ReusedContext {
     return this.context.newPage();
   }
 
+  /**
+   * Records a trace until stopTrace: DOM snapshots of every action, network, console; no
+   * screencast (its frames cost as much CPU as the rest of the trace, measured with full Chromium:
+   * 26 s of a 216 s run, and a failure gets a full-page screenshot of its own). Started and stopped
+   * for each scenario: a trace kept running across scenarios in chunks writes the network log of
+   * every earlier chunk into each chunk's file, so a failure's trace would show other scenarios'
+   * requests.
+   */
+  async startTrace(): Promise<void> {
+    if (this.tracing) return;
+    await this.context.tracing.start({ snapshots: true, screenshots: false });
+    this.tracing = true;
+  }
+
+  /** Ends the trace startTrace began, written to `path` when given (a failure's), else discarded. */
+  async stopTrace(path?: string): Promise<void> {
+    if (!this.tracing) return;
+    this.tracing = false;
+    await this.context.tracing.stop(path ? { path } : {});
+  }
+
   /** Everything the pages since the last clear left in the context is removed; as new as a new context. */
   async clear(): Promise<void> {
-    for (const page of this.context.pages()) if (page !== this.keeper) await page.close();
-    await this.context.clearCookies();
-    await this.devtools.send('Network.clearBrowserCache');
-    for (const origin of this.origins) {
-      await this.devtools.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' });
-    }
+    await Promise.all(this.context.pages().map((page) => (page === this.keeper ? undefined : page.close())));
+    const origins = [...this.origins];
     this.origins.clear();
+    await Promise.all([
+      this.context.clearCookies(),
+      this.devtools.send('Network.clearBrowserCache'),
+      ...origins.map((origin) => this.devtools.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' })),
+    ]);
   }
 
   /** The context is still there to reuse (the browser or the context was not closed under it). */

@@ -9,7 +9,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { After, AfterAll, Before, Status, setDefaultTimeout, setParallelCanAssign } from '@cucumber/cucumber';
 import type { Pickle } from '@cucumber/messages';
-import type { BrowserContext } from 'playwright-core';
 import { redactText } from '../../protocol/redact.ts';
 import { timings } from '../drivers/timings.ts';
 import { closeHarness } from './harness.ts';
@@ -38,8 +37,7 @@ After(async function (this: ConformanceWorld, { pickle, result }) {
   try {
     if (result?.status === Status.FAILED)
       await timings.time('evidence of a failure', () => collectEvidence(this, pickle));
-    else if (this.context)
-      await timings.time('browser trace stopped', () => (this.context as BrowserContext).tracing.stop());
+    else if (this.context) await timings.time('browser trace stopped', () => this.stopTrace());
   } finally {
     await this.cleanUp();
     timings.add('scenario clean-up (all of it)', performance.now() - began);
@@ -71,7 +69,7 @@ async function collectEvidence(world: ConformanceWorld, pickle: Pickle): Promise
       // the page may be gone; the trace still has the last snapshot
     }
   }
-  await world.context?.tracing.stop({ path: join(dir, 'trace.zip') }).then(() => saved.push('trace.zip'));
+  if (await world.stopTrace(join(dir, 'trace.zip'))) saved.push('trace.zip');
   await save('cli-transcript.txt', world.cliSession?.transcript() ?? '');
   await save('wire.txt', world.cliSession ? world.tap.evidence() : '');
   await save('gateway.log', world.startedGateway?.log() ?? '');

@@ -84,8 +84,6 @@ export class ConformanceWorld extends World<HarnessParameters> {
   context: BrowserContext | undefined;
   /** The worker's browser context, once this scenario used the browser. */
   private browsing: ReusedContext | undefined;
-  /** The scenario's trace is being recorded (started with its first page). */
-  private tracing = false;
   /** Every answer the browser received, in order (the browser's own network log). */
   readonly browserResponses: Array<{ url: string; status: number; method: string }> = [];
   private currentPage: Page | undefined;
@@ -130,11 +128,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
     const h = await this.harness();
     this.browsing ??= await h.browsing();
     this.context = this.browsing.context;
-    // No screencast: its frames cost as much CPU as the rest of the trace (measured with full
-    // Chromium: 26 s of a 216 s run), and a failure gets a full-page screenshot of its own. One
-    // trace for the whole scenario, another person's browser (freshBrowser) included.
-    if (!this.tracing) await this.context.tracing.start({ snapshots: true, screenshots: false });
-    this.tracing = true;
+    // One trace for the whole scenario, another person's browser (freshBrowser) included.
+    await this.browsing.startTrace();
     const page = await this.browsing.newPage();
     page.on('response', (response) => {
       this.browserResponses.push({
@@ -156,6 +151,13 @@ export class ConformanceWorld extends World<HarnessParameters> {
     this.currentPage = undefined;
     this.pageOpening = undefined;
     await this.browsing?.clear();
+  }
+
+  /** Ends the scenario's browser trace, if it used the browser: written to `path` when given, else discarded. */
+  async stopTrace(path?: string): Promise<boolean> {
+    if (!this.browsing) return false;
+    await this.browsing.stopTrace(path);
+    return true;
   }
 
   /** The page a browser step used, if any (for evidence). */
