@@ -220,7 +220,7 @@ function startCommand(outdir: string, bundle: string): string {
 }
 
 /** What a cached build is made from, besides the files esbuild reads (which its metafile lists). */
-interface CacheSpec {
+export interface CacheSpec {
   /** Names the build's folders and index in the cache. */
   name: string;
   /** The entry points, as the build is given them (a new file is a new build). */
@@ -248,7 +248,7 @@ interface CacheIndex {
  * written whole), so runs that overlap never see one change under them; folders unused for a day
  * are removed (removeStaleBuilds).
  */
-async function cachedBuild(
+export async function cachedBuild(
   rootDir: string,
   parent: string,
   spec: CacheSpec,
