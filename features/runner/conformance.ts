@@ -14,7 +14,9 @@ import { timings } from '../drivers/timings.ts';
 import type { HarnessParameters } from '../support/parameters.ts';
 import { buildRun } from './build-run.ts';
 import { EXIT_CODES } from './exit-codes.ts';
+import { featuresLongestFirst } from './feature-order.ts';
 import type { RunOptions } from './run-options.ts';
+import { readDurations } from './run-record.ts';
 
 /** Models the embedded gateways serve (written to the LiteLLM config.yaml the harness makes). */
 const DEFAULT_MODELS: ModelEntry[] = [
@@ -37,6 +39,17 @@ export interface ConformanceRun {
    * when the run is interrupted (drivers/child-process.ts, stopRecordedProcesses).
    */
   onProcessRecord: (recordDir: string) => void;
+}
+
+/**
+ * Every feature, longest first by the previous run's scenarios.json in the same reports folder
+ * (feature-order.ts); a sharded run plans its own share and keeps the folder as it is.
+ */
+async function everyFeature(rootDir: string, reportsDir: string, options: RunOptions): Promise<string[]> {
+  const featuresDir = join(rootDir, 'features');
+  if (options.shard) return [featuresDir];
+  const previous = await readDurations(reportsDir).catch(() => new Map<string, number>());
+  return featuresLongestFirst(rootDir, featuresDir, previous);
 }
 
 export async function runConformance(run: ConformanceRun): Promise<{ exitCode: number; reportsDir: string }> {
@@ -120,7 +133,7 @@ export async function runConformance(run: ConformanceRun): Promise<{ exitCode: n
     const outcome = await runSuite({
       rootDir,
       supportCode: built.supportCode,
-      paths: run.paths.length > 0 ? [...run.paths] : [join(rootDir, 'features')],
+      paths: run.paths.length > 0 ? [...run.paths] : await everyFeature(rootDir, reportsDir, options),
       tags: options.tags,
       name: options.name,
       reportsDir,
