@@ -1,5 +1,6 @@
 /**
- * One world per scenario (architecture.md, convention 7): its own HOME, browser context, CLI
+ * One world per scenario (architecture.md, convention 7): its own HOME, browser pages (in its
+ * worker's browser context, which holds nothing from an earlier scenario: ReusedContext), CLI
  * session and wire tap, and the gateway configuration the scenario asked for.
  */
 import { mkdir, mkdtemp } from 'node:fs/promises';
@@ -121,7 +122,7 @@ export class ConformanceWorld extends World<HarnessParameters> {
   }
 
   private openPage(): Promise<Page> {
-    return timings.time('browser context and page opened', () => this.openContextAndPage());
+    return timings.time('browser page opened (and its trace started)', () => this.openContextAndPage());
   }
 
   private async openContextAndPage(): Promise<Page> {
