@@ -89,6 +89,10 @@ const program = new Command('sso-conformance')
     "balance the shards by an earlier run's durations: its scenarios.json, or the reports folder holding it",
   )
   .addOption(new Option('--verbose', 'print what the harness starts'))
+  .option(
+    '--timings',
+    'print where the time went: start-up, bundling, browser, gateway starts, CLI runs, IdP resets, scenarios by feature, reports, CPU by process',
+  )
   .argument('[features...]', 'feature files or folders, FILE:LINE for one scenario (default: every feature)')
   .addHelpText(
     'after',

@@ -158,7 +158,8 @@ async function pythonTests(): Promise<void> {
  * Every MUST must pass for each; the SHOULDs a Python target skips on purpose only warn.
  */
 const CONFORMANCE_RUNS: Array<{ name: string; args: string[] }> = [
-  { name: 'embedded default', args: [] },
+  // The breakdown of where the run's time went goes into the log (docs/speed.md reads it).
+  { name: 'embedded default', args: ['--timings'] },
   {
     name: 'Python gateway (targets/python/gateway.py), reference CLI',
     args: [

@@ -10,6 +10,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { endedChildrenCpuMs, liveTreeCpuMs, timings } from './timings.ts';
 
 let recordDir: string | undefined;
 
@@ -54,6 +55,8 @@ export interface StartedProcessOptions {
   /** Where stdout and stderr are copied, interleaved, for reports. */
   logFile: string;
   stdin?: 'pipe' | 'ignore';
+  /** What the process is, for the run's timings (`--timings`): its lifetime and CPU are added there. */
+  kind?: string;
 }
 
 export interface ProcessExit {
@@ -71,8 +74,11 @@ export class StartedProcess {
   private exit: ProcessExit | undefined;
   private readonly log: WriteStream;
   private readonly listeners = new Set<() => void>();
+  /** The CPU of the process group when the harness stopped it (for the run's timings). */
+  private cpuWhenStopped: number | undefined;
 
   constructor(options: StartedProcessOptions) {
+    const startedAt = performance.now();
     this.log = createWriteStream(options.logFile, { flags: 'a' });
     const argv = (options.args ?? []).map(shellQuote).join(' ');
     this.child = spawn('/bin/sh', ['-c', argv ? `${options.command} ${argv}` : options.command], {
@@ -93,6 +99,7 @@ export class StartedProcess {
       });
       this.child.on('close', (code, signal) => {
         if (record) rmSync(record, { force: true });
+        countEnded(options.kind ?? 'other started process', performance.now() - startedAt, this.cpuWhenStopped);
         this.exit = { code, signal };
         this.log.end();
         this.notify();
@@ -134,6 +141,7 @@ export class StartedProcess {
   /** `signal` (SIGTERM unless the program stops faster on another) to the whole group, SIGKILL after `graceMs`. */
   async stop(graceMs = 3000, signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessExit> {
     if (this.exit) return this.exit;
+    if (this.child.pid !== undefined) this.cpuWhenStopped ??= liveTreeCpuMs(this.child.pid);
     this.signalGroup(signal);
     const timer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
     const exit = await this.exited;
@@ -163,6 +171,22 @@ export class StartedProcess {
     this.listeners.clear();
     for (const wake of waiting) wake();
   }
+}
+
+/** CPU of ended children at the last read: the growth since then is the CPU of the process that just ended. */
+let endedCpuSeen = endedChildrenCpuMs() ?? 0;
+
+/**
+ * Adds an ended process's lifetime and CPU to the run's timings. Its CPU is read as the growth of
+ * this process's ended children's CPU (exact in total, and by kind unless two processes of
+ * different kinds end in the same instant), or, for a process group the harness stopped, as what
+ * the group had used when it was stopped (its shell cannot wait for a command stopped with it).
+ */
+function countEnded(kind: string, lifetimeMs: number, cpuWhenStopped: number | undefined): void {
+  const ended = endedChildrenCpuMs() ?? endedCpuSeen;
+  const waitedFor = Math.max(0, ended - endedCpuSeen);
+  endedCpuSeen = ended;
+  timings.add(`process: ${kind}`, lifetimeMs, Math.max(waitedFor, cpuWhenStopped ?? 0));
 }
 
 export function describeExit(exit: ProcessExit): string {

@@ -100,6 +100,7 @@ export class CliSession {
       cwd: this.options.home,
       logFile: join(this.options.harnessDir, `cli-run-${this.sequence}.log`),
       stdin: 'pipe',
+      kind: 'CLI',
     });
     this.runs.push(run);
     this.watchBrowser();

@@ -17,6 +17,7 @@ import { freePort, waitForHttpAnswer } from '../../common/http-server.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import { describeExit, StartedProcess, shellQuote } from './child-process.ts';
 import { FakeClock } from './fake-clock.ts';
+import { timings } from './timings.ts';
 
 export type GatewayTarget =
   | { kind: 'command'; command: string; label: string }
@@ -166,7 +167,9 @@ export class GatewayPool {
     }
     if (existing) await this.stop(key, existing);
     await this.makeRoom();
+    const began = performance.now();
     const gateway = await this.start(target.command, env);
+    timings.add(`gateway start: ${startReason(existing, this.usesOf(key))}`, performance.now() - began);
     gateway.lastScenario = this.scenario;
     this.alive.set(key, gateway);
     return gateway;
@@ -251,10 +254,17 @@ export class GatewayPool {
       .replaceAll('{base_url}', url);
     const logFile = join(dir, 'gateway.log');
     this.options.log(`starting gateway #${this.started} on ${url} (log: ${logFile})`);
-    const child = new StartedProcess({ command: commandLine, env: processEnv, cwd: dir, logFile });
+    const child = new StartedProcess({ command: commandLine, env: processEnv, cwd: dir, logFile, kind: 'gateway' });
     await waitUntilServing(url, child, this.options.startTimeoutMs);
     return new StartedGateway(url, env, clock, child);
   }
+}
+
+/** Why the pool starts a gateway, for the run's timings. */
+function startReason(existing: StartedGateway | undefined, uses: number): string {
+  if (existing?.process?.exitStatus) return 'again, it had exited';
+  if (existing) return 'again, its login-start budget was used';
+  return uses > 1 ? 'again, it had been stopped to make room' : 'a configuration first used';
 }
 
 /** A gateway is ready when it answers HTTP at all (any status) on /health/liveliness. */

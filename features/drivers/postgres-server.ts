@@ -91,6 +91,7 @@ export class PostgresServer {
       env: { ...this.baseEnv },
       cwd: this.dir,
       logFile: join(this.dir, 'postgres.log'),
+      kind: 'PostgreSQL',
     });
   }
 

@@ -75,6 +75,7 @@ export class RedisServer {
       env: { ...this.baseEnv },
       cwd: this.dir,
       logFile: join(this.dir, 'redis.log'),
+      kind: 'Redis',
     });
   }
 

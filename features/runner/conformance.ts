@@ -10,10 +10,13 @@ import { processRecordDir, stopRecordedProcesses } from '../drivers/child-proces
 import type { CliTarget } from '../drivers/cli.ts';
 import type { GatewayTarget, ModelEntry } from '../drivers/gateway.ts';
 import { ensureSystemTools } from '../drivers/system-packages.ts';
+import { timings } from '../drivers/timings.ts';
 import type { HarnessParameters } from '../support/parameters.ts';
 import { buildRun } from './build-run.ts';
 import { EXIT_CODES } from './exit-codes.ts';
+import { featuresLongestFirst } from './feature-order.ts';
 import type { RunOptions } from './run-options.ts';
+import { readDurations } from './run-record.ts';
 
 /** Models the embedded gateways serve (written to the LiteLLM config.yaml the harness makes). */
 const DEFAULT_MODELS: ModelEntry[] = [
@@ -38,23 +41,39 @@ export interface ConformanceRun {
   onProcessRecord: (recordDir: string) => void;
 }
 
+/**
+ * Every feature, longest first by the previous run's scenarios.json in the same reports folder
+ * (feature-order.ts); a sharded run plans its own share and keeps the folder as it is.
+ */
+async function everyFeature(rootDir: string, reportsDir: string, options: RunOptions): Promise<string[]> {
+  const featuresDir = join(rootDir, 'features');
+  if (options.shard) return [featuresDir];
+  const previous = await readDurations(reportsDir).catch(() => new Map<string, number>());
+  return featuresLongestFirst(rootDir, featuresDir, previous);
+}
+
 export async function runConformance(run: ConformanceRun): Promise<{ exitCode: number; reportsDir: string }> {
   const { options, rootDir, shell } = run;
-  const tools = await ensureSystemTools({
-    chromiumPath: shell['CHROMIUM_PATH'],
-    isRoot: process.getuid?.() === 0,
-    log: run.warn,
-  });
+  timings.add('start-up (node, tsx, the command line checked)', performance.now());
+  const tools = await timings.time('system tools found (Chromium, libfaketime, Redis, PostgreSQL)', () =>
+    ensureSystemTools({
+      chromiumPath: shell['CHROMIUM_PATH'],
+      isRoot: process.getuid?.() === 0,
+      log: run.warn,
+    }),
+  );
 
   // Cucumber and Playwright take about a second to load: they load while esbuild, in a process of
   // its own, bundles the run. (A failure to load is reported where it is awaited.)
   const suiteModule = import('./run-suite.ts');
   suiteModule.catch(() => undefined);
-  const built = await buildRun(rootDir, {
-    embeddedTargets: options.gateway.kind === 'embedded' || options.cliCommand === undefined,
-    stepTimeoutMs: options.stepTimeoutMs,
-    shardPlugin: options.shard !== undefined,
-  });
+  const built = await timings.time('bundling (esbuild: the harness, the embedded gateway and CLI)', () =>
+    buildRun(rootDir, {
+      embeddedTargets: options.gateway.kind === 'embedded' || options.cliCommand === undefined,
+      stepTimeoutMs: options.stepTimeoutMs,
+      shardPlugin: options.shard !== undefined,
+    }),
+  );
   try {
     const named = options.gateway;
     const gateway: GatewayTarget =
@@ -110,17 +129,18 @@ export async function runConformance(run: ConformanceRun): Promise<{ exitCode: n
       verbose: options.verbose,
       isolateScenarios: options.isolateScenarios,
     };
-    const { runSuite } = await suiteModule;
+    const { runSuite } = await timings.time('Cucumber and Playwright loaded (beyond the bundling)', () => suiteModule);
     const outcome = await runSuite({
       rootDir,
       supportCode: built.supportCode,
-      paths: run.paths.length > 0 ? [...run.paths] : [join(rootDir, 'features')],
+      paths: run.paths.length > 0 ? [...run.paths] : await everyFeature(rootDir, reportsDir, options),
       tags: options.tags,
       name: options.name,
       reportsDir,
       parameters,
       expectedFailures: options.expectedFailures,
       parallel: options.parallel,
+      timings: options.timings,
       ...(options.shard && built.shardPlugin
         ? { shard: { ...options.shard, pluginFile: built.shardPlugin, durations: options.durations } }
         : {}),

@@ -38,6 +38,7 @@ export interface RawRunFlags {
   shard?: string;
   shardDurations?: string;
   verbose?: boolean;
+  timings?: boolean;
 }
 
 /** The gateway the user named, before the run builds anything. */
@@ -66,6 +67,8 @@ export interface RunOptions {
   /** Seconds by scenario id from an earlier run (--shard-durations); empty without one. */
   durations: Map<string, number>;
   verbose: boolean;
+  /** Print where the run's time went, phase by phase (features/runner/timings-report.ts). */
+  timings: boolean;
 }
 
 /**
@@ -193,6 +196,7 @@ export async function readRunOptions(
     shard,
     durations,
     verbose: raw.verbose === true,
+    timings: raw.timings === true,
   };
   if (problems.length > 0) throw new UsageError(problems);
   return options;

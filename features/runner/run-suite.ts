@@ -4,18 +4,21 @@
  * JSON, the messages stream) under the reports folder.
  */
 import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { Envelope } from '@cucumber/messages';
 import { launchBrowserServer } from '../drivers/browser.ts';
+import { ownCpuMs, processTreeCpuMs, readWorkerTimings, timings, workerTimingsDir } from '../drivers/timings.ts';
 import type { HarnessParameters } from '../support/parameters.ts';
 import { buildMatrix, checkCoverage, loadCatalogue, writeMatrix } from './requirements.ts';
 import { readShardRecord, SHARD_RECORD_FILE, type ShardRecord, writeRunRecord } from './run-record.ts';
 import { firstLine, type ScenarioResult, ScenarioResultReducer } from './scenario-results.ts';
 import { SHARD_PLUGIN_OPTIONS_KEY, type ShardPluginOptions } from './shard-plugin.ts';
 import type { ShardSpec } from './shards.ts';
+import { timingLines } from './timings-report.ts';
 import { coverageLines, judgeRun } from './verdict.ts';
 
 export interface SuiteOptions {
@@ -32,6 +35,8 @@ export interface SuiteOptions {
   expectedFailures: string[] | undefined;
   /** Worker processes; each has its own mock IdP and gateway pool, and they share the run's browser. */
   parallel: number;
+  /** Print where the run's time went when it ends (--timings). */
+  timings?: boolean;
   /** Run only this shard's share of the scenarios (shards.ts), through the bundled shard plugin. */
   shard?: ShardSpec & {
     /** The bundled shard-plugin.ts (build-run.ts). */
@@ -57,12 +62,36 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteOutcome> {
   // finding the browser included), not only Cucumber's part.
   const startedAt = performance.timeOrigin;
   await mkdir(options.reportsDir, { recursive: true });
-  const browser = await launchBrowserServer(options.parameters.chromiumPath);
+  const browser = await timings.time('browser launched (Chromium, Playwright browser server)', () =>
+    launchBrowserServer(options.parameters.chromiumPath),
+  );
+  let outcome: SuiteOutcome;
+  let chromiumCpuMs: number | undefined;
   try {
-    return await runFeatures(options, { ...options.parameters, browserEndpoint: browser.wsEndpoint() }, startedAt);
+    outcome = await runFeatures(options, { ...options.parameters, browserEndpoint: browser.wsEndpoint() }, startedAt);
   } finally {
-    await browser.close();
+    const chromium = browser.process().pid;
+    chromiumCpuMs = chromium === undefined ? undefined : processTreeCpuMs(chromium);
+    await timings.time('browser closed', () => browser.close());
   }
+  if (options.timings) {
+    const workers = await readWorkerTimings(workerTimingsDir(options.parameters.workDir));
+    const lines = timingLines({
+      wallMs: Date.now() - startedAt,
+      cores: availableParallelism(),
+      coordinator: timings.totals(),
+      coordinatorCpuMs: ownCpuMs(),
+      // Everything the run ran: this process, its ended workers and their processes, the browser, esbuild.
+      totalCpuMs: processTreeCpuMs(process.pid),
+      chromiumCpuMs,
+      workers: workers.filter((w) => w.pid !== process.pid),
+      // A run with one worker runs its scenarios in this process (Cucumber's serial mode).
+      inProcess: workers.find((w) => w.pid === process.pid),
+      scenarios: outcome.scenarios,
+    });
+    for (const line of lines) options.print(line);
+  }
+  return outcome;
 }
 
 /**
@@ -83,6 +112,7 @@ export async function runFeatures(
     durations: Object.fromEntries(shard.durations),
     recordFile: shardRecordFile,
   };
+  const configuring = performance.now();
   const { runConfiguration } = await loadConfiguration({
     file: false,
     provided: {
@@ -113,14 +143,22 @@ export async function runFeatures(
   const catalogue = await loadCatalogue(join(options.rootDir, 'features', 'requirements.yaml'));
   const coverage = await checkCoverage(catalogue, join(options.rootDir, 'features'));
   for (const line of coverageLines(coverage)) options.print(line);
+  timings.add('Cucumber configured, requirement catalogue read', performance.now() - configuring);
   const collector = new ResultCollector(options.print);
   options.print(`gateway: ${options.parameters.gateway.label}`);
   options.print(`cli:     ${options.parameters.cli.label}`);
+  const cucumberBegan = performance.now();
   const { success } = await withoutTypeScriptLoader(() =>
     runCucumber(runConfiguration, options.cucumberOutput ? { stdout: options.cucumberOutput } : undefined, (envelope) =>
       collector.onMessage(envelope),
     ),
   );
+  const cucumberEnded = performance.now();
+  const { firstBegan = cucumberEnded, lastEnded = cucumberEnded } = collector;
+  timings.add('Cucumber: support code loaded, workers started, until the first scenario', firstBegan - cucumberBegan);
+  timings.add('scenarios (the first began to the last ended)', lastEnded - firstBegan);
+  timings.add('Cucumber: workers ended, its reports written (HTML, JUnit, JSON, messages)', cucumberEnded - lastEnded);
+  const recording = performance.now();
   const wallMs = Math.round(Date.now() - startedAt);
   const scenarios = collector.results();
   const target = { gateway: options.parameters.gateway.label, cli: options.parameters.cli.label };
@@ -153,6 +191,7 @@ export async function runFeatures(
     wallMs,
     scenarios,
   });
+  timings.add('requirement matrix and run record written', performance.now() - recording);
   const verdict = judgeRun({
     scenarios,
     catalogue,
@@ -170,10 +209,15 @@ export async function runFeatures(
 /** Prints a line per scenario as it finishes. */
 class ResultCollector {
   private readonly reducer = new ScenarioResultReducer();
+  /** When the first scenario began and the last one ended (performance.now()), for the timings. */
+  firstBegan: number | undefined;
+  lastEnded: number | undefined;
 
   constructor(private readonly print: (line: string) => void) {}
 
   onMessage(envelope: Envelope): void {
+    if (envelope.testCaseStarted) this.firstBegan ??= performance.now();
+    if (envelope.testCaseFinished) this.lastEnded = performance.now();
     const result = this.reducer.onMessage(envelope);
     if (!result) return;
     const mark = result.verdict === 'passed' ? 'ok  ' : result.verdict === 'failed' ? 'FAIL' : 'skip';

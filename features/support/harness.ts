@@ -5,13 +5,16 @@
  */
 import type { Browser } from 'playwright-core';
 import type { MockIdp } from '../../mock-idp/index.ts';
-import { connectBrowser } from '../drivers/browser.ts';
+import { connectBrowser, ReusedContext } from '../drivers/browser.ts';
 import { processRecordDir, recordProcessesIn } from '../drivers/child-process.ts';
 import { GatewayPool } from '../drivers/gateway.ts';
+import { timings, workerTimingsDir, writeWorkerTimings } from '../drivers/timings.ts';
 import type { HarnessParameters } from './parameters.ts';
 
 export interface Harness {
   browser: Browser;
+  /** The worker's one browser context, cleared after each scenario that used it (ReusedContext). */
+  browsing(): Promise<ReusedContext>;
   idp: MockIdp;
   gateways: GatewayPool;
   /**
@@ -21,9 +24,12 @@ export interface Harness {
 }
 
 let shared: Promise<Harness> | undefined;
+/** Where this process writes its timings when the run ends (the run's scratch folder). */
+let timingsDir: string | undefined;
 
 export function harness(parameters: HarnessParameters): Promise<Harness> {
-  shared ??= openHarness(parameters);
+  timingsDir ??= workerTimingsDir(parameters.workDir);
+  shared ??= timings.time('harness opened (mock IdP started, browser connected)', () => openHarness(parameters));
   return shared;
 }
 
@@ -32,9 +38,12 @@ export async function closeHarness(): Promise<void> {
   const h = await shared.catch(() => undefined);
   shared = undefined;
   if (!h) return;
-  await h.gateways.stopAll();
-  await h.idp.close();
-  await h.browser.close();
+  await timings.time('harness closed (gateways stopped)', async () => {
+    await h.gateways.stopAll();
+    await h.idp.close();
+    await h.browser.close();
+  });
+  if (timingsDir) await writeWorkerTimings(timingsDir);
 }
 
 async function openHarness(parameters: HarnessParameters): Promise<Harness> {
@@ -65,7 +74,14 @@ async function openHarness(parameters: HarnessParameters): Promise<Harness> {
     GENERIC_USER_EXTRA_ATTRIBUTES: 'employment_type,org_info.department',
     CLI_SSO_CLAIM_MAP: 'employment_type->acme_employment_type,org_info.department->department',
   };
-  return { browser, idp, gateways, defaultGatewayEnv };
+  let browsing: Promise<ReusedContext> | undefined;
+  const reusedContext = async () => {
+    const current = await browsing?.catch(() => undefined);
+    // A context that was closed under the harness (the browser went away) is opened again.
+    if (!current?.usable) browsing = ReusedContext.open(browser);
+    return browsing as Promise<ReusedContext>;
+  };
+  return { browser, browsing: reusedContext, idp, gateways, defaultGatewayEnv };
 }
 
 /**

@@ -10,8 +10,13 @@ import { join } from 'node:path';
 import { After, AfterAll, Before, Status, setDefaultTimeout, setParallelCanAssign } from '@cucumber/cucumber';
 import type { Pickle } from '@cucumber/messages';
 import { redactText } from '../../protocol/redact.ts';
+import { timings } from '../drivers/timings.ts';
 import { closeHarness } from './harness.ts';
 import type { ConformanceWorld } from './world.ts';
+
+// When this process has loaded Cucumber and the support code (the coordinating process loads it
+// too, only to read the step definitions; its timings are not written).
+timings.add('worker start-up (node, Cucumber, the support code loaded)', performance.now());
 
 // How long one step may take; a run's `--step-timeout` replaces it (features/runner/build-run.ts).
 setDefaultTimeout(60_000);
@@ -24,15 +29,18 @@ setDefaultTimeout(60_000);
 setParallelCanAssign((pickle, inProgress) => inProgress.every((other) => other.uri !== pickle.uri));
 
 Before(async function (this: ConformanceWorld, { pickle }) {
-  await this.prepare(pickle);
+  await timings.time('scenario set-up (HOME, IdP journal mark)', () => this.prepare(pickle));
 });
 
 After(async function (this: ConformanceWorld, { pickle, result }) {
+  const began = performance.now();
   try {
-    if (result?.status === Status.FAILED) await collectEvidence(this, pickle);
-    else await this.context?.tracing.stop();
+    if (result?.status === Status.FAILED)
+      await timings.time('evidence of a failure', () => collectEvidence(this, pickle));
+    else if (this.context) await timings.time('browser trace stopped', () => this.stopTrace());
   } finally {
     await this.cleanUp();
+    timings.add('scenario clean-up (all of it)', performance.now() - began);
   }
 });
 
@@ -61,7 +69,7 @@ async function collectEvidence(world: ConformanceWorld, pickle: Pickle): Promise
       // the page may be gone; the trace still has the last snapshot
     }
   }
-  await world.context?.tracing.stop({ path: join(dir, 'trace.zip') }).then(() => saved.push('trace.zip'));
+  if (await world.stopTrace(join(dir, 'trace.zip'))) saved.push('trace.zip');
   await save('cli-transcript.txt', world.cliSession?.transcript() ?? '');
   await save('wire.txt', world.cliSession ? world.tap.evidence() : '');
   await save('gateway.log', world.startedGateway?.log() ?? '');

@@ -1,5 +1,6 @@
 /**
- * One world per scenario (architecture.md, convention 7): its own HOME, browser context, CLI
+ * One world per scenario (architecture.md, convention 7): its own HOME, browser pages (in its
+ * worker's browser context, which holds nothing from an earlier scenario: ReusedContext), CLI
  * session and wire tap, and the gateway configuration the scenario asked for.
  */
 import { mkdir, mkdtemp } from 'node:fs/promises';
@@ -8,11 +9,13 @@ import { type IWorldOptions, setWorldConstructor, World } from '@cucumber/cucumb
 import type { Pickle } from '@cucumber/messages';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { StartAnswer } from '../../protocol/cli-sso.ts';
+import type { ReusedContext } from '../drivers/browser.ts';
 import type { StartedProcess } from '../drivers/child-process.ts';
 import { type CliResult, CliSession } from '../drivers/cli.ts';
 import { type FakeClock, settledClockOffsetSeenBy } from '../drivers/fake-clock.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
+import { timings } from '../drivers/timings.ts';
 import { type Exchange, WireTap } from '../drivers/wire-tap.ts';
 import { GatewaySettings, GatewaySettingTooLate } from './gateway-settings.ts';
 import { type Harness, harness } from './harness.ts';
@@ -80,6 +83,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
 
   // ---- The browser ----
   context: BrowserContext | undefined;
+  /** The worker's browser context, once this scenario used the browser. */
+  private browsing: ReusedContext | undefined;
   /** Every answer the browser received, in order (the browser's own network log). */
   readonly browserResponses: Array<{ url: string; status: number; method: string }> = [];
   private currentPage: Page | undefined;
@@ -106,21 +111,27 @@ export class ConformanceWorld extends World<HarnessParameters> {
 
   /**
    * The scenario's browser page, opened on first use: a scenario that never needs a browser (one
-   * that plays the CLI or an attacker over HTTP) costs the browser nothing. The context is fresh,
-   * and traced (DOM snapshots of every action, network, console) so that a failure has a trace.
+   * that plays the CLI or an attacker over HTTP) costs the browser nothing. The page is new, in the
+   * worker's browser context, which holds nothing from earlier scenarios (ReusedContext, cleared
+   * after each scenario), and traced (DOM snapshots of every action, network, console) so that a
+   * failure has a trace.
    */
   browserPage(): Promise<Page> {
     this.pageOpening ??= this.openPage();
     return this.pageOpening;
   }
 
-  private async openPage(): Promise<Page> {
+  private openPage(): Promise<Page> {
+    return timings.time('browser page opened (and its trace started)', () => this.openContextAndPage());
+  }
+
+  private async openContextAndPage(): Promise<Page> {
     const h = await this.harness();
-    this.context = await h.browser.newContext();
-    // No screencast: its frames cost as much CPU as the rest of the trace (measured with full
-    // Chromium: 26 s of a 216 s run), and a failure gets a full-page screenshot of its own.
-    await this.context.tracing.start({ snapshots: true, screenshots: false });
-    const page = await this.context.newPage();
+    this.browsing ??= await h.browsing();
+    this.context = this.browsing.context;
+    // One trace for the whole scenario, another person's browser (freshBrowser) included.
+    await this.browsing.startTrace();
+    const page = await this.browsing.newPage();
     page.on('response', (response) => {
       this.browserResponses.push({
         url: response.url(),
@@ -133,15 +144,21 @@ export class ConformanceWorld extends World<HarnessParameters> {
   }
 
   /**
-   * A browser with no session anywhere, as for another person: the next browserPage() opens a new
-   * context (the IdP would otherwise sign the first person in again without asking).
+   * A browser with no session anywhere, as for another person: everything the scenario's browser
+   * holds is removed and the next browserPage() opens a new page (the IdP would otherwise sign the
+   * first person in again without asking).
    */
   async freshBrowser(): Promise<void> {
-    const context = this.context;
-    this.context = undefined;
     this.currentPage = undefined;
     this.pageOpening = undefined;
-    await context?.close();
+    await this.browsing?.clear();
+  }
+
+  /** Ends the scenario's browser trace, if it used the browser: written to `path` when given, else discarded. */
+  async stopTrace(path?: string): Promise<boolean> {
+    if (!this.browsing) return false;
+    await this.browsing.stopTrace(path);
+    return true;
   }
 
   /** The page a browser step used, if any (for evidence). */
@@ -294,9 +311,13 @@ export class ConformanceWorld extends World<HarnessParameters> {
     if (this.parameters.isolateScenarios && this.gatewayInUse) {
       await (await this.harness()).gateways.retire(this.gatewayInUse);
     }
-    await this.context?.close();
+    const browsing = this.browsing;
+    if (browsing) await timings.time('browser cleared (pages, cookies, cache, site data)', () => browsing.clear());
     // The IdP goes back to its start: users, faults, sessions, tokens, journal, clock offset.
-    (await this.harness()).idp.reset();
+    const idp = (await this.harness()).idp;
+    const began = performance.now();
+    idp.reset();
+    timings.add('mock IdP reset', performance.now() - began);
   }
 }
 
