@@ -243,9 +243,9 @@ export function buildProvider(settings: ProviderSettings): Provider {
  * interaction stored and two cookies fewer per login). The session, its cookie and the grant are
  * the ones the interaction would have made. Evaluated first in the policy, after oidc-provider has
  * checked the request (client, redirect URI, scope, PKCE), so an invalid request signs nobody in.
- * A request that asks something of the sign-in itself (`prompt`, `max_age`, `id_token_hint`,
- * `acr_values`), a browser already signed in, an unknown hinted user and the device flow take the
- * interaction as before (interactions.ts), which then gives the same answer it always did.
+ * A browser already signed in keeps its user, as before. A request that asks something of the
+ * sign-in itself (`prompt`, `max_age`, `id_token_hint`, `acr_values`), an unknown hinted user and
+ * the device flow take the interaction as before (interactions.ts), which gives the answer it always did.
  */
 function signInWithoutPage(
   settings: ProviderSettings,
