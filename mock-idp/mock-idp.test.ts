@@ -78,6 +78,26 @@ describe('mock IdP as LiteLLM local-testing IdP', () => {
     assert.deepEqual(await response.json(), { status: 'ok', issuer: idp.issuer });
   });
 
+  test('every path reaches the same handler in any case: health, the login pages, the control API, the provider', async () => {
+    for (const path of ['/health', '/HEALTH', '/health/']) {
+      const response = await fetch(`${idp.url}${path}`);
+      assert.deepEqual(await response.json(), { status: 'ok', issuer: idp.issuer }, path);
+    }
+    for (const path of ['/_mock', '/_MOCK']) {
+      const response = await fetch(`${idp.url}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.ok(z.object({ issuer: z.string() }).safeParse(await response.json()).success, path);
+    }
+    const page = await fetch(`${idp.url}/Interaction/no-such-uid`);
+    assert.equal(page.status, 400);
+    assert.match(await page.text(), /role="alert"/);
+    for (const path of ['/healthz', '/nowhere', '/health.json']) {
+      const response = await fetch(`${idp.url}${path}`);
+      assert.equal(response.status, 404, path);
+      assert.equal(await response.text(), 'Not Found', `${path}: oidc-provider's answer to a path it does not serve`);
+    }
+  });
+
   test('code flow with client_secret_basic returns every claim of the default user at userinfo', async () => {
     const { code, redirectUri } = await authorizationCode(idp, callback, 'cli-test-user');
     const token = await tokenRequest(
