@@ -56,6 +56,23 @@ describe('key cache', () => {
     assert.ok(!next.some((kid) => made.includes(kid)), 'the next spare is a new generation');
   });
 
+  test('a mock that gets no request makes the next keys without waiting to be closed', async () => {
+    const folder = join(root, 'idle');
+    const idp = await startMockIdp({ keyCache: folder });
+    try {
+      const deadline = Date.now() + 20_000;
+      let made: string[] | undefined;
+      while (made === undefined && Date.now() < deadline) {
+        made = await spareKids(folder).catch(() => undefined);
+        if (made === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(made?.length, 2, 'the spare keys were written while the mock was running');
+      assert.ok(!(await publishedKids(idp.url)).some((kid) => made?.includes(kid)));
+    } finally {
+      await idp.close();
+    }
+  });
+
   test('starts at the same time never publish the same keys', async () => {
     const folder = join(root, 'b');
     await (await startMockIdp({ keyCache: folder })).close();

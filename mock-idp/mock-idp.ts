@@ -88,7 +88,7 @@ export interface MockIdpOptions {
   /**
    * A private folder (absolute path) where the next start's signing keys are made ahead of time:
    * the start takes the ones a previous run left there (each generation is used by one start only,
-   * so keys are still new on every start) and makes the next ones once it has been idle for a
+   * so keys are still new on every start) and makes the next ones once no request has come for a
    * second, or as it closes. The folder and its file must be this user's alone (0700 and 0600);
    * otherwise the keys are made at start, as without it. The `mock-idp` command uses one in the
    * user's cache folder (`MOCK_IDP_KEY_CACHE`).
@@ -300,7 +300,7 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
   const listener = await Listener.open(options.host ?? DEFAULT_HOST, options.port ?? 0);
   const issuer = options.issuer ?? listener.url;
   const clients = options.clients ?? [defaultClient()];
-  const nextKeys = keyCache ? nextKeysWhenIdle(keyCache) : undefined;
+  const nextKeys = keyCache ? nextKeysWhenIdle(keyCache, listener) : undefined;
   const idp = publicFace(state, listener, issuer, clients, async () => {
     await nextKeys?.now();
     await listener.close();
@@ -323,20 +323,24 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
   return idp;
 }
 
-/** How long a started mock waits before making the next start's keys: past its first requests. */
-const NEXT_KEYS_AFTER_MS = 1000;
+/** The next start's keys are made once no request has come for this long (or at close). */
+const IDLE_BEFORE_NEXT_KEYS_MS = 1000;
 
 /**
- * Make the next start's keys once the mock has been serving for a moment (the timer does not keep
- * the process alive), or at once when `now()` is called (on close); once either way.
+ * Make the next start's keys (100-500 ms of CPU) when the mock is idle: no request for a second,
+ * looked at every second by a timer that does not keep the process alive; or at once when `now()`
+ * is called (on close), for a mock that was never idle. Once either way.
  */
-function nextKeysWhenIdle(cache: KeyCache): { now(): Promise<void> } {
+function nextKeysWhenIdle(cache: KeyCache, listener: Listener): { now(): Promise<void> } {
   let made: Promise<void> | undefined;
   const make = () => {
+    clearInterval(timer);
     made ??= cache.refill();
     return made;
   };
-  setTimeout(() => void make(), NEXT_KEYS_AFTER_MS).unref();
+  const timer = setInterval(() => {
+    if (listener.idleMs() >= IDLE_BEFORE_NEXT_KEYS_MS) void make();
+  }, IDLE_BEFORE_NEXT_KEYS_MS).unref();
   return { now: make };
 }
 
