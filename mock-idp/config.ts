@@ -4,6 +4,7 @@
  * and the users file — is reported together in one ConfigError. LiteLLM's mock variables
  * (`MOCK_OIDC_*`, docs/contract.md section 9) work unchanged.
  */
+import { isAbsolute, join } from 'node:path';
 import { ConfigError, type ConfigProblem, type Env } from '../common/config.ts';
 import type { LogLevel } from '../common/logger.ts';
 import {
@@ -32,6 +33,7 @@ export interface MockIdpFlags {
   users?: string;
   autoLogin?: string;
   idTokenClaims?: boolean;
+  keyCache?: string;
   logLevel?: string;
 }
 
@@ -96,6 +98,13 @@ export const MOCK_IDP_SETTINGS = {
     default: false,
     meaning: "also put the user's scope claims in id_tokens",
   }),
+  keyCache: textSetting({
+    variable: 'MOCK_IDP_KEY_CACHE',
+    flag: '--key-cache <folder>',
+    shownDefault: '`$XDG_CACHE_HOME/cli-sso-harness/mock-idp` (`~/.cache/...`)',
+    meaning:
+      "private folder where the next start's signing keys are made ahead of time (each used once); `off`: make them at start",
+  }),
   logLevel: choiceSetting({
     variable: 'MOCK_IDP_LOG_LEVEL',
     flag: '--log-level <level>',
@@ -148,6 +157,14 @@ export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<
   const { values: s, reader } = readSettings(MOCK_IDP_SETTINGS, env, { ...flags });
   const extraProblems: ConfigProblem[] = [];
   const { host, port, users: usersFilePath, autoLogin, logLevel, controlToken, clientId, clientSecret } = s;
+  const keyCache = keyCacheFolder(s.keyCache, env);
+  if (keyCache === 'relative') {
+    reader.problem(
+      flags.keyCache !== undefined ? '--key-cache' : 'MOCK_IDP_KEY_CACHE',
+      'must be an absolute folder path, or off',
+      s.keyCache ?? '',
+    );
+  }
   const idTokenUserClaims = s.idTokenClaims;
   let issuer = s.issuer;
   // The endpoints are served at the root of the listener, so the issuer cannot carry a path.
@@ -231,8 +248,24 @@ export async function loadMockIdpConfig(env: Env, flags: MockIdpFlags): Promise<
     ...(issuer !== undefined ? { issuer } : {}),
     ...(autoLogin !== undefined ? { autoLogin } : {}),
     ...(controlToken !== undefined ? { controlToken } : {}),
+    ...(keyCache !== undefined && keyCache !== 'relative' ? { keyCache } : {}),
   };
   return { options, logLevel, ...(usersFilePath !== undefined ? { usersFile: usersFilePath } : {}) };
+}
+
+/**
+ * The key cache folder: the one given, none for `off`, else the user's cache folder (XDG Base
+ * Directory: `$XDG_CACHE_HOME`, else `$HOME/.cache`); none when there is no home to put it in.
+ */
+function keyCacheFolder(given: string | undefined, env: Env): string | undefined | 'relative' {
+  if (given !== undefined) {
+    if (given.toLowerCase() === 'off') return undefined;
+    return isAbsolute(given) ? given : 'relative';
+  }
+  const xdg = env['XDG_CACHE_HOME'];
+  const home = env['HOME'];
+  const base = xdg && isAbsolute(xdg) ? xdg : home && isAbsolute(home) ? join(home, '.cache') : undefined;
+  return base === undefined ? undefined : join(base, 'cli-sso-harness', 'mock-idp');
 }
 
 function issuerHasNoPath(issuer: string): boolean {

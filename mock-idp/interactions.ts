@@ -29,6 +29,25 @@ const loginForm = z.object({
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+/** How a user is signed in without the login page. */
+export type SignedInVia = 'auto-login' | 'login_hint';
+
+/**
+ * Who signs in without the login page: the auto-login user, else the user a `login_hint` names.
+ * `user` is absent when that username names nobody (the login page then says so). Undefined when
+ * neither applies: the login page is shown.
+ */
+export function userWithoutPage(
+  deps: Pick<InteractionDeps, 'users' | 'autoLogin'>,
+  loginHint: unknown,
+): { username: string; user: MockUser | undefined; via: SignedInVia } | undefined {
+  const auto = deps.autoLogin();
+  const hint = typeof loginHint === 'string' ? loginHint : undefined;
+  const username = auto ?? hint;
+  if (username === undefined) return undefined;
+  return { username, user: deps.users.get(username), via: auto !== undefined ? 'auto-login' : 'login_hint' };
+}
+
 export function interactionRouter(deps: InteractionDeps): Router {
   const router = express.Router();
   const urlencoded = express.urlencoded({ extended: false, limit: '16kb' });
@@ -40,21 +59,14 @@ export function interactionRouter(deps: InteractionDeps): Router {
       await finishConsent(provider, req, res, details);
       return;
     }
-    const auto = deps.autoLogin();
-    const hint = typeof details.params['login_hint'] === 'string' ? details.params['login_hint'] : undefined;
-    const wanted = auto ?? hint;
-    if (wanted !== undefined) {
-      const user = deps.users.get(wanted);
-      if (user) {
-        deps.logger.info('interaction.login', {
-          uid: details.uid,
-          username: user.username,
-          via: auto ? 'auto-login' : 'login_hint',
-        });
-        await finishLogin(provider, req, res, details, user);
-        return;
-      }
-      sendLoginPage(res, 400, details, deps, `No user named "${wanted}".`, wanted);
+    const wanted = userWithoutPage(deps, details.params['login_hint']);
+    if (wanted?.user) {
+      deps.logger.info('interaction.login', { uid: details.uid, username: wanted.user.username, via: wanted.via });
+      await finishLogin(provider, req, res, details, wanted.user);
+      return;
+    }
+    if (wanted) {
+      sendLoginPage(res, 400, details, deps, `No user named "${wanted.username}".`, wanted.username);
       return;
     }
     sendLoginPage(res, 200, details, deps);

@@ -119,7 +119,9 @@ function redactParams(params: Record<string, unknown>): Record<string, unknown> 
  * ```
  */
 export class Journal {
-  private entries: JournalEntry[] = [];
+  /** The newest MAX_ENTRIES entries, oldest first from `start`, in a ring (no shifting when full). */
+  private ring: JournalEntry[] = [];
+  private start = 0;
   private seq = 0;
 
   /** @internal */
@@ -141,9 +143,18 @@ export class Journal {
             ...stamp,
             ...(entry.errorDescription ? { errorDescription: redactText(entry.errorDescription) } : {}),
           };
-    this.entries.push(full);
-    if (this.entries.length > MAX_ENTRIES) this.entries.splice(0, this.entries.length - MAX_ENTRIES);
+    if (this.ring.length < MAX_ENTRIES) {
+      this.ring.push(full);
+    } else {
+      this.ring[this.start] = full;
+      this.start = (this.start + 1) % MAX_ENTRIES;
+    }
     return full;
+  }
+
+  /** Every entry kept, oldest first. */
+  private entries(): JournalEntry[] {
+    return this.start === 0 ? this.ring : [...this.ring.slice(this.start), ...this.ring.slice(0, this.start)];
   }
 
   /**
@@ -153,7 +164,7 @@ export class Journal {
    */
   query(filter: JournalFilter = {}): JournalEntry[] {
     const f = journalFilterSchema.parse(filter);
-    const matching = this.entries.filter(
+    const matching = this.entries().filter(
       (e) =>
         (f.type === undefined || e.type === f.type) &&
         (f.since === undefined || e.seq > f.since) &&
@@ -190,7 +201,8 @@ export class Journal {
 
   /** Drops every entry; sequence numbers go on, so a `since` taken earlier still works. */
   clear(): void {
-    this.entries = [];
+    this.ring = [];
+    this.start = 0;
   }
 
   /**
@@ -198,7 +210,7 @@ export class Journal {
    * @internal
    */
   reset(): void {
-    this.entries = [];
+    this.clear();
     this.seq = 0;
   }
 }

@@ -8,6 +8,7 @@ import { listen, type RunningServer } from '../common/http-server.ts';
 
 export class Listener {
   private handler: RequestListener | undefined;
+  private lastRequestMs = performance.now();
 
   private constructor(private readonly server: RunningServer) {}
 
@@ -16,6 +17,7 @@ export class Listener {
     let self: Listener | undefined;
     const server = await listen(
       (req, res) => {
+        if (self) self.lastRequestMs = performance.now();
         const handler = self?.handler;
         if (handler) handler(req, res);
         else res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
@@ -34,6 +36,11 @@ export class Listener {
 
   get port(): number {
     return this.server.port;
+  }
+
+  /** Milliseconds since the last request arrived (or since the port was opened). */
+  idleMs(): number {
+    return performance.now() - this.lastRequestMs;
   }
 
   /** From now on every request goes to `handler`. */

@@ -22,38 +22,44 @@ const program = addSettingFlags(
   .addHelpText('after', `\n${settingsHelp(MOCK_IDP_SETTINGS)}\nSee mock-idp/README.md.`)
   .showHelpAfterError();
 
-program.parse(process.argv);
-const flags: MockIdpFlags & { printUsersSchema?: boolean } = program.opts();
+// No top-level await: the command can then be bundled as CommonJS and run with a V8 code cache.
+async function main(): Promise<void> {
+  program.parse(process.argv);
+  const flags: MockIdpFlags & { printUsersSchema?: boolean } = program.opts();
 
-if (flags.printUsersSchema) {
-  process.stdout.write(`${JSON.stringify(usersFileJsonSchema(), null, 2)}\n`);
-  process.exit(0);
-}
-
-let config: MockIdpConfig;
-try {
-  config = await loadMockIdpConfig(process.env, flags);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`mock-idp: ${error.message}\n`);
-    process.exit(2);
-  }
-  throw error;
-}
-
-const logger = createLogger({ sink: process.stderr, component: 'mock-idp', level: config.logLevel });
-try {
-  const idp = await startMockIdp({ ...config.options, logger });
-  process.stdout.write(startBanner(idp, { autoLogin: config.options.autoLogin, usersFile: config.usersFile }));
-  const stop = async (signal: string) => {
-    logger.info('mock_idp.stopping', { signal });
-    await idp.close();
+  if (flags.printUsersSchema) {
+    process.stdout.write(`${JSON.stringify(usersFileJsonSchema(), null, 2)}\n`);
     process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-} catch (error) {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`mock-idp: could not start: ${message}\n`);
-  process.exit(1);
+  }
+
+  let config: MockIdpConfig;
+  try {
+    config = await loadMockIdpConfig(process.env, flags);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`mock-idp: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  const logger = createLogger({ sink: process.stderr, component: 'mock-idp', level: config.logLevel });
+  try {
+    const idp = await startMockIdp({ ...config.options, logger });
+    process.stdout.write(startBanner(idp, { autoLogin: config.options.autoLogin, usersFile: config.usersFile }));
+    const stop = async (signal: string) => {
+      logger.info('mock_idp.stopping', { signal });
+      await idp.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`mock-idp: could not start: ${message}\n`);
+    process.exit(1);
+  }
 }
+
+// A rejection that is not a configuration or start-up error crashes the process with its stack, as it should.
+void main();

@@ -78,6 +78,26 @@ describe('mock IdP as LiteLLM local-testing IdP', () => {
     assert.deepEqual(await response.json(), { status: 'ok', issuer: idp.issuer });
   });
 
+  test('every path reaches the same handler in any case: health, the login pages, the control API, the provider', async () => {
+    for (const path of ['/health', '/HEALTH', '/health/']) {
+      const response = await fetch(`${idp.url}${path}`);
+      assert.deepEqual(await response.json(), { status: 'ok', issuer: idp.issuer }, path);
+    }
+    for (const path of ['/_mock', '/_MOCK']) {
+      const response = await fetch(`${idp.url}${path}`);
+      assert.equal(response.status, 200, path);
+      assert.ok(z.object({ issuer: z.string() }).safeParse(await response.json()).success, path);
+    }
+    const page = await fetch(`${idp.url}/Interaction/no-such-uid`);
+    assert.equal(page.status, 400);
+    assert.match(await page.text(), /role="alert"/);
+    for (const path of ['/healthz', '/nowhere', '/health.json']) {
+      const response = await fetch(`${idp.url}${path}`);
+      assert.equal(response.status, 404, path);
+      assert.equal(await response.text(), 'Not Found', `${path}: oidc-provider's answer to a path it does not serve`);
+    }
+  });
+
   test('code flow with client_secret_basic returns every claim of the default user at userinfo', async () => {
     const { code, redirectUri } = await authorizationCode(idp, callback, 'cli-test-user');
     const token = await tokenRequest(
@@ -230,7 +250,11 @@ describe('login page', () => {
     const landed = await browser.get(authorizeUrl(idp, callback.redirectUri, { login_hint: 'mallory' }));
     const code = callbackParams(landed).get('code');
     assert.ok(code, landed.url);
-    assert.ok(!browser.visited.some((p) => p.status === 200 && p.body.includes('Sign in to Mock IdP')));
+    assert.deepEqual(
+      browser.visited.map((page) => new URL(page.url).pathname),
+      ['/authorize', '/sso/callback'],
+      'signed in at the authorization request itself',
+    );
     const token = await tokenRequest(idp, {
       grant_type: 'authorization_code',
       code,
@@ -275,6 +299,52 @@ describe('auto-login', () => {
       });
       const info = await userinfo(idp, tokenResponse.parse(token.body).access_token);
       assert.deepEqual(z.object({ teams: z.array(z.string()) }).parse(info.body).teams, ['team-alpha', 'team-beta']);
+    } finally {
+      await callback.close();
+      await idp.close();
+    }
+  });
+
+  test('signs in at the authorization request itself: straight back to the client, and the session is kept', async () => {
+    const idp = await startMockIdp({ port: 0, autoLogin: 'bob' });
+    const callback = await startCallbackServer();
+    try {
+      const browser = new HttpBrowser();
+      const landed = await browser.get(authorizeUrl(idp, callback.redirectUri));
+      assert.ok(callbackParams(landed).get('code'), landed.url);
+      assert.deepEqual(
+        browser.visited.map((page) => new URL(page.url).pathname),
+        ['/authorize', '/sso/callback'],
+        'no interaction and no resume between the authorization and the client',
+      );
+      assert.ok((await browser.jar.getCookieString(idp.url)).includes('_session='), 'a session cookie was set');
+      // The browser is signed in as bob now: a change of the auto-login user does not sign it out.
+      idp.setAutoLogin('alice');
+      const again = await browser.get(authorizeUrl(idp, callback.redirectUri));
+      const token = await tokenRequest(idp, {
+        grant_type: 'authorization_code',
+        code: callbackParams(again).get('code') ?? '',
+        redirect_uri: callback.redirectUri,
+      });
+      const info = await userinfo(idp, tokenResponse.parse(token.body).access_token);
+      assert.equal(z.object({ sub: z.string() }).parse(info.body).sub, 'bob');
+    } finally {
+      await callback.close();
+      await idp.close();
+    }
+  });
+
+  test('a request that asks something of the sign-in (prompt=login) still signs in through the interaction', async () => {
+    const idp = await startMockIdp({ port: 0, autoLogin: 'bob' });
+    const callback = await startCallbackServer();
+    try {
+      const browser = new HttpBrowser();
+      const landed = await browser.get(authorizeUrl(idp, callback.redirectUri, { prompt: 'login' }));
+      assert.ok(callbackParams(landed).get('code'), landed.url);
+      assert.ok(
+        browser.visited.some((page) => new URL(page.url).pathname.startsWith('/interaction/')),
+        'went through the interaction',
+      );
     } finally {
       await callback.close();
       await idp.close();

@@ -12,9 +12,10 @@ import { defaultClient, type MockClient } from './clients.ts';
 import { MIN_CONTROL_TOKEN_LENGTH } from './control-api.ts';
 import type { FaultBook, FaultInput } from './faults.ts';
 import type { Journal } from './journal.ts';
+import { KeyCache } from './key-cache.ts';
 import { Listener } from './listener.ts';
 import { DEFAULT_TOKEN_LIFETIMES, ENDPOINT_PATHS, type TokenLifetimes } from './provider.ts';
-import { type SignInOptions, signInAt } from './sign-in.ts';
+import type { SignInOptions } from './sign-in.ts';
 import { MockIdpState } from './state.ts';
 import type { UserDirectory } from './user-directory.ts';
 import { builtInCast, type DefaultUserOverrides, type MockUser } from './users.ts';
@@ -84,6 +85,16 @@ export interface MockIdpOptions {
    * @defaultValue the system clock
    */
   clock?: Clock;
+  /**
+   * A private folder (absolute path) where the next start's signing keys are made ahead of time:
+   * the start takes the ones a previous run left there (each generation is used by one start only,
+   * so keys are still new on every start) and makes the next ones once no request has come for a
+   * second, or as it closes. The folder and its file must be this user's alone (0700 and 0600);
+   * otherwise the keys are made at start, as without it. The `mock-idp` command uses one in the
+   * user's cache folder (`MOCK_IDP_KEY_CACHE`).
+   * @defaultValue none: the keys are made at start
+   */
+  keyCache?: string;
 }
 
 /**
@@ -278,16 +289,22 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
   if (options.controlToken !== undefined && options.controlToken.length < MIN_CONTROL_TOKEN_LENGTH) {
     throw new Error(`controlToken must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters`);
   }
+  const keyCache = options.keyCache === undefined ? undefined : new KeyCache(options.keyCache, logger);
   const state = await MockIdpState.create({
     users: options.users ?? builtInCast(options.defaultUser),
     autoLogin: options.autoLogin,
     lifetimes: { ...DEFAULT_TOKEN_LIFETIMES, ...options.lifetimes },
     clock: options.clock ?? systemClock,
+    keys: await keyCache?.take(),
   });
   const listener = await Listener.open(options.host ?? DEFAULT_HOST, options.port ?? 0);
   const issuer = options.issuer ?? listener.url;
   const clients = options.clients ?? [defaultClient()];
-  const idp = publicFace(state, listener, issuer, clients);
+  const nextKeys = keyCache ? nextKeysWhenIdle(keyCache, listener) : undefined;
+  const idp = publicFace(state, listener, issuer, clients, async () => {
+    await nextKeys?.now();
+    await listener.close();
+  });
   listener.serve(
     createMockIdpApp(
       state,
@@ -306,7 +323,34 @@ export async function startMockIdp(options: MockIdpOptions = {}): Promise<MockId
   return idp;
 }
 
-function publicFace(state: MockIdpState, listener: Listener, issuer: string, clients: readonly MockClient[]): MockIdp {
+/** The next start's keys are made once no request has come for this long (or at close). */
+const IDLE_BEFORE_NEXT_KEYS_MS = 1000;
+
+/**
+ * Make the next start's keys (100-500 ms of CPU) when the mock is idle: no request for a second,
+ * looked at every second by a timer that does not keep the process alive; or at once when `now()`
+ * is called (on close), for a mock that was never idle. Once either way.
+ */
+function nextKeysWhenIdle(cache: KeyCache, listener: Listener): { now(): Promise<void> } {
+  let made: Promise<void> | undefined;
+  const make = () => {
+    clearInterval(timer);
+    made ??= cache.refill();
+    return made;
+  };
+  const timer = setInterval(() => {
+    if (listener.idleMs() >= IDLE_BEFORE_NEXT_KEYS_MS) void make();
+  }, IDLE_BEFORE_NEXT_KEYS_MS).unref();
+  return { now: make };
+}
+
+function publicFace(
+  state: MockIdpState,
+  listener: Listener,
+  issuer: string,
+  clients: readonly MockClient[],
+  close: () => Promise<void>,
+): MockIdp {
   const endpoints = endpointUrls(issuer);
   return {
     issuer,
@@ -326,11 +370,16 @@ function publicFace(state: MockIdpState, listener: Listener, issuer: string, cli
     setClockOffsetSeconds: (seconds) => state.setClockOffsetSeconds(seconds),
     rotateKeys: () => state.rotateKeys(),
     keyIds: () => state.keys.kids(),
-    signIn: (authorizationUrl, options) =>
-      signInAt([...new Set([new URL(listener.url).origin, new URL(issuer).origin])], authorizationUrl, options),
+    // Loaded when first used: its cookie jar (tough-cookie) is not needed to start.
+    signIn: async (authorizationUrl, options) =>
+      (await import('./sign-in.ts')).signInAt(
+        [...new Set([new URL(listener.url).origin, new URL(issuer).origin])],
+        authorizationUrl,
+        options,
+      ),
     gatewayEnv: (clientId) => gatewayEnv(clients, endpoints, clientId),
     reset: () => state.reset(),
-    close: () => listener.close(),
+    close,
   };
 }
 

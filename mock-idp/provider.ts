@@ -3,8 +3,8 @@
  * (issuer, clients, claim names, keys, options). Claim names and keys are fixed when a Provider is
  * made, so the mock makes a new one when they change; state lives in the shared MemoryStore.
  */
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import { Provider } from 'oidc-provider';
+import type { Configuration, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
+import { interactionPolicy, Provider } from 'oidc-provider';
 import { NAMES_OUTSIDE_PROVIDER } from './claims.ts';
 import { type MockClient, toClientMetadata } from './clients.ts';
 import { allowAnyLoopbackPort } from './loopback-redirect.ts';
@@ -18,7 +18,7 @@ import {
   logoutSuccessPage,
 } from './pages.ts';
 import type { SigningKeys } from './signing-keys.ts';
-import { type MockUser, providerClaims } from './users.ts';
+import { type MockUser, providerClaims, subjectOf } from './users.ts';
 
 /**
  * Endpoint paths. LiteLLM's mock serves `/authorize`, `/token`, `/userinfo` (docs/contract.md
@@ -128,10 +128,39 @@ export interface ProviderSettings {
   lifetimes(): TokenLifetimes;
   /** Put the user's scope claims in the id_token too (OpenID Connect Core section 5.4 allows it). */
   idTokenUserClaims: boolean;
+  /**
+   * The user an authorization request signs in without the login page (auto-login, or the user its
+   * `login_hint` names), if any; called with the request's `login_hint`.
+   */
+  userSignedInWithoutPage(loginHint: unknown): MockUser | undefined;
 }
 
 export function buildProvider(settings: ProviderSettings): Provider {
   const pkceRequiredFor = new Set(settings.clients.filter((c) => c.requirePkce).map((c) => c.clientId));
+  const findAccount: FindAccount = async (_ctx, sub) => {
+    const user = settings.findUserBySubject(sub);
+    if (!user) return undefined;
+    return {
+      accountId: sub,
+      // Looked up again at claim time: the control API may have changed the user since login.
+      claims: () => providerClaims(settings.findUserBySubject(sub) ?? user),
+    };
+  };
+  // Consent is granted automatically: the grant covers whatever the client asked for.
+  const loadExistingGrant = async (ctx: KoaContextWithOIDC) => {
+    const { client, session, params } = ctx.oidc;
+    const accountId = session?.accountId;
+    if (!client || !accountId) return undefined;
+    const existingId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+    const grant =
+      (existingId ? await ctx.oidc.provider.Grant.find(existingId) : undefined) ??
+      new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
+    if (typeof params?.scope === 'string') grant.addOIDCScope(params.scope);
+    await grant.save();
+    return grant;
+  };
+  const policy = interactionPolicy.base();
+  policy.add(signInWithoutPage(settings, findAccount, loadExistingGrant), 0);
   const configuration: Configuration = {
     adapter: settings.store.adapterFactory,
     clients: settings.clients.map(toClientMetadata),
@@ -142,16 +171,8 @@ export function buildProvider(settings: ProviderSettings): Provider {
     conformIdTokenClaims: !settings.idTokenUserClaims,
     enabledJWA: { idTokenSigningAlgValues: ['RS256', 'ES256'] },
     routes: ENDPOINT_PATHS,
-    async findAccount(_ctx, sub) {
-      const user = settings.findUserBySubject(sub);
-      if (!user) return undefined;
-      return {
-        accountId: sub,
-        // Looked up again at claim time: the control API may have changed the user since login.
-        claims: () => providerClaims(settings.findUserBySubject(sub) ?? user),
-      };
-    },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    findAccount,
+    interactions: { policy, url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
       deviceFlow: {
@@ -202,19 +223,7 @@ export function buildProvider(settings: ProviderSettings): Provider {
       Session: 14 * 24 * 3600,
       Grant: 14 * 24 * 3600,
     },
-    // Consent is granted automatically: the grant covers whatever the client asked for.
-    async loadExistingGrant(ctx: KoaContextWithOIDC) {
-      const { client, session, params } = ctx.oidc;
-      const accountId = session?.accountId;
-      if (!client || !accountId) return undefined;
-      const existingId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
-      const grant =
-        (existingId ? await ctx.oidc.provider.Grant.find(existingId) : undefined) ??
-        new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId });
-      if (typeof params?.scope === 'string') grant.addOIDCScope(params.scope);
-      await grant.save();
-      return grant;
-    },
+    loadExistingGrant,
     async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = errorPage('Mock IdP error', { error: out.error, error_description: out.error_description });
@@ -225,6 +234,51 @@ export function buildProvider(settings: ProviderSettings): Provider {
   allowAnyLoopbackPort(provider);
   persistOnlyStoredSessions(provider);
   return provider;
+}
+
+/**
+ * Auto-login and `login_hint` sign the user in at the authorization request itself: a browser
+ * without a session goes straight back to the client with a code, as from LiteLLM's own mock,
+ * instead of through the interaction page and the resume of the authorization (two requests, an
+ * interaction stored and two cookies fewer per login). The session, its cookie and the grant are
+ * the ones the interaction would have made. Evaluated first in the policy, after oidc-provider has
+ * checked the request (client, redirect URI, scope, PKCE), so an invalid request signs nobody in.
+ * A browser already signed in keeps its user, as before. A request that asks something of the
+ * sign-in itself (`prompt`, `max_age`, `id_token_hint`, `acr_values`), an unknown hinted user and
+ * the device flow take the interaction as before (interactions.ts), which gives the answer it always did.
+ */
+function signInWithoutPage(
+  settings: ProviderSettings,
+  findAccount: FindAccount,
+  loadExistingGrant: (ctx: KoaContextWithOIDC) => Promise<InstanceType<Provider['Grant']> | undefined>,
+): interactionPolicy.Prompt {
+  const { Check, Prompt } = interactionPolicy;
+  return new Prompt(
+    { name: 'sign_in_without_page', requestable: false },
+    new Check('signed_in_without_page', 'auto-login or login_hint', 'interaction_required', async (ctx) => {
+      const { oidc } = ctx;
+      const { params, session, client } = oidc;
+      if (oidc.route !== 'authorization' || !params || !session || !client || session.accountId) {
+        return Check.NO_NEED_TO_PROMPT;
+      }
+      if (['prompt', 'max_age', 'id_token_hint', 'acr_values'].some((p) => params[p] !== undefined)) {
+        return Check.NO_NEED_TO_PROMPT;
+      }
+      const user = settings.userSignedInWithoutPage(params['login_hint']);
+      const account = user ? await findAccount(ctx, subjectOf(user)) : undefined;
+      if (!account) return Check.NO_NEED_TO_PROMPT;
+      // What the resume of an interaction finished with a login does, then oidc-provider's loadGrant.
+      session.loginAccount({ accountId: account.accountId });
+      oidc.entity('Account', account);
+      const grant = await loadExistingGrant(ctx);
+      if (grant) {
+        session.ensureClientContainer(client.clientId);
+        session.grantIdFor(client.clientId, grant.jti);
+        oidc.entity('Grant', grant);
+      }
+      return Check.NO_NEED_TO_PROMPT;
+    }),
+  );
 }
 
 /**

@@ -24,7 +24,8 @@ export async function makeSigningKey(alg: SigningAlgorithm): Promise<PrivateSign
   return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg, use: 'sig' };
 }
 
-function makeGeneration(): Promise<PrivateSigningKey[]> {
+/** One key of each algorithm, in SIGNING_ALGORITHMS order. */
+export function makeGeneration(): Promise<PrivateSigningKey[]> {
   return Promise.all(SIGNING_ALGORITHMS.map((alg) => makeSigningKey(alg)));
 }
 
@@ -36,8 +37,9 @@ export class SigningKeys {
     this.generations = [first];
   }
 
-  static async create(): Promise<SigningKeys> {
-    return new SigningKeys(await makeGeneration());
+  /** @param first - keys made ahead of time (key-cache.ts); made now when absent */
+  static async create(first?: PrivateSigningKey[]): Promise<SigningKeys> {
+    return new SigningKeys(first ?? (await makeGeneration()));
   }
 
   /** Back to the keys made at the start (so reset gives a relying party the JWKS it first saw). */

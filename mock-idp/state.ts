@@ -10,7 +10,7 @@ import { FaultBook } from './faults.ts';
 import { Journal } from './journal.ts';
 import { MemoryStore } from './memory-store.ts';
 import type { TokenLifetimes } from './provider.ts';
-import { SigningKeys } from './signing-keys.ts';
+import { type PrivateSigningKey, SigningKeys } from './signing-keys.ts';
 import { UserDirectory } from './user-directory.ts';
 import type { MockUser } from './users.ts';
 
@@ -20,6 +20,8 @@ export interface StartState {
   lifetimes: TokenLifetimes;
   /** Timestamps of journal entries. */
   clock: Clock;
+  /** The first signing keys, made ahead of time (key-cache.ts); made at start when absent. */
+  keys?: PrivateSigningKey[] | undefined;
 }
 
 /** Why the provider must be made again. */
@@ -56,7 +58,7 @@ export class MockIdpState {
   }
 
   static async create(start: StartState): Promise<MockIdpState> {
-    return new MockIdpState(start, await SigningKeys.create());
+    return new MockIdpState(start, await SigningKeys.create(start.keys));
   }
 
   autoLogin(): string | undefined {
