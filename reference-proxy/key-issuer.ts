@@ -3,11 +3,16 @@
  * key derived from LITELLM_SALT_KEY or else LITELLM_MASTER_KEY. Claims `iss`, `sub` (user id),
  * `iat`, `exp` = `iat` + lifetime, `jti`, `team_id`, `user_role`, `models`. Verification checks the
  * signature, `alg`, `iss` and `exp` against the injected clock, read afresh for every key.
+ *
+ * The key is imported into WebCrypto once, not on every call, and keys that verified are remembered
+ * (verified-keys.ts: bounded, one cache per signing key, time checks repeated on every hit), so an
+ * API call with a key already seen costs a Map lookup and two comparisons with the clock.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { type Clock, nowSeconds } from '../common/clock.ts';
+import { VerifiedKeys } from './verified-keys.ts';
 
 /** The `iss` of the CLI keys the reference gateway issues (HS256 JWTs). */
 export const CLI_KEY_ISSUER = 'litellm-reference-proxy';
@@ -16,7 +21,7 @@ export interface CliKeyClaims {
   userId: string;
   teamId: string | null;
   userRole: string;
-  models: string[];
+  models: readonly string[];
 }
 
 export interface IssuedKey {
@@ -55,16 +60,47 @@ export function deriveSigningKey(secret: string, purpose: string): Uint8Array {
 /** The purpose the CLI keys are signed under (see {@link deriveSigningKey}). */
 export const CLI_KEY_PURPOSE = 'cli-key';
 
+/**
+ * How many verified keys a gateway remembers: one per person logged in within a key's lifetime on a
+ * large gateway, about 1 KiB each (the key string and its claims), so at most about 10 MiB.
+ */
+export const VERIFIED_KEYS_CAPACITY = 10_000;
+
 export class KeyIssuer {
-  private readonly key: Uint8Array;
+  private readonly rawKey: Uint8Array<ArrayBuffer>;
+  private cryptoKey: Promise<CryptoKey> | undefined;
+  /**
+   * Keys this issuer verified. Readonly beside the readonly key it was verified with: the signing key
+   * of an issuer never changes, and another signing key is another issuer with an empty cache.
+   */
+  private readonly verified: VerifiedKeys<CliKeyClaims>;
 
   constructor(
     secret: string,
     private readonly lifetimeSeconds: number,
     private readonly clock: Clock,
     private readonly leewaySeconds = 0,
+    verifiedKeysCapacity = VERIFIED_KEYS_CAPACITY,
   ) {
-    this.key = deriveSigningKey(secret, CLI_KEY_PURPOSE);
+    this.rawKey = new Uint8Array(deriveSigningKey(secret, CLI_KEY_PURPOSE));
+    this.verified = new VerifiedKeys(verifiedKeysCapacity);
+  }
+
+  /** How many verified keys are remembered now (for tests of the bound). */
+  get rememberedKeys(): number {
+    return this.verified.size;
+  }
+
+  /**
+   * The HMAC key as a WebCrypto key, imported on first use: given the raw bytes, jose imports them
+   * again on every sign and verify.
+   */
+  private key(): Promise<CryptoKey> {
+    this.cryptoKey ??= crypto.subtle.importKey('raw', this.rawKey, { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
+    return this.cryptoKey;
   }
 
   /**
@@ -82,14 +118,28 @@ export class KeyIssuer {
       .setIssuedAt(issuedAt)
       .setExpirationTime(expiresAt)
       .setJti(identity?.jti ?? randomUUID())
-      .sign(this.key);
+      .sign(await this.key());
     return { key, expiresInSeconds: this.lifetimeSeconds, expiresAt };
   }
 
   /** A key is valid up to the second it expires: at `exp` itself it is expired (RFC 7519 section 4.1.4). */
   async verify(token: string): Promise<KeyCheck> {
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      // The time checks of jwtVerify below, in its order (nbf, then exp), with the same leeway.
+      const now = nowSeconds(this.clock);
+      if (known.notBefore !== undefined && known.notBefore > now + this.leewaySeconds) {
+        this.verified.forget(token);
+        return { ok: false, reason: 'invalid' };
+      }
+      if (known.expiresAt <= now - this.leewaySeconds) {
+        this.verified.forget(token);
+        return { ok: false, reason: 'expired' };
+      }
+      return { ok: true, claims: known.claims, expiresAt: known.expiresAt };
+    }
     try {
-      const { payload } = await jwtVerify(token, this.key, {
+      const { payload } = await jwtVerify(token, await this.key(), {
         algorithms: ['HS256'],
         issuer: CLI_KEY_ISSUER,
         currentDate: new Date(this.clock.nowMs()),
@@ -99,8 +149,20 @@ export class KeyIssuer {
       const parsed = claimsSchema.safeParse(payload);
       if (!parsed.success) return { ok: false, reason: 'invalid' };
       const { sub, team_id, user_role, models, exp } = parsed.data;
+      // Frozen: every later call with this key is handed this very object.
+      const claims: CliKeyClaims = Object.freeze({
+        userId: sub,
+        teamId: team_id,
+        userRole: user_role,
+        models: Object.freeze(models),
+      });
+      this.verified.remember(token, {
+        claims,
+        expiresAt: exp,
+        notBefore: typeof payload.nbf === 'number' ? payload.nbf : undefined,
+      });
       // mutation-equivalent: no caller of verify() reads expiresAt: leaving it out changes no answer
-      return { ok: true, claims: { userId: sub, teamId: team_id, userRole: user_role, models }, expiresAt: exp };
+      return { ok: true, claims, expiresAt: exp };
     } catch (error) {
       return { ok: false, reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
     }
