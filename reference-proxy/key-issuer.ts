@@ -57,6 +57,17 @@ export function deriveSigningKey(secret: string, purpose: string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(`litellm-reference-proxy/${purpose}\0${secret}`).digest());
 }
 
+/**
+ * An HS256 key as a WebCrypto key, for sign and verify. Import it once and hand jose the result:
+ * given the raw bytes, jose imports them again on every sign and verify.
+ */
+export function importHmacKey(raw: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', new Uint8Array(raw), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+    'verify',
+  ]);
+}
+
 /** The purpose the CLI keys are signed under (see {@link deriveSigningKey}). */
 export const CLI_KEY_PURPOSE = 'cli-key';
 
@@ -67,8 +78,8 @@ export const CLI_KEY_PURPOSE = 'cli-key';
 export const VERIFIED_KEYS_CAPACITY = 10_000;
 
 export class KeyIssuer {
-  private readonly rawKey: Uint8Array<ArrayBuffer>;
-  private cryptoKey: Promise<CryptoKey> | undefined;
+  /** Imported into WebCrypto once (importHmacKey). */
+  private readonly key: Promise<CryptoKey>;
   /**
    * Keys this issuer verified. Readonly beside the readonly key it was verified with: the signing key
    * of an issuer never changes, and another signing key is another issuer with an empty cache.
@@ -82,25 +93,13 @@ export class KeyIssuer {
     private readonly leewaySeconds = 0,
     verifiedKeysCapacity = VERIFIED_KEYS_CAPACITY,
   ) {
-    this.rawKey = new Uint8Array(deriveSigningKey(secret, CLI_KEY_PURPOSE));
+    this.key = importHmacKey(deriveSigningKey(secret, CLI_KEY_PURPOSE));
     this.verified = new VerifiedKeys(verifiedKeysCapacity);
   }
 
   /** How many verified keys are remembered now (for tests of the bound). */
   get rememberedKeys(): number {
     return this.verified.size;
-  }
-
-  /**
-   * The HMAC key as a WebCrypto key, imported on first use: given the raw bytes, jose imports them
-   * again on every sign and verify.
-   */
-  private key(): Promise<CryptoKey> {
-    this.cryptoKey ??= crypto.subtle.importKey('raw', this.rawKey, { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-      'verify',
-    ]);
-    return this.cryptoKey;
   }
 
   /**
@@ -118,28 +117,36 @@ export class KeyIssuer {
       .setIssuedAt(issuedAt)
       .setExpirationTime(expiresAt)
       .setJti(identity?.jti ?? randomUUID())
-      .sign(await this.key());
+      .sign(await this.key);
     return { key, expiresInSeconds: this.lifetimeSeconds, expiresAt };
+  }
+
+  /**
+   * The check of a key this issuer has verified before, without verifying it again: the time
+   * checks of {@link verify} against the clock, in jose's order (nbf, then exp) and with the same
+   * leeway. Undefined for a key it does not remember.
+   */
+  recall(token: string): KeyCheck | undefined {
+    const known = this.verified.get(token);
+    if (known === undefined) return undefined;
+    const now = nowSeconds(this.clock);
+    if (known.notBefore !== undefined && known.notBefore > now + this.leewaySeconds) {
+      this.verified.forget(token);
+      return { ok: false, reason: 'invalid' };
+    }
+    if (known.expiresAt <= now - this.leewaySeconds) {
+      this.verified.forget(token);
+      return { ok: false, reason: 'expired' };
+    }
+    return { ok: true, claims: known.claims, expiresAt: known.expiresAt };
   }
 
   /** A key is valid up to the second it expires: at `exp` itself it is expired (RFC 7519 section 4.1.4). */
   async verify(token: string): Promise<KeyCheck> {
-    const known = this.verified.get(token);
-    if (known !== undefined) {
-      // The time checks of jwtVerify below, in its order (nbf, then exp), with the same leeway.
-      const now = nowSeconds(this.clock);
-      if (known.notBefore !== undefined && known.notBefore > now + this.leewaySeconds) {
-        this.verified.forget(token);
-        return { ok: false, reason: 'invalid' };
-      }
-      if (known.expiresAt <= now - this.leewaySeconds) {
-        this.verified.forget(token);
-        return { ok: false, reason: 'expired' };
-      }
-      return { ok: true, claims: known.claims, expiresAt: known.expiresAt };
-    }
+    const remembered = this.recall(token);
+    if (remembered !== undefined) return remembered;
     try {
-      const { payload } = await jwtVerify(token, await this.key(), {
+      const { payload } = await jwtVerify(token, await this.key, {
         algorithms: ['HS256'],
         issuer: CLI_KEY_ISSUER,
         currentDate: new Date(this.clock.nowMs()),
