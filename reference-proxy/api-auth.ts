@@ -4,12 +4,33 @@
  * `{"error": {...}}` body: an expired key is 400 `expired_key`; missing, unknown, tampered,
  * `alg: none` or another signer's key is 401.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import { apiError } from './http-errors.ts';
 import type { CliKeyClaims } from './key-issuer.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { bearerToken } from './request-helpers.ts';
-import { matchesHash, sha256Hex } from './secrets.ts';
+
+/**
+ * The master key, kept as its SHA-256 digest computed once: a presented key is hashed and the two
+ * digests compared in constant time, so the comparison tells nothing of the master key's length or
+ * of how many of its characters a guess got right.
+ */
+export class MasterKey {
+  private readonly digest: Buffer;
+
+  constructor(masterKey: string) {
+    this.digest = sha256(masterKey);
+  }
+
+  matches(presented: string): boolean {
+    return timingSafeEqual(sha256(presented), this.digest);
+  }
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
 
 export type ApiCaller = { kind: 'master' } | { kind: 'cli_key'; claims: CliKeyClaims };
 
@@ -21,7 +42,7 @@ export async function authenticateApiCall(ctx: ProxyContext, req: Request): Prom
   if (token === undefined) {
     throw apiError(401, 'auth_error', 'Authentication Error - No api key passed in. Send Authorization: Bearer <key>.');
   }
-  if (matchesHash(token, sha256Hex(ctx.config.masterKey))) return { kind: 'master' };
+  if (ctx.masterKey.matches(token)) return { kind: 'master' };
   if (ctx.config.experimentalUiLogin) {
     const check = await ctx.keys.verify(token);
     if (check.ok) return { kind: 'cli_key', claims: check.claims };

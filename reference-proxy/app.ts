@@ -30,12 +30,7 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(logEachRequest(ctx));
-  // No browser may take an answer (a JSON one included) for another type than it says (CLISSO-CALLBACK-07).
-  app.use((_req, res, next) => {
-    res.set('x-content-type-options', 'nosniff');
-    next();
-  });
+  app.use(everyRequest(ctx));
 
   // LiteLLM's health routes; the harness waits on liveliness for readiness.
   app.get('/health/liveliness', (_req, res) => {
@@ -44,6 +39,10 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   app.get('/health/readiness', (_req, res) => {
     res.json({ status: 'healthy' });
   });
+  // The API routes clients call most come before the login steps: express tries routes in order.
+  const startedAtSeconds = nowSeconds(ctx.clock);
+  app.get([CLI_SSO_PATHS.models, CLI_SSO_PATHS.v1Models], listModels(ctx, startedAtSeconds));
+  app.get(CLI_SSO_PATHS.userInfo, userInfo(ctx));
 
   app.post(
     CLI_SSO_PATHS.start,
@@ -59,11 +58,6 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
     cliComplete(ctx),
   );
   app.get(POLL_ROUTE, cliPoll(ctx));
-
-  const startedAtSeconds = nowSeconds(ctx.clock);
-  app.get(CLI_SSO_PATHS.models, listModels(ctx, startedAtSeconds));
-  app.get(CLI_SSO_PATHS.v1Models, listModels(ctx, startedAtSeconds));
-  app.get(CLI_SSO_PATHS.userInfo, userInfo(ctx));
   app.get(UI_HOME_PATH, uiHome(ctx));
   app.get('/ui', (_req, res) => res.redirect(301, UI_HOME_PATH));
 
@@ -96,11 +90,17 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   return app;
 }
 
-/** One structured line per request, for operators; the logger redacts secrets in the URL. */
-function logEachRequest(ctx: ProxyContext): RequestHandler {
+/**
+ * What every answer gets, in one middleware (each one more is a step of express's router on every
+ * request): `X-Content-Type-Options: nosniff`, so no browser takes an answer (a JSON one included)
+ * for another type than it says (CLISSO-CALLBACK-07), and one structured log line once it is sent,
+ * for operators (the logger redacts secrets in the URL).
+ */
+function everyRequest(ctx: ProxyContext): RequestHandler {
   return (req, res, next) => {
+    res.setHeader('x-content-type-options', 'nosniff');
     const startedMs = performance.now();
-    res.once('finish', () => {
+    res.on('finish', () => {
       ctx.logger.info('request', {
         method: req.method,
         path: req.originalUrl,

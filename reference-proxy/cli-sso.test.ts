@@ -472,6 +472,28 @@ describe('configurations (a proxy each)', () => {
     }
   });
 
+  test('a key a gateway has accepted is refused by one started with another LITELLM_SALT_KEY', async () => {
+    // Both gateways run in this process: what one remembers of the keys it verified must not reach the other.
+    const before = await startProxyForTest(
+      proxyEnv(idp.endpoints, { LITELLM_SALT_KEY: 'salt-before-0123456789abcdefghijk' }),
+    );
+    const after = await startProxyForTest(
+      proxyEnv(idp.endpoints, { LITELLM_SALT_KEY: 'salt-after-0123456789abcdefghijkl' }),
+    );
+    try {
+      const start = await loginUntilVerified(before.url);
+      const ready = parsePollAnswer((await poll(before.url, start)).body);
+      const headers = { authorization: `Bearer ${ready.status === 'ready' ? ready.key : ''}` };
+      for (const path of ['/models', '/v1/models']) {
+        assert.equal((await getJson(joinUrl(before.url, path), headers)).status, 200);
+        assert.equal((await getJson(joinUrl(after.url, path), headers)).status, 401);
+      }
+    } finally {
+      await before.close();
+      await after.close();
+    }
+  });
+
   test('flows expire after 600 s of the injected clock', async () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 1));
     const other = await startProxyForTest(proxyEnv(idp.endpoints), clock);

@@ -14,6 +14,7 @@ import { freePort, listen, type RunningServer } from '../common/http-server.ts';
 import { createLogger } from '../common/logger.ts';
 import { CLI_SSO_PATHS, joinUrl, POLL_SECRET_HEADER } from '../protocol/cli-sso.ts';
 import { Admission } from './admission.ts';
+import { MasterKey } from './api-auth.ts';
 import { createProxyApp } from './app.ts';
 import { loadProxyConfig } from './config.ts';
 import { type Flow, type LoginSession, MemoryFlowStore } from './flow-store.ts';
@@ -59,6 +60,7 @@ async function gatewayWithBug(): Promise<GatewayWithBug> {
   const flows = new StoreWithABug(clock);
   const app = createProxyApp({
     config,
+    masterKey: new MasterKey(config.masterKey),
     clock,
     logger: createLogger({
       sink: { write: (line: string) => logLines.push(line) },

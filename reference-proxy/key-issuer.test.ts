@@ -83,3 +83,107 @@ test('the jti and iat of a key issued before give that very key again, whenever 
   assert.equal(again.expiresAt, first.expiresAt);
   assert.notEqual((await issuer.issue(CLAIMS)).key, first.key);
 });
+
+// Verified keys are remembered (verified-keys.ts); these check that a remembered key is still
+// refused whenever jose would refuse it.
+
+test('a remembered key is refused as expired once its exp passes, and stays refused', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const issuer = new KeyIssuer('secret', 60, clock);
+  const { key } = await issuer.issue(CLAIMS);
+  assert.equal((await issuer.verify(key)).ok, true);
+  assert.equal(issuer.rememberedKeys, 1);
+  clock.advanceSeconds(59);
+  assert.equal((await issuer.verify(key)).ok, true);
+  clock.advanceSeconds(1);
+  assert.deepEqual(await issuer.verify(key), { ok: false, reason: 'expired' });
+  assert.deepEqual(await issuer.verify(key), { ok: false, reason: 'expired' });
+});
+
+test('a remembered key keeps the leeway: valid until exp + leeway, expired from then on', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const lenient = new KeyIssuer('secret', 60, clock, 30);
+  const { key } = await lenient.issue(CLAIMS);
+  assert.equal((await lenient.verify(key)).ok, true);
+  clock.advanceSeconds(89);
+  assert.equal((await lenient.verify(key)).ok, true);
+  clock.advanceSeconds(1);
+  assert.deepEqual(await lenient.verify(key), { ok: false, reason: 'expired' });
+});
+
+test('a remembered key with nbf is refused when the clock is moved back before it', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const now = Date.UTC(2026, 0, 1) / 1000;
+  const key = await new SignJWT({ team_id: null, user_role: 'internal_user', models: [] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(CLI_KEY_ISSUER)
+    .setSubject('dana')
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + 3600)
+    .sign(deriveSigningKey('secret', 'cli-key'));
+  const issuer = new KeyIssuer('secret', 3600, clock);
+  assert.equal((await issuer.verify(key)).ok, true);
+  clock.advanceSeconds(-10);
+  assert.deepEqual(await issuer.verify(key), { ok: false, reason: 'invalid' });
+});
+
+test('a key remembered under one signing key is refused under another (a changed LITELLM_SALT_KEY)', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const before = new KeyIssuer('old-salt', 3600, clock);
+  const { key } = await before.issue(CLAIMS);
+  assert.equal((await before.verify(key)).ok, true);
+  assert.equal((await before.verify(key)).ok, true);
+  const after = new KeyIssuer('new-salt', 3600, clock);
+  assert.deepEqual(await after.verify(key), { ok: false, reason: 'invalid' });
+  assert.deepEqual(await after.verify(key), { ok: false, reason: 'invalid' });
+  assert.equal(after.rememberedKeys, 0);
+});
+
+test('a key that fails is never remembered: a tampered copy of a remembered key stays invalid', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const issuer = new KeyIssuer('secret', 3600, clock);
+  const { key } = await issuer.issue(CLAIMS);
+  assert.equal((await issuer.verify(key)).ok, true);
+  const [h, p, s] = key.split('.');
+  const tampered = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p ?? '', 'base64url').toString()), user_role: 'proxy_admin' })).toString('base64url')}.${s}`;
+  const noneAlg = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${p}.`;
+  const otherSignature = `${h}.${p}.${(s ?? '').startsWith('A') ? 'B' : 'A'}${(s ?? '').slice(1)}`;
+  for (const bad of [tampered, noneAlg, otherSignature, key.slice(0, -1)]) {
+    assert.deepEqual(await issuer.verify(bad), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await issuer.verify(bad), { ok: false, reason: 'invalid' });
+  }
+  assert.equal(issuer.rememberedKeys, 1);
+});
+
+test('the cache is bounded: past its capacity the oldest key is dropped and verified afresh', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const issuer = new KeyIssuer('secret', 3600, clock, 0, 3);
+  const keys = await Promise.all(
+    [1, 2, 3, 4, 5].map(async (n) => (await issuer.issue({ ...CLAIMS, userId: `u${n}` })).key),
+  );
+  for (const key of keys) assert.equal((await issuer.verify(key)).ok, true);
+  assert.equal(issuer.rememberedKeys, 3);
+  // Every key, remembered or not, still gives its own claims.
+  for (const [i, key] of keys.entries()) {
+    const check = await issuer.verify(key);
+    assert.equal(check.ok && check.claims.userId, `u${i + 1}`);
+    assert.ok(issuer.rememberedKeys <= 3);
+  }
+  clock.advanceSeconds(3600);
+  for (const key of keys) assert.deepEqual(await issuer.verify(key), { ok: false, reason: 'expired' });
+});
+
+test('a remembered key answers the same claims as the first verification, and they cannot be changed', async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const issuer = new KeyIssuer('secret', 3600, clock);
+  const { key } = await issuer.issue(CLAIMS);
+  const first = await issuer.verify(key);
+  const second = await issuer.verify(key);
+  assert.deepEqual(second, first);
+  assert.ok(second.ok);
+  assert.throws(() => {
+    (second.claims.models as string[]).push('gpt-5');
+  }, TypeError);
+  assert.deepEqual((await issuer.verify(key)).ok && (await issuer.verify(key)), first);
+});

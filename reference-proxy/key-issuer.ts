@@ -3,11 +3,16 @@
  * key derived from LITELLM_SALT_KEY or else LITELLM_MASTER_KEY. Claims `iss`, `sub` (user id),
  * `iat`, `exp` = `iat` + lifetime, `jti`, `team_id`, `user_role`, `models`. Verification checks the
  * signature, `alg`, `iss` and `exp` against the injected clock, read afresh for every key.
+ *
+ * The key is imported into WebCrypto once, not on every call, and keys that verified are remembered
+ * (verified-keys.ts: bounded, one cache per signing key, time checks repeated on every hit), so an
+ * API call with a key already seen costs a Map lookup and two comparisons with the clock.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { type Clock, nowSeconds } from '../common/clock.ts';
+import { VerifiedKeys } from './verified-keys.ts';
 
 /** The `iss` of the CLI keys the reference gateway issues (HS256 JWTs). */
 export const CLI_KEY_ISSUER = 'litellm-reference-proxy';
@@ -16,7 +21,7 @@ export interface CliKeyClaims {
   userId: string;
   teamId: string | null;
   userRole: string;
-  models: string[];
+  models: readonly string[];
 }
 
 export interface IssuedKey {
@@ -52,19 +57,49 @@ export function deriveSigningKey(secret: string, purpose: string): Uint8Array {
   return new Uint8Array(createHash('sha256').update(`litellm-reference-proxy/${purpose}\0${secret}`).digest());
 }
 
+/**
+ * An HS256 key as a WebCrypto key, for sign and verify. Import it once and hand jose the result:
+ * given the raw bytes, jose imports them again on every sign and verify.
+ */
+export function importHmacKey(raw: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', new Uint8Array(raw), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+    'verify',
+  ]);
+}
+
 /** The purpose the CLI keys are signed under (see {@link deriveSigningKey}). */
 export const CLI_KEY_PURPOSE = 'cli-key';
 
+/**
+ * How many verified keys a gateway remembers: one per person logged in within a key's lifetime on a
+ * large gateway, about 1 KiB each (the key string and its claims), so at most about 10 MiB.
+ */
+export const VERIFIED_KEYS_CAPACITY = 10_000;
+
 export class KeyIssuer {
-  private readonly key: Uint8Array;
+  /** Imported into WebCrypto once (importHmacKey). */
+  private readonly key: Promise<CryptoKey>;
+  /**
+   * Keys this issuer verified. Readonly beside the readonly key it was verified with: the signing key
+   * of an issuer never changes, and another signing key is another issuer with an empty cache.
+   */
+  private readonly verified: VerifiedKeys<CliKeyClaims>;
 
   constructor(
     secret: string,
     private readonly lifetimeSeconds: number,
     private readonly clock: Clock,
     private readonly leewaySeconds = 0,
+    verifiedKeysCapacity = VERIFIED_KEYS_CAPACITY,
   ) {
-    this.key = deriveSigningKey(secret, CLI_KEY_PURPOSE);
+    this.key = importHmacKey(deriveSigningKey(secret, CLI_KEY_PURPOSE));
+    this.verified = new VerifiedKeys(verifiedKeysCapacity);
+  }
+
+  /** How many verified keys are remembered now (for tests of the bound). */
+  get rememberedKeys(): number {
+    return this.verified.size;
   }
 
   /**
@@ -82,14 +117,36 @@ export class KeyIssuer {
       .setIssuedAt(issuedAt)
       .setExpirationTime(expiresAt)
       .setJti(identity?.jti ?? randomUUID())
-      .sign(this.key);
+      .sign(await this.key);
     return { key, expiresInSeconds: this.lifetimeSeconds, expiresAt };
+  }
+
+  /**
+   * The check of a key this issuer has verified before, without verifying it again: the time
+   * checks of {@link verify} against the clock, in jose's order (nbf, then exp) and with the same
+   * leeway. Undefined for a key it does not remember.
+   */
+  recall(token: string): KeyCheck | undefined {
+    const known = this.verified.get(token);
+    if (known === undefined) return undefined;
+    const now = nowSeconds(this.clock);
+    if (known.notBefore !== undefined && known.notBefore > now + this.leewaySeconds) {
+      this.verified.forget(token);
+      return { ok: false, reason: 'invalid' };
+    }
+    if (known.expiresAt <= now - this.leewaySeconds) {
+      this.verified.forget(token);
+      return { ok: false, reason: 'expired' };
+    }
+    return { ok: true, claims: known.claims, expiresAt: known.expiresAt };
   }
 
   /** A key is valid up to the second it expires: at `exp` itself it is expired (RFC 7519 section 4.1.4). */
   async verify(token: string): Promise<KeyCheck> {
+    const remembered = this.recall(token);
+    if (remembered !== undefined) return remembered;
     try {
-      const { payload } = await jwtVerify(token, this.key, {
+      const { payload } = await jwtVerify(token, await this.key, {
         algorithms: ['HS256'],
         issuer: CLI_KEY_ISSUER,
         currentDate: new Date(this.clock.nowMs()),
@@ -99,8 +156,20 @@ export class KeyIssuer {
       const parsed = claimsSchema.safeParse(payload);
       if (!parsed.success) return { ok: false, reason: 'invalid' };
       const { sub, team_id, user_role, models, exp } = parsed.data;
+      // Frozen: every later call with this key is handed this very object.
+      const claims: CliKeyClaims = Object.freeze({
+        userId: sub,
+        teamId: team_id,
+        userRole: user_role,
+        models: Object.freeze(models),
+      });
+      this.verified.remember(token, {
+        claims,
+        expiresAt: exp,
+        notBefore: typeof payload.nbf === 'number' ? payload.nbf : undefined,
+      });
       // mutation-equivalent: no caller of verify() reads expiresAt: leaving it out changes no answer
-      return { ok: true, claims: { userId: sub, teamId: team_id, userRole: user_role, models }, expiresAt: exp };
+      return { ok: true, claims, expiresAt: exp };
     } catch (error) {
       return { ok: false, reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
     }

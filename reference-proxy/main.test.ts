@@ -60,7 +60,7 @@ test('a weak signing secret stops the start with exit code 2, with the other pro
   assert.match(result.stderr, /LOG_LEVEL: must be one of/);
 });
 
-test('prints the listening line, answers liveliness, stops on SIGTERM with exit 0', async () => {
+test('prints the listening line, answers liveliness, logs the request, stops on SIGTERM with exit 0', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', '0'], {
     cwd: ROOT,
     env: {
@@ -73,7 +73,12 @@ test('prints the listening line, answers liveliness, stops on SIGTERM with exit 
   });
   try {
     let stdout = '';
+    let stderr = '';
     child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (chunk: string) => {
         stdout += chunk;
@@ -87,6 +92,14 @@ test('prints the listening line, answers liveliness, stops on SIGTERM with exit 
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
+    // Log lines are written once per turn of the event loop (log-sink.ts): none is lost at the stop,
+    // and they come in order, the request's before the stop's.
+    const lines = stderr.trimEnd().split('\n');
+    const request = lines.findIndex((l) =>
+      /"event":"request","method":"GET","path":"\/health\/liveliness","status":200/.test(l),
+    );
+    const stopping = lines.findIndex((l) => l.includes('"event":"stopping"'));
+    assert.ok(request >= 0 && stopping > request, stderr);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { addSettingFlags, settingsHelp } from '../common/settings.ts';
 import { ConfigError, loadProxyConfig, PROXY_SETTINGS, startReferenceProxy } from './index.ts';
+import { coalescingSink } from './log-sink.ts';
 
 const program = addSettingFlags(
   new Command()
@@ -37,14 +38,19 @@ try {
 serve(config);
 
 async function serve(config: ReturnType<typeof loadProxyConfig>): Promise<void> {
+  // Lines logged in one turn of the event loop go to stderr in one write (log-sink.ts); what is pending
+  // goes out before anything else written here and when the process exits, however it exits.
+  const logSink = coalescingSink(process.stderr);
+  process.on('exit', () => logSink.flush());
   try {
-    const proxy = await startReferenceProxy(config, { logSink: process.stderr });
+    const proxy = await startReferenceProxy(config, { logSink });
     // stdout is for data: the one line a script needs to find us.
     process.stdout.write(`${JSON.stringify({ event: 'listening', url: proxy.url })}\n`);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
+      logSink.flush();
       process.stderr.write(`${JSON.stringify({ event: 'stopping', signal })}\n`);
       proxy.close().then(
         () => process.exit(0),
@@ -54,6 +60,7 @@ async function serve(config: ReturnType<typeof loadProxyConfig>): Promise<void> 
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   } catch (error) {
+    logSink.flush();
     process.stderr.write(
       `reference-proxy: could not start: ${error instanceof Error ? error.message : String(error)}\n`,
     );

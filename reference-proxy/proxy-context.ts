@@ -2,6 +2,7 @@
 import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Admission } from './admission.ts';
+import type { MasterKey } from './api-auth.ts';
 import type { ProxyConfig } from './config.ts';
 import type { FlowStore } from './flow-store.ts';
 import type { KeyIssuer } from './key-issuer.ts';
@@ -11,6 +12,8 @@ import type { UserStore } from './user-store.ts';
 
 export interface ProxyContext {
   config: ProxyConfig;
+  /** LITELLM_MASTER_KEY, as the digest a presented key is compared with (api-auth.ts). */
+  masterKey: MasterKey;
   clock: Clock;
   logger: Logger;
   flows: FlowStore;

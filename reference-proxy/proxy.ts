@@ -6,6 +6,7 @@ import { type Clock, systemClock } from '../common/clock.ts';
 import { listen } from '../common/http-server.ts';
 import { createLogger, type Logger, type LogSink } from '../common/logger.ts';
 import { Admission } from './admission.ts';
+import { MasterKey } from './api-auth.ts';
 import { createProxyApp } from './app.ts';
 import type { ProxyConfig } from './config.ts';
 import { type FlowStore, MemoryFlowStore } from './flow-store.ts';
@@ -95,6 +96,7 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
   const stores = await openStores(config, clock, logger);
   const ctx: ProxyContext = {
     config,
+    masterKey: new MasterKey(config.masterKey),
     clock,
     logger,
     flows: stores.flows,

@@ -46,6 +46,10 @@ const rowSchema = z.object({
   updated_at_ms: z.number(),
 });
 
+// Built once: a zod schema costs more to build than to run, and every login reads a row.
+const teamsSchema = z.array(z.string());
+const metadataSchema = z.record(z.string(), z.unknown());
+
 function rowToUser(row: z.infer<typeof rowSchema>): UserRecord {
   return {
     userId: row.user_id,
@@ -54,8 +58,8 @@ function rowToUser(row: z.infer<typeof rowSchema>): UserRecord {
     firstName: row.first_name,
     lastName: row.last_name,
     role: row.user_role,
-    teams: z.array(z.string()).parse(JSON.parse(row.teams)),
-    metadata: z.record(z.string(), z.unknown()).parse(JSON.parse(row.metadata)),
+    teams: teamsSchema.parse(JSON.parse(row.teams)),
+    metadata: metadataSchema.parse(JSON.parse(row.metadata)),
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
   };
@@ -155,6 +159,8 @@ export class SqliteUserStore implements UserStore {
   private readonly db: SqliteConnection;
   /** Which driver this store runs on (tests check that current Node needs no native module). */
   readonly driver: SqliteDriver;
+  /** The statements of every login, compiled once after the migrations rather than on each call. */
+  private readonly statements: { upsert: SqliteStatement; read: SqliteStatement };
 
   constructor(path: string) {
     ({ db: this.db, driver: this.driver } = openConnection(path));
@@ -164,6 +170,18 @@ export class SqliteUserStore implements UserStore {
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec('PRAGMA busy_timeout = 5000');
     this.migrate();
+    this.statements = {
+      upsert: this.db.prepare(
+        `INSERT INTO users (user_id, user_email, display_name, first_name, last_name, user_role, teams, metadata,
+                            created_at_ms, updated_at_ms)
+         VALUES (@userId, @email, @displayName, @firstName, @lastName, @role, @teams, @metadata, @createdAtMs, @updatedAtMs)
+         ON CONFLICT (user_id) DO UPDATE SET
+           user_email = excluded.user_email, display_name = excluded.display_name,
+           first_name = excluded.first_name, last_name = excluded.last_name, user_role = excluded.user_role,
+           teams = excluded.teams, metadata = excluded.metadata, updated_at_ms = excluded.updated_at_ms`,
+      ),
+      read: this.db.prepare('SELECT * FROM users WHERE user_id = ?'),
+    };
   }
 
   /** BEGIN IMMEDIATE: the write lock is taken before the first read. */
@@ -208,17 +226,11 @@ export class SqliteUserStore implements UserStore {
       // IMMEDIATE: take the write lock before reading, so two logins of one user cannot interleave.
       this.immediate(() => {
         const user = applyLogin(this.read(identity.userId), identity, attribution, nowMs);
-        this.db
-          .prepare(
-            `INSERT INTO users (user_id, user_email, display_name, first_name, last_name, user_role, teams, metadata,
-                                created_at_ms, updated_at_ms)
-             VALUES (@userId, @email, @displayName, @firstName, @lastName, @role, @teams, @metadata, @createdAtMs, @updatedAtMs)
-             ON CONFLICT (user_id) DO UPDATE SET
-               user_email = excluded.user_email, display_name = excluded.display_name,
-               first_name = excluded.first_name, last_name = excluded.last_name, user_role = excluded.user_role,
-               teams = excluded.teams, metadata = excluded.metadata, updated_at_ms = excluded.updated_at_ms`,
-          )
-          .run({ ...user, teams: JSON.stringify(user.teams), metadata: JSON.stringify(user.metadata) });
+        this.statements.upsert.run({
+          ...user,
+          teams: JSON.stringify(user.teams),
+          metadata: JSON.stringify(user.metadata),
+        });
         return user;
       }),
     );
@@ -229,7 +241,7 @@ export class SqliteUserStore implements UserStore {
   }
 
   private read(userId: string): UserRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM users WHERE user_id = ?').get(userId);
+    const row = this.statements.read.get(userId);
     return row === undefined ? undefined : rowToUser(rowSchema.parse(row));
   }
 

@@ -10,7 +10,7 @@
 import { jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { type Clock, nowSeconds } from '../common/clock.ts';
-import { deriveSigningKey } from './key-issuer.ts';
+import { deriveSigningKey, importHmacKey } from './key-issuer.ts';
 
 export const UI_SESSION_COOKIE = 'litellm_ui_session';
 export const UI_LOGIN_STATE_COOKIE = 'litellm_ui_login_state';
@@ -39,16 +39,17 @@ const sessionSchema = z.object({
 const loginStateSchema = z.object({ state: z.string(), pkce_verifier: z.string().nullable() });
 
 export class UiSessions {
-  private readonly sessionKey: Uint8Array;
-  private readonly stateKey: Uint8Array;
+  // Imported into WebCrypto once (importHmacKey): every CLI login signs and reads a state cookie.
+  private readonly sessionKey: Promise<CryptoKey>;
+  private readonly stateKey: Promise<CryptoKey>;
 
   constructor(
     secret: string,
     readonly sessionSeconds: number,
     private readonly clock: Clock,
   ) {
-    this.sessionKey = deriveSigningKey(secret, 'ui-session');
-    this.stateKey = deriveSigningKey(secret, 'ui-login-state');
+    this.sessionKey = importHmacKey(deriveSigningKey(secret, 'ui-session'));
+    this.stateKey = importHmacKey(deriveSigningKey(secret, 'ui-login-state'));
   }
 
   async createSession(user: {
@@ -63,7 +64,7 @@ export class UiSessions {
       .setSubject(user.userId)
       .setIssuedAt(now)
       .setExpirationTime(exp)
-      .sign(this.sessionKey);
+      .sign(await this.sessionKey);
     return { cookie, session: { ...user, expiresAtMs: exp * 1000 } };
   }
 
@@ -81,7 +82,7 @@ export class UiSessions {
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuedAt(now)
       .setExpirationTime(now + UI_LOGIN_STATE_SECONDS)
-      .sign(this.stateKey);
+      .sign(await this.stateKey);
   }
 
   async readLoginState(cookie: string | undefined): Promise<UiLoginState | undefined> {
@@ -89,10 +90,10 @@ export class UiSessions {
     return parsed.success ? { state: parsed.data.state, pkceVerifier: parsed.data.pkce_verifier } : undefined;
   }
 
-  private async verify(token: string | undefined, key: Uint8Array): Promise<unknown> {
+  private async verify(token: string | undefined, key: Promise<CryptoKey>): Promise<unknown> {
     if (token === undefined || token === '') return undefined;
     try {
-      const { payload } = await jwtVerify(token, key, {
+      const { payload } = await jwtVerify(token, await key, {
         algorithms: ['HS256'],
         currentDate: new Date(this.clock.nowMs()),
       });

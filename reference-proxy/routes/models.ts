@@ -5,12 +5,11 @@
  */
 import type { RequestHandler } from 'express';
 import { authenticateApiCall } from '../api-auth.ts';
+import type { CliKeyClaims } from '../key-issuer.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 
 export function listModels(ctx: ProxyContext, createdAtSeconds: number): RequestHandler {
-  return async (req, res) => {
-    const caller = await authenticateApiCall(ctx, req);
-    const allowed = caller.kind === 'master' ? undefined : new Set(caller.claims.models);
+  const answerFor = (allowed: ReadonlySet<string> | undefined): string => {
     const seen = new Set<string>();
     const data = [];
     for (const model of ctx.config.modelsFile.models) {
@@ -19,6 +18,25 @@ export function listModels(ctx: ProxyContext, createdAtSeconds: number): Request
       seen.add(model.modelName);
       data.push({ id: model.modelName, object: 'model', created: createdAtSeconds, owned_by: model.ownedBy });
     }
-    res.json({ object: 'list', data });
+    return JSON.stringify({ object: 'list', data });
+  };
+  // The answer depends on nothing but the configured models and the caller's `models` claim, neither
+  // of which changes, so it is written once: for the master key, and for each CLI key's claims (keyed
+  // by the claims object the key check hands back for that key, so an entry goes with the key).
+  const masterAnswer = answerFor(undefined);
+  const cliKeyAnswers = new WeakMap<CliKeyClaims, string>();
+  const cliKeyAnswer = (claims: CliKeyClaims): string => {
+    let answer = cliKeyAnswers.get(claims);
+    if (answer === undefined) {
+      answer = answerFor(new Set(claims.models));
+      cliKeyAnswers.set(claims, answer);
+    }
+    return answer;
+  };
+  return async (req, res) => {
+    const caller = await authenticateApiCall(ctx, req);
+    const answer = caller.kind === 'master' ? masterAnswer : cliKeyAnswer(caller.claims);
+    // What res.json() would send for the same value: JSON, as UTF-8.
+    res.type('application/json').send(answer);
   };
 }
