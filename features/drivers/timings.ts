@@ -57,6 +57,9 @@ export class Timings {
   }
 }
 
+/** The phase a process records when it has loaded Cucumber and the support code (since it started). */
+export const WORKER_START_UP = 'worker start-up (node, Cucumber, the support code loaded)';
+
 /** This process's timings. */
 export const timings = new Timings();
 

@@ -5,7 +5,7 @@
  * process used, and the scenario time by feature. docs/speed.md reads it.
  */
 import type { PhaseTotal, PhaseTotals, WorkerTimings } from '../drivers/timings.ts';
-import { mergeTotals } from '../drivers/timings.ts';
+import { mergeTotals, WORKER_START_UP } from '../drivers/timings.ts';
 
 export interface RunTimings {
   /** The whole run, from the moment the process started. */
@@ -43,6 +43,8 @@ export function timingLines(run: RunTimings): string[] {
   lines.push(` inside the scenarios (${workerCount}; count, wall time, CPU where known):`);
   const scenarioPhases = Object.entries(phases)
     .filter(([name]) => !name.startsWith(PROCESS_PREFIX))
+    // Run in the coordinating process, the support code's loading is one of its phases above.
+    .filter(([name]) => !(run.inProcess && name === WORKER_START_UP))
     .sort(([, a], [, b]) => b.wallMs - a.wallMs);
   for (const [name, total] of scenarioPhases) lines.push(row(name, countAndTime(total)));
   const processes = Object.entries(phases)

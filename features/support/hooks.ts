@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { After, AfterAll, Before, Status, setDefaultTimeout, setParallelCanAssign } from '@cucumber/cucumber';
 import type { Pickle } from '@cucumber/messages';
 import { redactText } from '../../protocol/redact.ts';
-import { timings } from '../drivers/timings.ts';
+import { timings, WORKER_START_UP } from '../drivers/timings.ts';
 import { closeHarness } from './harness.ts';
 import type { ConformanceWorld } from './world.ts';
 
 // When this process has loaded Cucumber and the support code (the coordinating process loads it
 // too, only to read the step definitions; its timings are not written).
-timings.add('worker start-up (node, Cucumber, the support code loaded)', performance.now());
+timings.add(WORKER_START_UP, performance.now());
 
 // How long one step may take; a run's `--step-timeout` replaces it (features/runner/build-run.ts).
 setDefaultTimeout(60_000);
