@@ -48,7 +48,7 @@ type Decide = (...args: (typeof INPUTS)[number]) => unknown;
  * Loads TypeScript source as a module in a context of its own; `active` is the mutant switched on.
  * Calls run with a time limit: a mutant may loop for ever (`i++` turned into `i--`).
  */
-function load(source: string, active: number, hits: Set<number>): Decide {
+function load(source: string, active: number, hits: Set<number>, timeoutMs = 100): Decide {
   const js = transformSync(source, { loader: 'ts', format: 'cjs' }).code;
   const probe = (...ids: number[]) => {
     for (const id of ids) hits.add(id);
@@ -57,19 +57,35 @@ function load(source: string, active: number, hits: Set<number>): Decide {
   runInContext(js, context);
   return (...args) => {
     context.args = args;
-    return runInContext('module.exports.decide(...args)', context, { timeout: 100 });
+    return runInContext('module.exports.decide(...args)', context, { timeout: timeoutMs });
   };
 }
 
+function outputOf(decide: Decide, input: (typeof INPUTS)[number]): string {
+  try {
+    return JSON.stringify(decide(...input));
+  } catch (error) {
+    // Errors from the module's own context are not instances of this realm's Error.
+    return `throws ${String((error as { code?: string; name?: string }).code ?? (error as Error).name)}`;
+  }
+}
+
 function outputs(decide: Decide): string[] {
-  return INPUTS.map((input) => {
-    try {
-      return JSON.stringify(decide(...input));
-    } catch (error) {
-      // Errors from the module's own context are not instances of this realm's Error.
-      return `throws ${String((error as { code?: string; name?: string }).code ?? (error as Error).name)}`;
-    }
-  });
+  return INPUTS.map((input) => outputOf(decide, input));
+}
+
+const TIMED_OUT = 'throws ERR_SCRIPT_EXECUTION_TIMEOUT';
+
+/**
+ * 100 ms tells a loop that never ends from one that does on a quiet machine; on a loaded one a
+ * process descheduled for longer times out a call that would have returned. Where only one side
+ * timed out, that side's call is run again with 5 s before the two are compared: a real endless
+ * loop then costs 5 s, and only when the two sides disagree.
+ */
+function confirmTimeouts(mine: string[], theirs: readonly string[], slow: () => Decide): string[] {
+  return mine.map((output, i) =>
+    output === TIMED_OUT && theirs[i] !== TIMED_OUT ? outputOf(slow(), INPUTS[i] as (typeof INPUTS)[number]) : output,
+  );
 }
 
 const { mutants } = mutantsOf('decide.ts', SOURCE);
@@ -103,8 +119,11 @@ test('with no mutant on, the build answers as the original', () => {
 test('with one mutant on, the build answers as the source with that mutant written in', () => {
   let differs = 0;
   for (const mutant of numbered) {
-    const expected = outputs(load(applyMutant(SOURCE, mutant), -1, new Set()));
-    const actual = outputs(load(built, mutant.id, new Set()));
+    const written = applyMutant(SOURCE, mutant);
+    const expectedFirst = outputs(load(written, -1, new Set()));
+    const actualFirst = outputs(load(built, mutant.id, new Set()));
+    const expected = confirmTimeouts(expectedFirst, actualFirst, () => load(written, -1, new Set(), 5000));
+    const actual = confirmTimeouts(actualFirst, expectedFirst, () => load(built, mutant.id, new Set(), 5000));
     assert.deepEqual(actual, expected, `mutant ${mutant.id} (${mutant.operator} ${mutant.description})`);
     if (JSON.stringify(expected) !== JSON.stringify(outputs(load(SOURCE, -1, new Set())))) differs += 1;
   }
