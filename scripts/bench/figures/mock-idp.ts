@@ -83,7 +83,7 @@ function budgetOf(context: BenchContext): Budget {
         coldStarts: 10,
         rounds: 5,
         roundMs: 3000,
-        warmupMs: 1500,
+        warmupMs: 5000,
         longFlows: 100_000,
         chunkFlows: 10_000,
         windowFlows: 1000,
