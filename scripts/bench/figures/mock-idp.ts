@@ -28,9 +28,13 @@
  *   (from /proc) is sampled over a window at the start and again at the end. Constant cost is judged
  *   against the noise of the same run: the windows at the start are measured three times, and the
  *   end's median may not exceed the start's median by more than the start's own spread or 25 %,
- *   whichever is larger. Bounded memory: the resident memory at the end may not exceed the highest
- *   seen at the halfway point by more than 10 % (after the first few thousand logins the store is
- *   full and drops its oldest entries, so memory must stop growing).
+ *   whichever is larger. Bounded memory: the resident memory (VmRSS) is read after every chunk;
+ *   the highest reading of the second half of the run may not exceed the highest of the first half
+ *   by more than 20 %. After the first few thousand logins the store is full and drops its oldest
+ *   entries, so memory must stop growing; V8 resizes its heap by tens of MiB from one reading to the
+ *   next (measured in process: the live heap after a full collection stays at 43-44 MiB over 50,000
+ *   flows while the resident memory moves between 180 and 250 MiB), hence a margin that a leak of
+ *   1 KiB per flow (about 50 MiB over the second half) would still exceed.
  *
  * Speed is measured here, never asserted in a test.
  */
@@ -79,7 +83,7 @@ function budgetOf(context: BenchContext): Budget {
         coldStarts: 10,
         rounds: 5,
         roundMs: 3000,
-        warmupMs: 1500,
+        warmupMs: 5000,
         longFlows: 100_000,
         chunkFlows: 10_000,
         windowFlows: 1000,
@@ -466,27 +470,35 @@ export const figure: BenchFigure = {
         for (const server of longPair) fresh[server.name].push(await cpuPerFlow(server, budget.windowFlows));
       }
       const flowsDone = { ours: budget.windowFlows * 4, peer: budget.windowFlows * 4 };
-      const rssHalfway = { ours: 0, peer: 0 };
+      const rss = { ours: [] as Array<[number, number]>, peer: [] as Array<[number, number]> };
+      const readRss = (server: Server) =>
+        rss[server.name].push([flowsDone[server.name], residentMiBOf(server.process.pid)]);
+      for (const server of longPair) readRss(server);
       while (flowsDone.ours < budget.longFlows) {
         const chunk = Math.min(budget.chunkFlows, budget.longFlows - flowsDone.ours);
         for (const server of longPair) {
           await cpuPerFlow(server, chunk);
           flowsDone[server.name] += chunk;
-          if (flowsDone[server.name] >= budget.longFlows / 2 && rssHalfway[server.name] === 0) {
-            rssHalfway[server.name] = residentMiBOf(server.process.pid);
-          }
+          readRss(server);
         }
         context.log(`mock-idp: ${flowsDone.ours} flows each (load ${load()})`);
       }
+      const measuredAfter = flowsDone.ours;
       const after = { ours: [] as number[], peer: [] as number[] };
       for (let i = 0; i < 3; i++) {
         for (const server of longPair) after[server.name].push(await cpuPerFlow(server, budget.windowFlows));
       }
-      const rssAfter = { ours: residentMiBOf(longOurs.process.pid), peer: residentMiBOf(longPeer.process.pid) };
-      const totalFlows = {
-        ours: flowsDone.ours + 3 * budget.windowFlows,
-        peer: flowsDone.peer + 3 * budget.windowFlows,
-      };
+      for (const server of longPair) {
+        flowsDone[server.name] += 3 * budget.windowFlows;
+        readRss(server);
+      }
+      const totalFlows = flowsDone;
+      const highest = (name: Server['name'], half: 'first' | 'second') =>
+        Math.max(
+          ...rss[name].filter(([done]) => (half === 'first') === done <= budget.longFlows / 2).map(([, mib]) => mib),
+        );
+      const rssAfter = { ours: highest('ours', 'second'), peer: highest('peer', 'second') };
+      const rssFirstHalf = { ours: highest('ours', 'first'), peer: highest('peer', 'first') };
 
       // ---- rows
       const setup =
@@ -501,7 +513,7 @@ export const figure: BenchFigure = {
       const afterOurs = median(after.ours);
       const noise = Math.max((Math.max(...fresh.ours) - Math.min(...fresh.ours)) / freshOurs, 0.25);
       const constant = afterOurs <= freshOurs * (1 + noise);
-      const bounded = rssAfter.ours <= rssHalfway.ours * 1.1;
+      const bounded = rssAfter.ours <= rssFirstHalf.ours * 1.2;
       const clientShare = (rates: Rate[]) => `${Math.round(Math.max(...rates.map((r) => r.clientCpuShare)) * 100)} %`;
       const rows: BenchRow[] = [
         {
@@ -559,7 +571,7 @@ export const figure: BenchFigure = {
           detail: `3 windows of ${budget.windowFlows} flows after ${budget.windowFlows} warm-up flows: ours ${fresh.ours.map(round2).join(', ')}, peer ${fresh.peer.map(round2).join(', ')} ms`,
         },
         {
-          what: `mock IdP CPU per code flow after ${totalFlows.ours.toLocaleString('en-US')} flows`,
+          what: `mock IdP CPU per code flow after ${measuredAfter.toLocaleString('en-US')} flows`,
           unit: 'ms CPU/flow',
           ours: round2(afterOurs),
           peer: { name: PEER_NAME, value: round2(median(after.peer)) },
@@ -572,14 +584,16 @@ export const figure: BenchFigure = {
             `(the fresh windows' own spread, at least 25 %); flows run in chunks of ${budget.chunkFlows}, alternating between the two servers`,
         },
         {
-          what: `mock IdP resident memory after ${totalFlows.ours.toLocaleString('en-US')} flows`,
+          what: `mock IdP resident memory, highest in the second half of ${totalFlows.ours.toLocaleString('en-US')} flows`,
           unit: 'MiB',
           ours: round1(rssAfter.ours),
           peer: { name: PEER_NAME, value: round1(rssAfter.peer) },
           ratio: ratioOf(rssAfter.ours, rssAfter.peer, 'lower'),
-          goal: 'bounded: at most 10 % above the halfway figure',
+          goal: 'bounded: at most 20 % above the highest of the first half',
           met: bounded,
-          detail: `halfway (${Math.round(budget.longFlows / 2).toLocaleString('en-US')} flows): ours ${round1(rssHalfway.ours)} MiB, peer ${round1(rssHalfway.peer)} MiB (VmRSS from /proc)`,
+          detail:
+            `highest in the first half: ours ${round1(rssFirstHalf.ours)} MiB, peer ${round1(rssFirstHalf.peer)} MiB; ` +
+            `VmRSS after each chunk, ours ${rss.ours.map(([done, mib]) => `${done >= 10_000 ? `${Math.round(done / 1000)}k` : done} ${Math.round(mib)}`).join(', ')} MiB`,
         },
       ];
       return rows;
