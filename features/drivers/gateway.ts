@@ -13,10 +13,11 @@
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, waitForHttpAnswer } from '../../common/http-server.ts';
+import { waitForHttpAnswer } from '../../common/http-server.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import { describeExit, StartedProcess, shellQuote } from './child-process.ts';
 import { FakeClock } from './fake-clock.ts';
+import { claimFreePort } from './ports.ts';
 import { timings } from './timings.ts';
 
 export type GatewayTarget =
@@ -233,7 +234,7 @@ export class GatewayPool {
     this.started += 1;
     const dir = await mkdtemp(join(this.options.workDir, `gateway-${this.started}-`));
     await mkdir(dir, { recursive: true });
-    const port = await freePort();
+    const port = await claimFreePort(this.options.workDir);
     const url = `http://127.0.0.1:${port}`;
     const configFile = join(dir, 'config.yaml');
     await writeFile(configFile, liteLlmConfig(this.options.models));

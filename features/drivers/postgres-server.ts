@@ -9,8 +9,8 @@ import { execFile } from 'node:child_process';
 import { chmod, chown, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../common/http-server.ts';
 import { StartedProcess, shellQuote } from './child-process.ts';
+import { claimFreePort } from './ports.ts';
 
 const run = promisify(execFile);
 
@@ -54,7 +54,7 @@ export class PostgresServer {
       '--no-sync',
     ]);
     await run(command as string, args, { env: { ...baseEnv }, timeout: 60_000 });
-    const port = await freePort();
+    const port = await claimFreePort(workDir);
     const server = new PostgresServer(`postgres://postgres@127.0.0.1:${port}/postgres`, tools, dir, port, baseEnv);
     await server.ready();
     return server;

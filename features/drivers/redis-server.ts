@@ -7,8 +7,8 @@
  */
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../../common/http-server.ts';
 import { StartedProcess, shellQuote } from './child-process.ts';
+import { claimFreePort } from './ports.ts';
 
 export type RedisPersistence = 'none' | 'aof-always';
 
@@ -37,7 +37,7 @@ export class RedisServer {
     persistence: RedisPersistence = 'none',
   ): Promise<RedisServer> {
     const dir = await mkdtemp(join(workDir, 'redis-'));
-    const server = new RedisServer(binary, dir, await freePort(), persistence, baseEnv);
+    const server = new RedisServer(binary, dir, await claimFreePort(workDir), persistence, baseEnv);
     await server.ready();
     return server;
   }

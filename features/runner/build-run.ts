@@ -28,6 +28,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, version as esbuildVersion, type Metafile } from 'esbuild';
 import { shellQuote } from '../drivers/child-process.ts';
 
@@ -243,10 +244,10 @@ interface CacheIndex {
  * esbuild's CPU, and every run started the embedded gateway and CLI without V8's code cache). A
  * build is reused only while every file esbuild read for it (its metafile's inputs, node_modules
  * included) and every file copied beside it has the same size and modification time, and while the
- * entry points, the options below, esbuild and Node.js are the same; otherwise it is built again
- * into a new folder. A bundle is never changed once built (only V8's code cache is added beside it,
- * written whole), so runs that overlap never see one change under them; folders unused for a day
- * are removed (removeStaleBuilds).
+ * entry points, the options below, this file, esbuild and Node.js are the same; otherwise it is
+ * built again into a new folder. A bundle is never changed once built (only V8's code cache is added
+ * beside it, written whole), so runs that overlap never see one change under them; folders unused
+ * for a day are removed (removeStaleBuilds).
  */
 export async function cachedBuild(
   rootDir: string,
@@ -262,10 +263,10 @@ export async function cachedBuild(
     esbuildVersion,
     process.version,
   ]);
-  const indexFile = join(
-    parent,
-    `${spec.name}-${createHash('sha256').update(options).digest('hex').slice(0, 16)}.json`,
-  );
+  // This file is how the bundles are made: a new version of it is a new build.
+  const recipe = await readFile(fileURLToPath(import.meta.url));
+  const key = createHash('sha256').update(options).update(recipe).digest('hex').slice(0, 16);
+  const indexFile = join(parent, `${spec.name}-${key}.json`);
   const index = await readFile(indexFile, 'utf8')
     .then((text) => JSON.parse(text) as CacheIndex)
     .catch(() => undefined);
