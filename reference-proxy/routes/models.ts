@@ -3,8 +3,8 @@
  * the caller may use, from the config file's `model_list`. The master key sees every model; a CLI
  * key the models named in its `models` claim that are still configured.
  */
-import type { RequestHandler } from 'express';
-import { authenticateApiCall } from '../api-auth.ts';
+import type { RequestHandler, Response } from 'express';
+import { type ApiCaller, authenticateApiCall } from '../api-auth.ts';
 import type { CliKeyClaims } from '../key-issuer.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 
@@ -33,10 +33,15 @@ export function listModels(ctx: ProxyContext, createdAtSeconds: number): Request
     }
     return answer;
   };
-  return async (req, res) => {
-    const caller = await authenticateApiCall(ctx, req);
-    const answer = caller.kind === 'master' ? masterAnswer : cliKeyAnswer(caller.claims);
-    // What res.json() would send for the same value: JSON, as UTF-8.
-    res.type('application/json').send(answer);
+  const answer = (res: Response, caller: ApiCaller): void => {
+    // The Content-Type res.json() would send for the same value.
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.send(caller.kind === 'master' ? masterAnswer : cliKeyAnswer(caller.claims));
+  };
+  // Not async: a key the gateway has verified before is answered in this turn (authenticateApiCall);
+  // express hands a thrown error, or a rejected promise, to the error answer alike.
+  return (req, res) => {
+    const caller = authenticateApiCall(ctx, req);
+    return caller instanceof Promise ? caller.then((known) => answer(res, known)) : answer(res, caller);
   };
 }
