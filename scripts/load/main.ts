@@ -21,6 +21,7 @@ import { freePort, waitForPort } from '../../common/http-server.ts';
 import { PostgresServer } from '../../features/drivers/postgres-server.ts';
 import { findPostgres } from '../../features/drivers/system-packages.ts';
 import { PROXY_SETTINGS } from '../../reference-proxy/index.ts';
+import { cpuSecondsOf } from '../bench/processes.ts';
 import { Balancer, type Outcome, Person, runLogin } from './client.ts';
 import {
   gatewayEnvironment,
@@ -140,12 +141,10 @@ function vmHwmKb(pid: number): number {
   }
 }
 
-/** User + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
+/** User + system CPU seconds of a process so far; 0 once it has gone (its last reading is kept). */
 function cpuSeconds(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return cpuSecondsOf(pid);
   } catch {
     return 0;
   }
