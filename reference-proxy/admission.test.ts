@@ -5,6 +5,9 @@
  * another frees its slot on the first (real redis-server, skipped with the reason when missing).
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { CLI_SSO_PATHS, parsePollAnswer, type StartAnswer } from '../protocol/cli-sso.ts';
 import { ConfigError, loadProxyConfig } from './config.ts';
@@ -37,6 +40,7 @@ function asStart(answer: JsonAnswer): Pick<StartAnswer, 'loginId' | 'pollSecret'
 function assertRefusedOverloaded(answer: JsonAnswer, detail: RegExp): void {
   assert.equal(answer.status, 503, JSON.stringify(answer.body));
   assert.equal(answer.headers.get('retry-after'), '2');
+  assert.equal(answer.headers.get('x-content-type-options'), 'nosniff');
   const text = (answer.body as { detail?: string }).detail ?? '';
   assert.match(text, detail);
   assert.match(text, /No login was started; try again in 2 s/);
@@ -131,8 +135,81 @@ describe('admission at the start of a login (one replica)', () => {
     );
   });
 
+  /**
+   * A start whose connection the proxy accepted and then left unread for `holdMs` while busy: the
+   * proxy runs in this process, so holding this event loop is holding the proxy's, as a burst does.
+   * The connection is accepted before the hold: the kernel queues connections in order, so once a
+   * connection opened after ours has been answered, ours was accepted.
+   */
+  async function startQueuedFor(base: string, holdMs: number): Promise<JsonAnswer> {
+    const { hostname, port } = new URL(base);
+    const socket = connect(Number(port), hostname);
+    await once(socket, 'connect');
+    await new Promise<void>((resolve, reject) => {
+      request(`${base}/health/liveliness`, { agent: false }, (res) => res.resume().once('end', resolve))
+        .once('error', reject)
+        .end();
+    });
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const ended = once(socket, 'end');
+    socket.write(
+      `POST ${CLI_SSO_PATHS.start} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
+    const until = performance.now() + holdMs;
+    while (performance.now() < until) {
+      // busy: the request waits unread, as behind a burst
+    }
+    await ended;
+    socket.destroy();
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const [head = '', body = ''] = raw.split('\r\n\r\n');
+    const headers = new Headers();
+    for (const line of head.split('\r\n').slice(1)) {
+      const colon = line.indexOf(':');
+      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    }
+    return { status: Number(head.split(' ')[1]), headers, body: JSON.parse(body) as unknown };
+  }
+
+  test('while saturated, a start that waited in the queue beyond CLI_SSO_MAX_START_QUEUE_MS is refused; before that it is not', async () => {
+    const proxy = await proxyWith({
+      CLI_SSO_MAX_LOGINS_IN_FLIGHT: '2',
+      CLI_SSO_LOGIN_IN_FLIGHT_SECONDS: '1',
+      CLI_SSO_MAX_START_QUEUE_MS: '300',
+    });
+    // Not saturated: a slow read is the machine, not a burst, and the start is admitted.
+    const calm = await startQueuedFor(proxy.url, 500);
+    assert.equal(calm.status, 200, JSON.stringify(calm.body));
+    assert.equal((await postStart(proxy.url)).status, 200);
+    assertRefusedOverloaded(await postStart(proxy.url), /busy with 2 logins/);
+
+    // Saturated now. Once both slots are free again, take one, leaving one free.
+    await eventually(
+      'a start admitted once the window is over',
+      () => postStart(proxy.url),
+      (a) => a.status === 200,
+      5000,
+    );
+    const queued = await startQueuedFor(proxy.url, 500);
+    assertRefusedOverloaded(queued, /saturated, and requests wait \d+ ms in its queue \(its limit is 300 ms/);
+    assert.equal(queued.headers.get('content-type')?.startsWith('application/json'), true);
+    // The slot was free (the refusal names the queue, not the logins in flight): once the loop is on
+    // time again, a start read at once takes it.
+    await eventually(
+      'a start admitted once requests no longer wait',
+      () => postStart(proxy.url),
+      (a) => a.status === 200,
+      5000,
+    );
+  });
+
   test('0 turns each rule off', async () => {
-    const proxy = await proxyWith({ CLI_SSO_MAX_LOGINS_IN_FLIGHT: '0', CLI_SSO_MAX_EVENT_LOOP_DELAY_MS: '0' });
+    const proxy = await proxyWith({
+      CLI_SSO_MAX_LOGINS_IN_FLIGHT: '0',
+      CLI_SSO_MAX_EVENT_LOOP_DELAY_MS: '0',
+      CLI_SSO_MAX_START_QUEUE_MS: '0',
+    });
     const answers = await Promise.all(Array.from({ length: 20 }, () => postStart(proxy.url)));
     assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
   });
@@ -142,6 +219,7 @@ describe('admission at the start of a login (one replica)', () => {
       CLI_SSO_MAX_LOGINS_IN_FLIGHT: '-1',
       CLI_SSO_LOGIN_IN_FLIGHT_SECONDS: '0',
       CLI_SSO_MAX_EVENT_LOOP_DELAY_MS: 'fast',
+      CLI_SSO_MAX_START_QUEUE_MS: '-5',
       CLI_SSO_OVERLOAD_RETRY_AFTER_SECONDS: '2.5',
     });
     assert.throws(
@@ -152,6 +230,7 @@ describe('admission at the start of a login (one replica)', () => {
           'CLI_SSO_LOGIN_IN_FLIGHT_SECONDS',
           'CLI_SSO_MAX_EVENT_LOOP_DELAY_MS',
           'CLI_SSO_MAX_LOGINS_IN_FLIGHT',
+          'CLI_SSO_MAX_START_QUEUE_MS',
           'CLI_SSO_OVERLOAD_RETRY_AFTER_SECONDS',
         ]);
         return true;

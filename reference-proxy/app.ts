@@ -44,11 +44,7 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   app.get([CLI_SSO_PATHS.models, CLI_SSO_PATHS.v1Models], listModels(ctx, startedAtSeconds));
   app.get(CLI_SSO_PATHS.userInfo, userInfo(ctx));
 
-  app.post(
-    CLI_SSO_PATHS.start,
-    admitStarts(ctx.admission, (event, fields) => ctx.logger.warn(event, fields)),
-    cliStart(ctx),
-  );
+  app.post(CLI_SSO_PATHS.start, admitStarts(ctx.admission), cliStart(ctx));
   app.get(CLI_SSO_PATHS.browserEntry, ssoKeyGenerate(ctx));
   app.get(CLI_SSO_PATHS.callback, ssoCallback(ctx));
   // Section 2: the body is form data whatever the content type, so read it as text of any type.

@@ -287,6 +287,14 @@ export const PROXY_SETTINGS = {
     max: 60_000,
     meaning: 'recent event-loop delay beyond which a start gets `503` with `Retry-After`; `0` = not measured',
   }),
+  maxStartQueueMs: wholeNumberSetting({
+    variable: 'CLI_SSO_MAX_START_QUEUE_MS',
+    default: DEFAULT_ADMISSION.maxStartQueueMs,
+    min: 0,
+    max: 60_000,
+    meaning:
+      'while the replica is saturated (it refused a start in the last 10 s), a start read later than this after its connection was accepted gets `503` with `Retry-After`; `0` = not measured',
+  }),
   overloadRetryAfterSeconds: wholeNumberSetting({
     variable: 'CLI_SSO_OVERLOAD_RETRY_AFTER_SECONDS',
     default: DEFAULT_ADMISSION.retryAfterSeconds,
@@ -380,6 +388,7 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
       maxLoginsInFlight: s.maxLoginsInFlight,
       inFlightSeconds: s.loginInFlightSeconds,
       maxEventLoopDelayMs: s.maxEventLoopDelayMs,
+      maxStartQueueMs: s.maxStartQueueMs,
       retryAfterSeconds: s.overloadRetryAfterSeconds,
     },
   };

@@ -5,7 +5,7 @@
 import { type Clock, systemClock } from '../common/clock.ts';
 import { listen } from '../common/http-server.ts';
 import { createLogger, type Logger, type LogSink } from '../common/logger.ts';
-import { Admission } from './admission.ts';
+import { Admission, gateStarts, measureConnectionWaits } from './admission.ts';
 import { MasterKey } from './api-auth.ts';
 import { createProxyApp } from './app.ts';
 import type { ProxyConfig } from './config.ts';
@@ -104,11 +104,16 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
     startLimit: stores.startLimit,
     keys: new KeyIssuer(config.signingSecret, config.cliKeyLifetimeSeconds, clock, config.keyLeewaySeconds),
     uiSessions: new UiSessions(config.signingSecret, config.uiSessionSeconds, clock),
-    admission: new Admission(config.admission, stores.flows),
+    admission: new Admission(config.admission, stores.flows, (event, fields) => logger.warn(event, fields)),
   };
   let server: Awaited<ReturnType<typeof listen>>;
   try {
-    server = await listen(createProxyApp(ctx), options.host ?? config.host, options.port ?? config.port);
+    server = await listen(
+      gateStarts(ctx.admission, createProxyApp(ctx)),
+      options.host ?? config.host,
+      options.port ?? config.port,
+    );
+    measureConnectionWaits(server.server);
   } catch (error) {
     ctx.admission.close();
     await stores.close();

@@ -22,6 +22,10 @@ export function proxyEnv(endpoints: IdpEndpoints, extra: Record<string, string> 
     GENERIC_TOKEN_ENDPOINT: endpoints.token,
     GENERIC_USERINFO_ENDPOINT: endpoints.userinfo,
     REFERENCE_PROXY_SQLITE_PATH: ':memory:',
+    // Admission (admission.ts) is the subject of admission.test.ts, which sets its own bounds; the
+    // other tests start dozens of logins from one address and leave them unfinished on purpose
+    // (the per-IP start limit, bad input), which is not overload.
+    CLI_SSO_MAX_LOGINS_IN_FLIGHT: '0',
     ...extra,
   };
 }

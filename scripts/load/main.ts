@@ -43,6 +43,7 @@ const ADMISSION_SETTINGS = [
   PROXY_SETTINGS.maxLoginsInFlight,
   PROXY_SETTINGS.loginInFlightSeconds,
   PROXY_SETTINGS.maxEventLoopDelayMs,
+  PROXY_SETTINGS.maxStartQueueMs,
   PROXY_SETTINGS.overloadRetryAfterSeconds,
 ];
 
