@@ -18,7 +18,19 @@ import {
   parseStartAnswer,
 } from '../protocol/cli-sso.ts';
 
-const { values } = parseArgs({ options: { 'base-url': { type: 'string', default: 'http://127.0.0.1:4000' } } });
+function readCommandLine(): { 'base-url': string } {
+  try {
+    return parseArgs({ options: { 'base-url': { type: 'string', default: 'http://127.0.0.1:4000' } } }).values;
+  } catch (error) {
+    // parseArgs names the option and the rule; a usage error, not a stack trace.
+    process.stderr.write(
+      `walk: ${error instanceof Error ? error.message : String(error)}\nusage: npm run walk -- [--base-url URL]\n`,
+    );
+    process.exit(2);
+  }
+}
+
+const values = readCommandLine();
 const base = values['base-url'];
 const say = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -60,21 +60,56 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '10000' },
-    seed: { type: 'string' },
-    endpoints: { type: 'string' },
-    jobs: { type: 'string', default: String(availableParallelism()) },
-    report: { type: 'string', default: 'reports/fuzz.json' },
-    replay: { type: 'string' },
-    'max-shrinks': { type: 'string', default: '300' },
-    'max-seconds': { type: 'string' },
-    list: { type: 'boolean', default: false },
-    child: { type: 'boolean', default: false },
-  },
-  strict: true,
-});
+/** The usage in this file's header comment: what --help prints. */
+const HELP = `usage: npm run fuzz -- [options]
+
+Fuzzes every endpoint of the reference gateway and of the mock IdP (control API and users file
+included) with N generated inputs each, against real servers, and prints per endpoint the inputs
+run, the status histogram, the time and each failure with its shrunk reproducer. Writes
+reports/fuzz.json. Exit code 0 when nothing failed, 1 when anything did, 2 for a usage error.
+
+  --runs N          inputs per endpoint (default 10000)
+  --seed S          fast-check seed (default: random, printed)
+  --endpoints a,b   names (gw:poll), groups (gateway, mock-idp, mock-idp-control, users-file) or
+                    prefixes ending in * (gw:*, ctl:*); default all
+  --list            print the endpoints and stop
+  --jobs J          worker processes, each with its own servers (default: the number of cores)
+  --replay P        replay the input at fast-check path P of --seed S on one endpoint
+  --max-shrinks N   shrinking steps per failure (default 300, and at most 30 s)
+  --max-seconds T   per endpoint: stop its inputs after T seconds even if fewer than --runs ran
+  --report FILE     the JSON report (default reports/fuzz.json)
+  -h, --help        print this and stop
+`;
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        runs: { type: 'string', default: '10000' },
+        seed: { type: 'string' },
+        endpoints: { type: 'string' },
+        jobs: { type: 'string', default: String(availableParallelism()) },
+        report: { type: 'string', default: 'reports/fuzz.json' },
+        replay: { type: 'string' },
+        'max-shrinks': { type: 'string', default: '300' },
+        'max-seconds': { type: 'string' },
+        list: { type: 'boolean', default: false },
+        child: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    // parseArgs names the option and the rule (unknown option, missing value); say it as a usage error.
+    usage(error instanceof Error ? error.message : String(error));
+  }
+}
+
+const { values } = parseCommandLine();
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
 
 function positiveInt(name: string, raw: string | undefined, min: number): number {
   const n = Number(raw);
