@@ -8,10 +8,11 @@
  *   2. the files the code reads at run time, copied to the same place under dist/: the features and
  *      the requirement catalogue, the contract the reports link to, the browser catcher, the
  *      libfaketime fix's C source, the code-cache launcher, the users file's JSON Schema and example;
- *   3. the CLI as one esbuild bundle, dist/cli/cli-main.<hash>.cjs (bin/command-bundle.mjs), and
- *      dist/cli/main.js replaced by a launcher that runs it with a V8 code cache (bin/run-bundle.mjs):
- *      `cli-sso` then starts without Node resolving and linking its ~180 modules one by one, nor
- *      compiling them again at each run (the other dist/cli/ files stay, with their declarations).
+ *   3. the CLI and the mock IdP each as one esbuild bundle, e.g. dist/cli/cli-main.<hash>.cjs
+ *      (bin/command-bundle.mjs), and dist/cli/main.js replaced by a launcher that runs it with a V8
+ *      code cache (bin/run-bundle.mjs): `cli-sso` and `mock-idp` then start without Node resolving
+ *      and linking their hundreds of modules one by one, nor compiling them again at each run (the
+ *      other files stay, with their declarations: the library imports them).
  *
  * In a checkout nothing runs from dist/ (npm start, npm test and bin/ run the TypeScript, through
  * tsx or a bundle of it); an installed package has only dist/ (package.json "files").
@@ -21,7 +22,7 @@ import { cp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleCommand, copyExecutable } from '../bin/command-bundle.mjs';
+import { BUNDLED_COMMANDS, bundleCommand, copyExecutable } from '../bin/command-bundle.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -47,23 +48,29 @@ async function featureFiles(dir: string): Promise<string[]> {
   return found;
 }
 
-/** dist/cli/cli-main.<hash>.cjs (and the files it needs beside it); dist/cli/main.js (tsc's, unused) replaced by its launcher. */
-async function bundleCli(): Promise<void> {
-  const { code, fileName, besides } = await bundleCommand(ROOT, 'cli/main');
-  await writeFile(join(DIST, 'cli', fileName), code);
-  for (const { from, name } of besides) copyExecutable(from, join(DIST, 'cli', name));
-  await writeFile(
-    join(DIST, 'cli/main.js'),
-    [
-      '// `cli-sso`: the CLI bundled into one file, run with a V8 code cache beside it (written by scripts/build.ts).',
-      "import { runBundle } from '../../bin/run-bundle.mjs';",
-      '',
-      '// Bundled again by esbuild (the conformance harness does so), this launcher finds no bundle beside',
-      '// itself, and the import below, which esbuild has then put inside, runs the CLI instead.',
-      `if (!runBundle(new URL(${JSON.stringify(`./${fileName}`)}, import.meta.url))) import(${JSON.stringify(`./${fileName}`)});`,
-      '',
-    ].join('\n'),
-  );
+/**
+ * dist/<dir>/<name>.<hash>.cjs (and the files it needs beside it) for each command in
+ * BUNDLED_COMMANDS; dist/<entry>.js (tsc's, unused) replaced by its launcher.
+ */
+async function bundleCommands(): Promise<void> {
+  for (const entry of Object.keys(BUNDLED_COMMANDS) as (keyof typeof BUNDLED_COMMANDS)[]) {
+    const { code, fileName, besides } = await bundleCommand(ROOT, entry);
+    const dir = join(DIST, dirname(entry));
+    await writeFile(join(dir, fileName), code);
+    for (const { from, name } of besides) copyExecutable(from, join(dir, name));
+    await writeFile(
+      join(DIST, `${entry}.js`),
+      [
+        `// \`${entry}\` bundled into one file, run with a V8 code cache beside it (written by scripts/build.ts).`,
+        `import { runBundle } from '${relative(dir, join(ROOT, 'bin/run-bundle.mjs')).replaceAll('\\', '/')}';`,
+        '',
+        '// Bundled again by esbuild (the conformance harness does so), this launcher finds no bundle beside',
+        '// itself, and the import below, which esbuild has then put inside, runs the command instead.',
+        `if (!runBundle(new URL(${JSON.stringify(`./${fileName}`)}, import.meta.url))) import(${JSON.stringify(`./${fileName}`)});`,
+        '',
+      ].join('\n'),
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -75,7 +82,7 @@ async function main(): Promise<void> {
     process.stderr.write(`build: tsc -p tsconfig.build.json failed (exit ${compiled.status ?? compiled.signal})\n`);
     process.exit(1);
   }
-  await bundleCli();
+  await bundleCommands();
   const assets = [...RUNTIME_ASSETS, ...(await featureFiles(join(ROOT, 'features')))];
   for (const asset of assets) {
     // cp keeps the mode: browser-catcher.sh stays executable.
