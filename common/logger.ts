@@ -59,6 +59,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const minimum = LEVEL_ORDER[options.level ?? 'info'];
   const clock = options.clock ?? systemClock;
   const base = options.fields ?? {};
+  const hasBase = Object.keys(base).length > 0;
   const emit = (level: LogLevel, event: string, fields: Record<string, unknown> = {}) => {
     if (LEVEL_ORDER[level] < minimum) return;
     const line = {
@@ -66,7 +67,7 @@ export function createLogger(options: LoggerOptions): Logger {
       level,
       component: options.component,
       event: redactText(event),
-      ...(redact({ ...base, ...fields }) as Record<string, unknown>),
+      ...(redact(hasBase ? { ...base, ...fields } : fields) as Record<string, unknown>),
     };
     options.sink.write(`${JSON.stringify(line)}\n`);
   };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { redact, redactText } from './redact.ts';
+import fc from 'fast-check';
+import { redact, redactByPatterns, redactText } from './redact.ts';
 
 test('secret fields are replaced, others kept', () => {
   assert.deepEqual(redact({ key: 'sk-abc', user_id: 'u', nested: { poll_secret: 'p', client_secret: 's', ok: 1 } }), {
@@ -45,4 +46,34 @@ test('a known secret is replaced whatever it holds: line breaks, spaces, tabs, e
   }
   assert.equal(redactSecrets('nothing secret here', [secret]), 'nothing secret here');
   assert.equal(redactSecrets('a key sk-abc', []), 'a key sk-abc');
+});
+
+test('the pre-check only skips text the patterns leave as it is', () => {
+  // Text built from the pieces the patterns look for (in any case) and ordinary characters.
+  const piece = fc.constantFrom(
+    'eyJ',
+    'EYJ',
+    'eyj',
+    '.',
+    'sk-',
+    'SK-',
+    'Bearer ',
+    'basic ',
+    '?',
+    '&',
+    '=',
+    'code',
+    'a_token',
+    'x',
+    '-',
+    ' ',
+    '/',
+  );
+  fc.assert(
+    fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 3 })), { maxLength: 24 }), (parts) => {
+      const text = parts.join('');
+      assert.equal(redactText(text), redactByPatterns(text));
+    }),
+    { numRuns: 5000, seed: 20261207 },
+  );
 });
