@@ -86,6 +86,15 @@ export interface FlowStore {
   update<T>(loginId: string, decide: (flow: Flow | undefined) => FlowDecision<T>): Promise<T>;
   /** Start watching before reading, so a change between the read and the wait is not missed. */
   watch(loginId: string): FlowWatch;
+  /**
+   * Single-use records of the PKCE-native login (authorization codes, consent flows, refresh
+   * tokens and revoked refresh-token families, native-login/): records `name` for `ttlMs` unless it
+   * is recorded already. True when this call recorded it, so of two replicas racing, exactly one
+   * wins. The store keeps names only, never a secret.
+   */
+  markOnce(name: string, ttlMs: number): Promise<boolean>;
+  /** Whether `name` was recorded by markOnce and has not expired. */
+  isMarked(name: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -142,6 +151,8 @@ export class FlowWatchers {
 export class MemoryFlowStore implements FlowStore {
   private readonly flows = new Map<string, Flow>();
   private readonly watchers = new FlowWatchers();
+  /** markOnce's names, with when each ends (ms). */
+  private readonly marks = new Map<string, number>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -180,8 +191,22 @@ export class MemoryFlowStore implements FlowStore {
     return this.watchers.watch(loginId);
   }
 
+  async markOnce(name: string, ttlMs: number): Promise<boolean> {
+    if (await this.isMarked(name)) return false;
+    const now = this.clock.nowMs();
+    for (const [other, endsAtMs] of this.marks) if (endsAtMs <= now) this.marks.delete(other);
+    this.marks.set(name, now + ttlMs);
+    return true;
+  }
+
+  async isMarked(name: string): Promise<boolean> {
+    const endsAtMs = this.marks.get(name);
+    return endsAtMs !== undefined && endsAtMs > this.clock.nowMs();
+  }
+
   async close(): Promise<void> {
     this.flows.clear();
+    this.marks.clear();
   }
 
   private live(loginId: string): Flow | undefined {
