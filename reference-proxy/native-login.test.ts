@@ -5,15 +5,25 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseHtml } from 'node-html-parser';
 import { HttpBrowser, type HttpPage } from '../common/browserless-login.ts';
 import { ManualClock } from '../common/clock.ts';
 import { proxyEnv, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './test-support/proxy-env.ts';
-import { getJson, type JsonAnswer, type ProxyUnderTest, startProxyForTest } from './test-support/proxy-under-test.ts';
+import {
+  eventually,
+  getJson,
+  type JsonAnswer,
+  type ProxyUnderTest,
+  startProxyForTest,
+} from './test-support/proxy-under-test.ts';
 import { type RecordingIdp, startRecordingIdp } from './test-support/recording-idp.ts';
+import { type RedisServer, redisSkipReason, startRedis } from './test-support/services.ts';
 
 const START_MS = Date.UTC(2026, 5, 1, 12, 0, 0);
 const USER = { preferred_username: 'ada', email: 'ada@example.com', role: 'internal_user' };
@@ -689,5 +699,67 @@ describe('consent', () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+const host = { path: process.env['PATH'] ?? '', uid: process.getuid?.() };
+const redisSkip = redisSkipReason(host);
+
+describe('replicas sharing Redis', { skip: redisSkip }, () => {
+  let redis: RedisServer;
+  let dir: string;
+  let a: ProxyUnderTest;
+  let b: ProxyUnderTest;
+  before(async () => {
+    redis = await startRedis();
+    dir = await mkdtemp(join(tmpdir(), 'native-login-users-'));
+    // One user database for both, as replicas share PostgreSQL: the token endpoint reads the user.
+    const shared = { REDIS_URL: redis.url, REFERENCE_PROXY_SQLITE_PATH: join(dir, 'users.sqlite') };
+    const clock = new ManualClock(START_MS);
+    a = await gateway(clock, shared);
+    b = await startProxyForTest(proxyEnv(idp.endpoints, shared), clock);
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a code or refresh token used on one replica is used on the other; a replay revokes the family there too', async () => {
+    const login = await untilConsent(a.url);
+    const code = (await decide(login, 'approve')).get('code') ?? '';
+    const first = await redeem(a.url, login, code);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    const replayedCode = await redeem(b.url, login, code);
+    assert.equal(replayedCode.status, 400);
+    assert.match(oauthErrorOf(replayedCode).error_description, /already used/);
+
+    const login2 = await untilConsent(a.url);
+    const tokens = (await redeem(a.url, login2, (await decide(login2, 'approve')).get('code') ?? '')).body as Tokens;
+    const rotated = await refresh(b.url, login2.clientId, tokens.refresh_token);
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const replay = await refresh(a.url, login2.clientId, tokens.refresh_token);
+    assert.match(oauthErrorOf(replay).error_description, /already used/);
+    assert.equal((await refresh(b.url, login2.clientId, (rotated.body as Tokens).refresh_token)).status, 400);
+  });
+
+  test('Redis down: 503 temporarily_unavailable with Retry-After, and the code still works once it is back', async () => {
+    const login = await untilConsent(a.url);
+    const code = (await decide(login, 'approve')).get('code') ?? '';
+    await redis.stop();
+    try {
+      const answer = await redeem(a.url, login, code);
+      assert.equal(answer.status, 503, JSON.stringify(answer.body));
+      assert.equal(oauthErrorOf(answer).error, 'temporarily_unavailable');
+      assert.equal(answer.headers.get('retry-after'), '5');
+    } finally {
+      await redis.start();
+    }
+    await eventually(
+      'the code redeemed once Redis is back',
+      () => redeem(a.url, login, code),
+      (answer) => answer.status === 200,
+    );
   });
 });
