@@ -57,7 +57,7 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   app.get(POLL_ROUTE, cliPoll(ctx));
   app.get(UI_HOME_PATH, uiHome(ctx));
   app.get('/ui', (_req, res) => res.redirect(301, UI_HOME_PATH));
-  // The PKCE-native login (docs/contract.md, "v4: the PKCE-native login"), with its own 405s.
+  // The PKCE-native login (docs/contract.md section 10.6), with its own 405s.
   mountNativeLogin(app, ctx);
 
   // A known path with another method is 405 with Allow (RFC 9110 section 15.5.6), as FastAPI answers.

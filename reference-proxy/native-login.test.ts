@@ -1,5 +1,5 @@
 /**
- * The PKCE-native login (docs/contract.md, "v4: the PKCE-native login") over real HTTP: the
+ * The PKCE-native login (docs/contract.md section 10.6) over real HTTP: the
  * in-process gateway, the recording IdP, a loopback listener standing in for the CLI, and a small
  * cookie-keeping browser. Time moves with the gateway's injected clock, never with sleeps.
  */

@@ -130,7 +130,7 @@ export interface ConsentView {
 }
 
 /**
- * The consent page (docs/contract.md, "v4: the PKCE-native login"): who asks, as whom, for how
+ * The consent page (docs/contract.md section 10.6): who asks, as whom, for how
  * long, the team choice (none without teams, a hidden field with one, a select with several) and
  * the two buttons.
  */

@@ -1,6 +1,6 @@
 /**
- * GET /authorize and POST /authorize/complete of the PKCE-native login (docs/contract.md, "v4: the
- * PKCE-native login").
+ * GET /authorize and POST /authorize/complete of the PKCE-native login (docs/contract.md
+ * section 10.6).
  *
  * /authorize checks the request in a fixed order and answers every mistake with a 400 JSON body,
  * never a redirect: until the client and its redirect URI are known good, a redirect would hand an
@@ -19,7 +19,7 @@ import { oauthError } from '../http-errors.ts';
 import { consentPage, consentPageHeaders } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { publicBaseUrl, readCookie } from '../request-helpers.ts';
-import { UI_SESSION_COOKIE } from '../ui-session.ts';
+import { isSafeReturnTo, RETURN_TO_MAX_LENGTH, UI_SESSION_COOKIE } from '../ui-session.ts';
 import { openClient, unknownClient } from './clients.ts';
 import { CODE_PREFIX, NATIVE_LOGIN_PATHS } from './paths.ts';
 import { isLoopbackRedirect, isThisGateway } from './redirect-uris.ts';
@@ -75,6 +75,14 @@ export function authorize(ctx: ProxyContext, seals: Seals): RequestHandler {
     if (!session) {
       // Through the gateway's SSO sign-in and back here, with the same query (ui-login.ts).
       const returnTo = `${NATIVE_LOGIN_PATHS.authorize}?${new URL(req.originalUrl, 'http://x').search.slice(1)}`;
+      if (!isSafeReturnTo(returnTo)) {
+        // It travels in a cookie through the sign-in (ui-session.ts); said here, not after the IdP.
+        throw oauthError(
+          400,
+          'invalid_request',
+          `the authorization request is too long to carry through the sign-in (at most ${RETURN_TO_MAX_LENGTH} characters of path and query)`,
+        );
+      }
       const entry = new URL(`${base}${CLI_SSO_PATHS.browserEntry}`);
       entry.searchParams.set('return_to', returnTo);
       ctx.logger.info('native_authorize_needs_sign_in', {});

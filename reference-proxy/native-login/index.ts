@@ -1,5 +1,5 @@
 /**
- * The PKCE-native login (docs/contract.md, "v4: the PKCE-native login"): a small OAuth 2.1
+ * The PKCE-native login (docs/contract.md section 10.6): a small OAuth 2.1
  * authorization server inside the gateway for public CLI clients. Discovery, stateless
  * registration, authorize through the gateway's SSO sign-in and a consent page, the token endpoint
  * with refresh-token rotation, and revocation. Every error is an OAuth `{"error",

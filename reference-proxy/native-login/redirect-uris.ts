@@ -1,6 +1,6 @@
 /**
  * Which redirect URIs a public client may register, and which may receive a proxy-API grant
- * (docs/contract.md, "v4: the PKCE-native login"). Plain functions over strings.
+ * (docs/contract.md section 10.6). Plain functions over strings.
  */
 
 export const MAX_REDIRECT_URIS = 3;

@@ -1,5 +1,5 @@
 /**
- * Sealed values of the PKCE-native login (docs/contract.md, "v4: the PKCE-native login"): client
+ * Sealed values of the PKCE-native login (docs/contract.md section 10.6): client
  * ids, consent-flow handles, authorization codes and refresh tokens are JWTs encrypted with jose
  * (`dir`, A256GCM), so the gateway stores nothing to recognise them and nobody else can read or
  * forge one. Each kind has its own key, derived from the gateway's signing secret as key-issuer.ts

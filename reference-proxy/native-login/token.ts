@@ -1,6 +1,5 @@
 /**
- * POST /token and POST /revoke of the PKCE-native login (docs/contract.md, "v4: the PKCE-native
- * login").
+ * POST /token and POST /revoke of the PKCE-native login (docs/contract.md section 10.6).
  *
  * The access token is a CLI key (key-issuer.ts), the very credential the classic login hands out,
  * so every API route accepts it. The refresh token is sealed (seals.ts) and rotates: each use
@@ -127,8 +126,8 @@ async function rotateRefreshToken(
   }
   const mint = await prepareTokens(ctx, refresh.grant);
   if (!(await ctx.flows.markOnce(`refresh:${refresh.jti}`, refresh.leftMs + MARK_MARGIN_MS))) {
-    // Reference choice (docs/choices.md): a refresh token used twice was copied; its successor,
-    // whoever holds it, is revoked with it.
+    // Reference choice (docs/choices.md, docs/contract.md section 10.6): a refresh token used twice
+    // was copied; its successor, whoever holds it, is revoked with it.
     await revokeFamily(ctx, refresh.grant.family);
     ctx.logger.warn('native_refresh_token_replayed', { user_id: refresh.grant.userId });
     throw oauthError(400, 'invalid_grant', 'the refresh token was already used');
