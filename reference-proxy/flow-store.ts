@@ -147,12 +147,16 @@ export class FlowWatchers {
   }
 }
 
+/** markOnce's map is first swept at twice this many names. */
+const MARKS_SWEEP_FLOOR = 512;
+
 /** Flows of one process. Expiry follows the injected clock, read afresh on every call. */
 export class MemoryFlowStore implements FlowStore {
   private readonly flows = new Map<string, Flow>();
   private readonly watchers = new FlowWatchers();
   /** markOnce's names, with when each ends (ms). */
   private readonly marks = new Map<string, number>();
+  private marksAfterSweep = MARKS_SWEEP_FLOOR;
 
   constructor(private readonly clock: Clock) {}
 
@@ -192,9 +196,15 @@ export class MemoryFlowStore implements FlowStore {
   }
 
   async markOnce(name: string, ttlMs: number): Promise<boolean> {
-    if (await this.isMarked(name)) return false;
+    // No await between the check and the set: two requests in this process must not both win.
     const now = this.clock.nowMs();
-    for (const [other, endsAtMs] of this.marks) if (endsAtMs <= now) this.marks.delete(other);
+    if ((this.marks.get(name) ?? 0) > now) return false;
+    // Ended names are swept once the map has doubled since the last sweep: a refresh token's name
+    // lives 14 days, so sweeping on every call would cost a pass over all of them per request.
+    if (this.marks.size >= this.marksAfterSweep * 2) {
+      for (const [other, endsAtMs] of this.marks) if (endsAtMs <= now) this.marks.delete(other);
+      this.marksAfterSweep = Math.max(MARKS_SWEEP_FLOOR, this.marks.size);
+    }
     this.marks.set(name, now + ttlMs);
     return true;
   }

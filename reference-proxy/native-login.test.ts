@@ -583,6 +583,12 @@ describe('the code at the token endpoint', () => {
     assert.equal((await refresh(proxy.url, login.clientId, tokens.refresh_token)).status, 400);
   });
 
+  test('two redemptions of one code at once: exactly one gets tokens', async () => {
+    const { login, code } = await freshCode();
+    const answers = await Promise.all([redeem(proxy.url, login, code), redeem(proxy.url, login, code)]);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 400]);
+  });
+
   test('a code lives 120 seconds', async () => {
     const { login, code } = await freshCode();
     const { login: login2, code: code2 } = await freshCode();
