@@ -649,6 +649,34 @@ describe('consent', () => {
     }
   });
 
+  test('what the IdP said is escaped on the consent page', async () => {
+    const proxy = await gateway();
+    try {
+      idp.userinfo = { ...USER, teams: ['<b>t1</b>', 'a"onmouseover="x'] };
+      const login = await untilConsent(proxy.url);
+      assert.equal(login.consent.status, 200, login.consent.body);
+      assert.ok(!login.consent.body.includes('<b>t1</b>'));
+      assert.ok(!login.consent.body.includes('a"onmouseover'));
+      assert.deepEqual(consentForm(login.consent).options, ['<b>t1</b>', 'a"onmouseover="x']);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('another method on a PKCE-native path is 405 with Allow', async () => {
+    const proxy = await gateway();
+    try {
+      const get = await getJson(`${proxy.url}/token`);
+      assert.equal(get.status, 405);
+      assert.equal(get.headers.get('allow'), 'POST');
+      const postDiscovery = await form(proxy.url, '/.well-known/litellm-cli-auth', {});
+      assert.equal(postDiscovery.status, 405);
+      assert.equal(postDiscovery.headers.get('allow'), 'GET, HEAD');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test('the consent page: no-store, no framing, no referrer', async () => {
     const proxy = await gateway();
     try {
