@@ -21,6 +21,13 @@ test('secrets inside text: JWTs, sk- keys, bearer values, secret query parameter
   assert.ok(!out.includes('sk-1234567890'));
 });
 
+test('PKCE-native codes and refresh tokens inside text are redacted whole', () => {
+  const code = 'llm_gcode_eyJhbGciOiJkaXIifQ..aXY.Y2lwaGVydGV4dA.dGFn';
+  const refresh = 'llm_srefresh_eyJhbGciOiJkaXIifQ..aXY.c2VjcmV0LXBhcnQ.dGFn';
+  const out = redactText(`redeemed ${code}, rotated ${refresh}`);
+  for (const part of ['Y2lwaGVydGV4dA', 'c2VjcmV0LXBhcnQ', 'dGFn']) assert.ok(!out.includes(part), out);
+});
+
 test('a "&" in the path before the query does not hide a secret parameter from redaction', () => {
   const out = redactText('/a&b/callback?code=the-authorization-code&state=x');
   assert.ok(!out.includes('the-authorization-code'), out);

@@ -52,6 +52,7 @@ export function isSecretName(name: string): boolean {
 const SECRET_VALUE_PATTERNS: RegExp[] = [
   /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, // JWTs
   /\bsk-[A-Za-z0-9_-]{8,}/g, // LiteLLM virtual keys
+  /\bllm_(gcode|srefresh)_[A-Za-z0-9._-]+/g, // PKCE-native authorization codes and refresh tokens (whole, all five JWE parts)
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, // authorization header values
 ];
 

@@ -8,6 +8,7 @@ import { nowSeconds } from '../common/clock.ts';
 import { CLI_SSO_PATHS } from '../protocol/cli-sso.ts';
 import { admitStarts } from './admission.ts';
 import { answerErrors, detailError } from './http-errors.ts';
+import { mountNativeLogin } from './native-login/index.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { cliComplete } from './routes/cli-complete.ts';
 import { cliPoll } from './routes/cli-poll.ts';
@@ -56,6 +57,8 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   app.get(POLL_ROUTE, cliPoll(ctx));
   app.get(UI_HOME_PATH, uiHome(ctx));
   app.get('/ui', (_req, res) => res.redirect(301, UI_HOME_PATH));
+  // The PKCE-native login (docs/contract.md section 10.6), with its own 405s.
+  mountNativeLogin(app, ctx);
 
   // A known path with another method is 405 with Allow (RFC 9110 section 15.5.6), as FastAPI answers.
   const postOnly = [CLI_SSO_PATHS.start, COMPLETE_ROUTE];

@@ -59,6 +59,17 @@ function contract(
       assert.equal(await store.get('cli-contract-ttl-000001'), undefined);
     });
 
+    test('markOnce: of two calls (even racing) exactly one records a name; isMarked sees it', async () => {
+      assert.equal(await store.isMarked('code:contract-1'), false);
+      const raced = await Promise.all([
+        store.markOnce('code:contract-1', 60_000),
+        store.markOnce('code:contract-1', 60_000),
+      ]);
+      assert.deepEqual(raced.sort(), [false, true]);
+      assert.equal(await store.isMarked('code:contract-1'), true);
+      assert.equal(await store.isMarked('code:contract-2'), false);
+    });
+
     test('every write bumps the version; the IdP callback gives 600 s again; keep writes nothing', async () => {
       const id = 'cli-contract-write-00001';
       await store.create(newFlow(id, clock.nowMs()));
@@ -213,3 +224,22 @@ test('Redis down at start-up: once it is up, flows are stored and watches wake a
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+test('memory store: a markOnce name ends with its lifetime, on the injected clock', async () => {
+  const clock = new ManualClock(T0);
+  const store = new MemoryFlowStore(clock);
+  assert.equal(await store.markOnce('refresh:a', 10_000), true);
+  clock.advanceSeconds(9);
+  assert.equal(await store.isMarked('refresh:a'), true);
+  assert.equal(await store.markOnce('refresh:a', 10_000), false);
+  clock.advanceSeconds(1);
+  assert.equal(await store.isMarked('refresh:a'), false);
+  assert.equal(await store.markOnce('refresh:a', 10_000), true);
+  // Many names later the ended ones are swept, and live ones stay.
+  for (let i = 0; i < 2000; i++) await store.markOnce(`n:${i}`, i < 1000 ? 1000 : 60_000);
+  clock.advanceSeconds(2);
+  for (let i = 0; i < 2000; i++) await store.markOnce(`m:${i}`, 60_000);
+  assert.equal(await store.isMarked('n:1999'), true);
+  assert.equal(await store.isMarked('n:0'), false);
+  await store.close();
+});

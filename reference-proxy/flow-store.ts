@@ -86,6 +86,15 @@ export interface FlowStore {
   update<T>(loginId: string, decide: (flow: Flow | undefined) => FlowDecision<T>): Promise<T>;
   /** Start watching before reading, so a change between the read and the wait is not missed. */
   watch(loginId: string): FlowWatch;
+  /**
+   * Single-use records of the PKCE-native login (authorization codes, consent flows, refresh
+   * tokens and revoked refresh-token families, native-login/): records `name` for `ttlMs` unless it
+   * is recorded already. True when this call recorded it, so of two replicas racing, exactly one
+   * wins. The store keeps names only, never a secret.
+   */
+  markOnce(name: string, ttlMs: number): Promise<boolean>;
+  /** Whether `name` was recorded by markOnce and has not expired. */
+  isMarked(name: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -138,10 +147,16 @@ export class FlowWatchers {
   }
 }
 
+/** markOnce's map is first swept at twice this many names. */
+const MARKS_SWEEP_FLOOR = 512;
+
 /** Flows of one process. Expiry follows the injected clock, read afresh on every call. */
 export class MemoryFlowStore implements FlowStore {
   private readonly flows = new Map<string, Flow>();
   private readonly watchers = new FlowWatchers();
+  /** markOnce's names, with when each ends (ms). */
+  private readonly marks = new Map<string, number>();
+  private marksAfterSweep = MARKS_SWEEP_FLOOR;
 
   constructor(private readonly clock: Clock) {}
 
@@ -180,8 +195,28 @@ export class MemoryFlowStore implements FlowStore {
     return this.watchers.watch(loginId);
   }
 
+  async markOnce(name: string, ttlMs: number): Promise<boolean> {
+    // No await between the check and the set: two requests in this process must not both win.
+    const now = this.clock.nowMs();
+    if ((this.marks.get(name) ?? 0) > now) return false;
+    // Ended names are swept once the map has doubled since the last sweep: a refresh token's name
+    // lives 14 days, so sweeping on every call would cost a pass over all of them per request.
+    if (this.marks.size >= this.marksAfterSweep * 2) {
+      for (const [other, endsAtMs] of this.marks) if (endsAtMs <= now) this.marks.delete(other);
+      this.marksAfterSweep = Math.max(MARKS_SWEEP_FLOOR, this.marks.size);
+    }
+    this.marks.set(name, now + ttlMs);
+    return true;
+  }
+
+  async isMarked(name: string): Promise<boolean> {
+    const endsAtMs = this.marks.get(name);
+    return endsAtMs !== undefined && endsAtMs > this.clock.nowMs();
+  }
+
   async close(): Promise<void> {
     this.flows.clear();
+    this.marks.clear();
   }
 
   private live(loginId: string): Flow | undefined {

@@ -9,7 +9,13 @@
  */
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../common/logger.ts';
-import { type ApiErrorBody, apiErrorBody, type DetailBody, detailBody } from '../protocol/errors.ts';
+import {
+  type ApiErrorBody,
+  apiErrorBody,
+  type DetailBody,
+  detailBody,
+  type OAuthErrorBody,
+} from '../protocol/errors.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 
 /** Seconds a client is told to wait before trying again when a store cannot be reached. */
@@ -23,10 +29,10 @@ export const STORE_RETRY_AFTER_SECONDS = 5;
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly body: DetailBody | ApiErrorBody,
+    readonly body: DetailBody | ApiErrorBody | OAuthErrorBody,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
-    super('detail' in body ? body.detail : body.error.message);
+    super(messageOf(body));
     this.name = 'HttpError';
   }
 }
@@ -39,6 +45,26 @@ export function detailError(status: number, message: string, headers?: Record<st
 /** LiteLLM's `{"error": {message, type, param, code}}` for the API routes (/models, /user/info). */
 export function apiError(status: number, type: string, message: string, param: string | null = null): HttpError {
   return new HttpError(status, apiErrorBody(status, type, message, param));
+}
+
+/**
+ * RFC 6749 section 5.2's `{"error", "error_description"}`, for the PKCE-native login's endpoints
+ * (native-login/): OAuth clients read these two fields and nothing else. No OAuth error answer is
+ * cached (section 5.1 asks the same of token answers).
+ */
+export function oauthError(
+  status: number,
+  error: string,
+  description: string,
+  headers: Record<string, string> = {},
+): HttpError {
+  return new HttpError(status, { error, error_description: description }, { 'cache-control': 'no-store', ...headers });
+}
+
+function messageOf(body: DetailBody | ApiErrorBody | OAuthErrorBody): string {
+  if ('detail' in body) return body.detail;
+  if (typeof body.error === 'string') return (body as OAuthErrorBody).error_description ?? body.error;
+  return body.error.message;
 }
 
 /**

@@ -110,3 +110,66 @@ export function uiHomePage(session: UiSessionView | undefined, signInPath: strin
 </dl>`,
   );
 }
+
+export const CONSENT_TITLE = 'Authorize CLI access - LiteLLM';
+
+/** What the consent page of the PKCE-native login shows and posts back. */
+export interface ConsentView {
+  /** Origin of the client's redirect URI: where the credential will go. */
+  clientOrigin: string;
+  userId: string;
+  userEmail: string | null;
+  /** Hours the access token lives. */
+  credentialHours: number;
+  /** The teams the user may pick from, with their aliases when known. */
+  teams: ReadonlyArray<{ teamId: string; teamAlias: string | null }>;
+  /** Where the form posts (the public base URL's /authorize/complete). */
+  action: string;
+  /** The sealed flow handle. */
+  flow: string;
+}
+
+/**
+ * The consent page (docs/contract.md section 10.6): who asks, as whom, for how
+ * long, the team choice (none without teams, a hidden field with one, a select with several) and
+ * the two buttons.
+ */
+export function consentPage(view: ConsentView): string {
+  let teamField = '';
+  const [onlyTeam] = view.teams;
+  if (view.teams.length === 1 && onlyTeam) {
+    teamField = `<input type="hidden" name="team_id" value="${escapeHtml(onlyTeam.teamId)}">
+<p>Requests will be attributed to team <strong data-testid="team">${escapeHtml(onlyTeam.teamAlias ?? onlyTeam.teamId)}</strong>.</p>`;
+  } else if (view.teams.length > 1) {
+    const options = view.teams
+      .map((t) => `<option value="${escapeHtml(t.teamId)}">${escapeHtml(t.teamAlias ?? t.teamId)}</option>`)
+      .join('');
+    teamField = `<label for="team_id">Team for this credential</label>
+<select id="team_id" name="team_id" required>${options}</select>`;
+  }
+  const who = view.userEmail === null ? view.userId : `${view.userId} (${view.userEmail})`;
+  return page(
+    CONSENT_TITLE,
+    `<h1>Authorize CLI access</h1>
+<p>A command-line program receiving at <strong data-testid="client-origin">${escapeHtml(view.clientOrigin)}</strong> asks to use this gateway as <strong data-testid="user-id">${escapeHtml(who)}</strong>.</p>
+<p>If you approve, it gets a personal credential valid for ${view.credentialHours} hours, which it can renew until it signs out. Approve only if you started this sign-in yourself.</p>
+<form method="post" action="${escapeHtml(view.action)}">
+  <input type="hidden" name="flow" value="${escapeHtml(view.flow)}">
+  ${teamField}
+  <button type="submit" name="decision" value="deny">Deny</button>
+  <button type="submit" name="decision" value="approve">Approve</button>
+</form>`,
+  );
+}
+
+/**
+ * The consent page's headers: the pages' own, but the form may also be sent on to the client's
+ * redirect URI, whose origin `form-action` must name (browsers apply it to the redirect after a post).
+ */
+export function consentPageHeaders(clientOrigin: string): Record<string, string> {
+  const csp = PAGE_SECURITY_HEADERS['content-security-policy']?.replace(
+    "form-action 'self'",
+    `form-action 'self' ${clientOrigin}`,
+  );
+  return { ...PAGE_SECURITY_HEADERS, 'content-security-policy': csp ?? '' };
+}

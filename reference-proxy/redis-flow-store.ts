@@ -40,6 +40,7 @@ import { isNetworkFailure, StoreUnavailableError, storeOperation } from './store
 export const REDIS_STORE_NAME = 'login session store (Redis)';
 const FLOW_KEY_PREFIX = 'cli-sso:flow:';
 const START_KEY_PREFIX = 'cli-sso:start-rate:';
+const MARK_KEY_PREFIX = 'cli-sso:once:';
 export const FLOW_CHANGED_CHANNEL = 'cli-sso:flow-changed';
 /** Lost compare-and-set races are retried this often before giving up with a 503. */
 const MAX_UPDATE_ATTEMPTS = 20;
@@ -174,6 +175,18 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
 
   watch(loginId: string): FlowWatch {
     return this.watchers.watch(loginId);
+  }
+
+  async markOnce(name: string, ttlMs: number): Promise<boolean> {
+    // SET NX is atomic: of two replicas recording the same name, exactly one gets OK.
+    const result = await this.command(() =>
+      this.redis.set(`${MARK_KEY_PREFIX}${name}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'),
+    );
+    return result === 'OK';
+  }
+
+  async isMarked(name: string): Promise<boolean> {
+    return (await this.command(() => this.redis.exists(`${MARK_KEY_PREFIX}${name}`))) === 1;
   }
 
   async tryStart(clientIp: string): Promise<StartDecision> {

@@ -27,6 +27,12 @@ export interface UiSession {
 export interface UiLoginState {
   state: string;
   pkceVerifier: string | null;
+  /**
+   * Where the browser goes once signed in, relative to the gateway's base URL (a path and query,
+   * checked by isSafeReturnTo): the PKCE-native login's /authorize sends a browser without a
+   * session through this login and back. Null: the admin UI.
+   */
+  returnTo: string | null;
 }
 
 const sessionSchema = z.object({
@@ -36,7 +42,11 @@ const sessionSchema = z.object({
   // At most the last second of year 9999: the page shows the end as a date, and no date holds more.
   exp: z.number().int().max(253_402_300_799),
 });
-const loginStateSchema = z.object({ state: z.string(), pkce_verifier: z.string().nullable() });
+const loginStateSchema = z.object({
+  state: z.string(),
+  pkce_verifier: z.string().nullable(),
+  return_to: z.string().nullable().default(null),
+});
 
 export class UiSessions {
   // Imported into WebCrypto once (importHmacKey): every CLI login signs and reads a state cookie.
@@ -78,7 +88,7 @@ export class UiSessions {
 
   async createLoginState(value: UiLoginState): Promise<string> {
     const now = nowSeconds(this.clock);
-    return new SignJWT({ state: value.state, pkce_verifier: value.pkceVerifier })
+    return new SignJWT({ state: value.state, pkce_verifier: value.pkceVerifier, return_to: value.returnTo })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuedAt(now)
       .setExpirationTime(now + UI_LOGIN_STATE_SECONDS)
@@ -87,7 +97,13 @@ export class UiSessions {
 
   async readLoginState(cookie: string | undefined): Promise<UiLoginState | undefined> {
     const parsed = loginStateSchema.safeParse(await this.verify(cookie, this.stateKey));
-    return parsed.success ? { state: parsed.data.state, pkceVerifier: parsed.data.pkce_verifier } : undefined;
+    if (!parsed.success) return undefined;
+    const { state, pkce_verifier, return_to } = parsed.data;
+    return {
+      state,
+      pkceVerifier: pkce_verifier,
+      returnTo: return_to !== null && isSafeReturnTo(return_to) ? return_to : null,
+    };
   }
 
   private async verify(token: string | undefined, key: Promise<CryptoKey>): Promise<unknown> {
@@ -102,4 +118,22 @@ export class UiSessions {
       return undefined;
     }
   }
+}
+
+/** A return_to longer than this is refused: it travels in a cookie, and browsers keep at most 4 KiB of one. */
+export const RETURN_TO_MAX_LENGTH = 2048;
+
+/**
+ * Whether `value` may be where a signed-in browser is sent: a path (and query) under the gateway's
+ * own base URL, so the login cannot be turned into an open redirect. A single leading `/`, no
+ * `//` or backslash (both make browsers read a host), no control characters or spaces, and it
+ * resolves to the same origin.
+ */
+export function isSafeReturnTo(value: string): boolean {
+  if (value.length === 0 || value.length > RETURN_TO_MAX_LENGTH) return false;
+  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return false;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
+  if (/[\u0000-\u0020\u007f]/.test(value)) return false;
+  const base = 'http://gateway.invalid';
+  return URL.canParse(value, base) && new URL(value, base).origin === base;
 }

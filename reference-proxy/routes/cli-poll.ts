@@ -208,13 +208,13 @@ function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-function teamAliasOf(ctx: ProxyContext, teamId: string): string | null {
+export function teamAliasOf(ctx: ProxyContext, teamId: string): string | null {
   // mutation-equivalent: outside the contract: team aliases come from our config file's teams, which LiteLLM keeps in its database; the harness's gateways have none, so every alias is null
   return ctx.config.modelsFile.teams.find((t) => t.teamId === teamId)?.teamAlias ?? null;
 }
 
 /** A key may use its team's models when the config file lists them, else every configured model. */
-function modelsForTeam(ctx: ProxyContext, teamId: string | null): string[] {
+export function modelsForTeam(ctx: ProxyContext, teamId: string | null): string[] {
   // mutation-equivalent: outside the contract: which models a team may use is our config file's, as above; without teams every key lists every model
   const team = ctx.config.modelsFile.teams.find((t) => t.teamId === teamId);
   return team?.models ?? [...new Set(ctx.config.modelsFile.models.map((m) => m.modelName))];

@@ -17,15 +17,15 @@ import { completeCliLoginPage, PAGE_SECURITY_HEADERS } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { publicBaseUrl, queryString } from '../request-helpers.ts';
 import { newSecretToken, sha256Hex } from '../secrets.ts';
-import { startUiSession, uiLoginPkceVerifier } from './ui-login.ts';
+import { startUiSession, uiLoginState } from './ui-login.ts';
 
 export function ssoCallback(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
     const state = queryString(req, 'state') ?? '';
     if (!state.startsWith(CLI_STATE_PREFIX)) {
-      const pkceVerifier = await uiLoginPkceVerifier(ctx, req, state);
-      const login = await signIn(ctx, req, pkceVerifier, { flow: 'ui' });
-      await startUiSession(ctx, req, res, login);
+      const started = await uiLoginState(ctx, req, state);
+      const login = await signIn(ctx, req, started.pkceVerifier, { flow: 'ui' });
+      await startUiSession(ctx, req, res, login, started.returnTo);
       return;
     }
     const loginId = state.slice(CLI_STATE_PREFIX.length);

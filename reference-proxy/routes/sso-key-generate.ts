@@ -5,7 +5,7 @@
  * login: only a login id made by POST /sso/cli/start does, so an attacker cannot make a victim's
  * browser sign in to the attacker's session.
  */
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { CLI_SOURCE, CLI_SSO_PATHS, CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
 import { detailError } from '../http-errors.ts';
@@ -13,13 +13,13 @@ import { authorizationUrl, newPkce, type Pkce, pkceFor } from '../idp-client.ts'
 import type { ProxyContext } from '../proxy-context.ts';
 import { publicBaseUrl, queryParam } from '../request-helpers.ts';
 import { newSecretToken } from '../secrets.ts';
-import { UI_LOGIN_STATE_COOKIE, UI_LOGIN_STATE_SECONDS } from '../ui-session.ts';
+import { isSafeReturnTo, RETURN_TO_MAX_LENGTH, UI_LOGIN_STATE_COOKIE, UI_LOGIN_STATE_SECONDS } from '../ui-session.ts';
 
 export function ssoKeyGenerate(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
     const redirectUri = `${publicBaseUrl(req, ctx.config)}${CLI_SSO_PATHS.callback}`;
     if (queryParam(req, 'source') !== CLI_SOURCE) {
-      await startUiLogin(ctx, redirectUri, res);
+      await startUiLogin(ctx, redirectUri, returnToOf(req), res);
       return;
     }
     const loginId = queryParam(req, 'key');
@@ -50,11 +50,33 @@ export function ssoKeyGenerate(ctx: ProxyContext): RequestHandler {
   };
 }
 
+/**
+ * `return_to`: where the browser goes once signed in (the PKCE-native login's /authorize sends it
+ * here and expects it back), a path under the gateway's base URL; anything else is refused, so the
+ * sign-in is no open redirect.
+ */
+function returnToOf(req: Request): string | null {
+  const value = queryParam(req, 'return_to');
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || !isSafeReturnTo(value)) {
+    throw detailError(
+      400,
+      `Invalid return_to: it must be one path on this gateway starting with a single "/" (at most ${RETURN_TO_MAX_LENGTH} characters)`,
+    );
+  }
+  return value;
+}
+
 /** Section 7: the same IdP login for the admin UI; the state travels in a signed cookie. */
-async function startUiLogin(ctx: ProxyContext, redirectUri: string, res: Parameters<RequestHandler>[1]): Promise<void> {
+async function startUiLogin(
+  ctx: ProxyContext,
+  redirectUri: string,
+  returnTo: string | null,
+  res: Parameters<RequestHandler>[1],
+): Promise<void> {
   const pkce = ctx.config.idp.usePkce ? newPkce() : undefined;
   const state = newSecretToken();
-  const cookie = await ctx.uiSessions.createLoginState({ state, pkceVerifier: pkce?.verifier ?? null });
+  const cookie = await ctx.uiSessions.createLoginState({ state, pkceVerifier: pkce?.verifier ?? null, returnTo });
   res.cookie(UI_LOGIN_STATE_COOKIE, cookie, {
     httpOnly: true,
     sameSite: 'lax',
@@ -63,6 +85,6 @@ async function startUiLogin(ctx: ProxyContext, redirectUri: string, res: Paramet
     maxAge: UI_LOGIN_STATE_SECONDS * 1000,
     secure: redirectUri.startsWith('https:'),
   });
-  ctx.logger.info('ui_login_sent_to_idp', { pkce: pkce !== undefined });
+  ctx.logger.info('ui_login_sent_to_idp', { pkce: pkce !== undefined, returns_to_gateway_page: returnTo !== null });
   res.redirect(303, authorizationUrl(ctx.config.idp, { redirectUri, state, codeChallenge: pkce?.challenge }));
 }

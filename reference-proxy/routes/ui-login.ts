@@ -9,26 +9,35 @@ import { detailError } from '../http-errors.ts';
 import type { IdpLogin } from '../idp-sign-in.ts';
 import { PAGE_SECURITY_HEADERS, uiHomePage } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
-import { readCookie } from '../request-helpers.ts';
-import { UI_LOGIN_STATE_COOKIE, UI_SESSION_COOKIE } from '../ui-session.ts';
+import { publicBaseUrl, readCookie } from '../request-helpers.ts';
+import { UI_LOGIN_STATE_COOKIE, UI_SESSION_COOKIE, type UiLoginState } from '../ui-session.ts';
 
 export const UI_HOME_PATH = '/ui/';
 
 /**
  * The callback's state checked against the signed cookie this browser got when it started the UI
- * login; returns the PKCE verifier to redeem the code with.
+ * login; returns that login's state: the PKCE verifier to redeem the code with, where to go after.
  */
-export async function uiLoginPkceVerifier(ctx: ProxyContext, req: Request, state: string): Promise<string | null> {
+export async function uiLoginState(ctx: ProxyContext, req: Request, state: string): Promise<UiLoginState> {
   const expected = await ctx.uiSessions.readLoginState(readCookie(req, UI_LOGIN_STATE_COOKIE));
   if (!expected || state === '' || expected.state !== state) {
     // RFC 6749 section 10.12: a callback this browser did not start is refused (login CSRF).
     throw detailError(400, 'Invalid SSO state: start the login again from /sso/key/generate');
   }
-  return expected.pkceVerifier;
+  return expected;
 }
 
-/** After the sign-in: the session cookie, and on to the UI's page. */
-export async function startUiSession(ctx: ProxyContext, req: Request, res: Response, login: IdpLogin): Promise<void> {
+/**
+ * After the sign-in: the session cookie, and on to the UI's page, or to the gateway page the login
+ * was started for (`returnTo`, a path under the public base URL, checked when the login started).
+ */
+export async function startUiSession(
+  ctx: ProxyContext,
+  req: Request,
+  res: Response,
+  login: IdpLogin,
+  returnTo: string | null = null,
+): Promise<void> {
   const { cookie, session } = await ctx.uiSessions.createSession({
     userId: login.user.userId,
     email: login.user.email,
@@ -48,7 +57,7 @@ export async function startUiSession(ctx: ProxyContext, req: Request, res: Respo
     session_seconds: ctx.uiSessions.sessionSeconds,
     expires_at: new Date(session.expiresAtMs).toISOString(),
   });
-  res.redirect(303, UI_HOME_PATH);
+  res.redirect(303, returnTo === null ? UI_HOME_PATH : `${publicBaseUrl(req, ctx.config)}${returnTo}`);
 }
 
 export function uiHome(ctx: ProxyContext): RequestHandler {
