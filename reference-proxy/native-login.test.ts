@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -569,6 +569,38 @@ describe('the code at the token endpoint', () => {
       assert.equal(oauthErrorOf(answer).error, 'invalid_target');
     }
     assert.equal((await redeem(proxy.url, login, code, { resource: `${proxy.url}/` })).status, 200);
+  });
+
+  test('a Host header that makes no URL (no PROXY_BASE_URL): the resource is not this gateway, a 400, never a 500', async () => {
+    const { login, code } = await freshCode();
+    const { hostname, port } = new URL(proxy.url);
+    const body = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: loopbackUrl,
+      client_id: login.clientId,
+      code_verifier: login.pkce.verifier,
+      resource: proxy.url,
+    }).toString();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: hostname,
+          port,
+          method: 'POST',
+          path: '/token',
+          headers: { host: '%uD800', 'content-type': 'application/x-www-form-urlencoded' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.once('error', reject);
+      req.end(body);
+    });
+    assert.equal(status, 400);
+    assert.equal((await redeem(proxy.url, login, code)).status, 200, 'the code was not used up');
   });
 
   test('a code is used once; a replay revokes what the first redemption got', async () => {

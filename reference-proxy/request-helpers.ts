@@ -2,6 +2,7 @@
 import { parse as parseCookieHeader } from 'cookie';
 import type { Request } from 'express';
 import type { ProxyConfig } from './config.ts';
+import { detailError } from './http-errors.ts';
 
 /**
  * One query parameter as a string. Repeated parameters (`?a=1&a=2`) come back as `multiple`, so a
@@ -19,11 +20,25 @@ export function queryString(req: Request, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** The public base URL: PROXY_BASE_URL, else the request's own scheme and host. */
+/**
+ * The public base URL: PROXY_BASE_URL, else the request's own scheme and host. A Host header that
+ * makes no URL (a client can send anything there) is the client's mistake: a 400, before a route
+ * builds a link or a redirect from it.
+ */
 export function publicBaseUrl(req: Request, config: ProxyConfig): string {
   if (config.publicBaseUrl !== undefined) return config.publicBaseUrl;
   const host = req.get('host') ?? `${config.host}:${config.port}`;
-  return `${req.protocol}://${host}`;
+  const base = `${req.protocol}://${host}`;
+  if (!isHostAndPort(base)) {
+    throw detailError(400, 'Bad request: the Host header is not a host name and port (and PROXY_BASE_URL is not set)');
+  }
+  return base;
+}
+
+/** `base` is a scheme and an authority only: the Host header held no path, query, fragment or user. */
+function isHostAndPort(base: string): boolean {
+  const authority = base.slice(base.indexOf('//') + 2);
+  return URL.canParse(base) && !/[/?#@\\\s]/.test(authority);
 }
 
 /**

@@ -35,7 +35,8 @@ export function isLoopbackRedirect(uri: string): boolean {
  * port, a trailing slash).
  */
 export function isThisGateway(resource: string, baseUrl: string): boolean {
-  if (!URL.canParse(resource)) return false;
+  // Without PROXY_BASE_URL the base comes from the Host header, which a client may make anything.
+  if (!URL.canParse(resource) || !URL.canParse(baseUrl)) return false;
   const given = new URL(resource);
   const ours = new URL(baseUrl);
   if (given.search !== '' || given.hash !== '' || given.username !== '' || given.password !== '') return false;

@@ -398,7 +398,7 @@ function sessionClaims(): Record<string, unknown> {
 
 // ---- the endpoints ---------------------------------------------------------------------------------
 
-const gatewayName = fc.constantFrom<GatewayName>('A', 'B', 'C');
+export const gatewayName = fc.constantFrom<GatewayName>('A', 'B', 'C');
 const mockGateway = fc.constantFrom<GatewayName>('A', 'B');
 
 function userOf(gw: GatewayName, index: number): string {
@@ -407,9 +407,9 @@ function userOf(gw: GatewayName, index: number): string {
 }
 
 /** Replaced after a failure: the gateways (their IdPs keep nothing a gateway input can spoil). */
-const GATEWAY_SERVERS = ['gateway-A', 'gateway-B', 'gateway-C'];
+export const GATEWAY_SERVERS = ['gateway-A', 'gateway-B', 'gateway-C'];
 
-async function sendFuzzed(
+export async function sendFuzzed(
   ctx: FuzzContext,
   gw: Gateway,
   base: RequestSpec,

@@ -10,11 +10,17 @@ import { type EndpointResult, Engine } from './engine.ts';
 import { GATEWAY_ENDPOINTS, gatewayStillWorks } from './gateway.ts';
 import { KNOWN_FINDINGS, type KnownFinding } from './known-findings.ts';
 import { MOCK_IDP_ENDPOINTS, mockIdpStillWorks } from './mock-idp.ts';
+import { NATIVE_LOGIN_ENDPOINTS } from './native-login.ts';
 import { Systems } from './systems.ts';
 import { USERS_FILE_ENDPOINTS } from './users-file.ts';
 import { WireClient } from './wire.ts';
 
-export const ALL_ENDPOINTS: Endpoint[] = [...GATEWAY_ENDPOINTS, ...MOCK_IDP_ENDPOINTS, ...USERS_FILE_ENDPOINTS];
+export const ALL_ENDPOINTS: Endpoint[] = [
+  ...GATEWAY_ENDPOINTS,
+  ...NATIVE_LOGIN_ENDPOINTS,
+  ...MOCK_IDP_ENDPOINTS,
+  ...USERS_FILE_ENDPOINTS,
+];
 
 export function endpointNamed(name: string): Endpoint | undefined {
   return ALL_ENDPOINTS.find((e) => e.name === name);
