@@ -264,6 +264,47 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
     request: (r) => target(r).split('?')[0]!.includes('&'),
   },
   {
+    id: 'G4',
+    endpoint: 'gw:native-token',
+    title: 'gateway: POST /token with a Host header that makes no URL answers 500 (no PROXY_BASE_URL)',
+    detail:
+      'On gateway C (no PROXY_BASE_URL), POST /token with a resource and Host: %uD800 answers 500 and ' +
+      'logs unexpected_error "TypeError: Invalid URL": the resource check built a URL from the base ' +
+      "URL the Host header made. A Host that is not a host name and port is the client's mistake: 400.",
+    recipe: {
+      gw: 'C',
+      grant: 'refresh_token',
+      code: 'llm_gcode_X',
+      refresh: 'y',
+      verifier: 'v'.repeat(64),
+      ownClient: true,
+      resource: 'gateway',
+      mutations: [{ op: 'header.set', name: 'host', value: '%uD800' }],
+    },
+    matches: /Invalid URL/,
+    appliesTo: /^gw:native-/,
+  },
+  {
+    id: 'G5',
+    endpoint: 'gw:native-authorize',
+    title: 'gateway: GET /authorize without a session and with a Host header that makes no URL answers 500',
+    detail:
+      'On gateway C (no PROXY_BASE_URL), GET /authorize from a browser without a session, with ' +
+      'Host: %0d%0aSet-Cookie:%20x=1, answers 500 and logs unexpected_error "TypeError: Invalid URL": the ' +
+      'link to the sign-in was built from that Host. Fixed with G4, in publicBaseUrl.',
+    recipe: {
+      gw: 'C',
+      redirect: 'http://127.0.0.1:53682/callback',
+      challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      method: 'S256',
+      state: 'Z',
+      resource: 'none',
+      mutations: [{ op: 'header.set', name: 'host', value: '%0d%0aSet-Cookie:%20x=1' }],
+    },
+    matches: /Invalid URL/,
+    appliesTo: /^gw:native-/,
+  },
+  {
     id: 'F9',
     endpoint: 'idp:users-file',
     title: 'users file: two claims nested 1,000 deep kill the process (fatal V8 error, exit 134)',
