@@ -155,7 +155,7 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
   return EXIT_CODES.ok;
 }
 
-async function openTheBrowser(ctx: CommandContext, url: string, wanted: boolean): Promise<void> {
+export async function openTheBrowser(ctx: CommandContext, url: string, wanted: boolean): Promise<void> {
   if (!wanted) {
     say(ctx, 'Not opening a browser (--no-browser): open the URL above yourself.');
     return;
