@@ -130,6 +130,8 @@ describe('login --pkce against the reference gateway', () => {
         assert.equal(wrongState.status, 400);
         assert.match(wrongState.headers.get('content-type') ?? '', /^text\/plain/);
         assert.equal((await wrongState.text()).trim(), REPLIES.wrongState);
+        const forgedDenial = await fetch(new URL('/callback?error=access_denied&state=other', redirectUri));
+        assert.equal(forgedDenial.status, 400);
         const noState = await fetch(new URL('/callback?code=x', redirectUri));
         assert.equal(noState.status, 400);
         assert.equal((await fetch(new URL('/elsewhere', redirectUri))).status, 404);
@@ -226,6 +228,51 @@ describe('login --pkce against the reference gateway', () => {
       for (const secret of [first['refresh_token'], second['refresh_token']]) {
         assert.ok(!`${refused.stderr}${gone.stderr}`.includes(String(secret)), 'a refresh token was printed');
       }
+    } finally {
+      await home.remove();
+    }
+  });
+
+  test('a new login revokes the refresh token of the login it replaces, after saving', async () => {
+    const home = await makeTempHome();
+    try {
+      const first = await loggedIn(home);
+      const second = await loggedIn(home);
+      assert.notEqual(second['refresh_token'], first['refresh_token']);
+      const old = await refresh(String(first['client_id']), String(first['refresh_token']));
+      assert.equal(old.status, 400);
+      assert.equal((old.body as { error: string }).error, 'invalid_grant');
+      assert.equal((await storedFile(home))['refresh_token'], second['refresh_token']);
+    } finally {
+      await home.remove();
+    }
+  });
+
+  test('Ctrl-C while waiting for the browser: exit 130, the loopback listener closed', async () => {
+    const home = await makeTempHome();
+    try {
+      const env = cleanEnv(home.home, { LITELLM_PROXY_URL: proxy.url });
+      const controller = new AbortController();
+      const run = startCliInProcess(['login', '--pkce', '--no-browser'], env, { signal: controller.signal });
+      await waitFor(() => /Waiting/.test(run.stderr()), 30_000, 'the wait');
+      const redirectUri = new URL(run.stderr().match(AUTHORIZE_LINE)?.[1] ?? '').searchParams.get('redirect_uri');
+      controller.abort();
+      const result = await run.result;
+      assert.equal(result.code, EXIT_CODES.cancelled, result.stderr);
+      await assert.rejects(fetch(redirectUri ?? ''), 'nothing listens any more');
+      await assert.rejects(stat(home.tokenFile), { code: 'ENOENT' });
+    } finally {
+      await home.remove();
+    }
+  });
+
+  test('nobody answers in the browser: --timeout ends the wait with exit 5', async () => {
+    const home = await makeTempHome();
+    try {
+      const env = cleanEnv(home.home, { LITELLM_PROXY_URL: proxy.url });
+      const result = await runCliInProcess(['login', '--pkce', '--no-browser', '--timeout', '1'], env);
+      assert.equal(result.code, EXIT_CODES.timedOut, result.stderr);
+      assert.match(result.stderr, /the sign-in was not completed in the browser within 1 s/);
     } finally {
       await home.remove();
     }

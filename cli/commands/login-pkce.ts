@@ -24,6 +24,7 @@ import {
   redeemCode,
   registerClient,
 } from '../native-login.ts';
+import { revokeReplaced } from '../pkce-renewal.ts';
 import { DEFAULT_BASE_URL } from '../settings.ts';
 import { shown } from '../terminal-safe.ts';
 import { formatDuration, formatInstant, relativeTo } from '../time-format.ts';
@@ -109,6 +110,8 @@ export async function loginWithPkce(ctx: CommandContext, options: PkceLoginOptio
     const expiresAt =
       claims.expiresAt ?? (tokens.expiresInSeconds !== undefined ? now + tokens.expiresInSeconds : null);
     const userId = tokens.userId ?? '';
+    // LiteLLM's order: the new login is saved first, then the one it replaces is revoked.
+    const previous = await ctx.store.read().catch(() => undefined);
     await ctx.store.write({
       baseUrl,
       key: tokens.accessToken,
@@ -127,6 +130,7 @@ export async function loginWithPkce(ctx: CommandContext, options: PkceLoginOptio
         resource: discovery.resource,
       },
     });
+    await revokeReplaced(ctx, previous);
     say(
       ctx,
       `Logged in to ${baseUrl} as ${userId ? shown(userId) : 'an unnamed user'}${tokens.teamId ? ` (team ${shown(tokens.teamId)})` : ''}.`,

@@ -9,19 +9,15 @@
 import { nowSeconds } from '../../common/clock.ts';
 import { type CommandContext, say } from '../command-context.ts';
 import { EXIT_CODES } from '../exit-codes.ts';
-import { GatewayHttpError } from '../gateway-client.ts';
 import { expiryOf, isExpired } from '../key-expiry.ts';
-import { revokeRefreshToken } from '../native-login.ts';
+import { revokeStoredGrant } from '../pkce-renewal.ts';
 import { shown } from '../terminal-safe.ts';
 import { formatInstant } from '../time-format.ts';
-import type { CliLogin } from '../token-store.ts';
-
-const REVOKE_TIMEOUT_MS = 15_000;
 
 export async function logout(ctx: CommandContext): Promise<number> {
   // Read first: a PKCE login is revoked on the gateway before the file goes.
   const stored = await ctx.store.read().catch(() => undefined);
-  const revoked = stored?.pkce ? await revoke(ctx, stored) : undefined;
+  const revoked = stored?.pkce ? await revokeStoredGrant(ctx, stored, 'the local login is removed anyway') : undefined;
   const removed = await ctx.store.remove();
   if (!removed) {
     say(ctx, `Not logged in: nothing to remove (no token file at ${ctx.store.path}).`);
@@ -49,29 +45,4 @@ export async function logout(ctx: CommandContext): Promise<number> {
     );
   }
   return EXIT_CODES.ok;
-}
-
-/** True when the gateway took the revocation; false (said on stderr) when it could not be told. */
-async function revoke(ctx: CommandContext, login: CliLogin): Promise<boolean> {
-  const grant = login.pkce;
-  if (!grant) return false;
-  ctx.secrets.add(login.key);
-  ctx.secrets.add(grant.refreshToken);
-  try {
-    await revokeRefreshToken(
-      { baseUrl: login.baseUrl, ...grant },
-      { signal: ctx.signal, timeoutMs: REVOKE_TIMEOUT_MS },
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof Error && error.name === 'AbortError') throw error;
-    const why =
-      error instanceof GatewayHttpError
-        ? `the gateway answered HTTP ${error.status}${error.oauthError ? ` ${shown(error.oauthError)}` : ''}${error.gatewayMessage ? `: ${error.gatewayMessage}` : ''}`
-        : error instanceof Error
-          ? error.message
-          : String(error);
-    say(ctx, `Warning: revoking the refresh token failed (${why}); the local login is removed anyway.`);
-    return false;
-  }
 }
