@@ -302,7 +302,7 @@ describe('login --pkce: what the CLI refuses', () => {
   let discovery: Record<string, unknown> = {};
   before(async () => {
     fake = createServer((req, res) => {
-      if (req.url === '/.well-known/litellm-cli-auth') {
+      if (req.url === '/.well-known/litellm-cli-auth' || req.url === '/llm/.well-known/litellm-cli-auth') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(discovery));
       } else {
         res.writeHead(404).end();
@@ -373,6 +373,45 @@ describe('login --pkce: what the CLI refuses', () => {
       }
     });
   }
+
+  test('a gateway under a path prefix: the issuer and every endpoint must carry it', async () => {
+    const home = await makeTempHome();
+    try {
+      const env = cleanEnv(home.home, { LITELLM_PROXY_URL: `${fakeUrl}/llm/` });
+      const prefixed = `${fakeUrl}/llm`;
+      const under = {
+        issuer: prefixed,
+        authorization_endpoint: `${prefixed}/authorize`,
+        token_endpoint: `${prefixed}/token`,
+        registration_endpoint: `${prefixed}/register`,
+        revocation_endpoint: `${prefixed}/revoke`,
+        resource: prefixed,
+      };
+      // Accepted: the CLI goes on to register (which this fake gateway does not serve).
+      discovery = document(under);
+      const accepted = await runCliInProcess(['login', '--pkce', '--no-browser'], env);
+      assert.equal(accepted.code, EXIT_CODES.refused, accepted.stderr);
+      assert.match(accepted.stderr, /registering the CLI as a client failed: HTTP 404/);
+
+      discovery = document({ ...under, token_endpoint: `${fakeUrl}/token` });
+      const outside = await runCliInProcess(['login', '--pkce', '--no-browser'], env);
+      assert.equal(outside.code, EXIT_CODES.gatewayError, outside.stderr);
+      assert.match(
+        outside.stderr,
+        /field "token_endpoint" must be on the gateway's origin .* and under its path \/llm/,
+      );
+
+      discovery = document({ ...under, issuer: fakeUrl });
+      const noPrefix = await runCliInProcess(['login', '--pkce', '--no-browser'], env);
+      assert.equal(noPrefix.code, EXIT_CODES.gatewayError, noPrefix.stderr);
+      assert.match(
+        noPrefix.stderr,
+        /field "issuer" must be the gateway URL the CLI was given, http:\/\/127\.0\.0\.1:\d+\/llm/,
+      );
+    } finally {
+      await home.remove();
+    }
+  });
 
   test('a gateway without the PKCE login: exit 4, use login without --pkce', async () => {
     const home = await makeTempHome();
