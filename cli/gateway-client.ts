@@ -36,6 +36,8 @@ export class GatewayHttpError extends Error {
     readonly gatewayMessage: string | undefined,
     /** LiteLLM's `error.type`, e.g. `expired_key`. */
     readonly errorType: string | undefined,
+    /** An OAuth error body's `error` code (RFC 6749 section 5.2), e.g. `invalid_grant`. */
+    readonly oauthError?: string | undefined,
   ) {
     super(`${operation} failed: HTTP ${status}${gatewayMessage ? ` (${gatewayMessage})` : ''}`);
     this.name = 'GatewayHttpError';
@@ -162,7 +164,7 @@ export function parseModelsAnswer(body: unknown): Model[] {
   }));
 }
 
-interface Operation {
+export interface Operation {
   /** For messages: "<operation> failed: ...". */
   operation: string;
   /** The answer's name in a WireFormatError, as protocol/cli-sso.ts names it. */
@@ -227,48 +229,70 @@ export class GatewayClient {
     return parseModelsAnswer(body);
   }
 
-  private async request(
-    { operation, answer: answerName }: Operation,
+  private request(
+    operation: Operation,
     path: string,
     method: 'GET' | 'POST',
     headers: Record<string, string>,
     options: RequestOptions,
   ): Promise<{ body: unknown; answer: ExchangeAnswer }> {
-    let answer: ExchangeAnswer;
-    try {
-      answer = await exchange(joinUrl(this.baseUrl, path), {
-        method,
-        headers: { accept: 'application/json', ...headers },
-        signal: options.signal,
-        timeoutMs: options.timeoutMs,
-        maxBytes: MAX_ANSWER_BYTES,
-      });
-    } catch (error) {
-      if (error instanceof AnswerTooLargeError) throw new WireFormatError(answerName, '(body)', error.message);
-      // A header the request cannot carry: not a network failure, and the value is never printed.
-      if (error instanceof RequestNotBuiltError) throw new RequestNotSentError(operation, error.message);
-      if (error instanceof ExchangeTimeoutError)
-        throw new GatewayTimeoutError(operation, this.baseUrl, options.timeoutMs);
-      if (error instanceof NetworkError) throw new GatewayUnreachableError(operation, this.baseUrl, error.code);
-      // Cancelled (Ctrl-C): the signal's reason, as the caller expects.
-      throw error;
-    }
-    const { text } = answer;
-    const body = parseJson(text);
-    if (answer.status < 200 || answer.status > 299) {
-      const message = body === undefined ? plainTextMessage(text) : errorMessageOf(body);
-      throw new GatewayHttpError(
-        operation,
-        answer.status,
-        message === undefined ? undefined : shown(redactText(message)),
-        apiErrorTypeOf(body),
-      );
-    }
-    if (body === undefined) {
-      throw new WireFormatError(answerName, '(body)', `must be JSON (got ${describeText(text)})`);
-    }
-    return { body, answer };
+    return requestJson(joinUrl(this.baseUrl, path), this.baseUrl, operation, { method, headers, ...options });
   }
+}
+
+/**
+ * One JSON exchange with the gateway at `url`, its failures turned into the typed errors above
+ * (named after `baseUrl` and the operation); a 2xx answer must be JSON. Used for every route,
+ * the PKCE-native login's included.
+ */
+export async function requestJson(
+  url: string,
+  baseUrl: string,
+  { operation, answer: answerName }: Operation,
+  options: RequestOptions & { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+): Promise<{ body: unknown; answer: ExchangeAnswer }> {
+  let answer: ExchangeAnswer;
+  try {
+    answer = await exchange(url, {
+      method: options.method,
+      headers: { accept: 'application/json', ...options.headers },
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      maxBytes: MAX_ANSWER_BYTES,
+      body: options.body,
+    });
+  } catch (error) {
+    if (error instanceof AnswerTooLargeError) throw new WireFormatError(answerName, '(body)', error.message);
+    // A header the request cannot carry: not a network failure, and the value is never printed.
+    if (error instanceof RequestNotBuiltError) throw new RequestNotSentError(operation, error.message);
+    if (error instanceof ExchangeTimeoutError) throw new GatewayTimeoutError(operation, baseUrl, options.timeoutMs);
+    if (error instanceof NetworkError) throw new GatewayUnreachableError(operation, baseUrl, error.code);
+    // Cancelled (Ctrl-C): the signal's reason, as the caller expects.
+    throw error;
+  }
+  const { text } = answer;
+  const body = parseJson(text);
+  if (answer.status < 200 || answer.status > 299) {
+    const message = body === undefined ? plainTextMessage(text) : errorMessageOf(body);
+    throw new GatewayHttpError(
+      operation,
+      answer.status,
+      message === undefined ? undefined : shown(redactText(message)),
+      apiErrorTypeOf(body),
+      oauthErrorOf(body),
+    );
+  }
+  if (body === undefined) {
+    throw new WireFormatError(answerName, '(body)', `must be JSON (got ${describeText(text)})`);
+  }
+  return { body, answer };
+}
+
+/** The `error` code of an OAuth error body, when it is one (a plain string of code characters). */
+function oauthErrorOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const error = (body as { error?: unknown }).error;
+  return typeof error === 'string' && /^[\x20-\x7e]{1,64}$/.test(error) ? error : undefined;
 }
 
 /**

@@ -38,6 +38,8 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     '/temporary': [307, '/echo'],
     '/elsewhere': [307, `${otherBase}/echo`],
     '/loop': [302, '/loop'],
+    '/see-other-body': [303, '/body'],
+    '/temporary-body': [307, '/body'],
   };
   const redirect = redirects[path];
   if (redirect) {
@@ -59,6 +61,17 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { 'content-length': '100' });
     res.write('{"status":');
     setImmediate(() => res.socket?.destroy());
+    return;
+  }
+  if (path === '/body') {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ method: req.method, body, type: req.headers['content-type'] ?? null }));
+    });
     return;
   }
   if (path === '/hang') {
@@ -102,6 +115,27 @@ test('an answer: status, headers and body; POST sends Content-Length 0 and the U
   assert.equal(seen[0]?.headers['content-length'], '0');
   assert.equal(seen[0]?.headers['user-agent'], 'node');
   assert.equal(seen[0]?.headers['accept-encoding'], undefined, 'no compressed answer is asked for');
+});
+
+test('a POST body arrives with its length; a 303 drops it and its type, a 307 sends it again', async () => {
+  const post = { ...OPTIONS, method: 'POST' as const, headers: { 'content-type': 'text/plain' }, body: 'grant=é' };
+  seen.length = 0;
+  assert.deepEqual(JSON.parse((await exchange(`${base}/body`, post)).text), {
+    method: 'POST',
+    body: 'grant=é',
+    type: 'text/plain',
+  });
+  assert.equal(seen[0]?.headers['content-length'], '8');
+  assert.deepEqual(JSON.parse((await exchange(`${base}/see-other-body`, post)).text), {
+    method: 'GET',
+    body: '',
+    type: null,
+  });
+  assert.deepEqual(JSON.parse((await exchange(`${base}/temporary-body`, post)).text), {
+    method: 'POST',
+    body: 'grant=é',
+    type: 'text/plain',
+  });
 });
 
 test('redirects are followed as fetch() follows them: 303 and 301 after a POST become a GET, 307 keeps the method', async () => {

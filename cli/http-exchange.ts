@@ -24,6 +24,8 @@ export interface Exchange {
   timeoutMs: number;
   /** An answer longer than this is not read: the exchange fails with AnswerTooLargeError. */
   maxBytes: number;
+  /** A POST's body (its content-type goes in `headers`); dropped when a redirect turns the POST into a GET. */
+  body?: string | undefined;
 }
 
 export interface ExchangeAnswer {
@@ -83,15 +85,16 @@ export async function exchange(url: string, options: Exchange): Promise<Exchange
   };
   let target = new URL(url);
   let method: string = options.method;
+  let body = method === 'POST' ? (options.body ?? '') : undefined;
   let headers: Record<string, string> = {
     'user-agent': 'node',
     ...options.headers,
-    ...(method === 'POST' ? { 'content-length': '0' } : {}),
+    ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
   };
   for (let redirects = 0; ; redirects++) {
     let answer: IncomingMessage;
     try {
-      answer = await send(target, { method, headers, signal });
+      answer = await send(target, { method, headers, signal, body });
     } catch (error) {
       throw failure(error);
     }
@@ -116,7 +119,8 @@ export async function exchange(url: string, options: Exchange): Promise<Exchange
     }
     if (answer.statusCode === 303 || ((answer.statusCode === 301 || answer.statusCode === 302) && method === 'POST')) {
       method = 'GET';
-      const { 'content-length': _dropped, ...rest } = headers;
+      body = undefined;
+      const { 'content-length': _dropped, 'content-type': _droppedType, ...rest } = headers;
       headers = rest;
     }
     if (next.origin !== target.origin) {
@@ -131,7 +135,7 @@ export async function exchange(url: string, options: Exchange): Promise<Exchange
 /** One request; resolves with the answer's head, its body still to read. */
 function send(
   target: URL,
-  options: { method: string; headers: Record<string, string>; signal: AbortSignal },
+  options: { method: string; headers: Record<string, string>; signal: AbortSignal; body: string | undefined },
 ): Promise<IncomingMessage> {
   // node:https (and TLS under it) only for a gateway that needs it: loading it costs every start.
   // Through require: an import() would need a loader callback in a bundle compiled through node:vm.
@@ -151,7 +155,7 @@ function send(
       return;
     }
     outgoing.on('error', (error: NodeJS.ErrnoException) => reject(asNetworkError(error)));
-    outgoing.end();
+    outgoing.end(options.body);
   });
 }
 

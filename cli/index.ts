@@ -17,4 +17,4 @@ export {
 export { expiryOf, isExpired, readKeyClaims } from './key-expiry.ts';
 export { type CliRuntime, PROGRAM_NAME, runCli } from './program.ts';
 export { CLI_SETTINGS, DEFAULT_BASE_URL, resolveSettings } from './settings.ts';
-export { defaultTokenFilePath, TokenStore } from './token-store.ts';
+export { type CliLogin, defaultTokenFilePath, type PkceGrant, TokenStore } from './token-store.ts';

@@ -12,6 +12,7 @@ import { addSettingFlags, settingsHelp } from '../common/settings.ts';
 import { redactSecrets } from '../protocol/redact.ts';
 import type { CommandContext } from './command-context.ts';
 import { DEFAULT_LOGIN_TIMEOUT_SECONDS, login } from './commands/login.ts';
+import { loginWithPkce } from './commands/login-pkce.ts';
 import { logout } from './commands/logout.ts';
 import { listModels, MODELS_FORMATS, type ModelsFormat } from './commands/models-list.ts';
 import { printToken } from './commands/token.ts';
@@ -74,9 +75,27 @@ export function buildProgram(
     .option('--no-browser', 'only print the URL and the code; do not open a browser')
     .option('--timeout <seconds>', 'give up after this long', parseSeconds, DEFAULT_LOGIN_TIMEOUT_SECONDS)
     .option('--team <id>', 'the team to log in for, when you belong to several')
-    .action(async (opts: { browser: boolean; timeout: number; team?: string }, command: Command) => {
+    .option(
+      '--pkce',
+      "use the gateway's PKCE-native login (OAuth with a loopback redirect; the key is renewed and revoked)",
+    )
+    .action(async (opts: { browser: boolean; timeout: number; team?: string; pkce?: boolean }, command: Command) => {
       const team = opts.team === undefined ? undefined : parseTeam(opts.team);
-      await run((ctx) => login(ctx, { browser: opts.browser, timeoutSeconds: opts.timeout, team }), command);
+      if (opts.pkce === true && team !== undefined) {
+        command.error(
+          "error: option '--team <id>' cannot be used with '--pkce': the team is chosen on the consent page",
+          {
+            exitCode: EXIT_CODES.usage,
+          },
+        );
+      }
+      await run(
+        (ctx) =>
+          opts.pkce === true
+            ? loginWithPkce(ctx, { browser: opts.browser, timeoutSeconds: opts.timeout })
+            : login(ctx, { browser: opts.browser, timeoutSeconds: opts.timeout, team }),
+        command,
+      );
     });
 
   program

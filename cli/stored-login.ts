@@ -9,10 +9,12 @@ import type { CommandContext } from './command-context.ts';
 import { CliError } from './exit-codes.ts';
 import { GatewayHttpError, isSendableSecret, SENDABLE_SECRET_RULE } from './gateway-client.ts';
 import { expiryOf, isExpired } from './key-expiry.ts';
+import { freshLogin } from './pkce-renewal.ts';
 import { DEFAULT_BASE_URL, normalizeBaseUrl } from './settings.ts';
 import { formatInstant, relativeTo } from './time-format.ts';
+import type { CliLogin } from './token-store.ts';
 
-export async function requireStoredLogin(ctx: CommandContext): Promise<StoredLogin> {
+export async function requireStoredLogin(ctx: CommandContext): Promise<CliLogin> {
   const login = await ctx.store.read();
   if (!login) {
     throw new CliError('notLoggedIn', `not logged in (no token file at ${ctx.store.path})`, 'Run `cli-sso login`.');
@@ -42,16 +44,16 @@ export async function credentialsFor(ctx: CommandContext): Promise<Credentials> 
       login: undefined,
     };
   }
-  const login = await requireStoredLogin(ctx);
-  ctx.secrets.add(login.key);
-  if (!isSendableSecret(login.key)) {
+  const stored = await requireStoredLogin(ctx);
+  ctx.secrets.add(stored.key);
+  if (!isSendableSecret(stored.key)) {
     throw new CliError(
       'notLoggedIn',
       `the key stored in ${ctx.store.path} cannot be used: a key ${SENDABLE_SECRET_RULE}`,
       'Run `cli-sso login` to get a new key.',
     );
   }
-  const storedBaseUrl = normalizeBaseUrl(login.baseUrl);
+  const storedBaseUrl = normalizeBaseUrl(stored.baseUrl);
   if (explicitBaseUrl !== undefined && explicitBaseUrl !== storedBaseUrl) {
     throw new CliError(
       'notLoggedIn',
@@ -59,6 +61,9 @@ export async function credentialsFor(ctx: CommandContext): Promise<Credentials> 
       `Run \`cli-sso login --base-url ${explicitBaseUrl}\`, or unset ${baseUrlSource} to use ${storedBaseUrl}.`,
     );
   }
+  // A PKCE login close to its expiry is renewed before its key is sent.
+  const login = await freshLogin(ctx, stored);
+  ctx.secrets.add(login.key);
   return { baseUrl: storedBaseUrl, key: login.key, authHeaderName: login.authHeaderName, login };
 }
 

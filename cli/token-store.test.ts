@@ -97,3 +97,44 @@ test('remove: says what was removed; nothing to remove is not an error', async (
     await home.remove();
   }
 });
+
+test('a PKCE login: its grant round-trips beside the classic fields; a classic file reads without one', async () => {
+  const home = await makeTempHome();
+  try {
+    const store = new TokenStore(join(home.home, 'token.json'), false);
+    const pkce = {
+      refreshToken: 'llm_srefresh_secret',
+      clientId: 'llm_dcrc_client',
+      tokenEndpoint: 'http://gw.example/token',
+      revocationEndpoint: 'http://gw.example/revoke',
+      resource: 'http://gw.example',
+    };
+    await store.write({ ...LOGIN, pkce });
+    const written = JSON.parse(await readFile(store.path, 'utf8')) as Record<string, unknown>;
+    // LiteLLM's fields are where they were; the grant's are added.
+    assert.equal(written['key'], LOGIN.key);
+    assert.equal(written['jwt_token'], LOGIN.key);
+    assert.equal(written['refresh_token'], 'llm_srefresh_secret');
+    assert.equal(written['client_id'], 'llm_dcrc_client');
+    assert.equal(written['token_endpoint'], 'http://gw.example/token');
+    assert.equal(written['revocation_endpoint'], 'http://gw.example/revoke');
+    assert.equal(written['resource'], 'http://gw.example');
+    assert.equal((await stat(store.path)).mode & 0o777, 0o600);
+    assert.deepEqual(await store.read(), { ...LOGIN, pkce });
+
+    await store.write(LOGIN);
+    const classic = await store.read();
+    assert.deepEqual(classic, LOGIN);
+    assert.equal(classic?.pkce, undefined);
+
+    // Half a grant is a damaged file, named by its field, the refresh token never shown.
+    const { token_endpoint: _dropped, ...half } = written;
+    await writeFile(store.path, JSON.stringify(half));
+    const damaged = await store.read().catch((error: unknown) => error);
+    assert.ok(damaged instanceof CliError);
+    assert.match(damaged.message, /field "token_endpoint"/);
+    assert.doesNotMatch(damaged.message, /llm_srefresh_secret/);
+  } finally {
+    await home.remove();
+  }
+});

@@ -7,6 +7,7 @@
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { z } from 'zod';
 import {
   parseTokenFile,
   type StoredLogin,
@@ -17,6 +18,64 @@ import {
   TOKEN_FILE_NAME,
 } from '../protocol/token-file.ts';
 import { CliError } from './exit-codes.ts';
+
+/**
+ * What a PKCE-native login (`login --pkce`, docs/contract.md section 10.6) stores beyond the
+ * classic fields, so `token` can renew the key and `logout` can revoke the grant. LiteLLM's own CLI
+ * keeps the same facts (client id, token and revocation endpoints, resource) next to its key.
+ */
+export interface PkceGrant {
+  refreshToken: string;
+  clientId: string;
+  tokenEndpoint: string;
+  revocationEndpoint: string;
+  resource: string;
+}
+
+/** A stored login: the classic fields, plus the grant when it came from `login --pkce`. */
+export interface CliLogin extends StoredLogin {
+  pkce?: PkceGrant | undefined;
+}
+
+/** Present together or not at all: a classic login has none of them. */
+const pkceFieldsSchema = z.object({
+  refresh_token: z.string().min(1, 'must be a non-empty string'),
+  client_id: z.string().min(1, 'must be a non-empty string'),
+  token_endpoint: z.string().url('must be a URL'),
+  revocation_endpoint: z.string().url('must be a URL'),
+  resource: z.string().min(1, 'must be a non-empty string'),
+});
+
+function parsePkceFields(body: unknown): PkceGrant | undefined {
+  if (typeof body !== 'object' || body === null || !('refresh_token' in body)) return undefined;
+  const result = pkceFieldsSchema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(file)';
+    throw new Error(`token file: field "${field}" ${issue ? issue.message : 'is invalid'} (a PKCE login's field)`);
+  }
+  const w = result.data;
+  return {
+    refreshToken: w.refresh_token,
+    clientId: w.client_id,
+    tokenEndpoint: w.token_endpoint,
+    revocationEndpoint: w.revocation_endpoint,
+    resource: w.resource,
+  };
+}
+
+function serializeLogin(login: CliLogin): Record<string, unknown> {
+  const classic = serializeTokenFile(login);
+  if (!login.pkce) return classic;
+  return {
+    ...classic,
+    refresh_token: login.pkce.refreshToken,
+    client_id: login.pkce.clientId,
+    token_endpoint: login.pkce.tokenEndpoint,
+    revocation_endpoint: login.pkce.revocationEndpoint,
+    resource: login.pkce.resource,
+  };
+}
 
 export function defaultTokenFilePath(home: string): string {
   return join(home, TOKEN_FILE_DIR, TOKEN_FILE_NAME);
@@ -34,7 +93,7 @@ export class TokenStore {
   ) {}
 
   /** The stored login, or undefined when there is none. A damaged file is "not logged in". */
-  async read(): Promise<StoredLogin | undefined> {
+  async read(): Promise<CliLogin | undefined> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -43,7 +102,10 @@ export class TokenStore {
       throw new CliError('notLoggedIn', `cannot read the token file ${this.path} (${errorCode(error) ?? 'error'})`);
     }
     try {
-      return parseTokenFile(JSON.parse(text));
+      const body: unknown = JSON.parse(text);
+      const login: CliLogin = parseTokenFile(body);
+      const pkce = parsePkceFields(body);
+      return pkce ? { ...login, pkce } : login;
     } catch (error) {
       const reason = error instanceof SyntaxError ? 'it is not JSON' : error instanceof Error ? error.message : '';
       throw new CliError(
@@ -54,7 +116,7 @@ export class TokenStore {
     }
   }
 
-  async write(login: StoredLogin): Promise<void> {
+  async write(login: CliLogin): Promise<void> {
     const directory = dirname(this.path);
     await mkdir(directory, { recursive: true, mode: TOKEN_DIR_MODE });
     if (this.ownsDirectory) await chmod(directory, TOKEN_DIR_MODE);
@@ -65,7 +127,7 @@ export class TokenStore {
     const temporary = join(directory, `.${TOKEN_FILE_NAME}.${randomBytes(6).toString('hex')}.tmp`);
     const handle = await open(temporary, 'wx', TOKEN_FILE_MODE);
     try {
-      await handle.writeFile(`${JSON.stringify(serializeTokenFile(login), null, 2)}\n`, 'utf8');
+      await handle.writeFile(`${JSON.stringify(serializeLogin(login), null, 2)}\n`, 'utf8');
       // The umask may have narrowed the mode further but never widened it; make it exact.
       await handle.chmod(TOKEN_FILE_MODE);
       await handle.sync();
@@ -79,7 +141,7 @@ export class TokenStore {
   }
 
   /** Remove the stored login; returns what was removed, undefined when nothing was there. */
-  async remove(): Promise<{ login: StoredLogin | undefined } | undefined> {
+  async remove(): Promise<{ login: CliLogin | undefined } | undefined> {
     const exists = await stat(this.path).then(
       () => true,
       (error: unknown) => (errorCode(error) === 'ENOENT' ? false : Promise.reject(error)),

@@ -31,6 +31,7 @@ import {
 } from '../gateway-client.ts';
 import { readKeyClaims } from '../key-expiry.ts';
 import { type LoginProgress, startLoginProgress } from '../login-progress.ts';
+import { revokeReplaced } from '../pkce-renewal.ts';
 import { withRetries } from '../retry.ts';
 import { DEFAULT_BASE_URL } from '../settings.ts';
 import { chooseTeam } from '../team-choice.ts';
@@ -133,6 +134,8 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
   const claims = readKeyClaims(ready.key);
   const now = nowSeconds(ctx.clock);
   const expiresAt = claims.expiresAt ?? (ready.expiresInSeconds !== undefined ? now + ready.expiresInSeconds : null);
+  // LiteLLM's order: the new login is saved first, then the one it replaces is revoked.
+  const previous = await ctx.store.read().catch(() => undefined);
   await ctx.store.write({
     baseUrl,
     key: ready.key,
@@ -144,6 +147,7 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
     timestamp: now,
     expiresAt,
   });
+  await revokeReplaced(ctx, previous);
   say(ctx, `Logged in to ${baseUrl} as ${shown(ready.userId)}${ready.teamId ? ` (team ${shown(ready.teamId)})` : ''}.`);
   say(
     ctx,
@@ -155,7 +159,7 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
   return EXIT_CODES.ok;
 }
 
-async function openTheBrowser(ctx: CommandContext, url: string, wanted: boolean): Promise<void> {
+export async function openTheBrowser(ctx: CommandContext, url: string, wanted: boolean): Promise<void> {
   if (!wanted) {
     say(ctx, 'Not opening a browser (--no-browser): open the URL above yourself.');
     return;

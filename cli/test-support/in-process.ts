@@ -4,6 +4,7 @@
  * exit code and main.ts itself.
  */
 import { PassThrough, Writable } from 'node:stream';
+import type { Clock } from '../../common/clock.ts';
 import { runCli } from '../program.ts';
 import type { CliResult } from './cli-process.ts';
 
@@ -23,6 +24,8 @@ export interface InProcessOptions {
   stderrIsTTY?: boolean;
   stdin?: NodeJS.ReadableStream;
   stdinIsTTY?: boolean;
+  /** The CLI's clock (real time unless given): moves a stored key towards its expiry without waiting. */
+  clock?: Clock;
 }
 
 export interface InProcessRun {
@@ -47,6 +50,7 @@ export function startCliInProcess(
     stderrIsTTY: options.stderrIsTTY ?? false,
     signal: options.signal ?? new AbortController().signal,
     platform: 'linux',
+    ...(options.clock ? { clock: options.clock } : {}),
   }).then((code) => ({ code, stdout: stdout.text(), stderr: stderr.text() }));
   return { stderr: stderr.text, result };
 }
