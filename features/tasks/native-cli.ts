@@ -135,13 +135,15 @@ export async function newSignIn(world: ConformanceWorld, verifierLength = 43): P
 
 /**
  * A value of an authorize parameter as a scenario writes it: `(absent)`, `(altered)` (the client
- * id with its last character changed), `(N characters)` (a state of that length), or the value itself.
+ * id with a character in its middle changed), `(N characters)` (a state of that length), or the value itself.
  */
 function parameterValue(written: string, current: string | undefined): string | undefined {
   if (written === '(absent)') return undefined;
   if (written === '(altered)') {
     assert.ok(current, 'there is no value to alter');
-    return `${current.slice(0, -1)}${current.endsWith('A') ? 'B' : 'A'}`;
+    // A character in the middle: the last one of a base64url text may carry only unused bits.
+    const at = Math.floor(current.length / 2);
+    return `${current.slice(0, at)}${current[at] === 'A' ? 'B' : 'A'}${current.slice(at + 1)}`;
   }
   const length = /^\((\d+) characters\)$/.exec(written)?.[1];
   if (length !== undefined) return 's'.repeat(Number(length));
