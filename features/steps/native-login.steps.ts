@@ -5,6 +5,7 @@ import { publicBaseUrl } from '../tasks/gateway-setup.ts';
 import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
 import {
   authorizeOverHttp,
+  callbackShown,
   codeFor,
   consentPage,
   decideOnConsent,
@@ -197,7 +198,7 @@ Then(
   function (this: ConformanceWorld, error: string) {
     const callback = this.state.nativeCallback;
     assert.ok(callback, 'the loopback listener received nothing');
-    assert.equal(callback.get('error'), error, `the callback: ${callback.toString().slice(0, 300)}`);
+    assert.equal(callback.get('error'), error, `the callback carried ${callbackShown(callback)}`);
     assert.equal(callback.get('state'), this.state.nativeSignIn?.state, 'the state came back changed');
     assert.equal(callback.get('code'), null, 'a denied sign-in sent a code');
   },

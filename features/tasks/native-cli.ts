@@ -209,10 +209,22 @@ export async function decideOnConsent(
   return callback;
 }
 
+/**
+ * What a callback carried, for a message: its parameters, with the value of each but the code
+ * (a credential) and cut short.
+ */
+export function callbackShown(callback: URLSearchParams): string {
+  const shown = [...callback].map(([name, value]) =>
+    name === 'code' ? 'code=(a code)' : `${name}=${value.slice(0, 80)}`,
+  );
+  return shown.length > 0 ? shown.join(', ') : 'no parameter';
+}
+
 /** The code the loopback listener received for the sign-in. */
 export function receivedCode(world: ConformanceWorld): string {
   const code = world.state.nativeCallback?.get('code');
-  assert.ok(code, `the loopback listener received no code: ${world.state.nativeCallback?.toString() ?? 'nothing'}`);
+  const callback = world.state.nativeCallback;
+  assert.ok(code, `the loopback listener received no code: ${callback ? callbackShown(callback) : 'nothing'}`);
   return code;
 }
 
