@@ -137,12 +137,13 @@ Feature: The PKCE-native login (v4)
     When the CLI redeems the code with its verifier
     Then the token endpoint answers 200 with tokens for "bob" and the team "team-beta", not to be cached
 
-  @CLISSO-NATIVE-08
-  Scenario: A person who denies sends the CLI access_denied with its state, and no code
+  @CLISSO-NATIVE-07 @CLISSO-NATIVE-08
+  Scenario: A person without a team is asked for none; one who denies sends the CLI access_denied with its state, and no code
     Given a native CLI registered its loopback redirect
     When it sends the browser to the gateway's authorize endpoint
     And "carol" signs in at the IdP's page
-    And the person denies
+    Then the consent page asks for no team
+    When the person denies
     Then the CLI's loopback listener receives the error "access_denied", the state it sent, and no code
 
   # ---- The code ----

@@ -176,6 +176,11 @@ Then(
   },
 );
 
+Then('the consent page asks for no team', async function (this: ConformanceWorld) {
+  const choice = await (await consentPage(this)).teamChoice();
+  assert.deepEqual(choice, { kind: 'none', teams: [] }, 'a user without a team was offered one');
+});
+
 When('the person approves', async function (this: ConformanceWorld) {
   await decideOnConsent(this, 'approve');
 });
