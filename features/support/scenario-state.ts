@@ -7,6 +7,7 @@
 import type { PollAnswer, StartAnswer } from '../../protocol/cli-sso.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import type { LoopbackListener } from '../drivers/loopback-listener.ts';
 import type { PostgresServer } from '../drivers/postgres-server.ts';
 import type { RedisServer } from '../drivers/redis-server.ts';
 import type { StoreRelay } from '../drivers/store-relay.ts';
@@ -137,8 +138,60 @@ export interface ReplicaState {
   lostAnswerRounds?: LostAnswerRound[];
 }
 
+/** The endpoints a gateway's discovery document names (docs/contract.md section 10.6). */
+export interface NativeEndpoints {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  registration_endpoint: string;
+  revocation_endpoint: string;
+  resource: string;
+}
+
+/** One sign-in of the native CLI the harness plays: its client, PKCE pair and state. */
+export interface NativeSignIn {
+  clientId: string;
+  redirectUri: string;
+  verifier: string;
+  challenge: string;
+  state: string;
+  /** How many callbacks the loopback listener had received when the sign-in began. */
+  callbacksBefore: number;
+}
+
+/** What the token endpoint hands out (docs/contract.md section 10.6, POST /token). */
+export interface NativeTokens {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token: string;
+  user_id: string;
+  team_id: string | null;
+}
+
+/** The harness playing a native CLI of the PKCE-native login (native-login.feature). */
+export interface NativeLoginState {
+  /** The discovery document's endpoints, read once the gateway is known to advertise the login. */
+  nativeEndpoints?: NativeEndpoints;
+  /** The CLI's loopback listener, started for the scenario (closed after it). */
+  nativeListener?: LoopbackListener;
+  /** The client the CLI registered last: its id and the redirect URIs it registered. */
+  nativeClient?: { clientId: string; redirectUris: string[] };
+  /** The sign-in under way or done. */
+  nativeSignIn?: NativeSignIn;
+  /** What the loopback listener received for that sign-in. */
+  nativeCallback?: URLSearchParams;
+  /** The tokens the CLI holds now. */
+  nativeTokens?: NativeTokens;
+  /** The refresh token the last refresh replaced. */
+  replacedRefreshToken?: string;
+  /** A second client registered with the same redirect URI, to try the first one's grants. */
+  otherNativeClientId?: string;
+}
+
 export interface ScenarioState
   extends SessionState,
+    NativeLoginState,
     PollingState,
     AttackState,
     UiState,

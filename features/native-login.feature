@@ -1,0 +1,229 @@
+Feature: The PKCE-native login (v4)
+  A native CLI registers a loopback redirect, sends the person's browser to the gateway's authorize
+  endpoint with an S256 code challenge, catches the code on its own loopback listener and exchanges
+  it, with its code verifier, for an access token and a refresh token. The harness plays that CLI
+  itself; the person signs in and consents in the real browser. A gateway that does not advertise
+  the login (its /.well-known/litellm-cli-auth answers 404: the classic v3 contract) has these
+  scenarios skipped, with that reason.
+
+  Background:
+    Given the gateway advertises the PKCE-native login
+
+  # ---- Discovery ----
+
+  @CLISSO-NATIVE-01
+  Scenario: The discovery document has exactly twelve fields, on the gateway's own base URL
+    When a native CLI reads the gateway's discovery document
+    Then the discovery document is exactly, where {base} is the gateway's base URL:
+      | contract_version                           | 1                                     |
+      | issuer                                     | "{base}"                              |
+      | authorization_endpoint                     | "{base}/authorize"                    |
+      | token_endpoint                             | "{base}/token"                        |
+      | registration_endpoint                      | "{base}/register"                     |
+      | revocation_endpoint                        | "{base}/revoke"                       |
+      | resource                                   | "{base}"                              |
+      | response_types_supported                   | ["code"]                              |
+      | grant_types_supported                      | ["authorization_code","refresh_token"] |
+      | code_challenge_methods_supported           | ["S256"]                              |
+      | token_endpoint_auth_methods_supported      | ["none"]                              |
+      | revocation_endpoint_auth_methods_supported | ["none"]                              |
+
+  # ---- Registration ----
+
+  @CLISSO-NATIVE-02 @CLISSO-NATIVE-03
+  Scenario Outline: A client registers 1 to 3 redirect URIs (<count>)
+    When a native CLI registers <count> loopback redirect URIs
+    Then the registration answers <answer>
+
+    Examples:
+      | count | answer                         |
+      | 0     | 400 invalid_redirect_uri       |
+      | 1     | 201 with a public client       |
+      | 3     | 201 with a public client       |
+      | 4     | 400 invalid_redirect_uri       |
+
+  @CLISSO-NATIVE-02 @CLISSO-NATIVE-03
+  Scenario Outline: A redirect URI has at most 256 characters (<length>)
+    When a native CLI registers the redirect URI "https://cli.example/callback" lengthened to <length> characters
+    Then the registration answers <answer>
+
+    Examples:
+      | length | answer                   |
+      | 255    | 201 with a public client |
+      | 256    | 201 with a public client |
+      | 257    | 400 invalid_redirect_uri |
+
+  @CLISSO-NATIVE-02 @CLISSO-NATIVE-03
+  Scenario Outline: A redirect URI is https, or http on a loopback address, without fragment or userinfo (<uri>)
+    When a native CLI registers the redirect URI "<uri>"
+    Then the registration answers <answer>
+
+    Examples:
+      | uri                                   | answer                   |
+      | http://127.0.0.1:8400/callback        | 201 with a public client |
+      | http://[::1]:8400/callback            | 201 with a public client |
+      | http://localhost:8400/callback        | 201 with a public client |
+      | https://cli.example/callback          | 201 with a public client |
+      | http://cli.example/callback           | 400 invalid_redirect_uri |
+      | http://127.0.0.2.example/callback     | 400 invalid_redirect_uri |
+      | http://127.0.0.1:8400/callback#frag   | 400 invalid_redirect_uri |
+      | https://user@cli.example/callback     | 400 invalid_redirect_uri |
+      | http://user:pw@127.0.0.1:8400/cb      | 400 invalid_redirect_uri |
+
+  # ---- Authorize: the errors are answered, never redirected ----
+
+  @CLISSO-NATIVE-04
+  Scenario Outline: An authorize request with <parameter> "<value>" is answered 400 <error>, without a redirect
+    Given a native CLI registered its loopback redirect and "https://cli.example/callback"
+    When it sends an authorize request with <parameter> set to "<value>"
+    Then the authorize endpoint answers 400 <error>
+    And that answer neither redirects nor sets a cookie
+
+    Examples:
+      | parameter             | value                             | error                     |
+      | client_id             | (altered)                         | invalid_client            |
+      | client_id             | dummy_client                      | invalid_client            |
+      | redirect_uri          | http://127.0.0.1:9/not-registered | invalid_request           |
+      | response_type         | token                             | unsupported_response_type |
+      | response_type         | (absent)                          | unsupported_response_type |
+      | code_challenge        | (absent)                          | invalid_request           |
+      | code_challenge_method | plain                             | invalid_request           |
+      | code_challenge_method | (absent)                          | invalid_request           |
+      | state                 | (1025 characters)                 | invalid_request           |
+      | resource              | https://elsewhere.example         | invalid_target            |
+
+  @CLISSO-NATIVE-05
+  Scenario: A grant for the gateway's API is never sent to a redirect off the person's machine
+    Given a native CLI registered its loopback redirect and "https://cli.example/callback"
+    When it sends an authorize request with redirect_uri set to "https://cli.example/callback"
+    Then the authorize endpoint answers 400 invalid_request
+    And that answer neither redirects nor sets a cookie
+
+  @CLISSO-NATIVE-04
+  Scenario Outline: An authorize request at the limit (<parameter> "<value>") sends a browser without a session to sign in
+    Given a native CLI registered its loopback redirect and "https://cli.example/callback"
+    When it sends an authorize request with <parameter> set to "<value>"
+    Then the gateway sends the browser on to sign in
+
+    Examples:
+      | parameter | value             |
+      | state     | (1024 characters) |
+      | state     | (absent)          |
+      | resource  | (absent)          |
+
+  # ---- The walk in the browser ----
+
+  @CLISSO-NATIVE-06 @CLISSO-NATIVE-07 @CLISSO-NATIVE-09
+  Scenario: A person with one team signs in and approves; the code buys a token the API accepts
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "alice" signs in at the IdP's page
+    Then the consent page names the CLI's loopback origin and "alice"
+    And the consent page attributes the credential to the team "team-alpha" without a choice
+    When the person approves
+    Then the CLI's loopback listener receives a code and the state it sent
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers 200 with tokens for "alice" and the team "team-alpha", not to be cached
+    And the access token lists the models on /v1/models
+
+  @CLISSO-NATIVE-07
+  Scenario: A person with several teams picks the team of the credential
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "bob" signs in at the IdP's page
+    Then the consent page offers the teams "team-alpha, team-beta" to choose from
+    When the person picks the team "team-beta" and approves
+    Then the CLI's loopback listener receives a code and the state it sent
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers 200 with tokens for "bob" and the team "team-beta", not to be cached
+
+  @CLISSO-NATIVE-07 @CLISSO-NATIVE-08
+  Scenario: A person without a team is asked for none; one who denies sends the CLI access_denied with its state, and no code
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "carol" signs in at the IdP's page
+    Then the consent page asks for no team
+    When the person denies
+    Then the CLI's loopback listener receives the error "access_denied", the state it sent, and no code
+
+  # ---- The code ----
+
+  @CLISSO-NATIVE-10
+  Scenario: A code buys tokens once
+    Given a native CLI got a code for "carol"
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers 200 with tokens
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers 400 invalid_grant
+
+  @CLISSO-NATIVE-11
+  Scenario: A code redeemed with another verifier is refused
+    Given a native CLI got a code for "carol"
+    When the CLI redeems the code with another verifier of 43 characters
+    Then the token endpoint answers 400 invalid_grant
+
+  @CLISSO-NATIVE-11
+  Scenario Outline: The code verifier has 43 to 128 characters (<length>)
+    Given a native CLI with a code verifier of <length> characters got a code for "carol"
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers <answer>
+
+    Examples:
+      | length | answer          |
+      | 42     | 400 invalid_request |
+      | 43     | 200 with tokens |
+      | 128    | 200 with tokens |
+      | 129    | 400 invalid_request |
+
+  @CLISSO-NATIVE-12
+  Scenario: Another client cannot redeem a code
+    Given a native CLI got a code for "carol"
+    And another native CLI registered the same loopback redirect
+    When the other CLI redeems the code with the verifier
+    Then the token endpoint answers 400 invalid_grant
+
+  @CLISSO-NATIVE-13
+  Scenario: A code redeemed for another resource is refused and stays usable
+    Given a native CLI got a code for "carol"
+    When the CLI redeems the code with its verifier for the resource "https://elsewhere.example"
+    Then the token endpoint answers 400 invalid_target
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers 200 with tokens
+
+  # ---- Refresh and revocation ----
+
+  @CLISSO-NATIVE-14
+  Scenario: A refresh token is replaced at every use, and the one replaced is refused
+    Given a native CLI signed in as "carol"
+    When the CLI refreshes its tokens
+    Then the token endpoint answers 200 with tokens
+    And the new refresh token is not the one it replaced
+    And the access token lists the models on /v1/models
+    When the CLI refreshes with the refresh token it replaced
+    Then the token endpoint answers 400 invalid_grant
+
+  @CLISSO-NATIVE-12
+  Scenario: Another client cannot use a refresh token
+    Given a native CLI signed in as "carol"
+    And another native CLI registered the same loopback redirect
+    When the other CLI refreshes with the first CLI's refresh token
+    Then the token endpoint answers 400 invalid_grant
+
+  @CLISSO-NATIVE-15
+  Scenario: Replaying a replaced refresh token stops its successor too
+    Given a native CLI signed in as "carol"
+    And the CLI refreshed its tokens
+    When the CLI refreshes with the refresh token it replaced
+    Then the token endpoint answers 400 invalid_grant
+    When the CLI refreshes its tokens
+    Then the token endpoint answers 400 invalid_grant
+
+  @CLISSO-NATIVE-16
+  Scenario: Revocation answers 200 {} whatever the token, and a revoked refresh token is refused
+    Given a native CLI signed in as "carol"
+    When the CLI revokes the token "not-a-token-this-gateway-issued"
+    Then the revocation endpoint answers 200 {}
+    When the CLI revokes its refresh token
+    Then the revocation endpoint answers 200 {}
+    When the CLI refreshes its tokens
+    Then the token endpoint answers 400 invalid_grant

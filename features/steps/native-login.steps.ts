@@ -1,0 +1,340 @@
+import assert from 'node:assert/strict';
+import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
+import type { ConformanceWorld } from '../support/world.ts';
+import { publicBaseUrl } from '../tasks/gateway-setup.ts';
+import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
+import {
+  authorizeOverHttp,
+  callbackShown,
+  codeFor,
+  consentPage,
+  decideOnConsent,
+  expectOAuthError,
+  expectTokens,
+  loopbackListener,
+  modelsWith,
+  nativeEndpoints,
+  newSignIn,
+  openAuthorizeInBrowser,
+  pkcePair,
+  readDiscovery,
+  receivedCode,
+  redeemCode,
+  refreshTokens,
+  registeredClient,
+  registerRedirectUris,
+  revokeToken,
+  signedInNatively,
+} from '../tasks/native-cli.ts';
+
+Given('the gateway advertises the PKCE-native login', async function (this: ConformanceWorld) {
+  await nativeEndpoints(this);
+});
+
+// ---- Discovery ----
+
+When("a native CLI reads the gateway's discovery document", async function (this: ConformanceWorld) {
+  await readDiscovery(this);
+});
+
+Then(
+  /^the discovery document is exactly, where \{base\} is the gateway's base URL:$/,
+  async function (this: ConformanceWorld, table: DataTable) {
+    const answer = this.lastAnswer;
+    assert.ok(answer, 'the discovery document was not read');
+    assert.equal(answer.status, 200, answer.text.slice(0, 300));
+    const base = publicBaseUrl(await this.gateway()).replace(/\/+$/, '');
+    const expected = Object.fromEntries(
+      table.raw().map(([field, json]) => [field, JSON.parse((json ?? '').replaceAll('{base}', base)) as unknown]),
+    );
+    assert.deepEqual(answer.json, expected, `the discovery document: ${answer.text.slice(0, 600)}`);
+  },
+);
+
+// ---- Registration ----
+
+When('a native CLI registers {int} loopback redirect URIs', async function (this: ConformanceWorld, count: number) {
+  const uris = Array.from({ length: count }, (_, i) => `http://127.0.0.1:${8400 + i}/callback`);
+  await registerRedirectUris(this, uris);
+});
+
+When(
+  'a native CLI registers the redirect URI {string} lengthened to {int} characters',
+  async function (this: ConformanceWorld, uri: string, length: number) {
+    assert.ok(uri.length <= length, `"${uri}" is already longer than ${length} characters`);
+    const lengthened = `${uri}${'a'.repeat(length - uri.length)}`;
+    await registerRedirectUris(this, [lengthened]);
+  },
+);
+
+When('a native CLI registers the redirect URI {string}', async function (this: ConformanceWorld, uri: string) {
+  await registerRedirectUris(this, [uri]);
+});
+
+Then(/^the registration answers 201 with a public client$/, function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'nothing was registered');
+  assert.equal(answer.status, 201, `POST /register answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  const body = answer.json as Record<string, unknown>;
+  const registered = this.state.nativeClient;
+  assert.ok(typeof body?.['client_id'] === 'string' && registered, `no client_id: ${answer.text.slice(0, 300)}`);
+  assert.deepEqual(body['redirect_uris'], registered.redirectUris, 'the registered redirect_uris are not echoed');
+  assert.equal(body['token_endpoint_auth_method'], 'none', 'the client is not public');
+});
+
+Then(/^the registration answers (4\d\d) (\w+)$/, function (this: ConformanceWorld, status: string, error: string) {
+  assert.ok(this.lastAnswer, 'nothing was registered');
+  expectOAuthError(this.lastAnswer, Number(status), error, 'POST /register');
+});
+
+// ---- Authorize ----
+
+Given('a native CLI registered its loopback redirect', async function (this: ConformanceWorld) {
+  await registeredClient(this);
+});
+
+Given(
+  'a native CLI registered its loopback redirect and {string}',
+  async function (this: ConformanceWorld, other: string) {
+    await registeredClient(this, [other]);
+  },
+);
+
+When(
+  /^it sends an authorize request with (\w+) set to "(.*)"$/,
+  async function (this: ConformanceWorld, parameter: string, value: string) {
+    await authorizeOverHttp(this, { [parameter]: value });
+  },
+);
+
+Then(
+  /^the authorize endpoint answers (4\d\d) (\w+)$/,
+  function (this: ConformanceWorld, status: string, error: string) {
+    assert.ok(this.lastAnswer, 'no authorize request was sent');
+    expectOAuthError(this.lastAnswer, Number(status), error, 'GET /authorize');
+  },
+);
+
+Then('that answer neither redirects nor sets a cookie', function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer);
+  assert.equal(answer.headers.location, undefined, `the answer redirects to ${answer.headers.location}`);
+  assert.equal(answer.headers['set-cookie'], undefined, 'the answer sets a cookie');
+});
+
+Then('the gateway sends the browser on to sign in', function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer);
+  assert.ok(
+    [302, 303, 307].includes(answer.status) && typeof answer.headers.location === 'string',
+    `GET /authorize answered ${answer.status}, not a redirect to the sign-in: ${answer.text.slice(0, 300)}`,
+  );
+});
+
+// ---- The walk in the browser ----
+
+When("it sends the browser to the gateway's authorize endpoint", async function (this: ConformanceWorld) {
+  await newSignIn(this);
+  await openAuthorizeInBrowser(this);
+});
+
+When("{string} signs in at the IdP's page", async function (this: ConformanceWorld, username: string) {
+  await signInAtIdpPageAs(this, username);
+});
+
+Then(
+  "the consent page names the CLI's loopback origin and {string}",
+  async function (this: ConformanceWorld, userId: string) {
+    const text = await (await consentPage(this)).text();
+    const listener = await loopbackListener(this);
+    const origin = new URL(listener.redirectUri).origin;
+    assert.ok(text.includes(origin), `the consent page does not name ${origin}: ${text.slice(0, 500)}`);
+    assert.ok(text.includes(userId), `the consent page does not name ${userId}: ${text.slice(0, 500)}`);
+  },
+);
+
+Then(
+  'the consent page attributes the credential to the team {string} without a choice',
+  async function (this: ConformanceWorld, teamId: string) {
+    const choice = await (await consentPage(this)).teamChoice();
+    assert.deepEqual(choice, { kind: 'hidden', teams: [teamId] });
+  },
+);
+
+Then(
+  'the consent page offers the teams {string} to choose from',
+  async function (this: ConformanceWorld, teams: string) {
+    const choice = await (await consentPage(this)).teamChoice();
+    assert.equal(choice.kind, 'list', `the consent page offers no choice of team: ${JSON.stringify(choice)}`);
+    assert.deepEqual(
+      [...choice.teams].sort(),
+      teams
+        .split(',')
+        .map((t) => t.trim())
+        .sort(),
+    );
+  },
+);
+
+Then('the consent page asks for no team', async function (this: ConformanceWorld) {
+  const choice = await (await consentPage(this)).teamChoice();
+  assert.deepEqual(choice, { kind: 'none', teams: [] }, 'a user without a team was offered one');
+});
+
+When('the person approves', async function (this: ConformanceWorld) {
+  await decideOnConsent(this, 'approve');
+});
+
+When('the person picks the team {string} and approves', async function (this: ConformanceWorld, teamId: string) {
+  await decideOnConsent(this, 'approve', teamId);
+});
+
+When('the person denies', async function (this: ConformanceWorld) {
+  await decideOnConsent(this, 'deny');
+});
+
+Then("the CLI's loopback listener receives a code and the state it sent", function (this: ConformanceWorld) {
+  receivedCode(this);
+  assert.equal(this.state.nativeCallback?.get('state'), this.state.nativeSignIn?.state, 'the state came back changed');
+});
+
+Then(
+  "the CLI's loopback listener receives the error {string}, the state it sent, and no code",
+  function (this: ConformanceWorld, error: string) {
+    const callback = this.state.nativeCallback;
+    assert.ok(callback, 'the loopback listener received nothing');
+    assert.equal(callback.get('error'), error, `the callback carried ${callbackShown(callback)}`);
+    assert.equal(callback.get('state'), this.state.nativeSignIn?.state, 'the state came back changed');
+    assert.equal(callback.get('code'), null, 'a denied sign-in sent a code');
+  },
+);
+
+When('the CLI redeems the code with its verifier', async function (this: ConformanceWorld) {
+  await redeemCode(this);
+});
+
+Then(
+  'the token endpoint answers 200 with tokens for {string} and the team {string}, not to be cached',
+  function (this: ConformanceWorld, userId: string, teamId: string) {
+    const answer = this.lastAnswer;
+    assert.ok(answer);
+    const tokens = expectTokens(answer);
+    assert.equal(tokens.user_id, userId);
+    assert.equal(tokens.team_id, teamId);
+    assert.match(String(answer.headers['cache-control'] ?? ''), /no-store/, 'the token answer may be cached');
+  },
+);
+
+Then(/^the access token lists the models on \/v1\/models$/, async function (this: ConformanceWorld) {
+  const tokens = this.state.nativeTokens;
+  assert.ok(tokens, 'the CLI holds no access token');
+  const answer = await modelsWith(this, tokens.access_token);
+  assert.equal(
+    answer.status,
+    200,
+    `GET /v1/models with the access token answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+  );
+  assert.equal((answer.json as { object?: unknown } | undefined)?.object, 'list', answer.text.slice(0, 300));
+});
+
+// ---- The code ----
+
+Given('a native CLI got a code for {string}', async function (this: ConformanceWorld, username: string) {
+  await codeFor(this, username);
+});
+
+Given(
+  'a native CLI with a code verifier of {int} characters got a code for {string}',
+  async function (this: ConformanceWorld, length: number, username: string) {
+    await codeFor(this, username, length);
+  },
+);
+
+Then('the token endpoint answers 200 with tokens', function (this: ConformanceWorld) {
+  assert.ok(this.lastAnswer);
+  expectTokens(this.lastAnswer);
+});
+
+Then(/^the token endpoint answers (4\d\d) (\w+)$/, function (this: ConformanceWorld, status: string, error: string) {
+  assert.ok(this.lastAnswer, 'nothing was sent to the token endpoint');
+  expectOAuthError(this.lastAnswer, Number(status), error, 'POST /token');
+});
+
+When(
+  'the CLI redeems the code with another verifier of {int} characters',
+  async function (this: ConformanceWorld, length: number) {
+    await redeemCode(this, { code_verifier: pkcePair(length).verifier });
+  },
+);
+
+When(
+  'the CLI redeems the code with its verifier for the resource {string}',
+  async function (this: ConformanceWorld, resource: string) {
+    await redeemCode(this, { resource });
+  },
+);
+
+Given('another native CLI registered the same loopback redirect', async function (this: ConformanceWorld) {
+  const listener = await loopbackListener(this);
+  const first = this.state.nativeClient;
+  const answer = await registerRedirectUris(this, [listener.redirectUri]);
+  assert.equal(answer.status, 201, answer.text.slice(0, 300));
+  // The first CLI's client stays the one its sign-in was made with; the other's is noted apart.
+  this.state.otherNativeClientId = this.state.nativeClient?.clientId;
+  if (first) this.state.nativeClient = first;
+  assert.notEqual(this.state.otherNativeClientId, first?.clientId, 'two registrations gave the same client id');
+});
+
+When('the other CLI redeems the code with the verifier', async function (this: ConformanceWorld) {
+  assert.ok(this.state.otherNativeClientId, 'no other client was registered');
+  await redeemCode(this, { client_id: this.state.otherNativeClientId });
+});
+
+// ---- Refresh and revocation ----
+
+Given('a native CLI signed in as {string}', async function (this: ConformanceWorld, username: string) {
+  await signedInNatively(this, username);
+});
+
+When('the CLI refreshes its tokens', async function (this: ConformanceWorld) {
+  await refreshTokens(this);
+});
+
+Given('the CLI refreshed its tokens', async function (this: ConformanceWorld) {
+  expectTokens(await refreshTokens(this));
+});
+
+Then('the new refresh token is not the one it replaced', function (this: ConformanceWorld) {
+  const replaced = this.state.replacedRefreshToken;
+  assert.ok(replaced, 'no refresh token was replaced');
+  assert.notEqual(this.state.nativeTokens?.refresh_token, replaced, 'the refresh token was not replaced');
+});
+
+When('the CLI refreshes with the refresh token it replaced', async function (this: ConformanceWorld) {
+  const replaced = this.state.replacedRefreshToken;
+  assert.ok(replaced, 'no refresh token was replaced');
+  await refreshTokens(this, replaced);
+});
+
+When("the other CLI refreshes with the first CLI's refresh token", async function (this: ConformanceWorld) {
+  const token = this.state.nativeTokens?.refresh_token;
+  assert.ok(token && this.state.otherNativeClientId, 'no refresh token, or no other client');
+  await refreshTokens(this, token, this.state.otherNativeClientId);
+});
+
+When('the CLI revokes the token {string}', async function (this: ConformanceWorld, token: string) {
+  await revokeToken(this, token);
+});
+
+When('the CLI revokes its refresh token', async function (this: ConformanceWorld) {
+  const token = this.state.nativeTokens?.refresh_token;
+  assert.ok(token, 'the CLI holds no refresh token');
+  await revokeToken(this, token);
+});
+
+Then(/^the revocation endpoint answers 200 \{\}$/, function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer);
+  assert.equal(answer.status, 200, `POST /revoke answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  assert.deepEqual(answer.json, {}, `POST /revoke answered ${answer.text.slice(0, 300)}`);
+});

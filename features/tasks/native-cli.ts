@@ -1,0 +1,339 @@
+/**
+ * The harness playing a native CLI of the PKCE-native login (docs/contract.md section 10.6), with
+ * no CLI under test: it reads the discovery document, registers a loopback redirect, builds the
+ * authorize URL with an S256 challenge, catches the browser's redirect on a loopback listener of
+ * its own, and speaks to the token and revocation endpoints over HTTP. A person's part (signing in
+ * at the IdP, the consent page) happens in the real browser.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
+import { LoopbackListener } from '../drivers/loopback-listener.ts';
+import { ConsentPage } from '../pages/consent-page.ts';
+import type { NativeEndpoints, NativeSignIn, NativeTokens } from '../support/scenario-state.ts';
+import { ConfigurationNotOffered } from '../support/skip-reason.ts';
+import type { ConformanceWorld } from '../support/world.ts';
+import { expectShape } from './gateway-answers.ts';
+import { signInAtIdpPageAs } from './idp-sign-in.ts';
+
+export const DISCOVERY_PATH = '/.well-known/litellm-cli-auth';
+/** How long the loopback listener waits for the browser's redirect after a decision. */
+const CALLBACK_DEADLINE_MS = 15_000;
+
+const endpointsSchema = z.looseObject({
+  issuer: z.string(),
+  authorization_endpoint: z.string(),
+  token_endpoint: z.string(),
+  registration_endpoint: z.string(),
+  revocation_endpoint: z.string(),
+  resource: z.string(),
+});
+
+/** GET the discovery document as a CLI would, on the scenario's gateway. */
+export async function readDiscovery(world: ConformanceWorld): Promise<HttpAnswer> {
+  const answer = await (await world.http()).send('GET', DISCOVERY_PATH);
+  world.lastAnswer = answer;
+  return answer;
+}
+
+/**
+ * The endpoints of a gateway that advertises the PKCE-native login. A gateway whose discovery
+ * document answers 404 speaks only the classic contract: the scenario is skipped, not failed.
+ */
+export async function nativeEndpoints(world: ConformanceWorld): Promise<NativeEndpoints> {
+  if (world.state.nativeEndpoints) return world.state.nativeEndpoints;
+  const answer = await readDiscovery(world);
+  if (answer.status === 404)
+    throw new ConfigurationNotOffered(
+      `does not advertise the PKCE-native login (GET ${DISCOVERY_PATH} answered 404: the classic v3 contract only)`,
+    );
+  assert.equal(answer.status, 200, `GET ${DISCOVERY_PATH} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  const endpoints = expectShape(endpointsSchema, answer.json, 'the discovery document', answer.text.slice(0, 300));
+  world.state.nativeEndpoints = endpoints;
+  return endpoints;
+}
+
+/** One request to an endpoint the discovery document named; redirects are answers, not followed. */
+async function call(
+  endpoint: string,
+  method: string,
+  init: { headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpAnswer> {
+  const url = new URL(endpoint);
+  return new GatewayHttp(url.origin).send(method, `${url.pathname}${url.search}`, init);
+}
+
+function postForm(endpoint: string, fields: Record<string, string | undefined>): Promise<HttpAnswer> {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined) body.set(name, value);
+  return call(endpoint, 'POST', {
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: body.toString(),
+  });
+}
+
+/** The CLI's loopback listener, started on first use and closed after the scenario. */
+export async function loopbackListener(world: ConformanceWorld): Promise<LoopbackListener> {
+  if (world.state.nativeListener) return world.state.nativeListener;
+  const listener = await LoopbackListener.start();
+  world.cleanups.push(() => listener.close());
+  world.state.nativeListener = listener;
+  return listener;
+}
+
+/** POST /register with these redirect URIs; a 201 answer's client becomes the CLI's client. */
+export async function registerRedirectUris(world: ConformanceWorld, redirectUris: unknown): Promise<HttpAnswer> {
+  const { registration_endpoint } = await nativeEndpoints(world);
+  const answer = await call(registration_endpoint, 'POST', {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: redirectUris }),
+  });
+  world.lastAnswer = answer;
+  const body = answer.json as { client_id?: unknown } | undefined;
+  if (answer.status === 201 && typeof body?.client_id === 'string' && Array.isArray(redirectUris))
+    world.state.nativeClient = { clientId: body.client_id, redirectUris: redirectUris as string[] };
+  return answer;
+}
+
+/** Register the loopback listener's redirect URI (and `others` after it); fails unless 201. */
+export async function registeredClient(
+  world: ConformanceWorld,
+  others: string[] = [],
+): Promise<{ clientId: string; redirectUris: string[] }> {
+  const listener = await loopbackListener(world);
+  const answer = await registerRedirectUris(world, [listener.redirectUri, ...others]);
+  assert.equal(answer.status, 201, `POST /register answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  assert.ok(
+    world.state.nativeClient,
+    `the 201 answer of POST /register holds no client_id: ${answer.text.slice(0, 300)}`,
+  );
+  return world.state.nativeClient;
+}
+
+/** A code verifier of `length` characters of the RFC 7636 alphabet, and its S256 challenge. */
+export function pkcePair(length = 43): { verifier: string; challenge: string } {
+  const verifier = randomBytes(length).toString('base64url').slice(0, length);
+  assert.equal(verifier.length, length);
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** A new sign-in of the registered client: a fresh PKCE pair and state, to the loopback redirect. */
+export async function newSignIn(world: ConformanceWorld, verifierLength = 43): Promise<NativeSignIn> {
+  const client = world.state.nativeClient ?? (await registeredClient(world));
+  const listener = await loopbackListener(world);
+  const signIn: NativeSignIn = {
+    clientId: client.clientId,
+    redirectUri: listener.redirectUri,
+    ...pkcePair(verifierLength),
+    state: randomBytes(16).toString('base64url'),
+    callbacksBefore: listener.callbacks.length,
+  };
+  world.state.nativeSignIn = signIn;
+  return signIn;
+}
+
+/**
+ * A value of an authorize parameter as a scenario writes it: `(absent)`, `(altered)` (the client
+ * id with a character in its middle changed), `(N characters)` (a state of that length), or the value itself.
+ */
+function parameterValue(written: string, current: string | undefined): string | undefined {
+  if (written === '(absent)') return undefined;
+  if (written === '(altered)') {
+    assert.ok(current, 'there is no value to alter');
+    // A character in the middle: the last one of a base64url text may carry only unused bits.
+    const at = Math.floor(current.length / 2);
+    return `${current.slice(0, at)}${current[at] === 'A' ? 'B' : 'A'}${current.slice(at + 1)}`;
+  }
+  const length = /^\((\d+) characters\)$/.exec(written)?.[1];
+  if (length !== undefined) return 's'.repeat(Number(length));
+  return written;
+}
+
+/** The authorize URL of the sign-in, with `changes` (parameter -> written value) applied. */
+export async function authorizeUrl(world: ConformanceWorld, changes: Record<string, string> = {}): Promise<string> {
+  const endpoints = await nativeEndpoints(world);
+  const signIn = world.state.nativeSignIn ?? (await newSignIn(world));
+  const params: Record<string, string | undefined> = {
+    response_type: 'code',
+    client_id: signIn.clientId,
+    redirect_uri: signIn.redirectUri,
+    code_challenge: signIn.challenge,
+    code_challenge_method: 'S256',
+    state: signIn.state,
+    resource: endpoints.resource,
+  };
+  for (const [name, written] of Object.entries(changes)) params[name] = parameterValue(written, params[name]);
+  const url = new URL(endpoints.authorization_endpoint);
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
+  return url.toString();
+}
+
+/** GET the authorize URL over HTTP, as a browser without a session would first reach it. */
+export async function authorizeOverHttp(world: ConformanceWorld, changes: Record<string, string>): Promise<HttpAnswer> {
+  const url = await authorizeUrl(world, changes);
+  const answer = await call(url, 'GET');
+  world.lastAnswer = answer;
+  return answer;
+}
+
+/** The browser opens the authorize URL (the CLI's part ends there; the person's begins). */
+export async function openAuthorizeInBrowser(world: ConformanceWorld): Promise<void> {
+  const url = await authorizeUrl(world);
+  await (await world.browserPage()).goto(url);
+}
+
+/** The consent page the browser shows now. */
+export async function consentPage(world: ConformanceWorld): Promise<ConsentPage> {
+  const page = new ConsentPage(await world.browserPage());
+  await page.waitUntilShown();
+  return page;
+}
+
+/** The person decides on the consent page; returns what the CLI's loopback listener then received. */
+export async function decideOnConsent(
+  world: ConformanceWorld,
+  decision: 'approve' | 'deny',
+  teamId?: string,
+): Promise<URLSearchParams> {
+  const page = await consentPage(world);
+  const signIn = world.state.nativeSignIn;
+  assert.ok(signIn, 'no sign-in is under way');
+  if (teamId !== undefined) await page.chooseTeam(teamId);
+  if (decision === 'approve') await page.approve();
+  else await page.deny();
+  const listener = await loopbackListener(world);
+  const callback = await listener.callback(signIn.callbacksBefore, CALLBACK_DEADLINE_MS);
+  assert.ok(callback, `the CLI's loopback listener received no redirect within ${CALLBACK_DEADLINE_MS / 1000} s`);
+  world.state.nativeCallback = callback;
+  return callback;
+}
+
+/**
+ * What a callback carried, for a message: its parameters, with the value of each but the code
+ * (a credential) and cut short.
+ */
+export function callbackShown(callback: URLSearchParams): string {
+  const shown = [...callback].map(([name, value]) =>
+    name === 'code' ? 'code=(a code)' : `${name}=${value.slice(0, 80)}`,
+  );
+  return shown.length > 0 ? shown.join(', ') : 'no parameter';
+}
+
+/** The code the loopback listener received for the sign-in. */
+export function receivedCode(world: ConformanceWorld): string {
+  const code = world.state.nativeCallback?.get('code');
+  const callback = world.state.nativeCallback;
+  assert.ok(code, `the loopback listener received no code: ${callback ? callbackShown(callback) : 'nothing'}`);
+  return code;
+}
+
+/** The whole walk up to a code at the loopback: authorize, sign in at the IdP, approve. */
+export async function codeFor(world: ConformanceWorld, username: string, verifierLength = 43): Promise<string> {
+  await newSignIn(world, verifierLength);
+  await openAuthorizeInBrowser(world);
+  await signInAtIdpPageAs(world, username);
+  await decideOnConsent(world, 'approve');
+  return receivedCode(world);
+}
+
+/** POST /token with the authorization code grant, with `changes` to the fields a CLI sends. */
+export async function redeemCode(
+  world: ConformanceWorld,
+  changes: Record<string, string | undefined> = {},
+): Promise<HttpAnswer> {
+  const endpoints = await nativeEndpoints(world);
+  const signIn = world.state.nativeSignIn;
+  assert.ok(signIn, 'no sign-in got a code');
+  const answer = await postForm(endpoints.token_endpoint, {
+    grant_type: 'authorization_code',
+    code: receivedCode(world),
+    redirect_uri: signIn.redirectUri,
+    client_id: signIn.clientId,
+    code_verifier: signIn.verifier,
+    resource: endpoints.resource,
+    ...changes,
+  });
+  noteTokens(world, answer);
+  return answer;
+}
+
+/** POST /token with the refresh token grant (the CLI's own refresh token unless another is given). */
+export async function refreshTokens(
+  world: ConformanceWorld,
+  refreshToken?: string,
+  clientId?: string,
+): Promise<HttpAnswer> {
+  const endpoints = await nativeEndpoints(world);
+  const held = world.state.nativeTokens;
+  const token = refreshToken ?? held?.refresh_token;
+  assert.ok(token, 'the CLI holds no refresh token');
+  const answer = await postForm(endpoints.token_endpoint, {
+    grant_type: 'refresh_token',
+    refresh_token: token,
+    client_id: clientId ?? world.state.nativeSignIn?.clientId,
+    resource: endpoints.resource,
+  });
+  if (answer.status === 200 && refreshToken === undefined) world.state.replacedRefreshToken = token;
+  noteTokens(world, answer);
+  return answer;
+}
+
+/** POST /revoke (RFC 7009) with this token and the CLI's client id. */
+export async function revokeToken(world: ConformanceWorld, token: string): Promise<HttpAnswer> {
+  const endpoints = await nativeEndpoints(world);
+  const answer = await postForm(endpoints.revocation_endpoint, {
+    token,
+    client_id: world.state.nativeSignIn?.clientId ?? world.state.nativeClient?.clientId,
+    token_type_hint: 'refresh_token',
+  });
+  world.lastAnswer = answer;
+  return answer;
+}
+
+const tokensSchema = z.object({
+  access_token: z.string().min(1, 'should be a non-empty string'),
+  token_type: z.string().regex(/^bearer$/i, 'should be "Bearer"'),
+  expires_in: z.number().int().positive('should be a positive number of seconds'),
+  refresh_token: z.string().min(1, 'should be a non-empty string'),
+  user_id: z.string(),
+  team_id: z.string().nullable(),
+});
+
+/** The tokens of a 200 token answer, checked field by field; fails naming what is wrong. */
+export function expectTokens(answer: HttpAnswer): NativeTokens {
+  assert.equal(answer.status, 200, `the token endpoint answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  return expectShape(tokensSchema, answer.json, 'the token answer', '(its body is not shown: it holds credentials)');
+}
+
+function noteTokens(world: ConformanceWorld, answer: HttpAnswer): void {
+  world.lastAnswer = answer;
+  if (answer.status === 200) {
+    const parsed = tokensSchema.safeParse(answer.json);
+    if (parsed.success) world.state.nativeTokens = parsed.data;
+  }
+}
+
+/** The whole walk and the code's exchange: the CLI then holds tokens. */
+export async function signedInNatively(world: ConformanceWorld, username: string): Promise<NativeTokens> {
+  await codeFor(world, username);
+  return expectTokens(await redeemCode(world));
+}
+
+/** An OAuth error answer (`{"error", "error_description"}`) with this status and code. */
+export function expectOAuthError(answer: HttpAnswer, status: number, error: string, where: string): void {
+  const shown = answer.text.slice(0, 300);
+  assert.equal(answer.status, status, `${where} answered ${answer.status}, not ${status}: ${shown}`);
+  const body = expectShape(
+    z.looseObject({ error: z.string(), error_description: z.string().optional() }),
+    answer.json,
+    `the ${answer.status} answer of ${where}`,
+    shown,
+  );
+  assert.equal(body.error, error, `${where} answered the error "${body.error}", not "${error}": ${shown}`);
+}
+
+/** GET /v1/models with this access token. */
+export async function modelsWith(world: ConformanceWorld, accessToken: string): Promise<HttpAnswer> {
+  return (await world.http()).models(accessToken, '/v1/models');
+}
