@@ -9,7 +9,7 @@
  * waited in overflowing listen queues, the 10 s IdP timeout fired, and started logins were lost).
  * Refusing a start costs one cheap answer and loses nothing: the CLI tries again after Retry-After.
  *
- * Two rules, each a setting (config.ts, README):
+ * Three rules, each a setting (config.ts, README):
  * - logins in flight: at most `maxLoginsInFlight` logins started on this replica that are neither
  *   finished (flow deleted: key handed out, wrong codes, expiry) nor older than `inFlightSeconds`
  *   (a person who walked away from the browser costs nothing, and must not hold a slot for 10
@@ -19,7 +19,7 @@
  *   no new login;
  * - time in the queue: while the replica is saturated (it refused a start in the last
  *   SATURATION_MEMORY_MS), a start read more than `maxStartQueueMs` after its connection was
- *   accepted is refused too. In a burst, slots free up as the first logins finish, and without this
+ *   accepted, or while the event loop runs that late, is refused too. In a burst, slots free up as the first logins finish, and without this
  *   rule they went to starts that had waited seconds behind the burst's refusals: admitted that late,
  *   their logins finished late (1,000 logins at once: 204 admitted, start-to-key p99 3.8 s, of which
  *   2.2 s in the start alone). Refusing them keeps the admitted logins fast, as CoDel drops what has
