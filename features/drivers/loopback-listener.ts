@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from '../../common/http-server.ts';
 
 const CALLBACK_PATH = '/callback';
 
@@ -63,8 +64,11 @@ export class LoopbackListener {
     return this.callbacks[index];
   }
 
+  /**
+   * Stop listening first, then end every connection: the browser may open a connection (a
+   * preconnect) between the two, which a close waiting for connections to end would wait on.
+   */
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return closeServer(this.server);
   }
 }
