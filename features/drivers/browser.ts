@@ -111,6 +111,15 @@ export class ReusedContext {
     ]);
   }
 
+  /**
+   * Give the context up (a clear that did not finish): it is closed in the background, and the
+   * harness opens a new one for the next scenario, since `usable` is false from now on.
+   */
+  discard(): void {
+    this.keeper.close().catch(() => undefined);
+    this.context.close().catch(() => undefined);
+  }
+
   /** The context is still there to reuse (the browser or the context was not closed under it). */
   get usable(): boolean {
     return !this.keeper.isClosed();

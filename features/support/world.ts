@@ -17,6 +17,7 @@ import type { RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { timings } from '../drivers/timings.ts';
 import { type Exchange, WireTap } from '../drivers/wire-tap.ts';
+import { withinDeadline } from './clean-up-deadline.ts';
 import { GatewaySettings, GatewaySettingTooLate } from './gateway-settings.ts';
 import { type Harness, harness } from './harness.ts';
 import type { HarnessParameters } from './parameters.ts';
@@ -303,7 +304,7 @@ export class ConformanceWorld extends World<HarnessParameters> {
   }
 
   async cleanUp(): Promise<void> {
-    for (const cleanup of this.cleanups.reverse()) await cleanup().catch(() => undefined);
+    for (const cleanup of this.cleanups.reverse()) await withinDeadline("a step's clean-up", cleanup);
     await this.cliInUse?.stopAll();
     await this.tapInUse?.close();
     await Promise.all([...this.movedClocks].map((clock) => clock.reset()));
@@ -312,7 +313,13 @@ export class ConformanceWorld extends World<HarnessParameters> {
       await (await this.harness()).gateways.retire(this.gatewayInUse);
     }
     const browsing = this.browsing;
-    if (browsing) await timings.time('browser cleared (pages, cookies, cache, site data)', () => browsing.clear());
+    if (browsing) {
+      const cleared = await timings.time('browser cleared (pages, cookies, cache, site data)', () =>
+        withinDeadline('clearing the browser context', () => browsing.clear()),
+      );
+      // The next scenario must not inherit what this one left: it gets a new context instead.
+      if (!cleared) browsing.discard();
+    }
     // The IdP goes back to its start: users, faults, sessions, tokens, journal, clock offset.
     const idp = (await this.harness()).idp;
     const began = performance.now();
