@@ -7,12 +7,13 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { WireFormatError } from '../protocol/cli-sso.ts';
+import { NATIVE_LOGIN_PATHS } from '../protocol/native-login.ts';
 import { CliError } from './exit-codes.ts';
 import { type Operation, type RequestOptions, requestJson } from './gateway-client.ts';
 import { shown } from './terminal-safe.ts';
 
 /** Where a gateway describes its PKCE-native login, under its base URL. */
-export const DISCOVERY_PATH = '/.well-known/litellm-cli-auth';
+export const DISCOVERY_PATH = NATIVE_LOGIN_PATHS.discovery;
 /** The discovery document's version this CLI understands. */
 export const SUPPORTED_CONTRACT_VERSION = 1;
 /** The loopback listener's path; the redirect URI is `http://127.0.0.1:<port>/callback`. */

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { LoopbackListener } from '../drivers/loopback-listener.ts';
 import { ConsentPage } from '../pages/consent-page.ts';
@@ -17,7 +18,7 @@ import type { ConformanceWorld } from '../support/world.ts';
 import { expectShape } from './gateway-answers.ts';
 import { signInAtIdpPageAs } from './idp-sign-in.ts';
 
-export const DISCOVERY_PATH = '/.well-known/litellm-cli-auth';
+export const DISCOVERY_PATH = NATIVE_LOGIN_PATHS.discovery;
 /** How long the loopback listener waits for the browser's redirect after a decision. */
 const CALLBACK_DEADLINE_MS = 15_000;
 

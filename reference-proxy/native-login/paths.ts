@@ -1,12 +1,4 @@
-/** The PKCE-native login's paths, under the gateway's public base URL. */
-export const NATIVE_LOGIN_PATHS = {
-  discovery: '/.well-known/litellm-cli-auth',
-  register: '/register',
-  authorize: '/authorize',
-  complete: '/authorize/complete',
-  token: '/token',
-  revoke: '/revoke',
-} as const;
+export { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
 
 /** What every authorization code starts with (LiteLLM's prefix, so the two read alike in logs). */
 export const CODE_PREFIX = 'llm_gcode_';

@@ -8,6 +8,7 @@
  * be a 4xx that names the rule, never a 5xx.
  */
 import fc from 'fast-check';
+import { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
 import type { FuzzContext } from './context.ts';
 import { get, jsonOf } from './context.ts';
 import { endpoint } from './endpoint.ts';
@@ -104,7 +105,7 @@ const discovery = endpoint({
   servers: GATEWAY_SERVERS,
   recipe: () => fc.record({ gw: gatewayName, mutations: mutations(VOCAB) }),
   run: async (r, ctx) =>
-    sendFuzzed(ctx, await ctx.systems.gateway(r.gw), get('/.well-known/litellm-cli-auth'), r.mutations),
+    sendFuzzed(ctx, await ctx.systems.gateway(r.gw), get(NATIVE_LOGIN_PATHS.discovery), r.mutations),
 });
 
 const register = endpoint({
