@@ -111,6 +111,19 @@ Feature: The PKCE-native login (v4)
       | state     | (absent)          |
       | resource  | (absent)          |
 
+  @CLISSO-NATIVE-17
+  Scenario Outline: The sign-in never sends the browser off the gateway for its return_to (<case>)
+    When a browser without a session opens the sign-in with return_to "<return_to>", and "alice" signs in if asked
+    Then the browser was never sent off the gateway
+
+    Examples:
+      | case                       | return_to                       |
+      | another site               | https://evil.example/           |
+      | a scheme-relative address  | //evil.example/                 |
+      | a backslash after the /    | /\\evil.example/                |
+      | user info before a host    | @evil.example/                  |
+      | a path, then another site  | /authorize?x=1@evil.example/    |
+
   # ---- The walk in the browser ----
 
   @CLISSO-NATIVE-06 @CLISSO-NATIVE-07 @CLISSO-NATIVE-09

@@ -31,6 +31,8 @@ export function readClaimMap(raw: string | undefined): { mappings: ClaimMapping[
     const trimmed = entry.trim();
     if (trimmed === '') continue;
     const arrow = trimmed.indexOf('->');
+    // mutation-equivalent: an entry whose arrow comes first has an empty source and is skipped below as
+    // well; only the start-up warning's words differ
     if (arrow < 0) {
       skipped.push(`entry "${trimmed}" has no "->" and is skipped`);
       continue;

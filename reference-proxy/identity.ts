@@ -123,6 +123,8 @@ export function buildIdentity(userinfo: unknown, attributes: IdentityAttributes)
       reason: `the IdP sent no ${attributes.userId}, name or usable email to identify the user${unverified}`,
     };
   }
+  // mutation-equivalent: CLISSO-IDENTITY-09 lets a gateway refuse such an identity with a 4xx or log it in,
+  // and the reason only words that 4xx's message
   if (characterCount(userId) > IDENTITY_LIMITS.text) {
     return {
       ok: false,

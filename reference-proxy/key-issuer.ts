@@ -98,6 +98,7 @@ export class KeyIssuer {
   }
 
   /** How many verified keys are remembered now (for tests of the bound). */
+  // mutation-equivalent: read only by the unit tests of the bound
   get rememberedKeys(): number {
     return this.verified.size;
   }

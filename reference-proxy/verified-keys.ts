@@ -32,6 +32,7 @@ export class VerifiedKeys<Claims> {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a whole number >= 1`);
   }
 
+  // mutation-equivalent: read only by the unit tests of the bound (KeyIssuer.rememberedKeys)
   get size(): number {
     return this.entries.size;
   }

@@ -25,6 +25,7 @@ import {
   registerRedirectUris,
   revokeToken,
   signedInNatively,
+  signInReturningTo,
 } from '../tasks/native-cli.ts';
 
 Given('the gateway advertises the PKCE-native login', async function (this: ConformanceWorld) {
@@ -338,3 +339,34 @@ Then(/^the revocation endpoint answers 200 \{\}$/, function (this: ConformanceWo
   assert.equal(answer.status, 200, `POST /revoke answered ${answer.status}: ${answer.text.slice(0, 300)}`);
   assert.deepEqual(answer.json, {}, `POST /revoke answered ${answer.text.slice(0, 300)}`);
 });
+
+// ---- The sign-in's return_to (CLISSO-NATIVE-17) ----
+
+When(
+  'a browser without a session opens the sign-in with return_to {string}, and {string} signs in if asked',
+  async function (this: ConformanceWorld, returnTo: string, username: string) {
+    this.state.returnedSignIn = await signInReturningTo(this, returnTo, username);
+  },
+);
+
+Then('the browser was never sent off the gateway', function (this: ConformanceWorld) {
+  const signIn = this.state.returnedSignIn;
+  assert.ok(signIn, 'no sign-in with a return_to was opened');
+  const offSite = signIn.visited.filter((address) => !signIn.allowedOrigins.has(originOf(address)));
+  assert.deepEqual(
+    offSite,
+    [],
+    `the sign-in sent the browser off the gateway, to ${offSite.map(withoutQuery).join(', ')} (pages visited: ${signIn.visited.map(withoutQuery).join(' -> ')})`,
+  );
+});
+
+/** An address's origin, or the address itself when it has none (`about:blank`, an error page). */
+function originOf(address: string): string {
+  return URL.canParse(address) ? new URL(address).origin : address;
+}
+
+/** An address without its query: the IdP's callback carries a code and a state, which a report must not show. */
+function withoutQuery(address: string): string {
+  const at = address.search(/[?#]/);
+  return at < 0 ? address : `${address.slice(0, at)}?…`;
+}

@@ -169,6 +169,16 @@ export interface NativeTokens {
   team_id: string | null;
 }
 
+/** What became of a sign-in asked to return somewhere (signInReturningTo). */
+export interface ReturnedSignIn {
+  /** The 4xx the gateway refused the sign-in with at once, if it did. */
+  refusedWith: number | undefined;
+  /** Every address the browser's main frame was sent to, failed navigations included. */
+  visited: string[];
+  /** The origins a browser may be sent to in a sign-in: the gateway's (listening and public) and the IdP's. */
+  allowedOrigins: Set<string>;
+}
+
 /** The harness playing a native CLI of the PKCE-native login (native-login.feature). */
 export interface NativeLoginState {
   /** The discovery document's endpoints, read once the gateway is known to advertise the login. */
@@ -187,6 +197,8 @@ export interface NativeLoginState {
   replacedRefreshToken?: string;
   /** A second client registered with the same redirect URI, to try the first one's grants. */
   otherNativeClientId?: string;
+  /** A sign-in opened with a `return_to` (CLISSO-NATIVE-17), and where the browser went. */
+  returnedSignIn?: ReturnedSignIn;
 }
 
 export interface ScenarioState

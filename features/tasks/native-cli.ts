@@ -7,15 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import type { Request } from 'playwright-core';
 import { z } from 'zod';
+import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { LoopbackListener } from '../drivers/loopback-listener.ts';
 import { ConsentPage } from '../pages/consent-page.ts';
-import type { NativeEndpoints, NativeSignIn, NativeTokens } from '../support/scenario-state.ts';
+import type { NativeEndpoints, NativeSignIn, NativeTokens, ReturnedSignIn } from '../support/scenario-state.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { expectShape } from './gateway-answers.ts';
+import { publicBaseUrl } from './gateway-setup.ts';
 import { signInAtIdpPageAs } from './idp-sign-in.ts';
 
 export const DISCOVERY_PATH = NATIVE_LOGIN_PATHS.discovery;
@@ -337,4 +340,44 @@ export function expectOAuthError(answer: HttpAnswer, status: number, error: stri
 /** GET /v1/models with this access token. */
 export async function modelsWith(world: ConformanceWorld, accessToken: string): Promise<HttpAnswer> {
   return (await world.http()).models(accessToken, '/v1/models');
+}
+
+/**
+ * A browser without a session opens the gateway's sign-in (`GET /sso/key/generate`) with this
+ * `return_to`, as the authorize endpoint sends one there, and signs in at the IdP as `username`
+ * when the gateway sends it there (CLISSO-NATIVE-17). Every navigation of the page is recorded as
+ * it is requested, so a redirect to an address that cannot even be reached is still seen.
+ */
+export async function signInReturningTo(
+  world: ConformanceWorld,
+  returnTo: string,
+  username: string,
+): Promise<ReturnedSignIn> {
+  const gateway = await world.gateway();
+  const idpOrigin = new URL((await world.harness()).idp.url).origin;
+  const base = publicBaseUrl(gateway);
+  const allowedOrigins = new Set([new URL(gateway.url).origin, new URL(base).origin, idpOrigin]);
+  const page = await world.browserPage();
+  const visited: string[] = [];
+  const record = (request: Request) => {
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) visited.push(request.url());
+  };
+  page.on('request', record);
+  try {
+    const entry = new URL(`${base}${CLI_SSO_PATHS.browserEntry}`);
+    entry.searchParams.set('return_to', returnTo);
+    const answer = await page.goto(entry.href);
+    const status = answer?.status() ?? 0;
+    if (status >= 400 && status < 500) return { refusedWith: status, visited, allowedOrigins };
+    if (new URL(page.url()).origin === idpOrigin) {
+      await signInAtIdpPageAs(world, username);
+      // Back from the IdP: the callback and wherever it sends the browser (an unreachable address
+      // ends on the browser's error page, whose origin is not the IdP's either).
+      await page.waitForURL((url) => url.origin !== idpOrigin, { timeout: CALLBACK_DEADLINE_MS });
+      await page.waitForLoadState('load');
+    }
+    return { refusedWith: undefined, visited, allowedOrigins };
+  } finally {
+    page.off('request', record);
+  }
 }

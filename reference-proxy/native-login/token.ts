@@ -182,7 +182,11 @@ interface Mint {
 /** The user as stored now: a user who is gone, or left the grant's team, gets no new token. */
 async function prepareTokens(ctx: ProxyContext, grant: Grant): Promise<Mint> {
   const user = await ctx.users.get(grant.userId);
+  // mutation-equivalent: nor to delete a user (see below)
   if (!user) throw oauthError(400, 'invalid_grant', 'the user of this grant is no longer known to the gateway');
+  // mutation-equivalent: the contract gives a client no way to take a user out of a team (LiteLLM does it
+  // through its admin API, this gateway at the user's next sign-in from the IdP's groups), so no
+  // scenario can reach this for any gateway
   if (grant.teamId !== null && !user.teams.includes(grant.teamId)) {
     throw oauthError(400, 'invalid_grant', 'the user is no longer a member of the team this grant was issued for');
   }

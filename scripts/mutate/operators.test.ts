@@ -18,11 +18,12 @@ test('a limit gets its boundary and its negation, with the operands kept in pare
   assert.ok(mutants.some((m) => m.operator === 'NumericLiteral' && m.description === '30 -> 31'));
 });
 
-test('log calls, types and imports give no mutants', () => {
+test('log calls, types and imports give no mutants, and a block that only logs is not emptied', () => {
   const source = [
     "import { x } from './y.ts';",
     'type T = { a: 1 | 2 };',
     "export function f(logger: { info(...a: unknown[]): void }) { logger.info('event', { n: 1 + 2, ok: true }); }",
+    "export function g(logger: { warn(...a: unknown[]): void }, n: number) { logger.warn('w'); return n; }",
   ].join('\n');
   assert.deepEqual(descriptions(source), ['BlockStatement: block of 1 line(s) emptied']);
 });

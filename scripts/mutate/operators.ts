@@ -428,7 +428,11 @@ function joinsTextDeep(n: ts.Expression): boolean {
 /** A block whose emptying changes nothing a test could see, e.g. one that only throws what the caller ignores. */
 function isEmptiedUselessly(block: ts.Block): boolean {
   // A constructor body that only assigns parameter properties is TypeScript's, not ours.
-  return ts.isConstructorDeclaration(block.parent) && block.statements.every((s) => ts.isEmptyStatement(s));
+  if (ts.isConstructorDeclaration(block.parent) && block.statements.every((s) => ts.isEmptyStatement(s))) return true;
+  // A block that only logs: what a component logs is not a wire answer (log calls are not mutated).
+  return block.statements.every(
+    (s) => ts.isExpressionStatement(s) && ts.isCallExpression(s.expression) && isLogCall(s.expression),
+  );
 }
 
 /** A number that is a value (not a property name, an enum member's name, or a type). */
