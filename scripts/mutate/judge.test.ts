@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { topicAffinity } from './judge.ts';
+import { failedByTimeout, topicAffinity } from './judge.ts';
 
 test('a source file is close to the sections about its topic, and only those', () => {
   assert.equal(topicAffinity('reference-proxy/routes/cli-poll.ts', ['2. GET /sso/cli/poll']), 1);
@@ -10,4 +10,12 @@ test('a source file is close to the sections about its topic, and only those', (
   // "cli" and "sso" are in every route and most sections: they say nothing.
   assert.equal(topicAffinity('reference-proxy/routes/cli-poll.ts', ['2. POST /sso/cli/start', '8. The CLI']), 0);
   assert.equal(topicAffinity('reference-proxy/identity.ts', ['5. Secret filtering']), 0);
+});
+
+test('only a failure by a step running out of time is confirmed before it kills', () => {
+  const timedOut = 'Error: function timed out, ensure the promise resolves within 10000 milliseconds';
+  assert.equal(failedByTimeout({ verdict: 'failed', message: timedOut }), true);
+  assert.equal(failedByTimeout({ verdict: 'failed', message: 'AssertionError: 500 !== 200' }), false);
+  assert.equal(failedByTimeout({ verdict: 'failed', message: undefined }), false);
+  assert.equal(failedByTimeout({ verdict: 'passed', message: timedOut }), false);
 });

@@ -38,6 +38,13 @@ export interface SuiteInvocation {
   /** Flags that point the suite at the mutated builds (targets.ts suiteFlags). */
   targetFlags: readonly string[];
   workers: number;
+  /**
+   * The step time limit of a confirmation run (seconds): a scenario that failed by running out of
+   * time with a mutant on is run again with this much, and kills only if it fails again. On a busy
+   * machine a step can pass the round's limit with no mutant at all; a mutant that really makes a
+   * request hang fails the second time too.
+   */
+  confirmStepTimeout: number;
   log: (line: string) => void;
 }
 
@@ -52,16 +59,32 @@ export interface Coverage {
 }
 
 /** One suite run against the mutated builds, each scenario on processes of its own. */
-function isolatedRun(suite: SuiteInvocation, reportsDir: string, paths: readonly string[]) {
+function isolatedRun(suite: SuiteInvocation, reportsDir: string, paths: readonly string[], extraFlags: string[] = []) {
   return runConformanceSuite({
     nodePath: suite.nodePath,
     tsxPath: suite.tsxPath,
     rootDir: suite.rootDir,
     gatewayCommand: undefined,
     reportsDir,
-    extraArgs: [...suite.targetFlags, '--isolate-scenarios', '--parallel', String(suite.workers), ...paths],
+    // The last --step-timeout given wins: a confirmation run's comes after the target's.
+    extraArgs: [
+      ...suite.targetFlags,
+      ...extraFlags,
+      '--isolate-scenarios',
+      '--parallel',
+      String(suite.workers),
+      ...paths,
+    ],
     env: process.env,
   });
+}
+
+/** Cucumber's message for a step that ran out of time. */
+const STEP_TIMED_OUT = /function timed out/;
+
+/** Whether a scenario failed only by running out of time (confirmed before it may kill). */
+export function failedByTimeout(outcome: Pick<ScenarioResult, 'verdict' | 'message'>): boolean {
+  return outcome.verdict === 'failed' && STEP_TIMED_OUT.test(outcome.message ?? '');
 }
 
 /** A scenario's label in plans and coverage files: its id, `uri:line`. */
@@ -250,6 +273,24 @@ export async function judgeMutants(options: {
     const outcomes = new Map((await readScenarioResults(run.messagesFile).catch(() => [])).map((o) => [labelOf(o), o]));
     if (outcomes.size === 0)
       throw new Error(`round ${round} produced no results (exit ${run.exitCode}); see ${run.outputFile}`);
+    const timedOut = [...outcomes.values()].filter(failedByTimeout).map(labelOf);
+    if (timedOut.length > 0) {
+      // The same scenarios with the same mutants, with more time: their verdicts replace the round's.
+      await writeFile(
+        options.planFile,
+        JSON.stringify(Object.fromEntries(timedOut.map((label) => [label, plan.get(label)?.id]))),
+      );
+      const again = await isolatedRun(suite, join(options.reportsDir, `round-${round}-confirm`), timedOut, [
+        '--step-timeout',
+        String(suite.confirmStepTimeout),
+      ]);
+      const confirmed = await readScenarioResults(again.messagesFile).catch(() => []);
+      for (const outcome of confirmed) outcomes.set(labelOf(outcome), outcome);
+      const cleared = confirmed.filter((o) => o.verdict === 'passed').length;
+      suite.log(
+        `round ${round}: ${timedOut.length} scenarios ran out of time; run again with ${suite.confirmStepTimeout} s a step, ${cleared} passed (${(again.wallMs / 1000).toFixed(1)} s)`,
+      );
+    }
     let killed = 0;
     for (const [label, mutant] of plan) {
       const outcome = outcomes.get(label);

@@ -284,6 +284,7 @@ async function main(): Promise<number> {
       rootDir: ROOT,
       targetFlags,
       workers: flags.parallel,
+      confirmStepTimeout: flags.stepTimeout * 3,
       log,
     };
     // The coverage of one build is reused while the build and the suite are what they were, and the
