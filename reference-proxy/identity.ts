@@ -171,6 +171,8 @@ function checkedText(userinfo: unknown, path: string | undefined, problems: stri
   const value = readText(userinfo, path);
   if (value === undefined) return undefined;
   const problem = describeTextProblem(value, IDENTITY_LIMITS.text);
+  // mutation-equivalent: CLISSO-IDENTITY-09 lets a gateway refuse such a claim with a 4xx or log the
+  // person in with it
   if (problem !== undefined) {
     problems.push(`the IdP's "${path}" claim ${problem}`);
     return undefined;

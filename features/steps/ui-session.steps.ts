@@ -93,6 +93,13 @@ Then("the admin UI page shows no markup from the IdP's claims", async function (
   await page.waitForLoadState();
   const injected = await page.locator('[id^="markup-from-idp"]').count();
   assert.equal(injected, 0, `markup from the IdP was rendered as HTML on ${page.url()}`);
+  // Shown, and shown as text: a page that showed none of the person's values would pass the check
+  // above without showing anything. A UI that renders in the browser gets until the deadline.
+  await page
+    .waitForFunction(() => document.body?.innerText.includes('markup-from-idp'), undefined, { timeout: 10_000 })
+    .catch(() => {
+      throw new Error(`the admin UI page at ${page.url()} shows none of the IdP's values (user id, name, role) as text`);
+    });
 });
 
 /**

