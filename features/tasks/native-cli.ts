@@ -11,6 +11,7 @@ import type { Request } from 'playwright-core';
 import { z } from 'zod';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
+import { settingOf } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { LoopbackListener } from '../drivers/loopback-listener.ts';
 import { ConsentPage } from '../pages/consent-page.ts';
@@ -304,10 +305,36 @@ const tokensSchema = z.object({
   team_id: z.string().nullable(),
 });
 
-/** The tokens of a 200 token answer, checked field by field; fails naming what is wrong. */
+/**
+ * The tokens of a 200 token answer, checked field by field, and the answer not to be cached (RFC
+ * 6749 section 5.1: every answer that carries tokens, a refresh's too); fails naming what is wrong.
+ */
 export function expectTokens(answer: HttpAnswer): NativeTokens {
   assert.equal(answer.status, 200, `the token endpoint answered ${answer.status}: ${answer.text.slice(0, 300)}`);
-  return expectShape(tokensSchema, answer.json, 'the token answer', '(its body is not shown: it holds credentials)');
+  const tokens = expectShape(
+    tokensSchema,
+    answer.json,
+    'the token answer',
+    '(its body is not shown: it holds credentials)',
+  );
+  assert.match(
+    String(answer.headers['cache-control'] ?? ''),
+    /no-store/,
+    `the token answer may be cached (Cache-Control: ${answer.headers['cache-control'] ?? 'absent'})`,
+  );
+  return tokens;
+}
+
+/**
+ * How long the gateway's CLI keys live, in seconds, as the scenario's gateway was configured
+ * (CLI_JWT_EXPIRATION_HOURS wins over LITELLM_CLI_JWT_EXPIRATION_HOURS, as in LiteLLM; 24 h unset).
+ */
+export async function configuredKeyLifetimeSeconds(world: ConformanceWorld): Promise<number> {
+  const gateway = await world.gateway();
+  const hours = [settingOf(gateway, 'CLI_JWT_EXPIRATION_HOURS'), settingOf(gateway, 'LITELLM_CLI_JWT_EXPIRATION_HOURS')]
+    .map((value) => value?.trim())
+    .find((value) => value !== undefined && value !== '');
+  return (hours === undefined ? 24 : Number(hours)) * 3600;
 }
 
 function noteTokens(world: ConformanceWorld, answer: HttpAnswer): void {
