@@ -9,7 +9,7 @@ import { errorMessageOf } from '../../protocol/errors.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { detailMessageOf, expectApiError } from '../tasks/gateway-answers.ts';
+import { expectApiError, expectRefusal } from '../tasks/gateway-answers.ts';
 
 /** A JSON scalar written in Gherkin: "text", true, false or a number. */
 defineParameterType({
@@ -68,14 +68,11 @@ function expectStatus(answer: HttpAnswer, status: number): void {
 Then('the gateway answers {int} with a message', function (this: ConformanceWorld, status: number) {
   const answer = this.lastAnswer;
   assert.ok(answer, 'no answer was recorded');
-  expectStatus(answer, status);
   if (status >= 400 && status < 500) {
-    assert.ok(
-      detailMessageOf(answer.json) !== undefined,
-      `the ${status} answer is not JSON {"detail": "<message>"} with a non-empty string: ${answer.text.slice(0, 300)}`,
-    );
+    expectRefusal(answer, status, 'the gateway');
     return;
   }
+  expectStatus(answer, status);
   const message = errorMessageOf(answer.json) ?? answer.text.trim();
   assert.ok(message.length > 0, `the ${status} answer has no message`);
 });

@@ -15,7 +15,7 @@ import {
 } from '../tasks/browser-login.ts';
 import { openInBrowser } from '../tasks/browser-visits.ts';
 import { confirmCode } from '../tasks/code-confirmation.ts';
-import { expectWireReady, holdsKey, keyHandedOutBy } from '../tasks/gateway-answers.ts';
+import { expectRefusal, expectWireReady, holdsKey, keyHandedOutBy } from '../tasks/gateway-answers.ts';
 import { isNearMiss, loginIdNearMiss, nearMiss } from '../tasks/near-misses.ts';
 
 const aWrongSecret = () => randomBytes(32).toString('base64url');
@@ -96,8 +96,7 @@ Then(/^polling with the poll secret (?:still )?hands out the key$/, async functi
 Then(
   /^polling (?:again|with the poll secret) is refused with (\d+)$/,
   async function (this: ConformanceWorld, status: string) {
-    const answer = await pollSession(this);
-    assert.equal(answer.status, Number(status), `the poll answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+    expectRefusal(await pollSession(this), Number(status), 'the poll');
   },
 );
 
@@ -231,6 +230,7 @@ Then(
       others.every((a) => a.status === status),
       `the polls without the key should have been refused with ${status}; they answered: ${seen.join('; ')}`,
     );
+    for (const other of others) expectRefusal(other, status, 'a poll without the key');
     this.lastAnswer = ready[0];
     expectReady(this, ready[0] as HttpAnswer);
   },

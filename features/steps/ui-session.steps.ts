@@ -96,9 +96,12 @@ Then("the admin UI page shows no markup from the IdP's claims", async function (
   // Shown, and shown as text: a page that showed none of the person's values would pass the check
   // above without showing anything. A UI that renders in the browser gets until the deadline.
   await page
+    // biome-ignore lint/performance/useDomNodeTextContent: what the page shows, not text inside a script or hidden by CSS
     .waitForFunction(() => document.body?.innerText.includes('markup-from-idp'), undefined, { timeout: 10_000 })
     .catch(() => {
-      throw new Error(`the admin UI page at ${page.url()} shows none of the IdP's values (user id, name, role) as text`);
+      throw new Error(
+        `the admin UI page at ${page.url()} shows none of the IdP's values (user id, name, role) as text`,
+      );
     });
 });
 

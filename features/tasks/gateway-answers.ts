@@ -42,6 +42,26 @@ export function detailMessageOf(body: unknown): string | undefined {
   return parsed.success ? parsed.data.detail : undefined;
 }
 
+/**
+ * A CLI SSO endpoint refused a request with exactly `status`, and a 4xx has the contract's
+ * `{"detail": "<message>"}` body (docs/contract.md section 2, "Error bodies") wherever the suite
+ * looks at one: a refusal checked by its status alone would let one endpoint's empty or malformed
+ * error body through. `where` names the request in the message.
+ */
+export function expectRefusal(answer: HttpAnswer, status: number, where: string): void {
+  assert.equal(
+    answer.status,
+    status,
+    `${where} answered ${answer.status} where ${status} was expected: ${answer.text.slice(0, 300)}`,
+  );
+  if (status >= 400 && status < 500) {
+    assert.ok(
+      detailMessageOf(answer.json) !== undefined,
+      `${where}: the ${status} answer is not JSON {"detail": "<message>"} with a non-empty string: ${answer.text.slice(0, 300)}`,
+    );
+  }
+}
+
 /** An API route's error body, LiteLLM's `{"error": {"message", "type", "param", "code"}}` (docs/contract.md section 2, GET /models). */
 const apiErrorBodySchema = z.object(
   {
