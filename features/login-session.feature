@@ -21,34 +21,6 @@ Feature: Starting a CLI login session
     Then the gateway answers 429 with a message
     And that answer holds no login session
 
-  # The window's edge, by the gateway's own clock: half a minute after 30 starts, one more is still
-  # refused; once all of them are more than a minute old, a start goes through again (whether the
-  # window slides or is counted from the first start).
-  @CLISSO-START-04
-  Scenario Outline: A client that made 30 starts may start again once they are a minute old (<after> seconds later)
-    Given a gateway of its own for this scenario
-    When a CLI starts 30 login sessions within a minute
-    And the gateway's clock moves <after> seconds ahead
-    And it starts one more
-    Then <answer>
-
-    Examples:
-      | after | answer                                                                                          |
-      | 30    | the gateway answers 429 with a message                                                          |
-      | 61    | the gateway answers 200 with a login id, a poll secret, a user code and an expiry of 600 seconds |
-
-  # Half the starts older than a minute, half younger: the old ones no longer count, so a 31st start
-  # goes through (a window counted from the first start has started afresh by then, too).
-  @CLISSO-START-04
-  Scenario: Starts more than a minute old no longer count against the client
-    Given a gateway of its own for this scenario
-    When a CLI starts 15 login sessions within a minute
-    And the gateway's clock moves 45 seconds ahead
-    And a CLI starts 15 login sessions within a minute
-    And the gateway's clock moves another 20 seconds ahead
-    And it starts one more
-    Then the gateway answers 200 with a login id, a poll secret, a user code and an expiry of 600 seconds
-
   @CLISSO-ENTRY-01 @CLISSO-ENTRY-05
   Scenario: The browser is sent to the IdP with the session in the state
     Given a CLI started a login session

