@@ -350,3 +350,41 @@ export async function judgeMutants(options: {
   }
   return judgements;
 }
+
+/**
+ * For `--prove-musts`: mutants that can show each MUST requirement's scenarios able to fail. For
+ * every MUST requirement whose scenarios can judge, the `perRequirement` mutants reached by one of
+ * them that the fewest other scenarios reach (code that is about that rule and little else), each
+ * to be tried on that scenario first. Mutants declared equivalent are left out. Requirements whose
+ * scenarios all failed or were skipped without a mutant are returned apart: nothing can prove them.
+ */
+export function mutantsForRequirements(
+  candidates: ReadonlyArray<{ id: number; equivalent?: string }>,
+  coverage: Pick<Coverage, 'judges' | 'reached'>,
+  catalogue: Pick<Catalogue, 'requirements'>,
+  perRequirement: number,
+): { firstTry: Map<number, string>; unjudgeable: string[] } {
+  const firstTry = new Map<number, string>();
+  const unjudgeable: string[] = [];
+  for (const requirement of catalogue.requirements) {
+    if (requirement.level !== 'MUST' || requirement.retired) continue;
+    const scenarios = [...coverage.judges.values()]
+      .filter((s) => requirementIdsOf(s.tags).includes(requirement.id))
+      .map(labelOf);
+    if (scenarios.length === 0) {
+      unjudgeable.push(requirement.id);
+      continue;
+    }
+    const ranked = candidates
+      .filter((m) => !m.equivalent && !firstTry.has(m.id))
+      .map((m) => {
+        const reached = coverage.reached.get(m.id);
+        return { id: m.id, first: scenarios.find((label) => reached?.has(label)), spread: reached?.size ?? 0 };
+      })
+      .filter((m): m is { id: number; first: string; spread: number } => m.first !== undefined)
+      .sort((a, b) => a.spread - b.spread || a.id - b.id)
+      .slice(0, perRequirement);
+    for (const m of ranked) firstTry.set(m.id, m.first);
+  }
+  return { firstTry, unjudgeable };
+}

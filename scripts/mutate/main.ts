@@ -21,7 +21,7 @@ import { build } from 'esbuild';
 import { positiveInt } from '../../common/command-line.ts';
 import { loadCatalogue } from '../../features/runner/requirements.ts';
 import type { ScenarioResult } from '../../features/runner/scenario-results.ts';
-import { type Coverage, type Judgement, judgeMutants, measureCoverage } from './judge.ts';
+import { type Coverage, type Judgement, judgeMutants, measureCoverage, mutantsForRequirements } from './judge.ts';
 import { OPERATORS, type OperatorName } from './operators.ts';
 import { type MutationReport, previousResults, type ReportedMutant, renderSummary, resultKey } from './report.ts';
 import {
@@ -80,6 +80,11 @@ const program = new Command('mutate')
     positiveInt,
   )
   .option('--seed <number>', 'seed of --sample', positiveInt, 1)
+  .option(
+    '--prove-musts [count]',
+    "instead of a sample: for every MUST requirement, the count (default 2) mutants most specific to its scenarios, each tried on them first, to show they can fail (the score is then not the target's)",
+    positiveInt,
+  )
   .option(
     '--max-minutes <minutes>',
     'start no round after this long; mutants still open are reported undecided',
@@ -144,6 +149,7 @@ async function main(): Promise<number> {
     stepTimeout: number;
     sample?: number;
     seed: number;
+    proveMusts?: number | true;
     maxMinutes?: number;
     list?: boolean;
     listOperators?: boolean;
@@ -152,6 +158,10 @@ async function main(): Promise<number> {
     for (const [name, meaning] of Object.entries(OPERATORS)) process.stdout.write(`${name.padEnd(22)} ${meaning}\n`);
     return 0;
   }
+  if (flags.sample !== undefined && flags.proveMusts !== undefined) {
+    program.error('error: --sample and --prove-musts choose mutants in two ways: give one of them', { exitCode: 2 });
+  }
+  const perRequirement = flags.proveMusts === true ? 2 : flags.proveMusts;
   const log = (line: string) => process.stderr.write(`mutate: ${line}\n`);
   const only = flags.files
     ? new Set(
@@ -190,7 +200,8 @@ async function main(): Promise<number> {
   const chosen = (m: NumberedMutant) =>
     (!only || only.has(m.file)) && (!flags.operators || flags.operators.includes(m.operator));
   const candidates = sets.flatMap((s) => s.mutants).filter(chosen);
-  const mutants = flags.sample ? sampleOf(candidates, flags.sample, flags.seed) : candidates;
+  // With --prove-musts the mutants are chosen once the coverage is known (below).
+  let mutants = flags.sample ? sampleOf(candidates, flags.sample, flags.seed) : candidates;
   if (flags.list) {
     for (const m of mutants) {
       process.stdout.write(`${m.id}\t${m.file}:${m.line}:${m.column}\t${m.operator}\t${oneLine(m.description)}\n`);
@@ -218,7 +229,7 @@ async function main(): Promise<number> {
     if (last.judge === fingerprints.get(target)) reused.set(m.id, last.judgement);
     else if (last.judgement.decidedBy) firstTry.set(m.id, last.judgement.decidedBy.scenario);
   }
-  const toJudge = mutants.filter((m) => !reused.has(m.id)).map((m) => m.id);
+  let toJudge = mutants.filter((m) => !reused.has(m.id)).map((m) => m.id);
   const reusedChosen = mutants.filter((m) => reused.has(m.id)).length;
   log(
     `${mutants.length} mutants in ${sets.map((s) => `${s.target.name} (${s.mutants.length})`).join(', ')}; ` +
@@ -255,6 +266,7 @@ async function main(): Promise<number> {
       })),
       mutants: entries,
       sampledFrom: flags.sample ? candidates.length : undefined,
+      provingRequirements: perRequirement,
       coverageRunMs: coverage?.wallMs,
       scenariosThatCouldNotJudge: coverage
         ? [...coverage.all.values()]
@@ -296,6 +308,18 @@ async function main(): Promise<number> {
     coverage = await cachedCoverage(join(reportsDir, 'coverage.json'), coverageKey, () =>
       measureCoverage(suite, join(reportsDir, 'coverage-run'), coverageDir, program.args),
     );
+    if (perRequirement !== undefined) {
+      const chosenForMusts = mutantsForRequirements(candidates, coverage, catalogue, perRequirement);
+      mutants = candidates.filter((m) => chosenForMusts.firstTry.has(m.id));
+      toJudge = mutants.filter((m) => !reused.has(m.id)).map((m) => m.id);
+      for (const [id, label] of chosenForMusts.firstTry) firstTry.set(id, label);
+      log(
+        `--prove-musts: ${mutants.length} mutants for the MUST requirements` +
+          (chosenForMusts.unjudgeable.length > 0
+            ? `; no scenario of ${chosenForMusts.unjudgeable.join(', ')} passed without a mutant, so nothing can prove them`
+            : ''),
+      );
+    }
     judged = await judgeMutants({
       suite,
       coverage,

@@ -23,6 +23,8 @@ export interface MutationReport {
   mutants: ReportedMutant[];
   /** With --sample: how many mutants the sample was drawn from (the score is then an estimate). */
   sampledFrom: number | undefined;
+  /** With --prove-musts: how many mutants were chosen per MUST requirement (the score is then not the target's). */
+  provingRequirements?: number | undefined;
   coverageRunMs: number | undefined;
   scenariosThatCouldNotJudge: string[];
 }
@@ -107,6 +109,9 @@ const STATUS_WORDS: Record<ReportedStatus, string> = {
   undecided: 'undecided (the run ran out of time before every scenario reaching it was tried)',
 };
 
+const PROVING_LINE = (count: number) =>
+  `mutants chosen with --prove-musts, ${count} per MUST requirement (those its scenarios reach that the fewest others do): this score is not the target's, the sample's is`;
+
 export function renderSummary(report: MutationReport, catalogue: Catalogue): { text: string; markdown: string } {
   const lines: string[] = [];
   const all = tally(report.mutants);
@@ -132,6 +137,7 @@ export function renderSummary(report: MutationReport, catalogue: Catalogue): { t
     '',
   );
   if (report.sampledFrom) lines.push(`${estimateLine(report, all)}.`, '');
+  if (report.provingRequirements) lines.push(`${PROVING_LINE(report.provingRequirements)}.`, '');
   lines.push(
     'Score = killed / (mutants - declared equivalent). A declared equivalent is a mutant that survived on a statement the source marks `// mutation-equivalent: <reason>`; the reasons are listed below.',
     '',
@@ -199,6 +205,7 @@ export function renderSummary(report: MutationReport, catalogue: Catalogue): { t
       return `  ${target.name}: ${percent(t.score)} (${t.killed} of ${t.total - t.equivalent})`;
     }),
     ...(report.sampledFrom ? [`  ${estimateLine(report, all)}`] : []),
+    ...(report.provingRequirements ? [`  ${PROVING_LINE(report.provingRequirements)}`] : []),
     `MUST requirements proven able to fail: ${musts.length - unproven.length} of ${musts.length}` +
       (unproven.length > 0 ? ` (not proven: ${unproven.map((r) => r.id).join(', ')})` : ''),
     ...report.mutants
