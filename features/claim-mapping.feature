@@ -2,18 +2,20 @@ Feature: Mapping IdP claims into attribution metadata
   CLI_SSO_CLAIM_MAP copies claims that GENERIC_USER_EXTRA_ATTRIBUTES captured into the user's
   metadata; the poll answer carries them flattened with dots, and the user row keeps them nested.
 
-  @CLISSO-CLAIMS-01 @CLISSO-CLAIMS-02 @CLISSO-CLAIMS-07
+  # Every profile stores the metadata nested; what becomes of a numeric string is each profile's
+  # own rule (the scenarios of CLISSO-CLAIMS-07 and CLISSO-CLAIMS-11 below).
+  @CLISSO-CLAIMS-01 @CLISSO-CLAIMS-02 @CLISSO-CLAIMS-07 @CLISSO-CLAIMS-11
   Scenario: Nested claims land flattened in the answer and nested on the user
-    Given the gateway captures the IdP claims "org_info.department,org_info.cost_center,employee_number"
-    And the gateway maps claims with "org_info.department->org.department, org_info.cost_center->org.cost_center, employee_number->employee_number"
+    Given the gateway captures the IdP claims "org_info.department,org_info.cost_center"
+    And the gateway maps claims with "org_info.department->org.department, org_info.cost_center->org.cost_center"
     When "alice" logs in through the browser
     Then the login answer carried exactly this attribution metadata:
       """
-      {"org.department": "Research", "org.cost_center": "CC-42", "employee_number": "42"}
+      {"org.department": "Research", "org.cost_center": "CC-42"}
       """
     And the gateway stored this metadata on user "alice":
       """
-      {"org": {"department": "Research", "cost_center": "CC-42"}, "employee_number": 42}
+      {"org": {"department": "Research", "cost_center": "CC-42"}}
       """
 
   @CLISSO-CLAIMS-03
@@ -105,7 +107,25 @@ Feature: Mapping IdP claims into attribution metadata
       {"whole": 42, "negative": -7, "decimal": 3.25, "digits_first": "42abc", "digits_last": "v42", "two_dots": "4.2.1"}
       """
 
-  @CLISSO-FILTER-03 @CLISSO-CLAIMS-07
+  @CLISSO-CLAIMS-11
+  Scenario: Strings that are a number are stored as the strings the IdP sent
+    Given the IdP user "alice" also has the claims:
+      """
+      {"whole": "42", "negative": "-7", "decimal": "3.25", "digits_first": "42abc", "employee_number": "42"}
+      """
+    And the gateway captures the IdP claims "whole,negative,decimal,digits_first,employee_number,org_info.cost_center"
+    And the gateway maps claims with "whole->whole, negative->negative, decimal->decimal, digits_first->digits_first, employee_number->employee_number, org_info.cost_center->org.cost_center"
+    When "alice" logs in through the browser
+    Then the login answer carried exactly this attribution metadata:
+      """
+      {"whole": "42", "negative": "-7", "decimal": "3.25", "digits_first": "42abc", "employee_number": "42", "org.cost_center": "CC-42"}
+      """
+    And the gateway stored this metadata on user "alice":
+      """
+      {"whole": "42", "negative": "-7", "decimal": "3.25", "digits_first": "42abc", "employee_number": "42", "org": {"cost_center": "CC-42"}}
+      """
+
+  @CLISSO-FILTER-03 @CLISSO-CLAIMS-07 @CLISSO-CLAIMS-11
   Scenario: Numbers and booleans keep their type, zero and false included
     Given the IdP user "alice" also has the claims:
       """

@@ -14,6 +14,7 @@ import { MissingSystemPackageError } from './drivers/system-packages.ts';
 import { runConformance } from './runner/conformance.ts';
 import { EXIT_CODES, exitCodeHelp } from './runner/exit-codes.ts';
 import { MergeInputError, mergeReports } from './runner/merge-reports.ts';
+import { loadCatalogue, profileNames } from './runner/requirements.ts';
 import {
   DEFAULT_GATEWAY_START_TIMEOUT_SECONDS,
   DEFAULT_MAX_GATEWAYS,
@@ -27,6 +28,9 @@ import {
 import { readExpectedFailures } from './runner/targets.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The contract profiles the catalogue names, oldest first (for --help and the check of --profile). */
+const PROFILES = profileNames(await loadCatalogue(join(ROOT, 'features', 'requirements.yaml')));
 
 /** Repeatable flags keep every value as typed; run-options.ts checks them with the rest. */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -63,6 +67,10 @@ const program = new Command('sso-conformance')
   .option(
     '--step-timeout <seconds>',
     `how long one step may take before it fails (default ${DEFAULT_STEP_TIMEOUT_SECONDS})`,
+  )
+  .option(
+    '--profile <name>',
+    `the contract profile to judge: ${PROFILES.join(', ')} (oldest first; default ${PROFILES.at(-1)}); scenarios of no requirement of it are skipped`,
   )
   .option('--tags <expression>', 'only scenarios matching this Cucumber tag expression')
   .option('--name <regexp>', 'only scenarios whose name matches')
@@ -108,7 +116,7 @@ const program = new Command('sso-conformance')
     process.exit(error.exitCode === 1 ? EXIT_CODES.usage : error.exitCode);
   })
   .action(async () => {
-    const options = await readRunOptions(program.opts<RawRunFlags>(), process.env);
+    const options = await readRunOptions(program.opts<RawRunFlags>(), process.env, PROFILES);
     const { exitCode, reportsDir } = await runConformance({
       rootDir: ROOT,
       options,

@@ -3,7 +3,9 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   BLOCKED_KEY_WORDS,
+  blockedKeyWords,
   buildAttributionMetadata,
+  CLAIM_RULES,
   checkDestinationKey,
   isAllowedMetadataValue,
   looksLikeJwt,
@@ -11,6 +13,9 @@ import {
   nestAttributionMetadata,
   parseClaimMap,
 } from './claim-map.ts';
+
+const V3 = CLAIM_RULES['litellm-v3'];
+const V4 = CLAIM_RULES['litellm-v4'];
 
 describe('parseClaimMap (docs/contract.md section 5, parsing)', () => {
   test('empty and blank values give no mappings', () => {
@@ -62,16 +67,30 @@ describe('parseClaimMap (docs/contract.md section 5, parsing)', () => {
 
 describe('secret filtering (docs/contract.md section 5)', () => {
   test('every blocked word is refused in any case and as a substring', () => {
-    for (const word of BLOCKED_KEY_WORDS) {
-      assert.equal(checkDestinationKey(word).allowed, false, word);
-      assert.equal(checkDestinationKey(`x_${word.toUpperCase()}_y`).allowed, false, word);
+    for (const rules of [V3, V4]) {
+      for (const word of blockedKeyWords(rules)) {
+        assert.equal(checkDestinationKey(word, rules).allowed, false, word);
+        assert.equal(checkDestinationKey(`x_${word.toUpperCase()}_y`, rules).allowed, false, word);
+      }
     }
-    assert.equal(checkDestinationKey('tokenizer').allowed, false);
+  });
+
+  test('litellm-v3 blocks the word token (CLISSO-FILTER-01); litellm-v4 keeps it and blocks the rest (CLISSO-FILTER-08)', () => {
+    for (const key of ['token', 'tokenizer', 'csrf_token', 'TOKEN']) {
+      assert.equal(checkDestinationKey(key, V3).allowed, false, key);
+      assert.equal(checkDestinationKey(key, V4).allowed, true, key);
+    }
+    for (const key of ['access_token', 'my_id_token', 'refresh_token_x', 'secret'])
+      assert.equal(checkDestinationKey(key, V4).allowed, false, key);
+    assert.deepEqual(
+      BLOCKED_KEY_WORDS.filter((w) => !blockedKeyWords(V4).includes(w)),
+      ['token'],
+    );
   });
 
   test('keys outside ^[A-Za-z0-9_.-]+$ are refused', () => {
-    for (const key of ['a b', 'a/b', 'ключ', 'a:b', '']) assert.equal(checkDestinationKey(key).allowed, false, key);
-    for (const key of ['a', 'org.cost_center', 'A-1']) assert.equal(checkDestinationKey(key).allowed, true, key);
+    for (const key of ['a b', 'a/b', 'ключ', 'a:b', '']) assert.equal(checkDestinationKey(key, V4).allowed, false, key);
+    for (const key of ['a', 'org.cost_center', 'A-1']) assert.equal(checkDestinationKey(key, V4).allowed, true, key);
   });
 
   test('values: scalars only, strings up to 1024 characters, no JWT-looking strings', () => {
@@ -90,9 +109,11 @@ describe('secret filtering (docs/contract.md section 5)', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ maxLength: 30 })), (claims) => {
         const mappings = Object.keys(claims).map((k) => ({ source: k, destination: k }));
-        for (const key of Object.keys(buildAttributionMetadata(mappings, claims))) {
-          assert.ok(/^[A-Za-z0-9_.-]+$/.test(key));
-          assert.ok(!BLOCKED_KEY_WORDS.some((w) => key.toLowerCase().includes(w)));
+        for (const rules of [V3, V4]) {
+          for (const key of Object.keys(buildAttributionMetadata(mappings, claims, rules))) {
+            assert.ok(/^[A-Za-z0-9_.-]+$/.test(key));
+            assert.ok(!blockedKeyWords(rules).some((w) => key.toLowerCase().includes(w)));
+          }
         }
       }),
     );
@@ -103,17 +124,28 @@ describe('attribution metadata (docs/contract.md section 5, result)', () => {
   test('maps captured claims and drops uncaptured ones', () => {
     const mappings = parseClaimMap('employment_type->acme_employment_type,org_info.department->department,missing->x');
     const captured = { employment_type: 'full_time', 'org_info.department': 'Engineering' };
-    assert.deepEqual(buildAttributionMetadata(mappings, captured), {
+    assert.deepEqual(buildAttributionMetadata(mappings, captured, V4), {
       acme_employment_type: 'full_time',
       department: 'Engineering',
     });
   });
 
-  test('stored form nests dotted keys and turns numeric strings into numbers', () => {
-    assert.deepEqual(nestAttributionMetadata({ 'org.cost_center': 'CC-42', 'org.size': '42', flag: true, n: '007' }), {
+  test('litellm-v3 stores dotted keys nested and numeric strings as numbers (CLISSO-CLAIMS-07)', () => {
+    const flat = { 'org.cost_center': 'CC-42', 'org.size': '42', flag: true, n: '007' };
+    assert.deepEqual(nestAttributionMetadata(flat, V3), {
       org: { cost_center: 'CC-42', size: 42 },
       flag: true,
       n: '007',
+    });
+  });
+
+  test("litellm-v4 stores dotted keys nested and keeps the IdP's value types (CLISSO-CLAIMS-11)", () => {
+    const flat = { 'org.cost_center': 'CC-42', 'org.size': '42', flag: true, n: 7, d: '-3.25' };
+    assert.deepEqual(nestAttributionMetadata(flat, V4), {
+      org: { cost_center: 'CC-42', size: '42' },
+      flag: true,
+      n: 7,
+      d: '-3.25',
     });
   });
 

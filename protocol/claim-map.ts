@@ -2,6 +2,27 @@
  * CLI_SSO_CLAIM_MAP: grammar, secret filtering and the shape of attribution metadata
  * (docs/contract.md section 5). Pure functions, no I/O.
  */
+import type { ContractProfile } from './profiles.ts';
+
+/** The claim-map rules on which the contract profiles disagree (docs/contract.md section 10.4). */
+export interface ClaimRules {
+  /**
+   * The word `token` is on the destination deny-list: litellm-v3 drops `token`, `tokenizer`,
+   * `csrf_token` (CLISSO-FILTER-01); litellm-v4 took the word off and keeps them (CLISSO-FILTER-08).
+   */
+  blockToken: boolean;
+  /**
+   * Strings that look like numbers are stored as numbers: litellm-v3 (CLISSO-CLAIMS-07); litellm-v4
+   * stores the IdP's value types as they are (CLISSO-CLAIMS-11).
+   */
+  numericStringsAsNumbers: boolean;
+}
+
+/** Each profile's claim-map rules. */
+export const CLAIM_RULES: Readonly<Record<ContractProfile, ClaimRules>> = {
+  'litellm-v3': { blockToken: true, numericStringsAsNumbers: true },
+  'litellm-v4': { blockToken: false, numericStringsAsNumbers: false },
+};
 
 export interface ClaimMapping {
   /** Name of a claim captured by GENERIC_USER_EXTRA_ATTRIBUTES, e.g. `org_info.department`. */
@@ -50,7 +71,10 @@ export function readClaimMap(raw: string | undefined): { mappings: ClaimMapping[
   return { mappings: [...byDestination.values()], skipped };
 }
 
-/** Lower-cased substrings that mark a destination key as secret-looking (plain substring test). */
+/**
+ * Lower-cased substrings that mark a destination key as secret-looking (plain substring test), as
+ * litellm-v3 lists them; litellm-v4 lists every one but `token` ({@link blockedKeyWords}).
+ */
 export const BLOCKED_KEY_WORDS = [
   'access_token',
   'api_key',
@@ -62,6 +86,11 @@ export const BLOCKED_KEY_WORDS = [
   'secret',
   'token',
 ] as const;
+
+/** The deny-list of destination key words under `rules`. */
+export function blockedKeyWords(rules: ClaimRules): readonly string[] {
+  return rules.blockToken ? BLOCKED_KEY_WORDS : BLOCKED_KEY_WORDS.filter((word) => word !== 'token');
+}
 
 const DESTINATION_KEY_PATTERN = /^[A-Za-z0-9_.-]+$/;
 /** The longest string a claim may give as metadata; a longer one yields nothing. */
@@ -75,16 +104,16 @@ const PROTOTYPE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Whether a claim-map destination key may carry metadata: the allowed characters, no prototype
- * segment, no secret-looking word ({@link BLOCKED_KEY_WORDS}).
+ * segment, no secret-looking word of the profile's deny-list ({@link blockedKeyWords}).
  */
-export function checkDestinationKey(key: string): DestinationVerdict {
+export function checkDestinationKey(key: string, rules: ClaimRules): DestinationVerdict {
   if (!DESTINATION_KEY_PATTERN.test(key)) return { allowed: false, reason: 'must match ^[A-Za-z0-9_.-]+$' };
   // mutation-equivalent: outside the contract: a JavaScript store's defence against prototype pollution; LiteLLM (Python) keeps such keys, so no conformance rule may ask for either
   if (key.split('.').some((segment) => PROTOTYPE_SEGMENTS.has(segment))) {
     return { allowed: false, reason: 'has a __proto__, constructor or prototype segment' };
   }
   const lower = key.toLowerCase();
-  const word = BLOCKED_KEY_WORDS.find((w) => lower.includes(w));
+  const word = blockedKeyWords(rules).find((w) => lower.includes(w));
   return word ? { allowed: false, reason: `contains the secret-looking word "${word}"` } : { allowed: true };
 }
 
@@ -112,11 +141,12 @@ export function isAllowedMetadataValue(value: unknown): value is MetadataScalar 
 export function buildAttributionMetadata(
   mappings: readonly ClaimMapping[],
   capturedClaims: Readonly<Record<string, unknown>>,
+  rules: ClaimRules,
 ): Record<string, MetadataScalar> {
   const flat: Record<string, MetadataScalar> = {};
   for (const { source, destination } of mappings) {
     if (!Object.hasOwn(capturedClaims, source)) continue;
-    if (!checkDestinationKey(destination).allowed) continue;
+    if (!checkDestinationKey(destination, rules).allowed) continue;
     const value = capturedClaims[source];
     if (!isAllowedMetadataValue(value)) continue;
     flat[destination] = value;
@@ -130,10 +160,14 @@ export type NestedMetadata = { [key: string]: MetadataScalar | NestedMetadata };
 const NUMERIC_STRING = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 
 /**
- * The stored form: dots make nested objects, and strings that look like numbers become numbers
- * (`"42"` -> 42), as LiteLLM stores them.
+ * The stored form: dots make nested objects; under litellm-v3's rules strings that look like
+ * numbers become numbers (`"42"` -> 42, CLISSO-CLAIMS-07), under litellm-v4's every value keeps its
+ * type (CLISSO-CLAIMS-11).
  */
-export function nestAttributionMetadata(flat: Readonly<Record<string, MetadataScalar>>): NestedMetadata {
+export function nestAttributionMetadata(
+  flat: Readonly<Record<string, MetadataScalar>>,
+  rules: ClaimRules,
+): NestedMetadata {
   const nested: NestedMetadata = {};
   for (const [key, value] of Object.entries(flat)) {
     const parts = key.split('.');
@@ -144,7 +178,8 @@ export function nestAttributionMetadata(flat: Readonly<Record<string, MetadataSc
       if (typeof next === 'object' && next !== null) node = next;
       else node = node[part] = {};
     }
-    node[leaf] = typeof value === 'string' && NUMERIC_STRING.test(value) ? Number(value) : value;
+    node[leaf] =
+      rules.numericStringsAsNumbers && typeof value === 'string' && NUMERIC_STRING.test(value) ? Number(value) : value;
   }
   return nested;
 }

@@ -19,8 +19,11 @@
 
 export {
   BLOCKED_KEY_WORDS,
+  blockedKeyWords,
   buildAttributionMetadata,
+  CLAIM_RULES,
   type ClaimMapping,
+  type ClaimRules,
   checkDestinationKey,
   type DestinationVerdict,
   isAllowedMetadataValue,
@@ -63,6 +66,7 @@ export {
   errorMessageOf,
   type OAuthErrorBody,
 } from './errors.ts';
+export { CONTRACT_PROFILES, type ContractProfile, NEWEST_CONTRACT_PROFILE } from './profiles.ts';
 export { isSecretName, redact, redactSecrets, redactText, redactUrl } from './redact.ts';
 export {
   parseTokenFile,

@@ -58,8 +58,9 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   app.get(POLL_ROUTE, cliPoll(ctx));
   app.get(UI_HOME_PATH, uiHome(ctx));
   app.get('/ui', (_req, res) => res.redirect(301, UI_HOME_PATH));
-  // The PKCE-native login (docs/contract.md section 10.6), with its own 405s.
-  mountNativeLogin(app, ctx);
+  // The PKCE-native login (docs/contract.md section 10.6), with its own 405s: a litellm-v4 gateway's
+  // only; under litellm-v3 the discovery document is a 404, as a gateway without it answers.
+  if (ctx.config.profile === 'litellm-v4') mountNativeLogin(app, ctx);
 
   // A known path with another method is 405 with Allow (RFC 9110 section 15.5.6), as FastAPI answers.
   const postOnly = [CLI_SSO_PATHS.start, COMPLETE_ROUTE];

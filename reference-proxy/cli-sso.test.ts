@@ -151,11 +151,11 @@ describe('GET /sso/callback', () => {
     assert.equal(idp.requests.length, 0, 'no code exchange for a flow that does not exist');
   });
 
-  test('an IdP refusal (access_denied) is a 4xx and the flow stays pending', async () => {
+  test('an IdP refusal (access_denied) is a 4xx (litellm-v4: 401) and the flow stays pending', async () => {
     const start = await startLogin(proxy.url);
     idp.denyNextAuthorization = 'access_denied';
     const form = await openLoginForm(proxy.url, start.loginId);
-    assert.equal(form.page.status, 400);
+    assert.equal(form.page.status, 401);
     assert.deepEqual((await poll(proxy.url, start)).body, { status: 'pending' });
   });
 
@@ -377,7 +377,7 @@ describe('GET /sso/cli/poll/{login_id}', () => {
 });
 
 describe('identity from the IdP (docs/contract.md section 4)', () => {
-  test('email is lower-cased, a known role is kept, metadata is stored nested with numbers', async () => {
+  test("email is lower-cased, a known role is kept, metadata is stored nested with the IdP's types (litellm-v4)", async () => {
     const start = await loginUntilVerified(proxy.url);
     await poll(proxy.url, start);
     const info = await getJson(url('/user/info?user_id=dana'), { authorization: `Bearer ${TEST_MASTER_KEY}` });
@@ -388,7 +388,7 @@ describe('identity from the IdP (docs/contract.md section 4)', () => {
     assert.deepEqual(userInfo['metadata'], {
       acme_employment_type: 'full_time',
       department: 'Engineering',
-      org: { cost_center: 42 },
+      org: { cost_center: '42' },
     });
   });
 

@@ -53,6 +53,23 @@ test('defaults of a minimal configuration', () => {
   assert.equal(config.signingSecret, MASTER_KEY);
   assert.equal(config.sqlitePath, join(dir, 'reference-proxy-users.sqlite'));
   assert.deepEqual(config.modelsFile, { models: [], teams: [] });
+  assert.equal(config.profile, 'litellm-v4');
+  assert.deepEqual(config.claimRules, { blockToken: false, numericStringsAsNumbers: false });
+});
+
+test('CLI_SSO_CONTRACT_PROFILE picks the rules a profile follows where LiteLLM generations differ', () => {
+  const v3 = loadProxyConfig({ ...MINIMAL, CLI_SSO_CONTRACT_PROFILE: 'litellm-v3' }, {}, dir);
+  assert.equal(v3.profile, 'litellm-v3');
+  assert.deepEqual(v3.claimRules, { blockToken: true, numericStringsAsNumbers: true });
+  const v4 = loadProxyConfig({ ...MINIMAL, CLI_SSO_CONTRACT_PROFILE: 'litellm-v4' }, {}, dir);
+  assert.equal(v4.profile, 'litellm-v4');
+  // The claim map's start-up warnings follow the profile: `token` is dropped under litellm-v3 only.
+  const map = { CLI_SSO_CLAIM_MAP: 'a->token', GENERIC_USER_EXTRA_ATTRIBUTES: 'a' };
+  assert.deepEqual(loadProxyConfig({ ...MINIMAL, ...map }, {}, dir).claimMapWarnings, []);
+  assert.deepEqual(
+    loadProxyConfig({ ...MINIMAL, ...map, CLI_SSO_CONTRACT_PROFILE: 'litellm-v3' }, {}, dir).claimMapWarnings,
+    ['destination "token" is dropped: contains the secret-looking word "token"'],
+  );
 });
 
 test('booleans in any case, aliases, the salt key, flags over variables, 10-minute UI session', () => {
@@ -97,6 +114,7 @@ test('every problem is reported together, naming the variable, the rule and the 
     ALLOWED_EMAIL_DOMAINS: 'example.com, bad domain',
     LOG_LEVEL: 'loud',
     LITELLM_CLI_JWT_LEEWAY_SECONDS: '-3',
+    CLI_SSO_CONTRACT_PROFILE: 'litellm-v5',
   });
   const text = problems.join('\n');
   for (const variable of [
@@ -115,10 +133,11 @@ test('every problem is reported together, naming the variable, the rule and the 
     'ALLOWED_EMAIL_DOMAINS: each entry must be a domain name such as example.com (got "bad domain")',
     'LOG_LEVEL: must be one of debug, info, warn, error (got "loud")',
     'LITELLM_CLI_JWT_LEEWAY_SECONDS: must be a whole number from 0 to 3600 (got "-3")',
+    'CLI_SSO_CONTRACT_PROFILE: must be one of litellm-v3, litellm-v4 (got "litellm-v5")',
   ]) {
     assert.ok(text.includes(variable), `missing problem: ${variable}\nin:\n${text}`);
   }
-  assert.equal(problems.length, 15);
+  assert.equal(problems.length, 16);
   for (const secret of ['top-secret-value', 'redis-password', 'db-password']) assert.ok(!text.includes(secret), secret);
 });
 

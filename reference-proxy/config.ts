@@ -19,7 +19,14 @@ import {
   urlSetting,
   wholeNumberSetting,
 } from '../common/settings.ts';
-import { type ClaimMapping, checkDestinationKey, readClaimMap } from '../protocol/claim-map.ts';
+import {
+  CLAIM_RULES,
+  type ClaimMapping,
+  type ClaimRules,
+  checkDestinationKey,
+  readClaimMap,
+} from '../protocol/claim-map.ts';
+import { CONTRACT_PROFILES, type ContractProfile, NEWEST_CONTRACT_PROFILE } from '../protocol/profiles.ts';
 import { type AdmissionSettings, DEFAULT_ADMISSION } from './admission.ts';
 import { type ModelsFile, parseModelsFile } from './models-file.ts';
 
@@ -77,6 +84,10 @@ export interface ProxyConfig {
   /** 10 min under EXPERIMENTAL_UI_LOGIN, else LITELLM_UI_SESSION_DURATION. */
   uiSessionSeconds: number;
   claimMap: ClaimMapping[];
+  /** CLI_SSO_CONTRACT_PROFILE: the LiteLLM generation whose rules the gateway follows where they differ. */
+  profile: ContractProfile;
+  /** The claim-map rules of {@link profile} (docs/contract.md section 10.4). */
+  claimRules: ClaimRules;
   idp: IdpSettings;
   identity: IdentityAttributes;
   /** Lower-cased; empty = every domain. */
@@ -175,6 +186,13 @@ export const PROXY_SETTINGS = {
     variable: 'CLI_SSO_CLAIM_MAP',
     aliases: ['LITELLM_CLI_SSO_CLAIM_MAP'],
     meaning: '`claim->metadata_key` pairs, comma separated; lenient as LiteLLM (skipped entries are warned about once)',
+  }),
+  profile: choiceSetting({
+    variable: 'CLI_SSO_CONTRACT_PROFILE',
+    choices: CONTRACT_PROFILES,
+    default: NEWEST_CONTRACT_PROFILE,
+    meaning:
+      "contract profile followed where LiteLLM's generations differ: `litellm-v4` (current LiteLLM) or `litellm-v3` (the documented `litellm-proxy login`: numeric strings stored as numbers, `token` a blocked claim-map word, `400` for an IdP `error`, no PKCE-native login)",
   }),
   extraAttributes: listSetting({
     variable: 'GENERIC_USER_EXTRA_ATTRIBUTES',
@@ -385,6 +403,8 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
     keyLeewaySeconds: s.keyLeewaySeconds,
     uiSessionSeconds: s.experimentalUiLogin ? UI_SESSION_SECONDS_UNDER_EXPERIMENTAL_LOGIN : s.uiSessionSeconds,
     claimMap,
+    profile: s.profile,
+    claimRules: CLAIM_RULES[s.profile],
     idp,
     identity,
     allowedEmailDomains,
@@ -394,7 +414,7 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
     logLevel: s.logLevel,
     modelsFile,
     configFilePath: s.configFile,
-    claimMapWarnings: claimMapWarnings(skippedClaimMapEntries, claimMap, identity.extra),
+    claimMapWarnings: claimMapWarnings(skippedClaimMapEntries, claimMap, identity.extra, CLAIM_RULES[s.profile]),
     admission: {
       maxLoginsInFlight: s.maxLoginsInFlight,
       inFlightSeconds: s.loginInFlightSeconds,
@@ -453,10 +473,15 @@ function readModelsFile(reader: EnvReader, path: string): ModelsFile {
  * unnoticed.
  */
 // mutation-equivalent: start-up warnings, a log: a skipped entry is skipped at run time whatever is logged
-function claimMapWarnings(skipped: string[], mappings: ClaimMapping[], captured: string[]): string[] {
+function claimMapWarnings(
+  skipped: string[],
+  mappings: ClaimMapping[],
+  captured: string[],
+  rules: ClaimRules,
+): string[] {
   const warnings = [...skipped];
   for (const { source, destination } of mappings) {
-    const verdict = checkDestinationKey(destination);
+    const verdict = checkDestinationKey(destination, rules);
     if (!verdict.allowed) warnings.push(`destination "${destination}" is dropped: ${verdict.reason}`);
     if (!captured.includes(source)) {
       warnings.push(`source "${source}" is not in GENERIC_USER_EXTRA_ATTRIBUTES, so it never yields a value`);

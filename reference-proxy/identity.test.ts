@@ -4,7 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildAttributionMetadata, nestAttributionMetadata, parseClaimMap } from '../protocol/claim-map.ts';
+import {
+  buildAttributionMetadata,
+  CLAIM_RULES,
+  nestAttributionMetadata,
+  parseClaimMap,
+} from '../protocol/claim-map.ts';
 import type { IdentityAttributes } from './config.ts';
 import {
   buildIdentity,
@@ -192,9 +197,11 @@ describe('ALLOWED_EMAIL_DOMAINS', () => {
   });
 });
 
+const V3 = CLAIM_RULES['litellm-v3'];
+
 describe('claim mapping (docs/contract.md section 5)', () => {
   const metadataFor = (claimMap: string, extra: string[], userinfo: Record<string, unknown>) =>
-    buildAttributionMetadata(parseClaimMap(claimMap), captureExtraAttributes(userinfo, extra));
+    buildAttributionMetadata(parseClaimMap(claimMap), captureExtraAttributes(userinfo, extra), V3);
 
   test("the protocol's example", () => {
     const flat = metadataFor(
@@ -229,10 +236,13 @@ describe('claim mapping (docs/contract.md section 5)', () => {
     assert.equal(({} as Record<string, unknown>)['x'], undefined);
   });
 
-  test('stored nested with numeric strings as numbers; returned flat with strings unchanged', () => {
+  test('stored nested (numeric strings as numbers under litellm-v3 only); returned flat with strings unchanged', () => {
     const flat = metadataFor('cc->org.cost_center, d->metadata.org.dept', ['cc', 'd'], { cc: '42', d: 'R&D' });
     assert.deepEqual(flat, { 'org.cost_center': '42', 'org.dept': 'R&D' });
-    assert.deepEqual(nestAttributionMetadata(flat), { org: { cost_center: 42, dept: 'R&D' } });
+    assert.deepEqual(nestAttributionMetadata(flat, V3), { org: { cost_center: 42, dept: 'R&D' } });
+    assert.deepEqual(nestAttributionMetadata(flat, CLAIM_RULES['litellm-v4']), {
+      org: { cost_center: '42', dept: 'R&D' },
+    });
   });
 
   test('a path named __proto__ is captured as data, never as a prototype', () => {

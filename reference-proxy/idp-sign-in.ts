@@ -23,6 +23,8 @@ export interface IdpLogin {
 export interface IdpCallback {
   /** The `error` query parameter (RFC 6749 section 4.1.2.1), when the IdP refused. */
   error: string | undefined;
+  /** The `error_description` query parameter, which may come with `error`. */
+  errorDescription: string | undefined;
   /** The `code` query parameter. */
   code: string | undefined;
   /** The redirect_uri the authorization request used; the token request repeats it. */
@@ -70,7 +72,14 @@ export async function signInAtIdp(
   if (callback.error !== undefined) {
     // RFC 6749 section 4.1.2.1: the IdP refused (e.g. access_denied); the flow stays as it was.
     ctx.logger.warn('idp_login_refused', { ...logFields, error: callback.error });
-    throw new SignInError('idp_refused', `SSO login failed at the identity provider: ${callback.error}`);
+    // litellm-v4 words it as LiteLLM's newest callback does (docs/contract.md section 10.4).
+    const description = callback.errorDescription ? `, error_description: ${callback.errorDescription}` : '';
+    throw new SignInError(
+      'idp_refused',
+      ctx.config.profile === 'litellm-v3'
+        ? `SSO login failed at the identity provider: ${callback.error}`
+        : `OAuth error: ${callback.error}${description}`,
+    );
   }
   const code = callback.code;
   if (code === undefined || code === '') {
@@ -113,8 +122,9 @@ export async function signInAtIdp(
     throw new SignInError('email_domain_refused', `ALLOWED_EMAIL_DOMAINS does not let in ${whose}`);
   }
   const captured = captureExtraAttributes(userinfo, ctx.config.identity.extra);
-  const attribution = buildAttributionMetadata(ctx.config.claimMap, captured);
-  const user = await ctx.users.upsertLogin(identity, nestAttributionMetadata(attribution), ctx.clock.nowMs());
+  const rules = ctx.config.claimRules;
+  const attribution = buildAttributionMetadata(ctx.config.claimMap, captured, rules);
+  const user = await ctx.users.upsertLogin(identity, nestAttributionMetadata(attribution, rules), ctx.clock.nowMs());
   ctx.logger.info('user_upserted', { ...logFields, user_id: user.userId, role: user.role });
   return { identity, user, attribution };
 }

@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   BLOCKED_KEY_WORDS,
+  blockedKeyWords,
   buildAttributionMetadata,
+  CLAIM_RULES,
   checkDestinationKey,
   isAllowedMetadataValue,
   nestAttributionMetadata,
@@ -84,14 +86,17 @@ describe('claim map parser and filters', () => {
         fc.dictionary(keyPart, anyClaimValue, { maxKeys: 8 }),
         (pairs, userinfo) => {
           const mappings = parseClaimMap(pairs.map(([s, d]) => `${s}->${d}`).join(','));
-          const flat = buildAttributionMetadata(mappings, captureExtraAttributes(userinfo, Object.keys(userinfo)));
-          for (const [key, value] of Object.entries(flat)) {
-            assert.ok(checkDestinationKey(key).allowed, key);
-            assert.ok(!BLOCKED_KEY_WORDS.some((w) => key.toLowerCase().includes(w)), key);
-            assert.ok(isAllowedMetadataValue(value), JSON.stringify(value));
-            assert.equal(value, userinfo[mappings.find((m) => m.destination === key)?.source ?? '']);
+          for (const rules of Object.values(CLAIM_RULES)) {
+            const captured = captureExtraAttributes(userinfo, Object.keys(userinfo));
+            const flat = buildAttributionMetadata(mappings, captured, rules);
+            for (const [key, value] of Object.entries(flat)) {
+              assert.ok(checkDestinationKey(key, rules).allowed, key);
+              assert.ok(!blockedKeyWords(rules).some((w) => key.toLowerCase().includes(w)), key);
+              assert.ok(isAllowedMetadataValue(value), JSON.stringify(value));
+              assert.equal(value, userinfo[mappings.find((m) => m.destination === key)?.source ?? '']);
+            }
+            nestAttributionMetadata(flat, rules);
           }
-          nestAttributionMetadata(flat);
           assert.equal(Object.keys(Object.prototype).length, 0, 'Object.prototype polluted');
         },
       ),

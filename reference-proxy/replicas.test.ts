@@ -102,8 +102,9 @@ describe('replicas sharing Redis and PostgreSQL', { skip }, () => {
     assert.equal((await poll(a.url, start)).status, 400, 'one time only, on every replica');
     assert.equal((await getJson(`${a.url}/models`, { authorization: `Bearer ${ready.key}` })).status, 200);
     const info = await getJson(`${a.url}/user/info?user_id=rita`, { authorization: `Bearer ${TEST_MASTER_KEY}` });
+    // Stored as the IdP sent it under the default profile, litellm-v4 (CLISSO-CLAIMS-11).
     assert.deepEqual((info.body as { user_info: { metadata: unknown } }).user_info.metadata, {
-      org: { cost_center: 42 },
+      org: { cost_center: '42' },
     });
   });
 

@@ -15,6 +15,7 @@ import type { HarnessParameters } from '../support/parameters.ts';
 import { buildRun } from './build-run.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 import { featuresLongestFirst } from './feature-order.ts';
+import { loadCatalogue, profileRequirementIds } from './requirements.ts';
 import type { RunOptions } from './run-options.ts';
 import { readDurations } from './run-record.ts';
 
@@ -104,8 +105,11 @@ export async function runConformance(run: ConformanceRun): Promise<{ exitCode: n
     await rm(workDir, { recursive: true, force: true });
     await mkdir(workDir, { recursive: true });
     run.onProcessRecord(processRecordDir(workDir));
+    const catalogue = await loadCatalogue(join(rootDir, 'features', 'requirements.yaml'));
     const parameters: Omit<HarnessParameters, 'browserEndpoint'> = {
       gateway,
+      profile: options.profile,
+      profileRequirements: profileRequirementIds(catalogue, options.profile),
       cli,
       chromiumPath: tools.chromiumPath,
       faketimeLibrary: tools.faketimeLibrary,

@@ -87,6 +87,7 @@ before(async () => {
     join(features, 'requirements.yaml'),
     [
       'protocol: contract.md',
+      'profiles: {only: the one profile}',
       'sections: {Section: "#section"}',
       'requirements:',
       '  - {id: CLISSO-TEST-01, level: MUST, section: Section, text: one must}',
@@ -114,6 +115,7 @@ async function run(
     failMust: options.failMust === true,
     gateway: { label: 'gateway under test' },
     cli: { label: 'cli under test' },
+    profile: 'only',
   } as unknown as HarnessParameters;
   const outcome = await runFeatures(
     {

@@ -14,7 +14,7 @@ import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Envelope } from '@cucumber/messages';
 import { mergeMessageStreams, parseNdjson, renderReport, ShardMismatchError } from './merge-messages.ts';
-import { buildMatrix, checkCoverage, loadCatalogue, writeMatrix } from './requirements.ts';
+import { buildMatrix, checkCoverage, loadCatalogue, newestProfile, writeMatrix } from './requirements.ts';
 import { type RunRecord, readRunRecord, writeRunRecord } from './run-record.ts';
 import { compareIds } from './shards.ts';
 import { coverageLines, judgeRun } from './verdict.ts';
@@ -65,11 +65,14 @@ export async function mergeReports(options: MergeOptions): Promise<MergeOutcome>
 
   await mkdir(out, { recursive: true });
   const catalogue = await loadCatalogue(options.catalogueFile);
-  const coverage = await checkCoverage(catalogue, options.featuresDir);
+  // Records written before profiles judged what is now the newest profile's chapter at most.
+  const profile = target.profile ?? newestProfile(catalogue);
+  options.print(`profile: ${profile}`);
+  const coverage = await checkCoverage(catalogue, options.featuresDir, profile);
   for (const line of coverageLines(coverage)) options.print(line);
   const scope = scopeOf(inputs, scenarios.length);
   options.print(scope);
-  await writeMatrix(out, catalogue, buildMatrix(catalogue, scenarios), target, scope);
+  await writeMatrix(out, catalogue, buildMatrix(catalogue, scenarios, profile), { ...target, profile }, scope);
   const wallMs = Math.max(0, ...inputs.map((i) => i.record.wallMs));
   await writeRunRecord(out, {
     target,
@@ -109,9 +112,13 @@ function checkShards(inputs: readonly Input[]): string[] {
   if (!first) return problems;
   for (const i of inputs) {
     const t = i.record.target;
-    if (t.gateway !== first.record.target.gateway || t.cli !== first.record.target.cli) {
+    if (
+      t.gateway !== first.record.target.gateway ||
+      t.cli !== first.record.target.cli ||
+      t.profile !== first.record.target.profile
+    ) {
       throw new MergeInputError(
-        `${i.dir} judged another target (gateway ${t.gateway}, CLI ${t.cli}) than ${first.dir} (gateway ${first.record.target.gateway}, CLI ${first.record.target.cli})`,
+        `${i.dir} judged another target (gateway ${t.gateway}, CLI ${t.cli}, profile ${t.profile}) than ${first.dir} (gateway ${first.record.target.gateway}, CLI ${first.record.target.cli}, profile ${first.record.target.profile})`,
       );
     }
   }

@@ -11,6 +11,9 @@ import {
   contractFile,
   failsTheRun,
   loadCatalogue,
+  newestProfile,
+  profileNames,
+  profileRequirementIds,
   requirementIdsOf,
   writeMatrix,
 } from './requirements.ts';
@@ -40,23 +43,75 @@ const scenario = (name: string, tags: string[], verdict: ScenarioResult['verdict
 test('the catalogue loads and every one of its requirements has a scenario in features/', async () => {
   const catalogue = await loadCatalogue(join(ROOT, 'features', 'requirements.yaml'));
   assert.ok(catalogue.requirements.length >= 50);
-  const coverage = await checkCoverage(catalogue, join(ROOT, 'features'));
-  assert.deepEqual(
-    coverage.uncovered.map((r) => r.id),
-    [],
+  assert.deepEqual(profileNames(catalogue), ['litellm-v3', 'litellm-v4']);
+  for (const profile of profileNames(catalogue)) {
+    const coverage = await checkCoverage(catalogue, join(ROOT, 'features'), profile);
+    assert.deepEqual(
+      coverage.uncovered.map((r) => r.id),
+      [],
+      profile,
+    );
+    assert.deepEqual(coverage.unknown, []);
+  }
+  // Where the generations disagree, each profile judges its own rule (docs/contract.md section 10.4).
+  const v3 = profileRequirementIds(catalogue, 'litellm-v3');
+  const v4 = profileRequirementIds(catalogue, 'litellm-v4');
+  for (const id of ['CLISSO-CLAIMS-07', 'CLISSO-FILTER-01']) assert.ok(v3.includes(id) && !v4.includes(id), id);
+  for (const id of ['CLISSO-CLAIMS-11', 'CLISSO-FILTER-08', 'CLISSO-NATIVE-01', 'CLISSO-NATIVE-16'])
+    assert.ok(v4.includes(id) && !v3.includes(id), id);
+  for (const id of ['CLISSO-START-01', 'CLISSO-CALLBACK-02']) assert.ok(v3.includes(id) && v4.includes(id), id);
+});
+
+test('profiles: oldest first, the newest by default; a requirement names only catalogue profiles', async () => {
+  const dir = await scratchDir();
+  const file = join(dir, 'requirements.yaml');
+  const head = 'protocol: p\nprofiles: {old: the first, new: the second}\nsections: {s: "#s"}\nrequirements:\n';
+  await writeFile(
+    file,
+    `${head}  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: MUST, section: s, text: t, profiles: [old]}\n  - {id: CLISSO-A-03, level: MUST, section: s, text: t, profiles: [new]}\n`,
   );
-  assert.deepEqual(coverage.unknown, []);
+  await writeFile(join(dir, 'a.feature'), 'Feature: a\n  @CLISSO-A-01\n  Scenario: s\n');
+  const catalogue = await loadCatalogue(file);
+  assert.deepEqual(profileNames(catalogue), ['old', 'new']);
+  assert.equal(newestProfile(catalogue), 'new');
+  assert.deepEqual(profileRequirementIds(catalogue, 'old'), ['CLISSO-A-01', 'CLISSO-A-02']);
+  assert.deepEqual(profileRequirementIds(catalogue, 'new'), ['CLISSO-A-01', 'CLISSO-A-03']);
+  // Coverage and the matrix look only at the profile's requirements.
+  assert.deepEqual(
+    (await checkCoverage(catalogue, dir, 'old')).uncovered.map((r) => r.id),
+    ['CLISSO-A-02'],
+  );
+  assert.deepEqual(
+    buildMatrix(catalogue, [scenario('s', ['@CLISSO-A-01'], 'passed')], 'new').map((r) => [
+      r.requirement.id,
+      r.verdict,
+    ]),
+    [
+      ['CLISSO-A-01', 'passed'],
+      ['CLISSO-A-03', 'not run'],
+    ],
+  );
+
+  await writeFile(file, `${head}  - {id: CLISSO-A-01, level: MUST, section: s, text: t, profiles: [newest]}\n`);
+  await assert.rejects(
+    loadCatalogue(file),
+    /requirement CLISSO-A-01 names profile "newest", which is not under profiles: \(old, new\)/,
+  );
+  await writeFile(file, 'protocol: p\nsections: {s: "#s"}\nrequirements: []\n');
+  await assert.rejects(loadCatalogue(file), /profiles/);
+  await writeFile(file, 'protocol: p\nprofiles: {}\nsections: {s: "#s"}\nrequirements: []\n');
+  await assert.rejects(loadCatalogue(file), /must name at least one profile/);
 });
 
 test('coverage reports uncovered requirements and unknown tags', async () => {
   const dir = await scratchDir();
   await writeFile(
     join(dir, 'requirements.yaml'),
-    'protocol: p.md\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
+    'protocol: p.md\nprofiles: {only: the one profile}\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
   );
   await writeFile(join(dir, 'a.feature'), 'Feature: a\n  @CLISSO-A-01 @CLISSO-Z-99\n  Scenario: s\n');
   const catalogue = await loadCatalogue(join(dir, 'requirements.yaml'));
-  const coverage = await checkCoverage(catalogue, dir);
+  const coverage = await checkCoverage(catalogue, dir, 'only');
   assert.deepEqual(
     coverage.uncovered.map((r) => r.id),
     ['CLISSO-A-02'],
@@ -72,12 +127,12 @@ test('a catalogue with a duplicate or malformed id is refused', async () => {
   const file = join(dir, 'requirements.yaml');
   await writeFile(
     file,
-    'protocol: p\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n',
+    'protocol: p\nprofiles: {only: the one profile}\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n',
   );
   await assert.rejects(loadCatalogue(file), /listed twice/);
   await writeFile(
     file,
-    'protocol: p\nsections: {s: "#s"}\nrequirements:\n  - {id: POLL-1, level: MUST, section: s, text: t}\n',
+    'protocol: p\nprofiles: {only: the one profile}\nsections: {s: "#s"}\nrequirements:\n  - {id: POLL-1, level: MUST, section: s, text: t}\n',
   );
   await assert.rejects(loadCatalogue(file), /CLISSO-AREA-01/);
 });
@@ -86,7 +141,7 @@ test('a failed MUST fails the run, a failed SHOULD only warns, an untagged failu
   const dir = await scratchDir();
   await writeFile(
     join(dir, 'requirements.yaml'),
-    'protocol: p\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
+    'protocol: p\nprofiles: {only: the one profile}\nsections: {s: "#s"}\nrequirements:\n  - {id: CLISSO-A-01, level: MUST, section: s, text: t}\n  - {id: CLISSO-A-02, level: SHOULD, section: s, text: t}\n',
   );
   const catalogue = await loadCatalogue(join(dir, 'requirements.yaml'));
   assert.equal(failsTheRun(scenario('m', ['@CLISSO-A-01'], 'failed'), catalogue), true);
@@ -94,10 +149,11 @@ test('a failed MUST fails the run, a failed SHOULD only warns, an untagged failu
   assert.equal(failsTheRun(scenario('both', ['@CLISSO-A-01', '@CLISSO-A-02'], 'failed'), catalogue), true);
   assert.equal(failsTheRun(scenario('none', ['@smoke'], 'failed'), catalogue), true);
   assert.equal(failsTheRun(scenario('ok', ['@CLISSO-A-01'], 'passed'), catalogue), false);
-  const matrix = buildMatrix(catalogue, [
-    scenario('m', ['@CLISSO-A-01'], 'passed'),
-    scenario('m2', ['@CLISSO-A-01'], 'failed'),
-  ]);
+  const matrix = buildMatrix(
+    catalogue,
+    [scenario('m', ['@CLISSO-A-01'], 'passed'), scenario('m2', ['@CLISSO-A-01'], 'failed')],
+    'only',
+  );
   assert.deepEqual(
     matrix.map((row) => [row.requirement.id, row.verdict]),
     [
@@ -184,13 +240,18 @@ test('every requirement is written, with its ID, under the heading its section p
 test('the requirement report links to sections of a copy of the contract beside it', async () => {
   const catalogue = await loadCatalogue(join(ROOT, 'features', 'requirements.yaml'));
   const dir = await scratchDir();
-  const rows = buildMatrix(catalogue, [scenario('s', ['@CLISSO-START-01'], 'passed')]);
-  await writeMatrix(dir, catalogue, rows, { gateway: 'g', cli: 'c' });
+  const rows = buildMatrix(catalogue, [scenario('s', ['@CLISSO-START-01'], 'passed')], 'litellm-v3');
+  await writeMatrix(dir, catalogue, rows, { gateway: 'g', cli: 'c', profile: 'litellm-v3' });
   const copy = await readFile(join(dir, CONTRACT_COPY), 'utf8');
   assert.equal(copy, await readFile(CONTRACT, 'utf8'));
   const anchors = new Set(headingsOf(copy).map((h) => h.anchor));
   const html = await readFile(join(dir, 'requirements.html'), 'utf8');
   const md = await readFile(join(dir, 'requirements.md'), 'utf8');
+  // Every report names the profile it judged.
+  assert.match(md, /^Profile: litellm-v3 \(/m);
+  assert.match(html, /Profile: <code>litellm-v3<\/code>/);
+  const json = JSON.parse(await readFile(join(dir, 'requirements.json'), 'utf8')) as { target: { profile: string } };
+  assert.equal(json.target.profile, 'litellm-v3');
   const links = [
     ...[...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1] ?? ''),
     ...[...md.matchAll(/\]\(([^)]*)\)/g)].map((m) => m[1] ?? ''),

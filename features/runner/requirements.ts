@@ -12,8 +12,14 @@ import type { ScenarioResult, ScenarioVerdict } from './run-suite.ts';
 
 export const REQUIREMENT_TAG = /^@(CLISSO-[A-Z]+-\d{2})$/;
 
+const PROFILE_NAME = /^[a-z0-9][a-z0-9.-]*$/;
+
 const catalogueSchema = z.object({
   protocol: z.string(),
+  /** Contract profiles, oldest first, each with a one-line description (docs/contract.md, "About this contract"). */
+  profiles: z
+    .record(z.string().regex(PROFILE_NAME, 'must be a lower-case name like litellm-v4'), z.string().min(1))
+    .refine((profiles) => Object.keys(profiles).length > 0, 'must name at least one profile'),
   sections: z.record(z.string(), z.string().regex(/^#[a-z0-9_-]+$/, 'must be a heading anchor like #post-ssoclistart')),
   requirements: z.array(
     z.object({
@@ -22,6 +28,8 @@ const catalogueSchema = z.object({
       section: z.string().min(1),
       text: z.string().min(1),
       retired: z.boolean().optional(),
+      /** The profiles that judge this requirement; absent = every profile. */
+      profiles: z.array(z.string()).min(1, 'must name at least one profile when given').optional(),
     }),
   ),
 });
@@ -33,6 +41,8 @@ export interface Catalogue {
   protocol: string;
   /** The folder of the catalogue file. */
   dir: string;
+  /** Profile name -> description, oldest first. */
+  profiles: Record<string, string>;
   sections: Record<string, string>;
   requirements: Requirement[];
   byId: Map<string, Requirement>;
@@ -69,9 +79,35 @@ export async function loadCatalogue(file: string): Promise<Catalogue> {
     if (!Object.hasOwn(parsed.data.sections, r.section.replace(REFERENCE_CHOICE, ''))) {
       throw new Error(`${file}: requirement ${r.id} names section "${r.section}", which is not under sections:`);
     }
+    const unknownProfile = r.profiles?.find((p) => !Object.hasOwn(parsed.data.profiles, p));
+    if (unknownProfile !== undefined) {
+      throw new Error(
+        `${file}: requirement ${r.id} names profile "${unknownProfile}", which is not under profiles: (${Object.keys(parsed.data.profiles).join(', ')})`,
+      );
+    }
     byId.set(r.id, r);
   }
   return { ...parsed.data, dir: dirname(file), byId };
+}
+
+/** The catalogue's profiles, oldest first. */
+export function profileNames(catalogue: Pick<Catalogue, 'profiles'>): string[] {
+  return Object.keys(catalogue.profiles);
+}
+
+/** The newest profile: the one a run judges when none is named. */
+export function newestProfile(catalogue: Pick<Catalogue, 'profiles'>): string {
+  return profileNames(catalogue).at(-1) as string;
+}
+
+/** Whether `profile` judges `requirement` (a requirement without `profiles` belongs to every one). */
+export function belongsToProfile(requirement: Requirement, profile: string): boolean {
+  return requirement.profiles === undefined || requirement.profiles.includes(profile);
+}
+
+/** The IDs of the requirements `profile` judges (retired ones excluded). */
+export function profileRequirementIds(catalogue: Catalogue, profile: string): string[] {
+  return catalogue.requirements.filter((r) => !r.retired && belongsToProfile(r, profile)).map((r) => r.id);
 }
 
 export function requirementIdsOf(tags: readonly string[]): string[] {
@@ -83,8 +119,11 @@ export interface Coverage {
   unknown: Array<{ id: string; file: string }>;
 }
 
-/** Reads every .feature file under `dir` for requirement tags (Feature tags count for every scenario). */
-export async function checkCoverage(catalogue: Catalogue, dir: string): Promise<Coverage> {
+/**
+ * Reads every .feature file under `dir` for requirement tags (Feature tags count for every scenario).
+ * Only `profile`'s requirements need a scenario; a tag naming an ID the catalogue lacks is unknown in any profile.
+ */
+export async function checkCoverage(catalogue: Catalogue, dir: string, profile: string): Promise<Coverage> {
   const seen = new Set<string>();
   const unknown: Coverage['unknown'] = [];
   for (const file of await featureFiles(dir)) {
@@ -95,7 +134,7 @@ export async function checkCoverage(catalogue: Catalogue, dir: string): Promise<
       seen.add(id);
     }
   }
-  const uncovered = catalogue.requirements.filter((r) => !r.retired && !seen.has(r.id));
+  const uncovered = catalogue.requirements.filter((r) => !r.retired && belongsToProfile(r, profile) && !seen.has(r.id));
   return { uncovered, unknown };
 }
 
@@ -115,9 +154,10 @@ export interface MatrixRow {
   verdict: ScenarioVerdict | 'not run';
 }
 
-export function buildMatrix(catalogue: Catalogue, scenarios: readonly ScenarioResult[]): MatrixRow[] {
+/** One row per requirement of `profile`, with the scenarios that checked it. */
+export function buildMatrix(catalogue: Catalogue, scenarios: readonly ScenarioResult[], profile: string): MatrixRow[] {
   return catalogue.requirements
-    .filter((r) => !r.retired)
+    .filter((r) => !r.retired && belongsToProfile(r, profile))
     .map((requirement) => {
       const mine = scenarios.filter((s) => requirementIdsOf(s.tags).includes(requirement.id));
       const verdict: MatrixRow['verdict'] =
@@ -147,7 +187,7 @@ export async function writeMatrix(
   dir: string,
   catalogue: Catalogue,
   rows: readonly MatrixRow[],
-  target: { gateway: string; cli: string },
+  target: { gateway: string; cli: string; profile: string },
   /** What part of the suite the rows stand for, when not one whole run (a shard, merged shards). */
   scope?: string,
 ): Promise<void> {
@@ -164,7 +204,8 @@ export async function writeMatrix(
     `# Requirement matrix`,
     '',
     `Gateway: ${target.gateway}  `,
-    `CLI: ${target.cli}`,
+    `CLI: ${target.cli}  `,
+    `Profile: ${target.profile} (${catalogue.profiles[target.profile] ?? 'not in the catalogue'})`,
     ...(scope ? ['', scope] : []),
     '',
     summary,
@@ -191,7 +232,7 @@ export async function writeMatrix(
 td,th{border:1px solid #d0d7de;padding:.4rem;vertical-align:top;text-align:left}th{background:#f6f8fa}
 .v{font-weight:600}</style></head><body>
 <h1>CLI SSO requirement matrix</h1>
-<p>Gateway: <code>${escapeHtml(target.gateway)}</code><br>CLI: <code>${escapeHtml(target.cli)}</code></p>${scope ? `\n<p>${escapeHtml(scope)}</p>` : ''}
+<p>Gateway: <code>${escapeHtml(target.gateway)}</code><br>CLI: <code>${escapeHtml(target.cli)}</code><br>Profile: <code>${escapeHtml(target.profile)}</code> (${escapeHtml(catalogue.profiles[target.profile] ?? 'not in the catalogue')})</p>${scope ? `\n<p>${escapeHtml(scope)}</p>` : ''}
 <p><strong>${escapeHtml(summary)}</strong>. A failed MUST fails the run; a failed SHOULD warns.
 Each section links into <a href="${CONTRACT_COPY}">${CONTRACT_COPY}</a>, the contract the run judged against.</p>
 <table><thead><tr><th>Requirement</th><th>Level</th><th>Section</th><th>Text</th><th>Verdict</th><th>Scenarios</th></tr></thead><tbody>

@@ -8,9 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { exitCodeSentence } from './exit-codes.ts';
 import { readRunOptions, UsageError } from './run-options.ts';
 
+const PROFILES = ['litellm-v3', 'litellm-v4'];
+
 async function problemsOf(raw: Parameters<typeof readRunOptions>[0], shell: Record<string, string> = {}) {
   try {
-    await readRunOptions(raw, shell);
+    await readRunOptions(raw, shell, PROFILES);
   } catch (error) {
     if (error instanceof UsageError) return [...error.problems];
     throw error;
@@ -19,12 +21,20 @@ async function problemsOf(raw: Parameters<typeof readRunOptions>[0], shell: Reco
 }
 
 test('no flags: the embedded default, the reference CLI, the documented defaults', async () => {
-  const options = await readRunOptions({}, {});
+  const options = await readRunOptions({}, {}, PROFILES);
   assert.equal(options.gateway.kind, 'embedded');
+  assert.equal(options.profile, 'litellm-v4', 'the newest profile of the catalogue');
   assert.equal(options.cliCommand, undefined);
   assert.equal(options.stepTimeoutMs, 60_000);
   assert.equal(options.reports, 'reports');
   assert.equal(options.shard, undefined);
+});
+
+test('--profile names one of the catalogue profiles; the oldest is as good as the newest', async () => {
+  assert.equal((await readRunOptions({ profile: 'litellm-v3' }, {}, PROFILES)).profile, 'litellm-v3');
+  assert.deepEqual(await problemsOf({ profile: 'v4' }), [
+    '--profile must be one of litellm-v3, litellm-v4 (the contract profiles of features/requirements.yaml), got "v4"',
+  ]);
 });
 
 test('every mistake of a command line is reported together, each naming its flag', async () => {
@@ -44,6 +54,7 @@ test('every mistake of a command line is reported together, each naming its flag
     expectedFailures: join(dir, 'missing.txt'),
     cliEnv: ['HOME=/tmp', '1BAD', 'UNSET_IN_SHELL'],
     gatewayEnv: ['REDIS_URL=redis://x'],
+    profile: 'litellm-v5',
   });
   const expected = [
     /--gateway-cmd and --gateway-url cannot be used together/,
@@ -60,6 +71,7 @@ test('every mistake of a command line is reported together, each naming its flag
     /--step-timeout must be a positive number of seconds, got "-1"/,
     /--parallel must be a whole number from 1, got "0"/,
     /--max-gateways must be a whole number from 1, got "many"/,
+    /--profile must be one of litellm-v3, litellm-v4 \(the contract profiles of features\/requirements\.yaml\), got "litellm-v5"/,
   ];
   for (const pattern of expected)
     assert.ok(
@@ -76,7 +88,7 @@ test('a running gateway: its declared environment says where the IdP listens', a
     config,
     'env:\n  GENERIC_AUTHORIZATION_ENDPOINT: http://localhost:8765/authorize\n  LITELLM_MASTER_KEY: sk-x\n  PORT: 4000\n',
   );
-  const options = await readRunOptions({ gatewayUrl: 'http://127.0.0.1:4000', gatewayConfig: config }, {});
+  const options = await readRunOptions({ gatewayUrl: 'http://127.0.0.1:4000', gatewayConfig: config }, {}, PROFILES);
   assert.deepEqual(options.gateway, {
     kind: 'url',
     url: 'http://127.0.0.1:4000',
@@ -93,7 +105,7 @@ test('a running gateway: its declared environment says where the IdP listens', a
 });
 
 test('NAME alone passes on the shell value; a value may hold "="', async () => {
-  const options = await readRunOptions({ cliEnv: ['TOKEN_HINT', 'OPTS=a=b'] }, { TOKEN_HINT: 'x' });
+  const options = await readRunOptions({ cliEnv: ['TOKEN_HINT', 'OPTS=a=b'] }, { TOKEN_HINT: 'x' }, PROFILES);
   assert.deepEqual(options.cliEnv, { TOKEN_HINT: 'x', OPTS: 'a=b' });
 });
 

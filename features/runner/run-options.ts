@@ -39,6 +39,7 @@ export interface RawRunFlags {
   shardDurations?: string;
   verbose?: boolean;
   timings?: boolean;
+  profile?: string;
 }
 
 /** The gateway the user named, before the run builds anything. */
@@ -49,6 +50,8 @@ export type NamedGateway =
 
 export interface RunOptions {
   gateway: NamedGateway;
+  /** The contract profile judged (--profile): one of the catalogue's, by default its newest. */
+  profile: string;
   gatewayStartTimeoutMs: number;
   /** The CLI under test; undefined = the reference CLI. */
   cliCommand: string | undefined;
@@ -94,12 +97,22 @@ export class UsageError extends Error {
   }
 }
 
-/** Checks the whole command line; throws one UsageError listing every problem found. */
+/**
+ * Checks the whole command line; throws one UsageError listing every problem found.
+ * `profiles`: the requirement catalogue's profiles, oldest first (features/requirements.yaml).
+ */
 export async function readRunOptions(
   raw: RawRunFlags,
   shell: Readonly<Record<string, string | undefined>>,
+  profiles: readonly string[],
 ): Promise<RunOptions> {
   const problems: string[] = [];
+  const newest = profiles.at(-1) ?? '';
+  if (raw.profile !== undefined && !profiles.includes(raw.profile)) {
+    problems.push(
+      `--profile must be one of ${profiles.join(', ')} (the contract profiles of features/requirements.yaml), got "${raw.profile}"`,
+    );
+  }
   const seconds = (flag: string, text: string | undefined, fallback: number): number => {
     if (text === undefined) return fallback * 1000;
     const value = Number(text);
@@ -176,6 +189,7 @@ export async function readRunOptions(
 
   const options: RunOptions = {
     gateway,
+    profile: raw.profile ?? newest,
     gatewayStartTimeoutMs: seconds(
       '--gateway-start-timeout',
       raw.gatewayStartTimeout,

@@ -43,7 +43,8 @@ const scenarioSchema = z
 
 export const runRecordSchema = z.object({
   format: z.literal(FORMAT),
-  target: z.object({ gateway: z.string(), cli: z.string() }),
+  /** `profile`: the contract profile the run judged (absent in records written before profiles). */
+  target: z.object({ gateway: z.string(), cli: z.string(), profile: z.string().optional() }),
   shard: shardRecordSchema.nullable(),
   expectedFailures: z.array(z.string()).nullable(),
   /** Cucumber's own verdict: false with no failed scenario means a hook or the run itself broke. */

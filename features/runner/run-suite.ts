@@ -125,7 +125,7 @@ export async function runFeatures(
         `json:${join(options.reportsDir, 'cucumber.json')}`,
         `message:${join(options.reportsDir, 'messages.ndjson')}`,
       ],
-      formatOptions: { junit: { suiteName: 'cli-sso-conformance' } },
+      formatOptions: { junit: { suiteName: `cli-sso-conformance (${options.parameters.profile})` } },
       // World parameters travel as JSON (Cucumber may hand them to worker processes).
       worldParameters: JSON.parse(JSON.stringify(parameters)),
       strict: true,
@@ -141,12 +141,14 @@ export async function runFeatures(
     },
   });
   const catalogue = await loadCatalogue(join(options.rootDir, 'features', 'requirements.yaml'));
-  const coverage = await checkCoverage(catalogue, join(options.rootDir, 'features'));
+  const profile = options.parameters.profile;
+  const coverage = await checkCoverage(catalogue, join(options.rootDir, 'features'), profile);
   for (const line of coverageLines(coverage)) options.print(line);
   timings.add('Cucumber configured, requirement catalogue read', performance.now() - configuring);
   const collector = new ResultCollector(options.print);
   options.print(`gateway: ${options.parameters.gateway.label}`);
   options.print(`cli:     ${options.parameters.cli.label}`);
+  options.print(`profile: ${profile}, ${catalogue.profiles[profile] ?? 'not in the catalogue'}`);
   const cucumberBegan = performance.now();
   const { success } = await withoutTypeScriptLoader(() =>
     runCucumber(runConfiguration, options.cucumberOutput ? { stdout: options.cucumberOutput } : undefined, (envelope) =>
@@ -161,7 +163,7 @@ export async function runFeatures(
   const recording = performance.now();
   const wallMs = Math.round(Date.now() - startedAt);
   const scenarios = collector.results();
-  const target = { gateway: options.parameters.gateway.label, cli: options.parameters.cli.label };
+  const target = { gateway: options.parameters.gateway.label, cli: options.parameters.cli.label, profile };
   // The plugin writes the shard's record while Cucumber filters; without it the run stopped
   // before planning (a parse error, say), and the shard ran nothing.
   const shardRecord: ShardRecord | undefined = shard
@@ -177,7 +179,7 @@ export async function runFeatures(
   await writeMatrix(
     options.reportsDir,
     catalogue,
-    buildMatrix(catalogue, scenarios),
+    buildMatrix(catalogue, scenarios, profile),
     target,
     shardRecord
       ? `shard ${shardRecord.index}/${shardRecord.count}: ${shardRecord.scenarios.length} of ${shardRecord.planned} scenarios; requirements whose scenarios ran on another shard are "not run" here (merge-reports joins the shards)`

@@ -73,6 +73,9 @@ async function openHarness(parameters: HarnessParameters): Promise<Harness> {
     GENERIC_USERINFO_ENDPOINT: `${idpUrl}/userinfo`,
     GENERIC_USER_EXTRA_ATTRIBUTES: 'employment_type,org_info.department',
     CLI_SSO_CLAIM_MAP: 'employment_type->acme_employment_type,org_info.department->department',
+    // The reference gateway follows the profile the run judges; another gateway ignores it (its
+    // user names the profile it speaks with --profile).
+    CLI_SSO_CONTRACT_PROFILE: parameters.profile,
     // The reference gateway's admission control is a reference choice measured by `npm run load`,
     // not a rule of the contract: scenarios start up to 30 logins from one address and leave them
     // unfinished (CLISSO-START-09 expects the 31st to meet the per-IP limit's 429), and a worker's

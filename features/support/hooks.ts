@@ -12,6 +12,7 @@ import type { Pickle } from '@cucumber/messages';
 import { redactText } from '../../protocol/redact.ts';
 import { timings, WORKER_START_UP } from '../drivers/timings.ts';
 import { closeHarness } from './harness.ts';
+import { outsideProfileReason, SKIP_REASON_PREFIX } from './skip-reason.ts';
 import type { ConformanceWorld } from './world.ts';
 
 // When this process has loaded Cucumber and the support code (the coordinating process loads it
@@ -29,7 +30,19 @@ setDefaultTimeout(60_000);
 setParallelCanAssign((pickle, inProgress) => inProgress.every((other) => other.uri !== pickle.uri));
 
 Before(async function (this: ConformanceWorld, { pickle }) {
+  // A scenario none of whose requirements the profile judges is skipped before it starts anything.
+  const { profile, profileRequirements } = this.parameters;
+  const outside = outsideProfileReason(
+    pickle.tags.map((t) => t.name),
+    profile,
+    profileRequirements,
+  );
+  if (outside !== undefined) {
+    this.attach(`${SKIP_REASON_PREFIX}${outside}`, 'text/plain');
+    return 'skipped';
+  }
   await timings.time('scenario set-up (HOME, IdP journal mark)', () => this.prepare(pickle));
+  return undefined;
 });
 
 After(async function (this: ConformanceWorld, { pickle, result }) {

@@ -8,6 +8,10 @@ import type { PostgresTools } from '../drivers/postgres-server.ts';
 
 export interface HarnessParameters {
   gateway: GatewayTarget;
+  /** The contract profile the run judges (--profile); the reference gateway is started with it. */
+  profile: string;
+  /** The IDs of the requirements that profile judges: a scenario with none of them is skipped. */
+  profileRequirements: string[];
   cli: CliTarget;
   chromiumPath: string;
   /** WebSocket endpoint of the run's one browser (set by runSuite), which every worker connects to. */

@@ -15,3 +15,21 @@ export class ConfigurationNotOffered extends Error {
     this.name = 'ConfigurationNotOffered';
   }
 }
+
+const REQUIREMENT_TAG = /^@(CLISSO-[A-Z]+-\d{2})$/;
+
+/**
+ * Why a scenario is outside the contract profile the run judges, or undefined when it is inside: a
+ * scenario runs when one of its requirement tags (`@CLISSO-...`, the feature's included) is a
+ * requirement of the profile. A scenario with no requirement tag judges nothing a profile could
+ * leave out, and runs.
+ */
+export function outsideProfileReason(
+  tags: readonly string[],
+  profile: string,
+  profileRequirements: readonly string[],
+): string | undefined {
+  const ids = tags.flatMap((tag) => REQUIREMENT_TAG.exec(tag)?.slice(1, 2) ?? []);
+  if (ids.length === 0 || ids.some((id) => profileRequirements.includes(id))) return undefined;
+  return `is judged by the contract profile ${profile} (--profile), which has none of this scenario's requirements (${ids.join(', ')})`;
+}

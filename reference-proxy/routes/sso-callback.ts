@@ -11,6 +11,7 @@
 import type { Request, RequestHandler } from 'express';
 import { CLI_SSO_PATHS, CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
+import type { ContractProfile } from '../../protocol/profiles.ts';
 import { detailError } from '../http-errors.ts';
 import { type IdpLogin, SignInError, type SignInFailure, signInAtIdp } from '../idp-sign-in.ts';
 import { completeCliLoginPage, PAGE_SECURITY_HEADERS } from '../pages.ts';
@@ -80,8 +81,13 @@ export function ssoCallback(ctx: ProxyContext): RequestHandler {
 /**
  * How each refused sign-in is answered, with `{"detail": <its message>}`. The contract asks for an
  * error page or a 4xx at the callback and judges no exact status (CLISSO-CALLBACK-02,
- * CLISSO-IDENTITY-06); an IdP that cannot be reached is a bad gateway.
+ * CLISSO-IDENTITY-06); an IdP that cannot be reached is a bad gateway. An IdP `error=` is 400 under
+ * litellm-v3 and 401 under litellm-v4, as each LiteLLM answers it (docs/contract.md section 10.4).
  */
+function signInStatus(failure: SignInFailure, profile: ContractProfile): number {
+  return failure === 'idp_refused' && profile === 'litellm-v4' ? 401 : SIGN_IN_STATUS[failure];
+}
+
 const SIGN_IN_STATUS: Readonly<Record<SignInFailure, number>> = {
   idp_refused: 400,
   // mutation-equivalent: the contract asks for an error page or any 4xx here (CLISSO-CALLBACK-02); 401 instead of 400 is as conformant
@@ -105,6 +111,7 @@ async function signIn(
 ): Promise<IdpLogin> {
   const callback = {
     error: queryString(req, 'error'),
+    errorDescription: queryString(req, 'error_description'),
     code: queryString(req, 'code'),
     redirectUri: `${publicBaseUrl(req, ctx.config)}${CLI_SSO_PATHS.callback}`,
     pkceVerifier,
@@ -112,7 +119,7 @@ async function signIn(
   try {
     return await signInAtIdp(ctx, callback, logFields);
   } catch (error) {
-    if (error instanceof SignInError) throw detailError(SIGN_IN_STATUS[error.failure], error.message);
+    if (error instanceof SignInError) throw detailError(signInStatus(error.failure, ctx.config.profile), error.message);
     throw error;
   }
 }

@@ -46,8 +46,8 @@ export const SOURCE_FAULTS: readonly SourceFault[] = [
     edits: [
       {
         file: 'protocol/claim-map.ts',
-        find: 'const word = BLOCKED_KEY_WORDS.find((w) => lower.includes(w));',
-        replace: 'const word = BLOCKED_KEY_WORDS.find((w) => lower === w);',
+        find: 'const word = blockedKeyWords(rules).find((w) => lower.includes(w));',
+        replace: 'const word = blockedKeyWords(rules).find((w) => lower === w);',
         fires: 'statement',
       },
     ],
@@ -164,15 +164,15 @@ export const SOURCE_FAULTS: readonly SourceFault[] = [
   },
   {
     name: 'numbers-loosely',
-    rule: 'strings that look like numbers are stored as numbers ("42" -> 42); "12abc" or "1.2.3" stay strings',
+    rule: 'litellm-v3 stores strings that look like numbers as numbers ("42" -> 42) and "12abc" or "1.2.3" as strings; litellm-v4 stores every string as a string',
     section: '5.1',
-    mechanism: 'a string that starts with a number is stored as that number (parseFloat)',
+    mechanism: 'a string that starts with a number is stored as that number (parseFloat), whatever the profile',
     edits: [
       {
         file: 'protocol/claim-map.ts',
-        find: "node[leaf] = typeof value === 'string' && NUMERIC_STRING.test(value) ? Number(value) : value;",
+        find: "rules.numericStringsAsNumbers && typeof value === 'string' && NUMERIC_STRING.test(value) ? Number(value) : value;",
         replace:
-          "node[leaf] = typeof value === 'string' && !Number.isNaN(Number.parseFloat(value)) ? Number.parseFloat(value) : value;",
+          "typeof value === 'string' && !Number.isNaN(Number.parseFloat(value)) ? Number.parseFloat(value) : value;",
         fires: 'statement',
       },
     ],
