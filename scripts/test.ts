@@ -152,17 +152,25 @@ async function pythonTests(): Promise<void> {
 }
 
 /**
- * The conformance suite against three pairs of targets: our own (the embedded default), and the two
- * Python targets in targets/python/ that behave like LiteLLM (an opaque key, no expires_in, no long
- * poll; a CLI that exits 0 on failure, sleeps between polls and keeps its key outside token.json).
- * Every MUST must pass for each; the SHOULDs a Python target skips on purpose only warn.
+ * The conformance suite against four pairs of targets: our own (the embedded default) under each
+ * contract profile, and the two Python targets in targets/python/ that behave like LiteLLM of the
+ * documented contract, v3 (an opaque key, no expires_in, no long poll; a CLI that exits 0 on
+ * failure, sleeps between polls and keeps its key outside token.json). Every MUST must pass for
+ * each; the SHOULDs a Python target skips on purpose only warn.
  */
 const CONFORMANCE_RUNS: Array<{ name: string; args: string[] }> = [
   // The breakdown of where the run's time went goes into the log (docs/speed.md reads it).
   { name: 'embedded default', args: ['--timings'] },
+  // The harness starts the reference gateway with the run's profile (CLI_SSO_CONTRACT_PROFILE).
+  {
+    name: 'embedded default, profile litellm-v3',
+    args: ['--profile', 'litellm-v3', '--reports', 'reports/profile-litellm-v3'],
+  },
   {
     name: 'Python gateway (targets/python/gateway.py), reference CLI',
     args: [
+      '--profile',
+      'litellm-v3',
       '--gateway-cmd',
       `python3 ${join(ROOT, 'targets/python/gateway.py')} --port {port} --config {config}`,
       '--reports',
