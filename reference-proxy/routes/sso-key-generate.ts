@@ -59,6 +59,8 @@ function returnToOf(req: Request): string | null {
   const value = queryParam(req, 'return_to');
   if (value === undefined) return null;
   if (typeof value !== 'string' || !isSafeReturnTo(value)) {
+    // mutation-equivalent: CLISSO-NATIVE-17 lets a gateway refuse such a return_to with any 4xx, and the
+    // message only words it
     throw detailError(
       400,
       `Invalid return_to: it must be one path on this gateway starting with a single "/" (at most ${RETURN_TO_MAX_LENGTH} characters)`,

@@ -79,6 +79,13 @@ function isolatedRun(suite: SuiteInvocation, reportsDir: string, paths: readonly
   });
 }
 
+/**
+ * A mutant the source declares equivalent is still tried, on its likeliest killers only: a kill
+ * shows the mark too wide, and trying every scenario that reaches code run by every login (the
+ * admission gate at the start) would cost minutes for each mutant the mark already answers.
+ */
+const EQUIVALENT_TRIES = 3;
+
 /** Cucumber's message for a step that ran out of time. */
 const STEP_TIMED_OUT = /function timed out/;
 
@@ -123,6 +130,8 @@ interface Pending {
   id: number;
   file: string;
   hint: string | undefined;
+  /** How many scenarios it may try: all for most, a few for one the source declares equivalent. */
+  budget: number;
   /** Scenarios still to try, in order. */
   remaining: string[];
   covering: number;
@@ -194,7 +203,7 @@ export async function judgeMutants(options: {
   suite: SuiteInvocation;
   coverage: Coverage;
   /** Mutants to judge; a scenario label listed in `firstTry` is tried first (the last run's killer). */
-  mutants: ReadonlyArray<{ id: number; file: string }>;
+  mutants: ReadonlyArray<{ id: number; file: string; equivalent?: string | undefined }>;
   /** No round starts after this time (ms since the epoch); mutants still open are `undecided`. */
   deadline: number;
   firstTry: ReadonlyMap<number, string>;
@@ -207,13 +216,14 @@ export async function judgeMutants(options: {
   const { suite, coverage, catalogue } = options;
   const judgements = new Map<number, Judgement>();
   const pending: Pending[] = [];
-  for (const { id, file } of options.mutants) {
+  for (const { id, file, equivalent } of options.mutants) {
     const remaining = [...(coverage.reached.get(id) ?? [])].filter((label) => coverage.judges.has(label));
     if (remaining.length === 0) {
       judgements.set(id, { status: 'no-coverage', passedScenarios: 0, coveringScenarios: 0 });
     } else {
       const hint = options.firstTry.get(id);
-      pending.push({ id, file, hint, remaining, covering: remaining.length, passed: 0, unreported: new Map() });
+      const budget = equivalent ? EQUIVALENT_TRIES : Number.POSITIVE_INFINITY;
+      pending.push({ id, file, hint, budget, remaining, covering: remaining.length, passed: 0, unreported: new Map() });
     }
   }
   const affinities = new Map<string, number>();
@@ -333,6 +343,8 @@ export async function judgeMutants(options: {
       }
     }
     for (const mutant of pending) {
+      // A mutant declared equivalent that its likeliest killers did not kill is taken at its word.
+      if (mutant.covering - mutant.remaining.length >= mutant.budget) mutant.remaining = [];
       if (judgements.has(mutant.id) || mutant.remaining.length > 0) continue;
       judgements.set(mutant.id, {
         status: mutant.warnedBy ? 'warned' : 'survived',
