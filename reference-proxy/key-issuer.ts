@@ -180,7 +180,7 @@ export class KeyIssuer {
         teamId: team_id,
         userRole: user_role,
         models: Object.freeze(models),
-        sessionId: sid === undefined ? undefined : sessionIdOf(sid),
+        ...(sid === undefined ? {} : { sessionId: sessionIdOf(sid) }),
       });
       this.verified.remember(token, {
         claims,
