@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
-import { systemClock } from '../common/clock.ts';
+import { ManualClock, systemClock } from '../common/clock.ts';
 import { CLI_SESSION_PATHS } from '../protocol/cli-sessions.ts';
 import { parsePollAnswer } from '../protocol/cli-sso.ts';
 import { sessionIdOf } from './cli-sessions.ts';
@@ -110,6 +110,26 @@ describe('recording and listing', () => {
       next.sessions.map((s) => s.session_id),
       [sessionIdOfKey(first)],
     );
+  });
+
+  test('a session is listed until its key expires, and not from then on', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 5, 1));
+    const timed = await startProxyForTest(proxyEnv(idp.endpoints, { CLI_JWT_EXPIRATION_HOURS: '1' }), clock);
+    try {
+      const start = await loginUntilVerified(timed.url);
+      assert.equal(parsePollAnswer((await poll(timed.url, start)).body).status, 'ready');
+      const count = async () => {
+        const answer = await getJson(`${timed.url}${CLI_SESSION_PATHS.list}`, bearer(TEST_MASTER_KEY));
+        return (answer.body as { total_count: number }).total_count;
+      };
+      assert.equal(await count(), 1);
+      clock.advanceSeconds(3599);
+      assert.equal(await count(), 1, 'one second before the key expires');
+      clock.advanceSeconds(1);
+      assert.equal(await count(), 0, 'the second the key expires');
+    } finally {
+      await timed.close();
+    }
   });
 
   test('bad page or page_size: 400 naming the parameter', async () => {
