@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { browserLoginUrl } from '../../protocol/cli-sso.ts';
+import { settingOf } from '../drivers/gateway.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -42,6 +43,12 @@ export function offeredCompleteUri(world: ConformanceWorld): string {
       `does not offer ${PREFILL_FIELD} in its start answer with ${PREFILL_SETTING} (general_settings.allow_cli_sso_verification_uri_complete) on`,
     );
   return uri;
+}
+
+/** A running gateway declared with the setting on does not show the default: the scenario is skipped. */
+export async function expectDefaultSetting(world: ConformanceWorld): Promise<void> {
+  if (settingOf(await world.gateway(), PREFILL_SETTING)?.toLowerCase() === 'true')
+    throw new ConfigurationNotOffered(`is declared with ${PREFILL_SETTING}=true: its default cannot be judged`);
 }
 
 /** The session's browser URL with `user_code` set to `code`. */
