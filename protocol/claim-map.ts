@@ -24,6 +24,7 @@ export const CLAIM_RULES: Readonly<Record<ContractProfile, ClaimRules>> = {
   'litellm-v4': { blockToken: false, numericStringsAsNumbers: false },
 };
 
+/** One `source->destination` entry of the claim map: an IdP claim path and the metadata key it fills. */
 export interface ClaimMapping {
   /** Name of a claim captured by GENERIC_USER_EXTRA_ATTRIBUTES, e.g. `org_info.department`. */
   source: string;

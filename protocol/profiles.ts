@@ -8,6 +8,7 @@
 /** Oldest first: `litellm-v3` is the documented `litellm-proxy login`, `litellm-v4` current LiteLLM (`lite`). */
 export const CONTRACT_PROFILES = ['litellm-v3', 'litellm-v4'] as const;
 
+/** A contract profile's name: which generation of LiteLLM's rules a run judges, or a gateway follows. */
 export type ContractProfile = (typeof CONTRACT_PROFILES)[number];
 
 /** The newest profile, the one used when none is named. */

@@ -2,7 +2,9 @@
  * Who is calling an API route (docs/contract.md sections 2 and 6): the master key, or a CLI key
  * that verifies (only when EXPERIMENTAL_UI_LOGIN is on, as LiteLLM). Failures use LiteLLM's
  * `{"error": {...}}` body: an expired key is 400 `expired_key`; missing, unknown, tampered,
- * `alg: none` or another signer's key is 401.
+ * `alg: none` or another signer's key is 401, and so is a key whose CLI session was revoked
+ * (CLISSO-REGISTRY-05: cli-sessions.ts remembers a session's state for a few seconds, so the check
+ * costs a Map lookup on most calls).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
@@ -57,9 +59,21 @@ export function authenticateApiCall(ctx: ProxyContext, req: Request): ApiCaller 
   throw apiError(401, 'auth_error', 'Authentication Error - Invalid proxy server token passed.', 'key');
 }
 
-/** The CLI key's caller, or the answer to an expired (400) or invalid (401) key. */
-function cliKeyCaller(ctx: ProxyContext, check: KeyCheck): ApiCaller {
-  if (check.ok) return { kind: 'cli_key', claims: check.claims };
+/** The CLI key's caller, or the answer to an expired (400), invalid or revoked (401) key. */
+function cliKeyCaller(ctx: ProxyContext, check: KeyCheck): ApiCaller | Promise<ApiCaller> {
+  if (check.ok) {
+    const caller: ApiCaller = { kind: 'cli_key', claims: check.claims };
+    const sessionId = check.claims.sessionId;
+    // A key without a session (PKCE-native, or issued before the registry) is not in the registry.
+    if (sessionId === undefined) return caller;
+    const revoked = ctx.sessions.isRevoked(sessionId);
+    if (revoked === false) return caller;
+    if (revoked === true) throw revokedKey();
+    return revoked.then((isRevoked) => {
+      if (isRevoked) throw revokedKey();
+      return caller;
+    });
+  }
   if (check.reason === 'expired') {
     const now = new Date(ctx.clock.nowMs()).toISOString();
     throw apiError(
@@ -70,4 +84,8 @@ function cliKeyCaller(ctx: ProxyContext, check: KeyCheck): ApiCaller {
     );
   }
   throw apiError(401, 'auth_error', 'Authentication Error - Invalid proxy server token passed.', 'key');
+}
+
+function revokedKey() {
+  return apiError(401, 'auth_error', 'Authentication Error - This CLI session was revoked. Log in again.', 'key');
 }

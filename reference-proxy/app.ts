@@ -5,6 +5,7 @@
  */
 import express, { type RequestHandler } from 'express';
 import { nowSeconds } from '../common/clock.ts';
+import { CLI_SESSION_PATHS } from '../protocol/cli-sessions.ts';
 import { CLI_SSO_PATHS } from '../protocol/cli-sso.ts';
 import { admitStarts } from './admission.ts';
 import { answerErrors, detailError } from './http-errors.ts';
@@ -12,6 +13,7 @@ import { mountNativeLogin } from './native-login/index.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { cliComplete } from './routes/cli-complete.ts';
 import { cliPoll } from './routes/cli-poll.ts';
+import { listCliSessions, revokeCliSession } from './routes/cli-sessions.ts';
 import { cliStart } from './routes/cli-start.ts';
 import { listModels } from './routes/models.ts';
 import { ssoCallback } from './routes/sso-callback.ts';
@@ -23,6 +25,8 @@ import { userInfo } from './routes/user-info.ts';
 // and percent-encode, so the patterns are spelled out here).
 const COMPLETE_ROUTE = '/sso/cli/complete/:loginId';
 const POLL_ROUTE = '/sso/cli/poll/:loginId';
+/** CLI_SESSION_PATHS.revoke as a route pattern. */
+const SESSION_REVOKE_ROUTE = '/cli/session/:sessionId/revoke';
 
 /** Form posts are small: a code and a token. Anything larger is refused with 413. */
 const FORM_BODY_LIMIT = '16kb';
@@ -45,6 +49,13 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   const startedAtSeconds = nowSeconds(ctx.clock);
   app.get([CLI_SSO_PATHS.models, CLI_SSO_PATHS.v1Models], listModels(ctx, startedAtSeconds));
   app.get(CLI_SSO_PATHS.userInfo, userInfo(ctx));
+  // The CLI session registry (docs/contract.md section 10.7), a litellm-v4 gateway's only: under
+  // litellm-v3 its routes are a 404, as a gateway without it answers.
+  const v4 = ctx.config.profile === 'litellm-v4';
+  if (v4) {
+    app.get(CLI_SESSION_PATHS.list, listCliSessions(ctx));
+    app.post(SESSION_REVOKE_ROUTE, revokeCliSession(ctx));
+  }
 
   app.post(CLI_SSO_PATHS.start, admitStarts(ctx.admission), cliStart(ctx));
   app.get(CLI_SSO_PATHS.browserEntry, ssoKeyGenerate(ctx));
@@ -60,10 +71,10 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   app.get('/ui', (_req, res) => res.redirect(301, UI_HOME_PATH));
   // The PKCE-native login (docs/contract.md section 10.6), with its own 405s: a litellm-v4 gateway's
   // only; under litellm-v3 the discovery document is a 404, as a gateway without it answers.
-  if (ctx.config.profile === 'litellm-v4') mountNativeLogin(app, ctx);
+  if (v4) mountNativeLogin(app, ctx);
 
   // A known path with another method is 405 with Allow (RFC 9110 section 15.5.6), as FastAPI answers.
-  const postOnly = [CLI_SSO_PATHS.start, COMPLETE_ROUTE];
+  const postOnly = [CLI_SSO_PATHS.start, COMPLETE_ROUTE, ...(v4 ? [SESSION_REVOKE_ROUTE] : [])];
   const getOnly = [
     CLI_SSO_PATHS.browserEntry,
     CLI_SSO_PATHS.callback,
@@ -71,6 +82,7 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
     CLI_SSO_PATHS.models,
     CLI_SSO_PATHS.v1Models,
     CLI_SSO_PATHS.userInfo,
+    ...(v4 ? [CLI_SESSION_PATHS.list] : []),
     UI_HOME_PATH,
     '/health/liveliness',
     '/health/readiness',

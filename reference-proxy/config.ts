@@ -104,6 +104,12 @@ export interface ProxyConfig {
   claimMapWarnings: string[];
   /** When a start is refused because this replica is saturated (admission.ts). */
   admission: AdmissionSettings;
+  /**
+   * `verification_uri_complete` in the start answer and a pre-filled code page (docs/contract.md
+   * section 10.8): ALLOW_CLI_SSO_VERIFICATION_URI_COMPLETE, else the config file's
+   * `general_settings.allow_cli_sso_verification_uri_complete`, else off.
+   */
+  verificationUriComplete: boolean;
 }
 
 /** Command-line flags, which win over their variables. */
@@ -228,6 +234,12 @@ export const PROXY_SETTINGS = {
     variable: 'GENERIC_SCOPE',
     default: 'openid email profile',
     meaning: 'scopes asked of the IdP (space or comma separated)',
+  }),
+  verificationUriComplete: booleanSetting({
+    variable: 'ALLOW_CLI_SSO_VERIFICATION_URI_COMPLETE',
+    default: false,
+    meaning:
+      "`true`: the start answer carries `verification_uri_complete` and the code page comes pre-filled (the person still confirms); unset: the config file's `general_settings.allow_cli_sso_verification_uri_complete`",
   }),
   usePkce: booleanSetting({
     variable: 'GENERIC_CLIENT_USE_PKCE',
@@ -392,6 +404,13 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
   const modelsFile = s.configFile ? readModelsFile(reader, resolve(cwd, s.configFile)) : { models: [], teams: [] };
 
   reader.finish();
+  // The variable, when it is set, wins over the config file (as flags win over variables); a
+  // litellm-v3 gateway has no such answer (docs/contract.md section 10.8).
+  const verificationUriComplete =
+    s.profile === 'litellm-v4' &&
+    (env['ALLOW_CLI_SSO_VERIFICATION_URI_COMPLETE'] !== undefined
+      ? s.verificationUriComplete
+      : (modelsFile.allowVerificationUriComplete ?? false));
   return {
     host: s.host,
     port: s.port,
@@ -422,6 +441,7 @@ export function loadProxyConfig(env: Env, flags: ProxyFlags = {}, cwd = '.'): Pr
       maxStartQueueMs: s.maxStartQueueMs,
       retryAfterSeconds: s.overloadRetryAfterSeconds,
     },
+    verificationUriComplete,
   };
 }
 

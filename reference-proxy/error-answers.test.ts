@@ -16,6 +16,7 @@ import { CLI_SSO_PATHS, joinUrl, POLL_SECRET_HEADER } from '../protocol/cli-sso.
 import { Admission } from './admission.ts';
 import { MasterKey } from './api-auth.ts';
 import { createProxyApp } from './app.ts';
+import { SessionRevocations } from './cli-sessions.ts';
 import { loadProxyConfig } from './config.ts';
 import { type Flow, type LoginSession, MemoryFlowStore } from './flow-store.ts';
 import { KeyIssuer } from './key-issuer.ts';
@@ -58,6 +59,7 @@ async function gatewayWithBug(): Promise<GatewayWithBug> {
   const logLines: string[] = [];
   const clock = systemClock;
   const flows = new StoreWithABug(clock);
+  const users = new SqliteUserStore(':memory:');
   const app = createProxyApp({
     config,
     masterKey: new MasterKey(config.masterKey),
@@ -69,7 +71,8 @@ async function gatewayWithBug(): Promise<GatewayWithBug> {
       clock,
     }),
     flows,
-    users: new SqliteUserStore(':memory:'),
+    users,
+    sessions: new SessionRevocations(users),
     startLimit: new MemoryStartRateLimit(clock),
     keys: new KeyIssuer(config.signingSecret, config.cliKeyLifetimeSeconds, clock, config.keyLeewaySeconds),
     uiSessions: new UiSessions(config.signingSecret, config.uiSessionSeconds, clock),

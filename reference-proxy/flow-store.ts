@@ -40,6 +40,8 @@ export interface KeyClaim {
   issuedAt: number;
   teamId: string | null;
   leaseUntilMs: number;
+  /** The key's `sid` (cli-sessions.ts), so that a key handed out again carries the same session. */
+  sessionToken?: string | undefined;
 }
 
 export interface Flow {

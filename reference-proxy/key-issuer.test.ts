@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { ManualClock } from '../common/clock.ts';
+import { sessionIdOf } from './cli-sessions.ts';
 import { CLI_KEY_ISSUER, deriveSigningKey, KeyIssuer } from './key-issuer.ts';
 
 const CLAIMS = { userId: 'dana', teamId: 'team-a', userRole: 'internal_user', models: ['gpt-4o'] };
@@ -186,4 +187,19 @@ test('a remembered key answers the same claims as the first verification, and th
     (second.claims.models as string[]).push('gpt-5');
   }, TypeError);
   assert.deepEqual((await issuer.verify(key)).ok && (await issuer.verify(key)), first);
+});
+
+test('a session token becomes the sid claim, and a verified key names its session by the token hash', async () => {
+  const issuer = new KeyIssuer('secret', 3600, new ManualClock(Date.UTC(2026, 0, 1)));
+  const issued = await issuer.issue(CLAIMS, {
+    jti: 'j-1',
+    issuedAt: Date.UTC(2026, 0, 1) / 1000,
+    sessionToken: 'cli-session-x',
+  });
+  const payload = JSON.parse(Buffer.from(issued.key.split('.')[1] ?? '', 'base64url').toString());
+  assert.equal(payload.sid, 'cli-session-x');
+  const check = await issuer.verify(issued.key);
+  assert.ok(check.ok);
+  assert.equal(check.claims.sessionId, sessionIdOf('cli-session-x'));
+  assert.notEqual(check.claims.sessionId, 'cli-session-x', 'the id is not the token');
 });

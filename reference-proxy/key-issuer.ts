@@ -1,7 +1,9 @@
 /**
  * CLI keys (docs/contract.md section 6, reference choice): a JWT signed with jose, HS256, with a
  * key derived from LITELLM_SALT_KEY or else LITELLM_MASTER_KEY. Claims `iss`, `sub` (user id),
- * `iat`, `exp` = `iat` + lifetime, `jti`, `team_id`, `user_role`, `models`. Verification checks the
+ * `iat`, `exp` = `iat` + lifetime, `jti`, `team_id`, `user_role`, `models`, and for a classic login
+ * `sid`, the session token the CLI session registry knows by its hash (cli-sessions.ts,
+ * CLISSO-REGISTRY-01). Verification checks the
  * signature, `alg`, `iss` and `exp` against the injected clock, read afresh for every key.
  *
  * The key is imported into WebCrypto once, not on every call, and keys that verified are remembered
@@ -12,6 +14,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { type Clock, nowSeconds } from '../common/clock.ts';
+import { sessionIdOf } from './cli-sessions.ts';
 import { VerifiedKeys } from './verified-keys.ts';
 
 /** The `iss` of the CLI keys the reference gateway issues (HS256 JWTs). */
@@ -22,6 +25,11 @@ export interface CliKeyClaims {
   teamId: string | null;
   userRole: string;
   models: readonly string[];
+  /**
+   * The registry's id of the key's session (the SHA-256 of its `sid`), when the key has one: a key
+   * from a PKCE-native login, or one issued before the registry existed, has none.
+   */
+  sessionId?: string | undefined;
 }
 
 export interface IssuedKey {
@@ -40,6 +48,7 @@ const claimsSchema = z.object({
   user_role: z.string(),
   models: z.array(z.string()),
   exp: z.number(),
+  sid: z.string().min(1).optional(),
 });
 
 /**
@@ -106,12 +115,21 @@ export class KeyIssuer {
   /**
    * A new key, or, with `identity` (the `jti` and `iat` of a key issued before), that very key
    * again: HS256 signs the same claims into the same string, so a poll whose answer was lost can be
-   * answered with the key its login was given.
+   * answered with the key its login was given. `sessionToken` becomes the `sid` claim.
    */
-  async issue(claims: CliKeyClaims, identity?: { jti: string; issuedAt: number }): Promise<IssuedKey> {
+  async issue(
+    claims: CliKeyClaims,
+    identity?: { jti: string; issuedAt: number; sessionToken?: string | undefined },
+  ): Promise<IssuedKey> {
     const issuedAt = identity?.issuedAt ?? nowSeconds(this.clock);
     const expiresAt = issuedAt + this.lifetimeSeconds;
-    const key = await new SignJWT({ team_id: claims.teamId, user_role: claims.userRole, models: claims.models })
+    const payload: Record<string, unknown> = {
+      team_id: claims.teamId,
+      user_role: claims.userRole,
+      models: claims.models,
+    };
+    if (identity?.sessionToken !== undefined) payload['sid'] = identity.sessionToken;
+    const key = await new SignJWT(payload)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(CLI_KEY_ISSUER)
       .setSubject(claims.userId)
@@ -158,13 +176,14 @@ export class KeyIssuer {
       });
       const parsed = claimsSchema.safeParse(payload);
       if (!parsed.success) return { ok: false, reason: 'invalid' };
-      const { sub, team_id, user_role, models, exp } = parsed.data;
+      const { sub, team_id, user_role, models, exp, sid } = parsed.data;
       // Frozen: every later call with this key is handed this very object.
       const claims: CliKeyClaims = Object.freeze({
         userId: sub,
         teamId: team_id,
         userRole: user_role,
         models: Object.freeze(models),
+        ...(sid === undefined ? {} : { sessionId: sessionIdOf(sid) }),
       });
       this.verified.remember(token, {
         claims,

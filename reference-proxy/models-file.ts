@@ -12,6 +12,9 @@
  *     - team_id: team-a
  *       team_alias: Team A
  *       models: [gpt-4o]
+ *
+ * From LiteLLM's `general_settings`, only `allow_cli_sso_verification_uri_complete` (a boolean) is
+ * read: it offers `verification_uri_complete` in the start answer (docs/contract.md section 10.8).
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -40,6 +43,8 @@ export interface ModelsFile {
   models: ModelEntry[];
   /** The teams. */
   teams: TeamEntry[];
+  /** `general_settings.allow_cli_sso_verification_uri_complete`, when the file sets it. */
+  allowVerificationUriComplete?: boolean | undefined;
 }
 
 const fileSchema = z.object({
@@ -59,6 +64,11 @@ const fileSchema = z.object({
         models: z.array(z.string()).optional(),
       }),
     )
+    .optional(),
+  general_settings: z
+    .object({ allow_cli_sso_verification_uri_complete: z.boolean('must be true or false').optional() })
+    .passthrough()
+    .nullable()
     .optional(),
 });
 
@@ -86,7 +96,8 @@ export function parseModelsFile(text: string): ModelsFile | { problems: string[]
     teamAlias: team.team_alias ?? null,
     models: team.models,
   }));
-  return { models, teams };
+  const allow = result.data.general_settings?.allow_cli_sso_verification_uri_complete;
+  return allow === undefined ? { models, teams } : { models, teams, allowVerificationUriComplete: allow };
 }
 
 function providerOf(model: string | undefined): string {

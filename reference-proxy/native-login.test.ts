@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse as parseHtml } from 'node-html-parser';
 import { HttpBrowser, type HttpPage } from '../common/browserless-login.ts';
 import { ManualClock } from '../common/clock.ts';
-import { proxyEnv, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './test-support/proxy-env.ts';
+import { proxyEnv, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_MASTER_KEY } from './test-support/proxy-env.ts';
 import {
   eventually,
   getJson,
@@ -438,6 +438,9 @@ describe('the whole walk', () => {
       assert.match(tokens.refresh_token, /^llm_srefresh_/);
       const models = await getJson(`${proxy.url}/v1/models`, { authorization: `Bearer ${tokens.access_token}` });
       assert.equal(models.status, 200, JSON.stringify(models.body));
+      // The CLI session registry records classic logins only (docs/contract.md section 10.7).
+      const sessions = await getJson(`${proxy.url}/cli/session/list`, { authorization: `Bearer ${TEST_MASTER_KEY}` });
+      assert.deepEqual(sessions.body, { sessions: [], total_count: 0 });
 
       // Rotation: a new refresh token each time, the old one burned.
       clock.advanceSeconds(3600);

@@ -54,17 +54,25 @@ export function completeCliLoginPage(options: {
   browserCompleteToken: string;
   userEmail: string | null;
   userId: string;
+  /** The code verification_uri_complete carried (section 10.8): shown in the field, still to confirm. */
+  prefilledCode?: string | undefined;
 }): string {
   const who = options.userEmail ?? options.userId;
+  const prefilled = options.prefilledCode;
+  const instruction =
+    prefilled === undefined
+      ? 'Enter the verification code shown in your terminal to finish signing in the CLI.'
+      : 'Confirm the verification code below to finish this login: check that it is the code shown in your terminal.';
+  const value = prefilled === undefined ? '' : ` value="${escapeHtml(prefilled)}"`;
   return page(
     CLI_LOGIN_TITLE,
     `<h1>Complete CLI Login</h1>
-<p>Signed in as <strong>${escapeHtml(who)}</strong>. Enter the verification code shown in your terminal to finish signing in the CLI.</p>
+<p>Signed in as <strong>${escapeHtml(who)}</strong>. ${instruction}</p>
 <form method="post" action="${escapeHtml(CLI_SSO_PATHS.complete(options.loginId))}">
   <input type="hidden" name="browser_complete_token" value="${escapeHtml(options.browserCompleteToken)}">
   <label for="user_code">Verification code</label>
   <input type="text" id="user_code" name="user_code" autocomplete="one-time-code" autocapitalize="characters"
-         spellcheck="false" required placeholder="XXXX-XXXX" aria-describedby="user_code_hint">
+         spellcheck="false" required placeholder="XXXX-XXXX" aria-describedby="user_code_hint"${value}>
   <p id="user_code_hint">The code looks like ABCD-EF23; dashes and case do not matter.</p>
   <button type="submit">Complete login</button>
 </form>`,

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import type { Logger } from '../common/logger.ts';
 import type { NestedMetadata } from '../protocol/claim-map.ts';
+import type { CliSessionRecord } from './cli-sessions.ts';
 import type { IdpIdentity } from './identity.ts';
 import { isNetworkFailure, storeOperation } from './store-errors.ts';
 import { applyLogin, type UserRecord, type UserStore } from './user-store.ts';
@@ -30,6 +31,17 @@ const MIGRATIONS: readonly string[] = [
      created_at_ms BIGINT NOT NULL,
      updated_at_ms BIGINT NOT NULL
    )`,
+  // The CLI session registry (cli-sessions.ts): the hash of a session token, never the key.
+  `CREATE TABLE IF NOT EXISTS cli_sessions (
+     session_id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL,
+     team_id TEXT,
+     created_at_ms BIGINT NOT NULL,
+     expires_at_ms BIGINT NOT NULL,
+     revoked_at_ms BIGINT,
+     revoked_by TEXT
+   );
+   CREATE INDEX IF NOT EXISTS cli_sessions_by_creation ON cli_sessions (created_at_ms DESC)`,
 ];
 
 const rowSchema = z.object({
@@ -73,6 +85,30 @@ export function isPostgresOutage(error: unknown): boolean {
   return (
     error instanceof pg.DatabaseError && typeof error.code === 'string' && PG_UNAVAILABLE_SQLSTATE.test(error.code)
   );
+}
+
+const sessionRowSchema = z.object({
+  session_id: z.string(),
+  user_id: z.string(),
+  team_id: z.string().nullable(),
+  // BIGINT arrives as a string.
+  created_at_ms: z.coerce.number(),
+  expires_at_ms: z.coerce.number(),
+  revoked_at_ms: z.coerce.number().nullable(),
+  revoked_by: z.string().nullable(),
+});
+
+function rowToSession(row: unknown): CliSessionRecord {
+  const r = sessionRowSchema.parse(row);
+  return {
+    sessionId: r.session_id,
+    userId: r.user_id,
+    teamId: r.team_id,
+    createdAtMs: r.created_at_ms,
+    expiresAtMs: r.expires_at_ms,
+    revokedAtMs: r.revoked_at_ms,
+    revokedBy: r.revoked_by,
+  };
 }
 
 function rowToUser(row: unknown): UserRecord {
@@ -180,6 +216,56 @@ export class PostgresUserStore implements UserStore {
       await this.ensureSchema();
       const { rows } = await this.pool.query('SELECT * FROM users WHERE user_id = $1', [userId]);
       return rows.length === 0 ? undefined : rowToUser(rows[0]);
+    });
+  }
+
+  recordCliSession(session: CliSessionRecord): Promise<void> {
+    return storeOperation(POSTGRES_STORE_NAME, isPostgresOutage, async () => {
+      await this.ensureSchema();
+      await this.pool.query(
+        `INSERT INTO cli_sessions (session_id, user_id, team_id, created_at_ms, expires_at_ms)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id) DO NOTHING`,
+        [session.sessionId, session.userId, session.teamId, session.createdAtMs, session.expiresAtMs],
+      );
+    });
+  }
+
+  listCliSessions(
+    nowMs: number,
+    page: number,
+    pageSize: number,
+  ): Promise<{ sessions: CliSessionRecord[]; totalCount: number }> {
+    return storeOperation(POSTGRES_STORE_NAME, isPostgresOutage, async () => {
+      await this.ensureSchema();
+      const count = await this.pool.query('SELECT COUNT(*) AS n FROM cli_sessions WHERE expires_at_ms > $1', [nowMs]);
+      const totalCount = z.object({ n: z.coerce.number() }).parse(count.rows[0]).n;
+      const { rows } = await this.pool.query(
+        `SELECT * FROM cli_sessions WHERE expires_at_ms > $1
+         ORDER BY created_at_ms DESC, session_id LIMIT $2 OFFSET $3`,
+        [nowMs, pageSize, (page - 1) * pageSize],
+      );
+      return { sessions: rows.map(rowToSession), totalCount };
+    });
+  }
+
+  revokeCliSession(sessionId: string, revokedBy: string, nowMs: number): Promise<CliSessionRecord | undefined> {
+    return storeOperation(POSTGRES_STORE_NAME, isPostgresOutage, async () => {
+      await this.ensureSchema();
+      // One statement: of two concurrent revocations the first sets revoked_at, the second keeps it.
+      await this.pool.query(
+        'UPDATE cli_sessions SET revoked_at_ms = $2, revoked_by = $3 WHERE session_id = $1 AND revoked_at_ms IS NULL',
+        [sessionId, nowMs, revokedBy],
+      );
+      const { rows } = await this.pool.query('SELECT * FROM cli_sessions WHERE session_id = $1', [sessionId]);
+      return rows.length === 0 ? undefined : rowToSession(rows[0]);
+    });
+  }
+
+  getCliSession(sessionId: string): Promise<CliSessionRecord | undefined> {
+    return storeOperation(POSTGRES_STORE_NAME, isPostgresOutage, async () => {
+      await this.ensureSchema();
+      const { rows } = await this.pool.query('SELECT * FROM cli_sessions WHERE session_id = $1', [sessionId]);
+      return rows.length === 0 ? undefined : rowToSession(rows[0]);
     });
   }
 

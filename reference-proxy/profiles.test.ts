@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { CLI_SESSION_PATHS } from '../protocol/cli-sessions.ts';
 import { CLI_STATE_PREFIX, joinUrl } from '../protocol/cli-sso.ts';
 import { NATIVE_LOGIN_PATHS } from '../protocol/native-login.ts';
 import type { ContractProfile } from '../protocol/profiles.ts';
@@ -122,5 +123,38 @@ describe('the PKCE-native login by profile', () => {
     const answer = await getJson(joinUrl(base('litellm-v4'), NATIVE_LOGIN_PATHS.discovery));
     assert.equal(answer.status, 200);
     assert.equal((answer.body as { contract_version?: unknown }).contract_version, 1);
+  });
+});
+
+describe('the CLI session registry and the pre-filled code by profile', () => {
+  const master = { authorization: `Bearer ${TEST_MASTER_KEY}` };
+
+  test('litellm-v3 keeps no registry: the session list and a revocation are 404', async () => {
+    assert.equal((await getJson(joinUrl(base('litellm-v3'), CLI_SESSION_PATHS.list), master)).status, 404);
+    const revoke = await fetch(joinUrl(base('litellm-v3'), CLI_SESSION_PATHS.revoke('cli-session-x')), {
+      method: 'POST',
+      headers: master,
+    });
+    assert.equal(revoke.status, 404);
+  });
+
+  test('litellm-v4 lists the sessions to the master key', async () => {
+    assert.equal((await getJson(joinUrl(base('litellm-v4'), CLI_SESSION_PATHS.list), master)).status, 200);
+  });
+
+  test('litellm-v3 has no verification_uri_complete, even with the setting on', async () => {
+    const proxy = await startProxyForTest(
+      proxyEnv(idp.endpoints, {
+        CLI_SSO_CONTRACT_PROFILE: 'litellm-v3',
+        ALLOW_CLI_SSO_VERIFICATION_URI_COMPLETE: 'true',
+      }),
+    );
+    try {
+      const start = await fetch(joinUrl(proxy.url, '/sso/cli/start'), { method: 'POST' });
+      assert.equal(start.status, 200);
+      assert.equal('verification_uri_complete' in ((await start.json()) as object), false);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Admission } from './admission.ts';
 import type { MasterKey } from './api-auth.ts';
+import type { SessionRevocations } from './cli-sessions.ts';
 import type { ProxyConfig } from './config.ts';
 import type { FlowStore } from './flow-store.ts';
 import type { KeyIssuer } from './key-issuer.ts';
@@ -17,7 +18,10 @@ export interface ProxyContext {
   clock: Clock;
   logger: Logger;
   flows: FlowStore;
+  /** Users and the CLI session registry (SQLite or PostgreSQL). */
   users: UserStore;
+  /** Which CLI sessions are revoked, remembered for a few seconds (cli-sessions.ts). */
+  sessions: SessionRevocations;
   startLimit: StartRateLimit;
   keys: KeyIssuer;
   uiSessions: UiSessions;

@@ -8,6 +8,7 @@ import { createLogger, type Logger, type LogSink } from '../common/logger.ts';
 import { Admission, gateStarts, measureConnectionWaits } from './admission.ts';
 import { MasterKey } from './api-auth.ts';
 import { createProxyApp } from './app.ts';
+import { SessionRevocations } from './cli-sessions.ts';
 import type { ProxyConfig } from './config.ts';
 import { type FlowStore, MemoryFlowStore } from './flow-store.ts';
 import { KeyIssuer } from './key-issuer.ts';
@@ -101,6 +102,7 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
     logger,
     flows: stores.flows,
     users: stores.users,
+    sessions: new SessionRevocations(stores.users),
     startLimit: stores.startLimit,
     keys: new KeyIssuer(config.signingSecret, config.cliKeyLifetimeSeconds, clock, config.keyLeewaySeconds),
     uiSessions: new UiSessions(config.signingSecret, config.uiSessionSeconds, clock),

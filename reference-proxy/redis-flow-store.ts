@@ -84,7 +84,13 @@ const flowSchema = z.object({
     })
     .nullable(),
   keyClaim: z
-    .object({ jti: z.string(), issuedAt: z.number(), teamId: z.string().nullable(), leaseUntilMs: z.number() })
+    .object({
+      jti: z.string(),
+      issuedAt: z.number(),
+      teamId: z.string().nullable(),
+      leaseUntilMs: z.number(),
+      sessionToken: z.string().optional(),
+    })
     .optional(),
   createdAtMs: z.number(),
   expiresAtMs: z.number(),

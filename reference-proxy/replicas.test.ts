@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { decodeJwt } from 'jose';
+import { CLI_SESSION_PATHS } from '../protocol/cli-sessions.ts';
 import { CLI_SSO_PATHS, parsePollAnswer } from '../protocol/cli-sso.ts';
+import { sessionIdOf } from './cli-sessions.ts';
 import { proxyEnv, TEST_CLIENT_ID, TEST_CLIENT_SECRET, TEST_MASTER_KEY } from './test-support/proxy-env.ts';
 import {
   eventually,
@@ -198,6 +201,67 @@ describe('replicas sharing Redis and PostgreSQL', { skip }, () => {
       browser_complete_token: token,
     });
     assert.equal(parsePollAnswer((await poll(b.url, start)).body).status, 'ready');
+  });
+
+  /** A whole classic login through A, to the key. */
+  async function loginKeyVia(replica: ProxyUnderTest): Promise<string> {
+    const start = await startLogin(replica.url);
+    const token = await formVia(replica, await callbackQueryVia(replica, start.loginId));
+    await postCode(`${replica.url}${CLI_SSO_PATHS.complete(start.loginId)}`, {
+      user_code: start.userCode,
+      browser_complete_token: token,
+    });
+    const ready = parsePollAnswer((await poll(replica.url, start)).body);
+    assert.equal(ready.status, 'ready');
+    return ready.status === 'ready' ? ready.key : '';
+  }
+
+  test('a session revoked on A: its key is refused at once on A and within 5 s on B (CLISSO-REGISTRY-06)', async () => {
+    const key = await loginKeyVia(a);
+    const bearer = { authorization: `Bearer ${key}` };
+    // B has seen the key, and remembers it as not revoked.
+    assert.equal((await getJson(`${b.url}/v1/models`, bearer)).status, 200);
+    const listed = await getJson(`${b.url}${CLI_SESSION_PATHS.list}`, { authorization: `Bearer ${TEST_MASTER_KEY}` });
+    const sessionId = sessionIdOf(String(decodeJwt(key)['sid']));
+    assert.ok((listed.body as { sessions: { session_id: string }[] }).sessions.some((s) => s.session_id === sessionId));
+    const revoked = await fetch(`${a.url}${CLI_SESSION_PATHS.revoke(sessionId)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+    });
+    assert.equal(revoked.status, 200);
+    const revokedAtMs = performance.now();
+    assert.equal((await getJson(`${a.url}/v1/models`, bearer)).status, 401, 'at once on the revoking replica');
+    await eventually(
+      'the key refused on B',
+      () => getJson(`${b.url}/v1/models`, bearer),
+      (answer) => answer.status === 401,
+      5000,
+    );
+    assert.ok(performance.now() - revokedAtMs < 5000);
+  });
+
+  test('PostgreSQL stopped when the key would go out: 503 and no key; back again: the same login gets it', async () => {
+    const start = await startLogin(a.url);
+    const token = await formVia(a, await callbackQueryVia(a, start.loginId));
+    await postCode(`${a.url}${CLI_SSO_PATHS.complete(start.loginId)}`, {
+      user_code: start.userCode,
+      browser_complete_token: token,
+    });
+    await postgres.stop();
+    try {
+      const refused = await poll(b.url, start);
+      assert.equal(refused.status, 503);
+      assert.ok(!JSON.stringify(refused.body).includes('"key"'), 'no key without its session recorded');
+    } finally {
+      await postgres.start();
+    }
+    const ready = await eventually(
+      'the key once PostgreSQL is back',
+      () => poll(a.url, start),
+      (answer) => answer.status === 200,
+    );
+    const key = String((ready.body as { key: unknown }).key);
+    assert.equal((await getJson(`${b.url}/v1/models`, { authorization: `Bearer ${key}` })).status, 200);
   });
 
   test('the start limit is shared: 30 starts over both replicas, the 31st is 429 on either', async () => {

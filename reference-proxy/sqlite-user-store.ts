@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { z } from 'zod';
 import type { NestedMetadata } from '../protocol/claim-map.ts';
+import type { CliSessionRecord } from './cli-sessions.ts';
 import type { IdpIdentity } from './identity.ts';
 import { storeOperation } from './store-errors.ts';
 import { applyLogin, type UserRecord, type UserStore } from './user-store.ts';
@@ -31,6 +32,17 @@ const MIGRATIONS: readonly string[] = [
      created_at_ms INTEGER NOT NULL,
      updated_at_ms INTEGER NOT NULL
    )`,
+  // The CLI session registry (cli-sessions.ts): the hash of a session token, never the key.
+  `CREATE TABLE cli_sessions (
+     session_id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL,
+     team_id TEXT,
+     created_at_ms INTEGER NOT NULL,
+     expires_at_ms INTEGER NOT NULL,
+     revoked_at_ms INTEGER,
+     revoked_by TEXT
+   );
+   CREATE INDEX cli_sessions_by_creation ON cli_sessions (created_at_ms DESC)`,
 ];
 
 const rowSchema = z.object({
@@ -49,6 +61,29 @@ const rowSchema = z.object({
 // Built once: a zod schema costs more to build than to run, and every login reads a row.
 const teamsSchema = z.array(z.string());
 const metadataSchema = z.record(z.string(), z.unknown());
+
+const sessionRowSchema = z.object({
+  session_id: z.string(),
+  user_id: z.string(),
+  team_id: z.string().nullable(),
+  created_at_ms: z.number(),
+  expires_at_ms: z.number(),
+  revoked_at_ms: z.number().nullable(),
+  revoked_by: z.string().nullable(),
+});
+
+function rowToSession(row: unknown): CliSessionRecord {
+  const r = sessionRowSchema.parse(row);
+  return {
+    sessionId: r.session_id,
+    userId: r.user_id,
+    teamId: r.team_id,
+    createdAtMs: r.created_at_ms,
+    expiresAtMs: r.expires_at_ms,
+    revokedAtMs: r.revoked_at_ms,
+    revokedBy: r.revoked_by,
+  };
+}
 
 function rowToUser(row: z.infer<typeof rowSchema>): UserRecord {
   return {
@@ -112,6 +147,7 @@ export function isSqliteOutage(error: unknown): boolean {
 interface SqliteStatement {
   run(...parameters: unknown[]): unknown;
   get(...parameters: unknown[]): unknown;
+  all(...parameters: unknown[]): unknown[];
 }
 interface SqliteConnection {
   exec(sql: string): unknown;
@@ -247,6 +283,57 @@ export class SqliteUserStore implements UserStore {
 
   get(userId: string): Promise<UserRecord | undefined> {
     return storeOperation(SQLITE_STORE_NAME, isSqliteOutage, async () => this.read(userId));
+  }
+
+  recordCliSession(session: CliSessionRecord): Promise<void> {
+    return storeOperation(SQLITE_STORE_NAME, isSqliteOutage, async () => {
+      this.db
+        .prepare(
+          `INSERT INTO cli_sessions (session_id, user_id, team_id, created_at_ms, expires_at_ms, revoked_at_ms, revoked_by)
+           VALUES (?, ?, ?, ?, ?, NULL, NULL) ON CONFLICT (session_id) DO NOTHING`,
+        )
+        .run(session.sessionId, session.userId, session.teamId, session.createdAtMs, session.expiresAtMs);
+    });
+  }
+
+  listCliSessions(
+    nowMs: number,
+    page: number,
+    pageSize: number,
+  ): Promise<{ sessions: CliSessionRecord[]; totalCount: number }> {
+    return storeOperation(SQLITE_STORE_NAME, isSqliteOutage, async () => {
+      const count = this.db.prepare('SELECT COUNT(*) AS n FROM cli_sessions WHERE expires_at_ms > ?').get(nowMs);
+      const totalCount = z.object({ n: z.number() }).parse(count).n;
+      const rows = this.db
+        .prepare(
+          `SELECT * FROM cli_sessions WHERE expires_at_ms > ?
+           ORDER BY created_at_ms DESC, session_id LIMIT ? OFFSET ?`,
+        )
+        .all(nowMs, pageSize, (page - 1) * pageSize);
+      return { sessions: rows.map(rowToSession), totalCount };
+    });
+  }
+
+  revokeCliSession(sessionId: string, revokedBy: string, nowMs: number): Promise<CliSessionRecord | undefined> {
+    return storeOperation(SQLITE_STORE_NAME, isSqliteOutage, async () =>
+      this.immediate(() => {
+        this.db
+          .prepare(
+            'UPDATE cli_sessions SET revoked_at_ms = ?, revoked_by = ? WHERE session_id = ? AND revoked_at_ms IS NULL',
+          )
+          .run(nowMs, revokedBy, sessionId);
+        return this.readSession(sessionId);
+      }),
+    );
+  }
+
+  getCliSession(sessionId: string): Promise<CliSessionRecord | undefined> {
+    return storeOperation(SQLITE_STORE_NAME, isSqliteOutage, async () => this.readSession(sessionId));
+  }
+
+  private readSession(sessionId: string): CliSessionRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM cli_sessions WHERE session_id = ?').get(sessionId);
+    return row === undefined ? undefined : rowToSession(row);
   }
 
   private read(userId: string): UserRecord | undefined {

@@ -4,6 +4,7 @@
  * postgres-user-store.ts only load and save rows inside one transaction.
  */
 import { mergeUserMetadata, type NestedMetadata } from '../protocol/claim-map.ts';
+import type { CliSessionRegistry } from './cli-sessions.ts';
 import { DEFAULT_NEW_USER_ROLE, type IdpIdentity } from './identity.ts';
 
 export interface UserRecord {
@@ -21,7 +22,8 @@ export interface UserRecord {
   updatedAtMs: number;
 }
 
-export interface UserStore {
+/** The records store: users, and the CLI session registry beside them. */
+export interface UserStore extends CliSessionRegistry {
   /** Create or update the user from a login; returns the stored row. */
   upsertLogin(identity: IdpIdentity, attribution: NestedMetadata, nowMs: number): Promise<UserRecord>;
   get(userId: string): Promise<UserRecord | undefined>;

@@ -237,7 +237,7 @@ export class GatewayPool {
     const port = await claimFreePort(this.options.workDir);
     const url = `http://127.0.0.1:${port}`;
     const configFile = join(dir, 'config.yaml');
-    await writeFile(configFile, liteLlmConfig(this.options.models));
+    await writeFile(configFile, liteLlmConfig(this.options.models, env));
     const clock = this.options.faketimeLibrary ? await FakeClock.create(join(dir, 'faketime')) : undefined;
     const processEnv: Record<string, string> = {
       ...this.options.baseEnv,
@@ -305,13 +305,31 @@ function stableKey(env: GatewayEnv): string {
 }
 
 /**
- * LiteLLM's config.yaml shape: `model_list` entries with `model_name` and `litellm_params.model`.
+ * Settings LiteLLM reads only from its config file's `general_settings`: a scenario states them as a
+ * variable (which a gateway may read as well, and by which a declared gateway is matched), and the
+ * harness writes them into the config file of every gateway it starts.
+ */
+const GENERAL_SETTINGS_VARIABLES: Readonly<Record<string, string>> = {
+  ALLOW_CLI_SSO_VERIFICATION_URI_COMPLETE: 'allow_cli_sso_verification_uri_complete',
+};
+
+/**
+ * LiteLLM's config.yaml shape: `model_list` entries with `model_name` and `litellm_params.model`,
+ * and `general_settings` from the scenario's variables above (booleans as booleans).
  * Written in YAML's JSON form (every JSON document is YAML): any YAML reader takes it, and a gateway
  * written with a standard library alone (Python's, Go's) reads it without a YAML parser of its own.
  */
-function liteLlmConfig(models: readonly ModelEntry[]): string {
+function liteLlmConfig(models: readonly ModelEntry[], env: GatewayEnv = {}): string {
+  const generalSettings: Record<string, unknown> = {};
+  for (const [variable, field] of Object.entries(GENERAL_SETTINGS_VARIABLES)) {
+    const value = env[variable];
+    if (value === undefined) continue;
+    const lower = String(value).toLowerCase();
+    generalSettings[field] = lower === 'true' ? true : lower === 'false' ? false : value;
+  }
   const config = {
     model_list: models.map((m) => ({ model_name: m.modelName, litellm_params: { model: m.model } })),
+    ...(Object.keys(generalSettings).length > 0 ? { general_settings: generalSettings } : {}),
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }

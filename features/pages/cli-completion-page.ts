@@ -48,6 +48,21 @@ export class CliCompletionPage {
     return response.status();
   }
 
+  /** What the code field holds now (a gateway may have filled it in, docs/contract.md section 10.8). */
+  async codeFieldValue(): Promise<string> {
+    return this.codeField().inputValue();
+  }
+
+  /** Submit the form as it is, without typing; returns the status of the gateway's answer. */
+  async submitAsShown(): Promise<number> {
+    const [response] = await Promise.all([
+      this.page.waitForResponse((r) => r.request().method() === 'POST'),
+      this.form.getByRole('button').first().click(),
+    ]);
+    await this.page.waitForLoadState();
+    return response.status();
+  }
+
   async waitForSuccess(timeoutMs: number): Promise<void> {
     await this.page
       .getByText(/Authentication Successful/i)

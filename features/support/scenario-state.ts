@@ -201,9 +201,29 @@ export interface NativeLoginState {
   returnedSignIn?: ReturnedSignIn;
 }
 
+/** A session of the CLI session registry, as the list shows it (session-registry.feature). */
+export interface ListedSession {
+  session_id: string;
+  user_id: string;
+  team_id: string | null;
+  revoked_at: string | null;
+  [field: string]: unknown;
+}
+
+/** The CLI session registry (session-registry.feature). */
+export interface RegistryState {
+  /** The ids listed before the scenario's login, to tell its session from earlier ones. */
+  sessionsBefore?: Set<string>;
+  /** The login's session, as listed after it. */
+  loginSession?: ListedSession;
+  /** The answer to the first revocation of that session. */
+  firstRevocation?: ListedSession;
+}
+
 export interface ScenarioState
   extends SessionState,
     NativeLoginState,
+    RegistryState,
     PollingState,
     AttackState,
     UiState,

@@ -63,7 +63,15 @@ export async function signInAtIdp(
   username: string,
   gatewayUrl?: string,
 ): Promise<NavigationEnd | undefined> {
-  const url = sessionLoginUrl(world, gatewayUrl ?? (await world.gateway()).url);
+  return signInThrough(world, username, sessionLoginUrl(world, gatewayUrl ?? (await world.gateway()).url));
+}
+
+/** {@link signInAtIdp} from another address than the session's login URL (a verification_uri_complete). */
+export async function signInThrough(
+  world: ConformanceWorld,
+  username: string,
+  url: string,
+): Promise<NavigationEnd | undefined> {
   const page = await world.browserPage();
   const { idp } = await world.harness();
   idp.setAutoLogin(username);

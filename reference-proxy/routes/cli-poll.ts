@@ -3,7 +3,9 @@
  * 1. malformed, unknown or expired flow -> 400; 2. missing or wrong poll secret -> 403 (flow
  * untouched); 3. callback or code not done -> pending; 4. several teams and no team_id -> the
  * team-selection answer (no key, flow stays); 5. team_id not one of the user's -> 403;
- * 6. issue the key and delete the flow (one time only).
+ * 6. issue the key and delete the flow (one time only). The key's session is recorded in the CLI
+ * session registry before the key is handed out; when that write fails no key goes out
+ * (CLISSO-REGISTRY-01, a 503 for a store that cannot be reached), and the next poll tries again.
  *
  * Rule 6 in two writes, so that a store failure never loses a key: the poll first records on the
  * flow which key it hands out (KeyClaim), answers with it, and only then deletes the flow. When the
@@ -20,6 +22,7 @@ import type { Request, RequestHandler } from 'express';
 import { nowSeconds } from '../../common/clock.ts';
 import { isValidLoginId, POLL_SECRET_HEADER, type PollAnswer, serializePollAnswer } from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
+import { newSessionToken, sessionIdOf } from '../cli-sessions.ts';
 import type { Flow, KeyClaim } from '../flow-store.ts';
 import { detailError } from '../http-errors.ts';
 import { preferredWaitSeconds } from '../prefer-wait.ts';
@@ -120,6 +123,7 @@ function decideOrIssue(
       issuedAt: nowSeconds(ctx.clock),
       teamId: teamId ?? teams[0] ?? null,
       leaseUntilMs: nowMs + KEY_CLAIM_LEASE_MS,
+      sessionToken: newSessionToken(),
     };
     return { write: { ...flow, keyClaim: claim }, result: { kind: 'issue', flow, claim } };
   });
@@ -159,8 +163,21 @@ async function answer(
       userRole: session.userRole,
       models: modelsForTeam(ctx, claim.teamId),
     },
-    { jti: claim.jti, issuedAt: claim.issuedAt },
+    { jti: claim.jti, issuedAt: claim.issuedAt, sessionToken: claim.sessionToken },
   );
+  if (claim.sessionToken !== undefined) {
+    // Before the answer and while the flow still holds the claim: a failed write leaves the key
+    // unsent, and the CLI's next poll gets the same key and records the same row (it is idempotent).
+    await ctx.users.recordCliSession({
+      sessionId: sessionIdOf(claim.sessionToken),
+      userId: session.userId,
+      teamId: claim.teamId,
+      createdAtMs: ctx.clock.nowMs(),
+      expiresAtMs: issued.expiresAt * 1000,
+      revokedAtMs: null,
+      revokedBy: null,
+    });
+  }
   ctx.logger.info('flow_key_issued', {
     login_id: loginId,
     user_id: session.userId,

@@ -18,6 +18,7 @@ import { completeCliLoginPage, PAGE_SECURITY_HEADERS } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { publicBaseUrl, queryString } from '../request-helpers.ts';
 import { newSecretToken, sha256Hex } from '../secrets.ts';
+import { PREFILL_CODE_PATTERN } from './sso-key-generate.ts';
 import { startUiSession, uiLoginState } from './ui-login.ts';
 
 export function ssoCallback(ctx: ProxyContext): RequestHandler {
@@ -29,7 +30,13 @@ export function ssoCallback(ctx: ProxyContext): RequestHandler {
       await startUiSession(ctx, req, res, login, started.returnTo);
       return;
     }
-    const loginId = state.slice(CLI_STATE_PREFIX.length);
+    // `<login_id>` or `<login_id>:<user_code>` (the code verification_uri_complete carried, section
+    // 10.8); the code is only shown in the form, never checked or trusted here.
+    const [loginId = '', prefilled] = state.slice(CLI_STATE_PREFIX.length).split(':', 2);
+    const prefilledCode =
+      ctx.config.verificationUriComplete && prefilled !== undefined && PREFILL_CODE_PATTERN.test(prefilled)
+        ? prefilled
+        : undefined;
     const flow = isValidLoginId(loginId) ? await ctx.flows.get(loginId) : undefined;
     if (!flow || flow.status === 'user_code_verified') throw detailError(400, CLI_SSO_MESSAGES.invalidSession);
     const login = await signIn(ctx, req, flow.pkceVerifier, { login_id: loginId });
@@ -73,6 +80,7 @@ export function ssoCallback(ctx: ProxyContext): RequestHandler {
           browserCompleteToken,
           userEmail: login.user.email,
           userId: login.user.userId,
+          prefilledCode,
         }),
       );
   };

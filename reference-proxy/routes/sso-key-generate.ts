@@ -6,7 +6,13 @@
  * browser sign in to the attacker's session.
  */
 import type { Request, RequestHandler } from 'express';
-import { CLI_SOURCE, CLI_SSO_PATHS, CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
+import {
+  CLI_SOURCE,
+  CLI_SSO_PATHS,
+  CLI_STATE_PREFIX,
+  isValidLoginId,
+  USER_CODE_ALPHABET,
+} from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
 import { detailError } from '../http-errors.ts';
 import { authorizationUrl, newPkce, type Pkce, pkceFor } from '../idp-client.ts';
@@ -38,17 +44,35 @@ export function ssoKeyGenerate(ctx: ProxyContext): RequestHandler {
       return { write: { ...flow, pkceVerifier: pkce.verifier }, result: pkce };
     });
     if (found === false) throw detailError(400, CLI_SSO_MESSAGES.invalidSession);
-    ctx.logger.info('flow_sent_to_idp', { login_id: loginId, pkce: found !== null });
+    const prefill = prefilledCodeOf(ctx, req);
+    ctx.logger.info('flow_sent_to_idp', { login_id: loginId, pkce: found !== null, code_prefilled: prefill !== '' });
     res.redirect(
       303,
       authorizationUrl(ctx.config.idp, {
         redirectUri,
-        state: `${CLI_STATE_PREFIX}${loginId}`,
+        state: `${CLI_STATE_PREFIX}${loginId}${prefill === '' ? '' : `:${prefill}`}`,
         codeChallenge: found?.challenge,
       }),
     );
   };
 }
+
+/**
+ * The code that `verification_uri_complete` carries (docs/contract.md section 10.8), to show on the
+ * completion page: read only when the setting is on and only in the exact `XXXX-XXXX` form of the
+ * code alphabet (CLISSO-PREFILL-04); anything else is ignored, never an error. Empty for none.
+ */
+function prefilledCodeOf(ctx: ProxyContext, req: Request): string {
+  if (!ctx.config.verificationUriComplete) return '';
+  const code = queryParam(req, 'user_code');
+  return typeof code === 'string' && PREFILL_CODE_PATTERN.test(code) ? code : '';
+}
+
+/**
+ * `user_code` as verification_uri_complete carries it: two groups of four characters of the code
+ * alphabet. The reference's codes are one of the alphabets' strings, so it is built from it.
+ */
+export const PREFILL_CODE_PATTERN = new RegExp(`^[${USER_CODE_ALPHABET}]{4}-[${USER_CODE_ALPHABET}]{4}$`);
 
 /**
  * `return_to`: where the browser goes once signed in (the PKCE-native login's /authorize sends it

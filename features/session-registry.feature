@@ -1,0 +1,68 @@
+Feature: The CLI session registry (v4)
+  A gateway that keeps a CLI session registry records each classic login's session (never its key),
+  lists the live sessions to admins, and lets a proxy admin revoke one; the revoked key is refused at
+  once on the gateway that revoked it and within seconds on every replica sharing its database. The
+  harness finds the login's session as the one that appeared in the list since just before the
+  login, so it judges any gateway by its answers alone. A gateway whose GET /cli/session/list answers
+  404 to its master key keeps no registry (the classic v3 contract): these scenarios are skipped,
+  with that reason.
+
+  @CLISSO-REGISTRY-01 @CLISSO-REGISTRY-02
+  Scenario: A classic login's session is listed with its user and team, never its key
+    Given the gateway keeps a CLI session registry
+    And the master key notes the CLI sessions listed
+    And "cli-test-user" logged in through the browser and holds the key
+    When the master key finds the login's session in the list
+    Then the login's session is listed for user "cli-test-user" and the login's team
+    And nothing in the session list holds the key or a piece of it
+
+  @CLISSO-REGISTRY-02
+  Scenario: A key without the admin view may not list the sessions
+    Given the gateway keeps a CLI session registry
+    And "cli-test-user" logged in through the browser and holds the key
+    When the key lists the CLI sessions
+    Then the gateway answers 403 with a message
+    When the CLI sessions are listed without a key
+    Then the session list answers 401
+
+  @CLISSO-REGISTRY-03
+  Scenario: Only a proxy admin may revoke a session
+    Given the gateway keeps a CLI session registry
+    And the master key notes the CLI sessions listed
+    And "cli-test-user" logged in through the browser and holds the key
+    And the master key finds the login's session in the list
+    When the key revokes the login's session
+    Then the gateway answers 403 with a message
+    And the key still opens "/v1/models"
+
+  @CLISSO-REGISTRY-04
+  Scenario: Revoking a session the gateway does not know is 404, naming it
+    Given the gateway keeps a CLI session registry
+    When the master key revokes the CLI session "no-such-cli-session"
+    Then the gateway answers 404 with the detail "CLI session not found: no-such-cli-session"
+
+  @CLISSO-REGISTRY-05 @CLISSO-REGISTRY-07
+  Scenario: A revoked key is refused at once by the gateway that revoked it; revoking again keeps revoked_at
+    Given the gateway keeps a CLI session registry
+    And the master key notes the CLI sessions listed
+    And "cli-test-user" logged in through the browser and holds the key
+    And the master key finds the login's session in the list
+    When the master key revokes the login's session
+    Then the key is refused with 401 at "/v1/models"
+    And the key is refused with 401 at "/models"
+    When the master key revokes the login's session again
+    Then the session keeps the revoked_at of the first revocation
+
+  @CLISSO-REGISTRY-06
+  Scenario: A key revoked on one replica is refused on the other within 5 seconds
+    Given two gateway replicas that share a Redis and a PostgreSQL user database
+    And the gateway keeps a CLI session registry on replica 1
+    And the master key notes the CLI sessions listed on replica 1
+    When a CLI starts a login session on replica 1
+    And "cli-test-user" signs in through replica 1 and the code is confirmed on replica 1
+    Then polling replica 1 with the poll secret hands out the key
+    And the key lists the models "gpt-4o-mini" on replica 2
+    When the master key finds the login's session in the list on replica 2
+    And the master key revokes the login's session on replica 1
+    Then the key is refused with 401 at "/v1/models" on replica 1
+    And the key is refused with 401 at "/v1/models" on replica 2 within 5 seconds
