@@ -44,9 +44,12 @@ test('--prove-musts picks, for each MUST, the mutants its scenarios reach that t
   const { firstTry, unjudgeable } = mutantsForRequirements(candidates, { judges, reached }, { requirements }, 1);
   // START-01: mutants 2 and 4 each reach one scenario; 2 comes first. START-02: 3 is declared
   // equivalent, so the next most specific, 1. POLL-09 has no scenario that could judge.
-  assert.deepEqual([...firstTry], [
-    [2, 'a.feature:3'],
-    [1, 'a.feature:9'],
-  ]);
+  assert.deepEqual(
+    [...firstTry],
+    [
+      [2, 'a.feature:3'],
+      [1, 'a.feature:9'],
+    ],
+  );
   assert.deepEqual(unjudgeable, ['CLISSO-POLL-09']);
 });
