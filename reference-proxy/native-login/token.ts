@@ -99,6 +99,8 @@ async function redeemCode(
     family: String(c.jti),
   };
   const mint = await prepareTokens(ctx, grant);
+  // mutation-equivalent: every code this gateway seals has an exp (120 s), and only its key seals one: the
+  // fallback is never used
   const codeLeftMs = ((c.exp ?? 0) - nowSeconds(ctx.clock)) * 1000;
   if (!(await ctx.flows.markOnce(`code:${grant.family}`, codeLeftMs + MARK_MARGIN_MS))) {
     // A code redeemed twice was intercepted or replayed: whatever the first redemption got stops renewing.
