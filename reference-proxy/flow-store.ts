@@ -200,6 +200,7 @@ export class MemoryFlowStore implements FlowStore {
   async markOnce(name: string, ttlMs: number): Promise<boolean> {
     // No await between the check and the set: two requests in this process must not both win.
     const now = this.clock.nowMs();
+    // mutation-equivalent: the millisecond a mark ends in; no client can time a request to it
     if ((this.marks.get(name) ?? 0) > now) return false;
     // Ended names are swept once the map has doubled since the last sweep: a refresh token's name
     // lives 14 days, so sweeping on every call would cost a pass over all of them per request.

@@ -117,6 +117,7 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
       lazyConnect: true,
       connectTimeout: 2000,
       maxRetriesPerRequest: 0,
+      // mutation-equivalent: how fast a lost connection is tried again; while it is lost every answer is a 503
       retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
     };
     const redis = new Redis(url, { ...options, enableOfflineQueue: false });

@@ -252,6 +252,7 @@ function waitForChange(changed: Promise<void>, timeoutMs: number, aborted: Abort
   return new Promise((resolve) => {
     const timer = setTimeout(finish, timeoutMs);
     const onAbort = () => finish();
+    // mutation-equivalent: finish() runs once whatever calls it; `once` only frees the listener sooner
     aborted.addEventListener('abort', onAbort, { once: true });
     changed.then(finish, finish);
     function finish() {
