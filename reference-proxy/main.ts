@@ -26,8 +26,8 @@ let config: ReturnType<typeof loadProxyConfig>;
 try {
   config = loadProxyConfig(process.env, flags, process.cwd());
 } catch (error) {
-// mutation-equivalent: how a gateway that refuses its configuration says so (exit code, wording) is its own;
-// the contract only asks that it does not start
+  // mutation-equivalent: how a gateway that refuses its configuration says so (exit code, wording) is its own;
+  // the contract only asks that it does not start
   if (error instanceof ConfigError) {
     process.stderr.write(`reference-proxy: ${error.message}\n`);
     process.exit(2);
