@@ -10,6 +10,7 @@
  * database reads the row again at the latest when its "not revoked" has aged out.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
 
 export interface CliSessionRecord {
   /** SHA-256 hex of the session token the key carries. */
@@ -47,6 +48,34 @@ export function newSessionToken(): string {
 /** The registry's id of a session: SHA-256 hex of its token. */
 export function sessionIdOf(sessionToken: string): string {
   return createHash('sha256').update(sessionToken, 'utf8').digest('hex');
+}
+
+/**
+ * A session row as both record stores keep it (SQLite and PostgreSQL, the same columns): times in
+ * milliseconds, which PostgreSQL's BIGINT hands over as strings.
+ */
+const sessionRowSchema = z.object({
+  session_id: z.string(),
+  user_id: z.string(),
+  team_id: z.string().nullable(),
+  created_at_ms: z.coerce.number(),
+  expires_at_ms: z.coerce.number(),
+  revoked_at_ms: z.coerce.number().nullable(),
+  revoked_by: z.string().nullable(),
+});
+
+/** A session row of either record store, checked, as the registry's record. */
+export function rowToSession(row: unknown): CliSessionRecord {
+  const r = sessionRowSchema.parse(row);
+  return {
+    sessionId: r.session_id,
+    userId: r.user_id,
+    teamId: r.team_id,
+    createdAtMs: r.created_at_ms,
+    expiresAtMs: r.expires_at_ms,
+    revokedAtMs: r.revoked_at_ms,
+    revokedBy: r.revoked_by,
+  };
 }
 
 /** The wire form of a row (LiteLLM's CLISessionResponse, times as ISO 8601). */

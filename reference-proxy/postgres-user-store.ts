@@ -8,7 +8,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import type { Logger } from '../common/logger.ts';
 import type { NestedMetadata } from '../protocol/claim-map.ts';
-import type { CliSessionRecord } from './cli-sessions.ts';
+import { type CliSessionRecord, rowToSession } from './cli-sessions.ts';
 import type { IdpIdentity } from './identity.ts';
 import { isNetworkFailure, storeOperation } from './store-errors.ts';
 import { applyLogin, type UserRecord, type UserStore } from './user-store.ts';
@@ -85,30 +85,6 @@ export function isPostgresOutage(error: unknown): boolean {
   return (
     error instanceof pg.DatabaseError && typeof error.code === 'string' && PG_UNAVAILABLE_SQLSTATE.test(error.code)
   );
-}
-
-const sessionRowSchema = z.object({
-  session_id: z.string(),
-  user_id: z.string(),
-  team_id: z.string().nullable(),
-  // BIGINT arrives as a string.
-  created_at_ms: z.coerce.number(),
-  expires_at_ms: z.coerce.number(),
-  revoked_at_ms: z.coerce.number().nullable(),
-  revoked_by: z.string().nullable(),
-});
-
-function rowToSession(row: unknown): CliSessionRecord {
-  const r = sessionRowSchema.parse(row);
-  return {
-    sessionId: r.session_id,
-    userId: r.user_id,
-    teamId: r.team_id,
-    createdAtMs: r.created_at_ms,
-    expiresAtMs: r.expires_at_ms,
-    revokedAtMs: r.revoked_at_ms,
-    revokedBy: r.revoked_by,
-  };
 }
 
 function rowToUser(row: unknown): UserRecord {

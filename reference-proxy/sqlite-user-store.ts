@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { z } from 'zod';
 import type { NestedMetadata } from '../protocol/claim-map.ts';
-import type { CliSessionRecord } from './cli-sessions.ts';
+import { type CliSessionRecord, rowToSession } from './cli-sessions.ts';
 import type { IdpIdentity } from './identity.ts';
 import { storeOperation } from './store-errors.ts';
 import { applyLogin, type UserRecord, type UserStore } from './user-store.ts';
@@ -61,29 +61,6 @@ const rowSchema = z.object({
 // Built once: a zod schema costs more to build than to run, and every login reads a row.
 const teamsSchema = z.array(z.string());
 const metadataSchema = z.record(z.string(), z.unknown());
-
-const sessionRowSchema = z.object({
-  session_id: z.string(),
-  user_id: z.string(),
-  team_id: z.string().nullable(),
-  created_at_ms: z.number(),
-  expires_at_ms: z.number(),
-  revoked_at_ms: z.number().nullable(),
-  revoked_by: z.string().nullable(),
-});
-
-function rowToSession(row: unknown): CliSessionRecord {
-  const r = sessionRowSchema.parse(row);
-  return {
-    sessionId: r.session_id,
-    userId: r.user_id,
-    teamId: r.team_id,
-    createdAtMs: r.created_at_ms,
-    expiresAtMs: r.expires_at_ms,
-    revokedAtMs: r.revoked_at_ms,
-    revokedBy: r.revoked_by,
-  };
-}
 
 function rowToUser(row: z.infer<typeof rowSchema>): UserRecord {
   return {
