@@ -295,6 +295,8 @@ export async function judgeMutants(options: {
         String(suite.confirmStepTimeout),
       ]);
       const confirmed = await readScenarioResults(again.messagesFile).catch(() => []);
+      // A timeout the second run did not report is not a kill: the scenario is tried again later.
+      for (const label of timedOut) outcomes.delete(label);
       for (const outcome of confirmed) outcomes.set(labelOf(outcome), outcome);
       const cleared = confirmed.filter((o) => o.verdict === 'passed').length;
       suite.log(
