@@ -42,6 +42,11 @@ export const LOGIN_ID_PATTERN = /^cli-[A-Za-z0-9_-]{12,124}$/;
 export const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 /** Characters in a verification code, shown as `XXXX-XXXX`. */
 export const USER_CODE_LENGTH = 8;
+/**
+ * A user code as it is shown and carried in a URL (`verification_uri_complete`'s `user_code`,
+ * docs/contract.md section 10.8): two groups of four characters of the alphabet joined by a dash.
+ */
+export const DISPLAYED_USER_CODE_PATTERN = new RegExp(`^[${USER_CODE_ALPHABET}]{4}-[${USER_CODE_ALPHABET}]{4}$`);
 
 /** Whether a value has the login id form, {@link LOGIN_ID_PATTERN}. */
 export function isValidLoginId(value: unknown): value is string {

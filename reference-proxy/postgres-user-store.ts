@@ -232,17 +232,20 @@ export class PostgresUserStore implements UserStore {
         'UPDATE cli_sessions SET revoked_at_ms = $2, revoked_by = $3 WHERE session_id = $1 AND revoked_at_ms IS NULL',
         [sessionId, nowMs, revokedBy],
       );
-      const { rows } = await this.pool.query('SELECT * FROM cli_sessions WHERE session_id = $1', [sessionId]);
-      return rows.length === 0 ? undefined : rowToSession(rows[0]);
+      return this.readSession(sessionId);
     });
   }
 
   getCliSession(sessionId: string): Promise<CliSessionRecord | undefined> {
     return storeOperation(POSTGRES_STORE_NAME, isPostgresOutage, async () => {
       await this.ensureSchema();
-      const { rows } = await this.pool.query('SELECT * FROM cli_sessions WHERE session_id = $1', [sessionId]);
-      return rows.length === 0 ? undefined : rowToSession(rows[0]);
+      return this.readSession(sessionId);
     });
+  }
+
+  private async readSession(sessionId: string): Promise<CliSessionRecord | undefined> {
+    const { rows } = await this.pool.query('SELECT * FROM cli_sessions WHERE session_id = $1', [sessionId]);
+    return rows.length === 0 ? undefined : rowToSession(rows[0]);
   }
 
   async close(): Promise<void> {

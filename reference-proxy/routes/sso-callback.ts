@@ -9,7 +9,12 @@
  * flow complete.
  */
 import type { Request, RequestHandler } from 'express';
-import { CLI_SSO_PATHS, CLI_STATE_PREFIX, isValidLoginId } from '../../protocol/cli-sso.ts';
+import {
+  CLI_SSO_PATHS,
+  CLI_STATE_PREFIX,
+  DISPLAYED_USER_CODE_PATTERN,
+  isValidLoginId,
+} from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
 import type { ContractProfile } from '../../protocol/profiles.ts';
 import { detailError } from '../http-errors.ts';
@@ -18,7 +23,6 @@ import { completeCliLoginPage, PAGE_SECURITY_HEADERS } from '../pages.ts';
 import type { ProxyContext } from '../proxy-context.ts';
 import { publicBaseUrl, queryString } from '../request-helpers.ts';
 import { newSecretToken, sha256Hex } from '../secrets.ts';
-import { PREFILL_CODE_PATTERN } from './sso-key-generate.ts';
 import { startUiSession, uiLoginState } from './ui-login.ts';
 
 export function ssoCallback(ctx: ProxyContext): RequestHandler {
@@ -34,7 +38,7 @@ export function ssoCallback(ctx: ProxyContext): RequestHandler {
     // 10.8); the code is only shown in the form, never checked or trusted here.
     const [loginId = '', prefilled] = state.slice(CLI_STATE_PREFIX.length).split(':', 2);
     const prefilledCode =
-      ctx.config.verificationUriComplete && prefilled !== undefined && PREFILL_CODE_PATTERN.test(prefilled)
+      ctx.config.verificationUriComplete && prefilled !== undefined && DISPLAYED_USER_CODE_PATTERN.test(prefilled)
         ? prefilled
         : undefined;
     const flow = isValidLoginId(loginId) ? await ctx.flows.get(loginId) : undefined;

@@ -10,8 +10,8 @@ import {
   CLI_SOURCE,
   CLI_SSO_PATHS,
   CLI_STATE_PREFIX,
+  DISPLAYED_USER_CODE_PATTERN,
   isValidLoginId,
-  USER_CODE_ALPHABET,
 } from '../../protocol/cli-sso.ts';
 import { CLI_SSO_MESSAGES } from '../../protocol/errors.ts';
 import { detailError } from '../http-errors.ts';
@@ -65,14 +65,8 @@ export function ssoKeyGenerate(ctx: ProxyContext): RequestHandler {
 function prefilledCodeOf(ctx: ProxyContext, req: Request): string {
   if (!ctx.config.verificationUriComplete) return '';
   const code = queryParam(req, 'user_code');
-  return typeof code === 'string' && PREFILL_CODE_PATTERN.test(code) ? code : '';
+  return typeof code === 'string' && DISPLAYED_USER_CODE_PATTERN.test(code) ? code : '';
 }
-
-/**
- * `user_code` as verification_uri_complete carries it: two groups of four characters of the code
- * alphabet. The reference's codes are one of the alphabets' strings, so it is built from it.
- */
-export const PREFILL_CODE_PATTERN = new RegExp(`^[${USER_CODE_ALPHABET}]{4}-[${USER_CODE_ALPHABET}]{4}$`);
 
 /**
  * `return_to`: where the browser goes once signed in (the PKCE-native login's /authorize sends it
