@@ -48,6 +48,11 @@ describe('parseClaimMap (docs/contract.md section 5, parsing)', () => {
     ]);
   });
 
+  test('what is left of a destination after its prefix is trimmed too', () => {
+    // fast-check found `x->metadata. b` naming the key " b".
+    assert.deepEqual(parseClaimMap('a->metadata. team ,c->metadata.\t'), [{ source: 'a', destination: 'team' }]);
+  });
+
   test('a later pair for the same destination wins', () => {
     assert.deepEqual(parseClaimMap('a->k,b->k'), [{ source: 'b', destination: 'k' }]);
   });

@@ -61,7 +61,9 @@ export function readClaimMap(raw: string | undefined): { mappings: ClaimMapping[
     }
     const source = trimmed.slice(0, arrow).trim();
     let destination = trimmed.slice(arrow + 2).trim();
-    if (destination.startsWith(METADATA_PREFIX)) destination = destination.slice(METADATA_PREFIX.length);
+    // Trimmed again once the prefix is gone: `metadata. team` names the key `team`, not ` team`, and
+    // `metadata. ` names none (an empty side).
+    if (destination.startsWith(METADATA_PREFIX)) destination = destination.slice(METADATA_PREFIX.length).trim();
     if (source === '' || destination === '') {
       skipped.push(`entry "${trimmed}" has an empty side and is skipped`);
       continue;

@@ -13,7 +13,7 @@ import type { Envelope } from '@cucumber/messages';
 import { launchBrowserServer } from '../drivers/browser.ts';
 import { ownCpuMs, processTreeCpuMs, readWorkerTimings, timings, workerTimingsDir } from '../drivers/timings.ts';
 import type { HarnessParameters } from '../support/parameters.ts';
-import { buildMatrix, checkCoverage, loadCatalogue, writeMatrix } from './requirements.ts';
+import { buildMatrix, type Catalogue, checkCoverage, failsTheRun, loadCatalogue, writeMatrix } from './requirements.ts';
 import { readShardRecord, SHARD_RECORD_FILE, type ShardRecord, writeRunRecord } from './run-record.ts';
 import { firstLine, type ScenarioResult, ScenarioResultReducer } from './scenario-results.ts';
 import { SHARD_PLUGIN_OPTIONS_KEY, type ShardPluginOptions } from './shard-plugin.ts';
@@ -145,7 +145,7 @@ export async function runFeatures(
   const coverage = await checkCoverage(catalogue, join(options.rootDir, 'features'), profile);
   for (const line of coverageLines(coverage)) options.print(line);
   timings.add('Cucumber configured, requirement catalogue read', performance.now() - configuring);
-  const collector = new ResultCollector(options.print);
+  const collector = new ResultCollector(options.print, catalogue);
   options.print(`gateway: ${options.parameters.gateway.label}`);
   options.print(`cli:     ${options.parameters.cli.label}`);
   options.print(`profile: ${profile}, ${catalogue.profiles[profile] ?? 'not in the catalogue'}`);
@@ -208,21 +208,34 @@ export async function runFeatures(
   return { ok: verdict.ok, scenarios, wallMs };
 }
 
-/** Prints a line per scenario as it finishes. */
+/**
+ * Prints a line per scenario as it finishes: `ok`, `FAIL` for a failure that fails the run, `warn`
+ * for a failed SHOULD (which only warns), `skip`.
+ */
 class ResultCollector {
   private readonly reducer = new ScenarioResultReducer();
   /** When the first scenario began and the last one ended (performance.now()), for the timings. */
   firstBegan: number | undefined;
   lastEnded: number | undefined;
 
-  constructor(private readonly print: (line: string) => void) {}
+  constructor(
+    private readonly print: (line: string) => void,
+    private readonly catalogue: Catalogue,
+  ) {}
 
   onMessage(envelope: Envelope): void {
     if (envelope.testCaseStarted) this.firstBegan ??= performance.now();
     if (envelope.testCaseFinished) this.lastEnded = performance.now();
     const result = this.reducer.onMessage(envelope);
     if (!result) return;
-    const mark = result.verdict === 'passed' ? 'ok  ' : result.verdict === 'failed' ? 'FAIL' : 'skip';
+    const mark =
+      result.verdict === 'passed'
+        ? 'ok  '
+        : result.verdict === 'skipped'
+          ? 'skip'
+          : failsTheRun(result, this.catalogue)
+            ? 'FAIL'
+            : 'warn';
     this.print(`${mark} ${result.name} (${(result.durationMs / 1000).toFixed(1)} s)`);
     if (result.verdict !== 'passed' && result.message) this.print(`     ${firstLine(result.message)}`);
   }
