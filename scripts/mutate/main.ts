@@ -50,6 +50,20 @@ function targetList(value: string): TargetName[] {
   return names as TargetName[];
 }
 
+function idList(value: string): string[] {
+  const ids = value
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  const malformed = ids.filter((id) => !/^CLISSO-[A-Z]+-\d{2}$/.test(id));
+  if (ids.length === 0 || malformed.length > 0) {
+    throw new InvalidArgumentError(
+      `requirement IDs look like CLISSO-POLL-04${malformed.length > 0 ? `; not one: ${malformed.join(', ')}` : ''}`,
+    );
+  }
+  return ids;
+}
+
 function operatorList(value: string): OperatorName[] {
   const names = value.split(',').map((v) => v.trim());
   for (const name of names) {
@@ -84,6 +98,11 @@ const program = new Command('mutate')
     '--prove-musts [count]',
     "instead of a sample: for every MUST requirement, the count (default 2) mutants most specific to its scenarios, each tried on them first, to show they can fail (the score is then not the target's)",
     positiveInt,
+  )
+  .option(
+    '--requirements <ids>',
+    'with --prove-musts: only these requirements (comma-separated IDs, e.g. CLISSO-POLL-04,CLISSO-CLI-08)',
+    idList,
   )
   .option(
     '--max-minutes <minutes>',
@@ -150,6 +169,7 @@ async function main(): Promise<number> {
     sample?: number;
     seed: number;
     proveMusts?: number | true;
+    requirements?: string[];
     maxMinutes?: number;
     list?: boolean;
     listOperators?: boolean;
@@ -161,7 +181,22 @@ async function main(): Promise<number> {
   if (flags.sample !== undefined && flags.proveMusts !== undefined) {
     program.error('error: --sample and --prove-musts choose mutants in two ways: give one of them', { exitCode: 2 });
   }
+  if (flags.requirements !== undefined && flags.proveMusts === undefined) {
+    program.error('error: --requirements says which MUSTs --prove-musts proves: give --prove-musts too', {
+      exitCode: 2,
+    });
+  }
   const perRequirement = flags.proveMusts === true ? 2 : flags.proveMusts;
+  const catalogue = await loadCatalogue(join(ROOT, 'features/requirements.yaml'));
+  const notMust = (flags.requirements ?? []).filter((id) => catalogue.byId.get(id)?.level !== 'MUST');
+  if (notMust.length > 0) {
+    program.error(
+      `error: --requirements: not a MUST requirement of features/requirements.yaml: ${notMust.join(', ')}`,
+      {
+        exitCode: 2,
+      },
+    );
+  }
   const log = (line: string) => process.stderr.write(`mutate: ${line}\n`);
   const only = flags.files
     ? new Set(
@@ -239,7 +274,6 @@ async function main(): Promise<number> {
   const startedAt = Date.now();
   let coverage: Coverage | undefined;
   let judged = new Map<number, Judgement>();
-  const catalogue = await loadCatalogue(join(ROOT, 'features/requirements.yaml'));
 
   /**
    * report.json after every round (what is still open is `undecided`, which --incremental never
@@ -309,7 +343,13 @@ async function main(): Promise<number> {
       measureCoverage(suite, join(reportsDir, 'coverage-run'), coverageDir, program.args),
     );
     if (perRequirement !== undefined) {
-      const chosenForMusts = mutantsForRequirements(candidates, coverage, catalogue, perRequirement);
+      const wanted = flags.requirements;
+      const chosenForMusts = mutantsForRequirements(
+        candidates,
+        coverage,
+        wanted ? { requirements: catalogue.requirements.filter((r) => wanted.includes(r.id)) } : catalogue,
+        perRequirement,
+      );
       mutants = candidates.filter((m) => chosenForMusts.firstTry.has(m.id));
       toJudge = mutants.filter((m) => !reused.has(m.id)).map((m) => m.id);
       for (const [id, label] of chosenForMusts.firstTry) firstTry.set(id, label);
