@@ -13,7 +13,7 @@ import { mountNativeLogin } from './native-login/index.ts';
 import type { ProxyContext } from './proxy-context.ts';
 import { cliComplete } from './routes/cli-complete.ts';
 import { cliPoll } from './routes/cli-poll.ts';
-import { listCliSessions, revokeCliSession } from './routes/cli-sessions.ts';
+import { listCliSessions, revokeCliSession, revokersFirst } from './routes/cli-sessions.ts';
 import { cliStart } from './routes/cli-start.ts';
 import { listModels } from './routes/models.ts';
 import { ssoCallback } from './routes/sso-callback.ts';
@@ -27,6 +27,8 @@ const COMPLETE_ROUTE = '/sso/cli/complete/:loginId';
 const POLL_ROUTE = '/sso/cli/poll/:loginId';
 /** CLI_SESSION_PATHS.revoke as a route pattern. */
 const SESSION_REVOKE_ROUTE = '/cli/session/:sessionId/revoke';
+/** The path prefix of the registry's routes. */
+const SESSION_PREFIX = '/cli/session';
 
 /** Form posts are small: a code and a token. Anything larger is refused with 413. */
 const FORM_BODY_LIMIT = '16kb';
@@ -54,6 +56,7 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
   const v4 = ctx.config.profile === 'litellm-v4';
   if (v4) {
     app.get(CLI_SESSION_PATHS.list, listCliSessions(ctx));
+    app.use(SESSION_PREFIX, revokersFirst(ctx));
     app.post(SESSION_REVOKE_ROUTE, revokeCliSession(ctx));
   }
 

@@ -4,7 +4,7 @@
  * whose role is proxy_admin or proxy_admin_viewer) [CLISSO-REGISTRY-02]; revoking needs proxy_admin
  * [CLISSO-REGISTRY-03]. Failures are `{"detail": ...}` answers.
  */
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { CLI_SESSION_LIST_ROLES, CLI_SESSION_PAGE_SIZE, CLI_SESSION_REVOKE_ROLE } from '../../protocol/cli-sessions.ts';
 import { type ApiCaller, authenticateApiCall } from '../api-auth.ts';
 import { sessionToJson } from '../cli-sessions.ts';
@@ -54,12 +54,33 @@ export function listCliSessions(ctx: ProxyContext): RequestHandler {
 /** At most this much of an unknown id is echoed back (the id is no secret, but it is the caller's input). */
 const ECHOED_ID_LENGTH = 128;
 
+/** Refuses (401, 403) a caller who is not a proxy admin. */
+async function proxyAdmin(ctx: ProxyContext, req: Request): Promise<ApiCaller> {
+  const caller = await authenticateApiCall(ctx, req);
+  if (roleOf(caller) !== CLI_SESSION_REVOKE_ROLE) {
+    throw detailError(403, 'Only proxy admins may revoke CLI sessions');
+  }
+  return caller;
+}
+
+/** A revoke's path below the registry's prefix, whatever its session id, decodable or not. */
+const REVOKE_BELOW_PREFIX = /^\/[^/]+\/revoke\/?$/;
+
+/**
+ * Mounted on the registry's path prefix, before the revoke route: the caller is checked before the
+ * router decodes the session id, so a caller who may not revoke gets 401 or 403 whatever the id,
+ * even one that does not decode (which the router alone answers 400) [CLISSO-REGISTRY-03].
+ */
+export function revokersFirst(ctx: ProxyContext): RequestHandler {
+  return async (req, _res, next) => {
+    if (req.method === 'POST' && REVOKE_BELOW_PREFIX.test(req.path)) await proxyAdmin(ctx, req);
+    next();
+  };
+}
+
 export function revokeCliSession(ctx: ProxyContext): RequestHandler {
   return async (req, res) => {
-    const caller = await authenticateApiCall(ctx, req);
-    if (roleOf(caller) !== CLI_SESSION_REVOKE_ROLE) {
-      throw detailError(403, 'Only proxy admins may revoke CLI sessions');
-    }
+    const caller = await proxyAdmin(ctx, req);
     const sessionId = String(req.params['sessionId'] ?? '');
     const revoked = await ctx.users.revokeCliSession(sessionId, actorOf(caller), ctx.clock.nowMs());
     if (revoked === undefined) {
