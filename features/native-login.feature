@@ -168,6 +168,43 @@ Feature: The PKCE-native login (v4)
     And the person denies
     Then the CLI's loopback listener receives the error "access_denied", the state it sent, and no code
 
+  # ---- The consent answer: a code only for the person's own browser session ----
+
+  @CLISSO-NATIVE-19
+  Scenario: A consent form posted without the browser's gateway session is refused with 401, and no code is issued
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "alice" signs in at the IdP's page
+    And the harness notes the consent form shown to "alice"
+    And the noted consent form is posted, approving, without the browser's cookies
+    Then the consent post is answered 401 login_required, without a redirect
+    And the CLI's loopback listener received no code
+
+  # A forged form: "alice"'s consent form, posted from the browser of "bob", who is signed in on the
+  # gateway too, as a page someone else wrote would post it.
+  @CLISSO-NATIVE-19
+  Scenario: A consent form shown to another person, posted from a signed-in browser, is refused with 403, and no code is issued
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "alice" signs in at the IdP's page
+    And the harness notes the consent form shown to "alice"
+    And the person opens a new browser session
+    And it sends the browser to the gateway's authorize endpoint
+    And "bob" signs in at the IdP's page
+    And "bob"'s browser posts the noted consent form, approving
+    Then the consent post is answered 403 access_denied, without a redirect
+    And the CLI's loopback listener received no code
+
+  @CLISSO-NATIVE-19
+  Scenario: A consent form whose flow handle the gateway never sealed is refused with 400, and no code is issued
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "alice" signs in at the IdP's page
+    And the harness notes the consent form shown to "alice", with its flow handle altered
+    And the browser posts the noted consent form, approving
+    Then the consent post is answered 400 invalid_request, without a redirect
+    And the CLI's loopback listener received no code
+
   # ---- The code ----
 
   @CLISSO-NATIVE-10
@@ -177,6 +214,22 @@ Feature: The PKCE-native login (v4)
     Then the token endpoint answers 200 with tokens
     When the CLI redeems the code with its verifier
     Then the token endpoint answers 400 invalid_grant
+
+  # The 120 s edge, by the gateway's own clock. The harness knows when the code was issued only as
+  # lying between the click on Approve and the redirect reaching its loopback listener, and a gateway
+  # may count in whole seconds: a code at most 118 seconds old is inside its lifetime however the
+  # gateway rounds; one at least 121 seconds old is past it.
+  @CLISSO-NATIVE-18
+  Scenario Outline: A code lives 120 seconds (<age>)
+    Given a native CLI got a code for "carol"
+    When the code is <age> by the gateway's clock
+    And the CLI redeems the code with its verifier
+    Then the token endpoint answers <answer>
+
+    Examples:
+      | age                      | answer            |
+      | at most 118 seconds old  | 200 with tokens   |
+      | at least 121 seconds old | 400 invalid_grant |
 
   @CLISSO-NATIVE-11
   Scenario: A code redeemed with another verifier is refused

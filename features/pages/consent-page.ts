@@ -6,6 +6,19 @@
  */
 import type { Page } from 'playwright-core';
 
+/** A consent form as Approve would post it: the absolute address and the named fields, in order. */
+export interface ConsentForm {
+  action: string;
+  fields: Array<[string, string]>;
+}
+
+/** A gateway's answer to a form post, as the browser received it (a redirect is not followed). */
+export interface PostedForm {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
 export class ConsentPage {
   constructor(private readonly page: Page) {}
 
@@ -40,6 +53,51 @@ export class ConsentPage {
   async approve(): Promise<void> {
     await this.waitUntilShown();
     await this.page.getByRole('button', { name: 'Approve', exact: true }).click();
+  }
+
+  /** The form Approve submits: its address and the fields it would post, the button's own included. */
+  async approvalForm(): Promise<ConsentForm> {
+    await this.waitUntilShown();
+    return this.page.getByRole('button', { name: 'Approve', exact: true }).evaluate((node) => {
+      const button = node as HTMLButtonElement;
+      const form = button.form;
+      if (!form) throw new Error('the Approve button is in no form');
+      const fields: Array<[string, string]> = [];
+      new FormData(form, button).forEach((value, name) => {
+        fields.push([name, String(value)]);
+      });
+      return { action: form.action, fields };
+    });
+  }
+
+  /**
+   * Post `form` from this page with the browser's cookies, as a form someone else wrote would be
+   * posted; the gateway's answer to that post (a redirect is the answer, not where it leads).
+   */
+  async postForm(form: ConsentForm): Promise<PostedForm> {
+    const target = new URL(form.action);
+    const answered = this.page.waitForResponse((response) => {
+      const url = new URL(response.url());
+      return response.request().method() === 'POST' && url.origin === target.origin && url.pathname === target.pathname;
+    });
+    await this.page.evaluate((posted) => {
+      const element = document.createElement('form');
+      element.method = 'POST';
+      element.action = posted.action;
+      for (const [name, value] of posted.fields) {
+        const input = document.createElement('input');
+        input.type = 'hidden';
+        input.name = name;
+        input.value = value;
+        element.append(input);
+      }
+      document.body.append(element);
+      element.submit();
+    }, form);
+    const response = await answered;
+    // A redirect's body cannot be read; its status and Location are what tell.
+    const text = await response.text().catch(() => '');
+    return { status: response.status(), headers: await response.allHeaders(), text };
   }
 
   async deny(): Promise<void> {

@@ -4,6 +4,7 @@ import type { ConformanceWorld } from '../support/world.ts';
 import { publicBaseUrl } from '../tasks/gateway-setup.ts';
 import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
 import {
+  approvalForm,
   authorizeOverHttp,
   callbackShown,
   codeFor,
@@ -18,6 +19,8 @@ import {
   newSignIn,
   openAuthorizeInBrowser,
   pkcePair,
+  postConsentFormFromBrowser,
+  postConsentFormWithoutSession,
   readDiscovery,
   receivedCode,
   redeemCode,
@@ -27,6 +30,7 @@ import {
   revokeToken,
   signedInNatively,
   signInReturningTo,
+  withAlteredFlow,
 } from '../tasks/native-cli.ts';
 
 Given('the gateway advertises the PKCE-native login', async function (this: ConformanceWorld) {
@@ -295,6 +299,67 @@ Given('another native CLI registered the same loopback redirect', async function
 When('the other CLI redeems the code with the verifier', async function (this: ConformanceWorld) {
   assert.ok(this.state.otherNativeClientId, 'no other client was registered');
   await redeemCode(this, { client_id: this.state.otherNativeClientId });
+});
+
+/**
+ * Put the gateway's clock so that the code is at most, or at least, N seconds old by it. The harness
+ * knows when the code was issued only as lying between the click on Approve and the redirect reaching
+ * its listener: counted from the click, the code is no older than N; counted from the redirect, no
+ * younger. The clock is set once more after moveGatewayClock's own check, so that its time is not added.
+ */
+When(
+  /^the code is (at most|at least) (\d+) seconds old by the gateway's clock$/,
+  async function (this: ConformanceWorld, bound: string, seconds: string) {
+    const decided = this.state.nativeDecided;
+    assert.ok(decided, 'no code was issued');
+    const targetS = (bound === 'at most' ? decided.fromMs : decided.toMs) / 1000 + Number(seconds);
+    await this.moveGatewayClock(targetS - Date.now() / 1000);
+    await (await this.gatewayClock()).setOffsetSeconds(targetS - Date.now() / 1000);
+  },
+);
+
+// ---- The consent answer (CLISSO-NATIVE-19) ----
+
+When(
+  /^the harness notes the consent form shown to "([^"]+)"(, with its flow handle altered)?$/,
+  async function (this: ConformanceWorld, _username: string, altered: string | null) {
+    const form = await approvalForm(this);
+    this.state.notedConsentForm = altered ? withAlteredFlow(form) : form;
+  },
+);
+
+When(
+  "the noted consent form is posted, approving, without the browser's cookies",
+  async function (this: ConformanceWorld) {
+    const form = this.state.notedConsentForm;
+    assert.ok(form, 'no consent form was noted');
+    await postConsentFormWithoutSession(this, form);
+  },
+);
+
+When(
+  /^(?:"[^"]+"'s browser|the browser) posts the noted consent form, approving$/,
+  async function (this: ConformanceWorld) {
+    const form = this.state.notedConsentForm;
+    assert.ok(form, 'no consent form was noted');
+    await postConsentFormFromBrowser(this, form);
+  },
+);
+
+Then(
+  /^the consent post is answered (4\d\d) (\w+), without a redirect$/,
+  function (this: ConformanceWorld, status: string, error: string) {
+    const answer = this.lastAnswer;
+    assert.ok(answer, 'no consent form was posted');
+    assert.equal(answer.headers.location, undefined, `the consent post redirects (${answer.status})`);
+    expectOAuthError(answer, Number(status), error, 'POST /authorize/complete');
+  },
+);
+
+Then("the CLI's loopback listener received no code", async function (this: ConformanceWorld) {
+  const listener = await loopbackListener(this);
+  const withCode = listener.callbacks.filter((callback) => callback.has('code'));
+  assert.equal(withCode.length, 0, `the loopback listener received ${withCode.length} code(s)`);
 });
 
 // ---- Refresh and revocation ----

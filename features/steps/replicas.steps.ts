@@ -18,6 +18,7 @@ import { codePageShown, confirmCodeOn } from '../tasks/code-confirmation.ts';
 import { expectModelList, expectRefusal } from '../tasks/gateway-answers.ts';
 import { startSharedDatabase, startSharedRedis, startStoreRelay } from '../tasks/gateway-setup.ts';
 import { expectMetadataKeys, storedMetadata, userRow } from '../tasks/gateway-users.ts';
+import { codeFor, expectTokens, nativeEndpointsOn, redeemCode, refreshTokens } from '../tasks/native-cli.ts';
 import { describePoll, type LostAnswerRound, loseThePollAnswer, storeTrouble } from '../tasks/store-faults.ts';
 
 function replica(world: ConformanceWorld, index: number): RunningGateway {
@@ -388,3 +389,46 @@ Then('no poll with another poll secret got a key', function (this: ConformanceWo
     }
   }
 });
+
+// ---- The PKCE-native login across replicas (CLISSO-NATIVE-10, CLISSO-NATIVE-14) ----
+
+/** The native CLI's walk through replica N: its discovery document, authorize, sign-in, consent. */
+async function nativeCodeThrough(world: ConformanceWorld, username: string, index: number): Promise<void> {
+  world.state.nativeEndpoints = await nativeEndpointsOn(world, replica(world, index));
+  await codeFor(world, username);
+}
+
+Given(
+  'a native CLI got a code for {string} through replica {int}',
+  async function (this: ConformanceWorld, username: string, index: number) {
+    await nativeCodeThrough(this, username, index);
+  },
+);
+
+Given(
+  'a native CLI signed in as {string} through replica {int}',
+  async function (this: ConformanceWorld, username: string, index: number) {
+    await nativeCodeThrough(this, username, index);
+    expectTokens(await redeemCode(this));
+  },
+);
+
+When(
+  'the CLI redeems the code with its verifier on replica {int}',
+  async function (this: ConformanceWorld, index: number) {
+    await redeemCode(this, {}, await nativeEndpointsOn(this, replica(this, index)));
+  },
+);
+
+When('the CLI refreshes its tokens on replica {int}', async function (this: ConformanceWorld, index: number) {
+  await refreshTokens(this, undefined, undefined, await nativeEndpointsOn(this, replica(this, index)));
+});
+
+When(
+  'the CLI refreshes with the refresh token it replaced on replica {int}',
+  async function (this: ConformanceWorld, index: number) {
+    const replaced = this.state.replacedRefreshToken;
+    assert.ok(replaced, 'no refresh token was replaced');
+    await refreshTokens(this, replaced, undefined, await nativeEndpointsOn(this, replica(this, index)));
+  },
+);

@@ -12,6 +12,7 @@ import type { PostgresServer } from '../drivers/postgres-server.ts';
 import type { RedisServer } from '../drivers/redis-server.ts';
 import type { StoreRelay } from '../drivers/store-relay.ts';
 import type { CompletionFormDetails } from '../pages/cli-completion-page.ts';
+import type { ConsentForm } from '../pages/consent-page.ts';
 
 /** A poll answer that handed out a key. */
 export type ReadyAnswer = Extract<PollAnswer, { status: 'ready' }>;
@@ -191,6 +192,13 @@ export interface NativeLoginState {
   nativeSignIn?: NativeSignIn;
   /** What the loopback listener received for that sign-in. */
   nativeCallback?: URLSearchParams;
+  /**
+   * When the last consent decision was made, in the harness's milliseconds: from just before the
+   * click to the redirect reaching the loopback listener; a code was issued in between.
+   */
+  nativeDecided?: { fromMs: number; toMs: number };
+  /** A consent form noted to be posted later, by someone else or without the browser (CLISSO-NATIVE-19). */
+  notedConsentForm?: ConsentForm;
   /** The tokens the CLI holds now. */
   nativeTokens?: NativeTokens;
   /** The refresh token the last refresh replaced. */

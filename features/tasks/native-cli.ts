@@ -11,10 +11,10 @@ import type { Request } from 'playwright-core';
 import { z } from 'zod';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
-import { settingOf } from '../drivers/gateway.ts';
+import { type RunningGateway, settingOf } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { LoopbackListener } from '../drivers/loopback-listener.ts';
-import { ConsentPage } from '../pages/consent-page.ts';
+import { type ConsentForm, ConsentPage } from '../pages/consent-page.ts';
 import type { NativeEndpoints, NativeSignIn, NativeTokens, ReturnedSignIn } from '../support/scenario-state.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -57,6 +57,20 @@ export async function nativeEndpoints(world: ConformanceWorld): Promise<NativeEn
   const endpoints = expectShape(endpointsSchema, answer.json, 'the discovery document', answer.text.slice(0, 300));
   world.state.nativeEndpoints = endpoints;
   return endpoints;
+}
+
+/**
+ * The endpoints of another gateway the scenario started (a replica), read from its own discovery
+ * document; skipped, as nativeEndpoints, when it does not advertise the PKCE-native login.
+ */
+export async function nativeEndpointsOn(world: ConformanceWorld, on: RunningGateway): Promise<NativeEndpoints> {
+  const answer = await (await world.http(on)).send('GET', DISCOVERY_PATH);
+  if (answer.status === 404)
+    throw new ConfigurationNotOffered(
+      `does not advertise the PKCE-native login (GET ${DISCOVERY_PATH} answered 404: the classic v3 contract only)`,
+    );
+  assert.equal(answer.status, 200, `GET ${DISCOVERY_PATH} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+  return expectShape(endpointsSchema, answer.json, 'the discovery document', answer.text.slice(0, 300));
 }
 
 /** One request to an endpoint the discovery document named; redirects are answers, not followed. */
@@ -205,13 +219,61 @@ export async function decideOnConsent(
   const signIn = world.state.nativeSignIn;
   assert.ok(signIn, 'no sign-in is under way');
   if (teamId !== undefined) await page.chooseTeam(teamId);
+  const fromMs = Date.now();
   if (decision === 'approve') await page.approve();
   else await page.deny();
   const listener = await loopbackListener(world);
   const callback = await listener.callback(signIn.callbacksBefore, CALLBACK_DEADLINE_MS);
   assert.ok(callback, `the CLI's loopback listener received no redirect within ${CALLBACK_DEADLINE_MS / 1000} s`);
   world.state.nativeCallback = callback;
+  world.state.nativeDecided = { fromMs, toMs: Date.now() };
   return callback;
+}
+
+/** The consent form the browser shows now, as Approve would post it: its address and fields. */
+export async function approvalForm(world: ConformanceWorld): Promise<ConsentForm> {
+  return (await consentPage(world)).approvalForm();
+}
+
+/** Post a consent form over HTTP, as a program without the browser's cookies would (CLISSO-NATIVE-19). */
+export async function postConsentFormWithoutSession(world: ConformanceWorld, form: ConsentForm): Promise<HttpAnswer> {
+  const answer = await call(form.action, 'POST', {
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form.fields).toString(),
+  });
+  world.lastAnswer = answer;
+  return answer;
+}
+
+/**
+ * Post a consent form from the page the browser shows now, with the browser's cookies, as a form
+ * someone else wrote would be posted (CLISSO-NATIVE-19); the gateway's answer, not followed.
+ */
+export async function postConsentFormFromBrowser(world: ConformanceWorld, form: ConsentForm): Promise<HttpAnswer> {
+  // Posted from the consent page the browser shows now: the gateway's own origin, with its cookies.
+  const posted = await (await consentPage(world)).postForm(form);
+  let json: unknown;
+  try {
+    json = JSON.parse(posted.text);
+  } catch {
+    json = undefined;
+  }
+  const answer: HttpAnswer = { status: posted.status, headers: posted.headers, text: posted.text, json, elapsedMs: 0 };
+  world.lastAnswer = answer;
+  return answer;
+}
+
+/** A form's fields with the flow handle's middle character changed: a handle the gateway never sealed. */
+export function withAlteredFlow(form: ConsentForm): ConsentForm {
+  const flow = form.fields.find(([name]) => name === 'flow')?.[1];
+  assert.ok(flow, `the consent form has no flow field: ${form.fields.map(([name]) => name).join(', ')}`);
+  return {
+    action: form.action,
+    fields: form.fields.map(([name, value]) => [
+      name,
+      name === 'flow' ? (parameterValue('(altered)', value) ?? '') : value,
+    ]),
+  };
 }
 
 /**
@@ -242,12 +304,16 @@ export async function codeFor(world: ConformanceWorld, username: string, verifie
   return receivedCode(world);
 }
 
-/** POST /token with the authorization code grant, with `changes` to the fields a CLI sends. */
+/**
+ * POST /token with the authorization code grant, with `changes` to the fields a CLI sends, at the
+ * scenario's gateway or at the endpoints `on` names (another replica's).
+ */
 export async function redeemCode(
   world: ConformanceWorld,
   changes: Record<string, string | undefined> = {},
+  on?: NativeEndpoints,
 ): Promise<HttpAnswer> {
-  const endpoints = await nativeEndpoints(world);
+  const endpoints = on ?? (await nativeEndpoints(world));
   const signIn = world.state.nativeSignIn;
   assert.ok(signIn, 'no sign-in got a code');
   const answer = await postForm(endpoints.token_endpoint, {
@@ -263,13 +329,17 @@ export async function redeemCode(
   return answer;
 }
 
-/** POST /token with the refresh token grant (the CLI's own refresh token unless another is given). */
+/**
+ * POST /token with the refresh token grant (the CLI's own refresh token unless another is given),
+ * at the scenario's gateway or at the endpoints `on` names.
+ */
 export async function refreshTokens(
   world: ConformanceWorld,
   refreshToken?: string,
   clientId?: string,
+  on?: NativeEndpoints,
 ): Promise<HttpAnswer> {
-  const endpoints = await nativeEndpoints(world);
+  const endpoints = on ?? (await nativeEndpoints(world));
   const held = world.state.nativeTokens;
   const token = refreshToken ?? held?.refresh_token;
   assert.ok(token, 'the CLI holds no refresh token');
