@@ -92,21 +92,22 @@ Feature: Several gateway replicas behave as one
     Then no poll with another poll secret got a key
 
   # The PKCE-native login (v4) keeps its single-use marks in the shared store: a code or a refresh
-  # token used on one replica is spent on every replica.
+  # token used on one replica is spent on every replica. The replicas share their users too, so the
+  # first use, on the replica that did not issue the grant, shows that it honours the grant at all.
   @CLISSO-NATIVE-10
   Scenario: A PKCE code redeemed on one replica is refused on the other
-    Given two gateway replicas that share a Redis
+    Given two gateway replicas that share a Redis and a PostgreSQL user database
     And a native CLI got a code for "carol" through replica 1
-    When the CLI redeems the code with its verifier on replica 1
-    Then the token endpoint answers 200 with tokens
     When the CLI redeems the code with its verifier on replica 2
+    Then the token endpoint answers 200 with tokens
+    When the CLI redeems the code with its verifier on replica 1
     Then the token endpoint answers 400 invalid_grant
 
   @CLISSO-NATIVE-14
   Scenario: A refresh token replaced on one replica is refused on the other
-    Given two gateway replicas that share a Redis
+    Given two gateway replicas that share a Redis and a PostgreSQL user database
     And a native CLI signed in as "carol" through replica 1
-    When the CLI refreshes its tokens on replica 1
+    When the CLI refreshes its tokens on replica 2
     Then the token endpoint answers 200 with tokens
-    When the CLI refreshes with the refresh token it replaced on replica 2
+    When the CLI refreshes with the refresh token it replaced on replica 1
     Then the token endpoint answers 400 invalid_grant
