@@ -210,7 +210,7 @@ Feature: The PKCE-native login (v4)
     When the CLI redeems the code with its verifier and its second redirect URI
     Then the token endpoint answers 400 invalid_grant
 
-  @CLISSO-NATIVE-18
+  @CLISSO-NATIVE-20
   Scenario: A code presented twice stops what its first redemption bought
     Given a native CLI got a code for "carol"
     And the CLI redeemed the code with its verifier
