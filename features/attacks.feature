@@ -110,6 +110,17 @@ Feature: What an attacker tries on a gateway
     And 6 wrong codes are posted with that browser token
     Then polling with the poll secret hands out the key
 
+  @CLISSO-CALLBACK-08
+  Scenario: A sign-in that comes back after the code was confirmed is refused and changes nothing
+    Given "alice" has signed in at the IdP for a CLI session
+    And in another browser, "bob" opened the session's login URL and waits at the IdP's sign-in page
+    When the code is typed in the browser as shown
+    And the browser shows that authentication succeeded
+    And "bob" signs in at the IdP's page in the other browser
+    Then the other browser is not shown the completion form
+    And polling with the poll secret hands out the key
+    And the login answer is for user "alice"
+
   # ---- Stretching a login's 10 minutes (section 2.1) ----
 
   @CLISSO-START-07

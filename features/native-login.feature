@@ -260,6 +260,21 @@ Feature: The PKCE-native login (v4)
     When the other CLI redeems the code with the verifier
     Then the token endpoint answers 400 invalid_grant
 
+  @CLISSO-NATIVE-12
+  Scenario: A code is redeemed only with the redirect URI it was sent to
+    Given a native CLI that registered a second loopback redirect got a code for "carol" on the first
+    When the CLI redeems the code with its verifier and its second redirect URI
+    Then the token endpoint answers 400 invalid_grant
+
+  @CLISSO-NATIVE-20
+  Scenario: A code presented twice stops what its first redemption bought
+    Given a native CLI got a code for "carol"
+    And the CLI redeemed the code with its verifier
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers 400 invalid_grant
+    When the CLI refreshes its tokens
+    Then the token endpoint answers 400 invalid_grant
+
   @CLISSO-NATIVE-13
   Scenario: A code redeemed for another resource is refused and stays usable
     Given a native CLI got a code for "carol"

@@ -36,6 +36,15 @@ Feature: The pre-filled verification code (v4, opt-in)
     Then the browser shows that authentication succeeded
     And polling with the poll secret hands out the key
 
+  @CLISSO-PREFILL-06
+  Scenario: The code filled in is the session's own: the page submitted as it is confirms the login
+    Given the gateway is configured to offer verification_uri_complete
+    And a CLI started a login session
+    When "alice" signs in at the IdP through the session's verification_uri_complete
+    And the person submits the code page as it is
+    Then the browser shows that authentication succeeded
+    And polling with the poll secret hands out the key
+
   @CLISSO-PREFILL-04
   Scenario Outline: A user_code not of the form XXXX-XXXX in the code alphabet is not filled in (<user_code>)
     Given the gateway is configured to offer verification_uri_complete

@@ -35,6 +35,36 @@ Feature: The CLI session registry (v4)
     Then the gateway answers 403 with a message
     And the key still opens "/v1/models"
 
+  @CLISSO-REGISTRY-02 @CLISSO-REGISTRY-03
+  Scenario: An admin viewer may list the sessions, and may not revoke one
+    Given the gateway keeps a CLI session registry
+    And the IdP has a user "vic" with the claims:
+      """
+      {"sub": "vic", "preferred_username": "vic", "email": "vic@example.com", "role": "proxy_admin_viewer"}
+      """
+    And the master key notes the CLI sessions listed
+    And "vic" logged in through the browser and holds the key
+    And the master key finds the login's session in the list
+    When the key lists the CLI sessions
+    Then the session list answers 200
+    When the key revokes the login's session
+    Then the gateway answers 403 with a message
+    And the key still opens "/v1/models"
+
+  @CLISSO-REGISTRY-02
+  Scenario Outline: The session list takes a page of at least 1 and a page size of 1 to 100 (<query>)
+    Given the gateway keeps a CLI session registry
+    When the master key lists the CLI sessions with "<query>"
+    Then the session list answers <answer>
+
+    Examples:
+      | query                  | answer  |
+      | page=1&page_size=1     | 200     |
+      | page=1&page_size=100   | 200     |
+      | page=1&page_size=101   | a 4xx   |
+      | page=1&page_size=0     | a 4xx   |
+      | page=0&page_size=50    | a 4xx   |
+
   @CLISSO-REGISTRY-04
   Scenario: Revoking a session the gateway does not know is 404, naming it
     Given the gateway keeps a CLI session registry

@@ -7,14 +7,20 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { Claims } from '../../mock-idp/index.ts';
-import { browserLoginUrl } from '../../protocol/cli-sso.ts';
+import { browserLoginUrl, CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { LoginAttempt, RecordedAnswer } from '../support/scenario-state.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { pollSession, signInAtIdp } from '../tasks/browser-login.ts';
+import { pollSession, sessionLoginUrl, signInAtIdp } from '../tasks/browser-login.ts';
+import { pageInAnotherBrowser } from '../tasks/browser-visits.ts';
 import { codeForm, postCode } from '../tasks/code-confirmation.ts';
 import { addIdpUser } from '../tasks/gateway-users.ts';
 import { tryLogInThroughBrowser } from '../tasks/login-attempt.ts';
+
+/** How long the other browser's sign-in may take to come back to the gateway. */
+const LATE_SIGN_IN_MS = 15_000;
 
 function attemptOf(world: ConformanceWorld): LoginAttempt {
   const attempt = world.state.loginAttempt;
@@ -139,6 +145,40 @@ When('{int} wrong codes are posted with that browser token', async function (thi
     const answer = await postCode(this, details, 'AAAA-AAAA');
     assert.ok(answer.status >= 400 && answer.status < 500, `wrong code #${i + 1} answered ${answer.status}`);
   }
+});
+
+// ---- A sign-in that comes back after the code was confirmed ----
+
+Given(
+  "in another browser, {string} opened the session's login URL and waits at the IdP's sign-in page",
+  async function (this: ConformanceWorld, _username: string) {
+    const page = await pageInAnotherBrowser(this, sessionLoginUrl(this, (await this.gateway()).url));
+    await new IdpLoginPage(page).waitUntilShown();
+    this.state.lateSignIn = { page };
+  },
+);
+
+When(
+  "{string} signs in at the IdP's page in the other browser",
+  async function (this: ConformanceWorld, username: string) {
+    const late = this.state.lateSignIn;
+    assert.ok(late, 'no other browser is open');
+    const callback = `${(await this.gateway()).url}${CLI_SSO_PATHS.callback}`;
+    const answered = late.page.waitForResponse((r) => r.url().startsWith(callback), { timeout: LATE_SIGN_IN_MS });
+    await new IdpLoginPage(late.page).signInAs(username);
+    late.callbackStatus = (await answered).status();
+    await late.page.waitForLoadState();
+  },
+);
+
+Then('the other browser is not shown the completion form', async function (this: ConformanceWorld) {
+  const late = this.state.lateSignIn;
+  assert.ok(late?.callbackStatus !== undefined, 'the other browser never came back to the gateway');
+  assert.equal(
+    await new CliCompletionPage(late.page).isShown(),
+    false,
+    `the gateway answered a sign-in after the code was confirmed with ${late.callbackStatus} and the completion form`,
+  );
 });
 
 // ---- Stretching a login's lifetime ----

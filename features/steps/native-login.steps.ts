@@ -261,6 +261,28 @@ Given(
   },
 );
 
+Given(
+  'a native CLI that registered a second loopback redirect got a code for {string} on the first',
+  async function (this: ConformanceWorld, username: string) {
+    // The second URI is the listener's own with another port: registered, never listened on.
+    const listener = await loopbackListener(this);
+    const second = new URL(listener.redirectUri);
+    second.port = String(Number(second.port) === 65535 ? 65534 : Number(second.port) + 1);
+    await registeredClient(this, [second.href]);
+    await codeFor(this, username);
+  },
+);
+
+When('the CLI redeems the code with its verifier and its second redirect URI', async function (this: ConformanceWorld) {
+  const second = this.state.nativeClient?.redirectUris[1];
+  assert.ok(second, 'the CLI registered no second redirect URI');
+  await redeemCode(this, { redirect_uri: second });
+});
+
+Given('the CLI redeemed the code with its verifier', async function (this: ConformanceWorld) {
+  expectTokens(await redeemCode(this));
+});
+
 Then('the token endpoint answers 200 with tokens', function (this: ConformanceWorld) {
   assert.ok(this.lastAnswer);
   expectTokens(this.lastAnswer);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
+import { CLI_SESSION_PATHS } from '../../protocol/cli-sessions.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { detailMessageOf } from '../tasks/gateway-answers.ts';
@@ -88,10 +89,27 @@ When('the CLI sessions are listed without a key', async function (this: Conforma
   this.lastAnswer = await listSessions(this, undefined);
 });
 
+When('the master key lists the CLI sessions with {string}', async function (this: ConformanceWorld, query: string) {
+  const http = await this.http();
+  this.lastAnswer = await http.send('GET', `${CLI_SESSION_PATHS.list}?${query}`, {
+    headers: { authorization: `Bearer ${await masterKeyOf(this)}` },
+  });
+});
+
 Then('the session list answers {int}', function (this: ConformanceWorld, status: number) {
   const answer = this.lastAnswer;
   assert.ok(answer, 'no answer was recorded');
   assert.equal(answer.status, status, `GET /cli/session/list answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+});
+
+// LiteLLM checks the bounds with FastAPI (422), the reference with a 400 naming the parameter.
+Then('the session list answers a 4xx', function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'no answer was recorded');
+  assert.ok(
+    answer.status >= 400 && answer.status < 500,
+    `GET /cli/session/list answered ${answer.status}, expected a 4xx: ${answer.text.slice(0, 300)}`,
+  );
 });
 
 When("the key revokes the login's session", async function (this: ConformanceWorld) {

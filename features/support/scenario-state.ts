@@ -4,6 +4,7 @@
  * A step reads a field back with its type (no cast) and fails with its own words when it is missing.
  * A new field goes in the group of the feature that needs it, with a line saying what it holds.
  */
+import type { Page } from 'playwright-core';
 import type { PollAnswer, StartAnswer } from '../../protocol/cli-sso.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
@@ -85,6 +86,8 @@ export interface AttackState {
   notedForm?: CompletionFormDetails;
   /** Every answer of the gateway the browser got, from the moment a step began keeping them. */
   pageHeaders?: RecordedAnswer[];
+  /** A second person's browser on the same login, and what the gateway answered its sign-in. */
+  lateSignIn?: { page: Page; callbackStatus?: number };
 }
 
 /** The admin UI's sign-in (ui-session.feature). */

@@ -3,6 +3,7 @@
  * answers ..." steps check (an HttpAnswer; a redirect's body reads as empty, the browser keeps none).
  */
 import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
 import { answerSeenByBrowser, openAndReadFirstAnswer } from '../drivers/browser.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -40,4 +41,17 @@ export async function postFromAnotherBrowser(
   } finally {
     await other.close();
   }
+}
+
+/**
+ * A second person's browser, open beside the scenario's own for the rest of the scenario (no cookie
+ * of the scenario's browser), showing `url`.
+ */
+export async function pageInAnotherBrowser(world: ConformanceWorld, url: string): Promise<Page> {
+  const h = await world.harness();
+  const other = await h.browser.newContext();
+  world.cleanups.push(() => other.close());
+  const page = await other.newPage();
+  await page.goto(url);
+  return page;
 }
