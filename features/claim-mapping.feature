@@ -72,6 +72,16 @@ Feature: Mapping IdP claims into attribution metadata
       {"who": "Engineering"}
       """
 
+  @CLISSO-CLAIMS-05
+  Scenario: An entry with an empty side is no pair, and does not replace an earlier one
+    Given the gateway captures the IdP claims "employment_type"
+    And the gateway maps claims with "employment_type->who, ->who, employment_type->"
+    When "cli-test-user" logs in through the browser
+    Then the login answer carried exactly this attribution metadata:
+      """
+      {"who": "contractor"}
+      """
+
   @CLISSO-CLAIMS-06
   Scenario: A claim the gateway did not capture yields nothing
     Given the gateway captures the IdP claims "org_info.department"

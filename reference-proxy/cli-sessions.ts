@@ -42,6 +42,8 @@ export interface CliSessionRegistry {
 
 /** A new session token: what the key carries; only its hash is stored. */
 export function newSessionToken(): string {
+  // mutation-equivalent: the token's size above the contract's needs: its 16 random bytes or 17 are as
+  // unguessable, and only its hash is ever shown
   return `cli-session-${randomBytes(16).toString('base64url')}`;
 }
 

