@@ -208,6 +208,22 @@ Feature: The PKCE-native login (v4)
     Then the consent post is refused with a 4xx, without a redirect
     And the CLI's loopback listener received no code
 
+  # A person who is not in a team cannot have the credential attributed to it by editing the form.
+  @CLISSO-NATIVE-07
+  Scenario Outline: A consent form naming a team the person was not offered is refused, and no code is issued (<person>)
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "<person>" signs in at the IdP's page
+    And the harness notes the consent form shown to "<person>", naming the team "team-gamma"
+    And the browser posts the noted consent form, approving
+    Then the consent post is refused with a 4xx, without a redirect
+    And the CLI's loopback listener received no code
+
+    Examples:
+      | person |
+      | alice  |
+      | bob    |
+
   # ---- The code ----
 
   @CLISSO-NATIVE-10

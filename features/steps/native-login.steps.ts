@@ -31,6 +31,7 @@ import {
   signedInNatively,
   signInReturningTo,
   withAlteredFlow,
+  withTeam,
 } from '../tasks/native-cli.ts';
 
 Given('the gateway advertises the PKCE-native login', async function (this: ConformanceWorld) {
@@ -347,6 +348,13 @@ When(
   async function (this: ConformanceWorld, _username: string, altered: string | null) {
     const form = await approvalForm(this);
     this.state.notedConsentForm = altered ? withAlteredFlow(form) : form;
+  },
+);
+
+Given(
+  'the harness notes the consent form shown to {string}, naming the team {string}',
+  async function (this: ConformanceWorld, _username: string, teamId: string) {
+    this.state.notedConsentForm = withTeam(await approvalForm(this), teamId);
   },
 );
 

@@ -276,6 +276,12 @@ export function withAlteredFlow(form: ConsentForm): ConsentForm {
   };
 }
 
+/** A form's fields with `team_id` set to `teamId` (added when the page sent none, as for a person with one team). */
+export function withTeam(form: ConsentForm, teamId: string): ConsentForm {
+  const others = form.fields.filter(([name]) => name !== 'team_id');
+  return { action: form.action, fields: [...others, ['team_id', teamId]] };
+}
+
 /**
  * What a callback carried, for a message: its parameters, with the value of each but the code
  * (a credential) and cut short.

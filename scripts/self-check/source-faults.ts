@@ -207,6 +207,196 @@ export const SOURCE_FAULTS: readonly SourceFault[] = [
       },
     ],
   },
+  {
+    name: 'key-before-code-confirmed',
+    rule: 'until the callback and the code confirmation are done, a poll answers pending',
+    section: '2.5',
+    mechanism: 'the poll hands out the key once the IdP callback is done, before the person confirmed the code',
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-poll.ts',
+        find: "if (flow.status !== 'user_code_verified' || !flow.session) return",
+        replace: 'if (!flow.session) return',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'late-sign-in-overwrites',
+    rule: 'a sign-in that reaches the callback after the code was confirmed is refused and changes nothing',
+    section: '2.3',
+    mechanism:
+      'the callback accepts a login whose code is already confirmed: a second browser that set off for the IdP before overwrites whose login it is',
+    edits: [
+      {
+        file: 'reference-proxy/routes/sso-callback.ts',
+        find: "if (!flow || flow.status === 'user_code_verified') throw",
+        replace: 'if (!flow) throw',
+        fires: 'statement',
+      },
+      {
+        file: 'reference-proxy/routes/sso-callback.ts',
+        find: "!current || current.status === 'user_code_verified'",
+        replace: '!current',
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'claim-map-empty-side',
+    rule: 'a claim-map entry with an empty side is no pair; of the pairs, the later one for a destination wins',
+    section: '5.1',
+    mechanism: 'an entry is skipped only when both sides are empty, so `->who` replaces an earlier pair for `who`',
+    edits: [
+      {
+        file: 'protocol/claim-map.ts',
+        find: "if (source === '' || destination === '') {",
+        replace: "if (source === '' && destination === '') {",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'jwt-three-parts-only',
+    rule: 'a value that starts with eyJ and has two or more dots is dropped as JWT-looking',
+    section: '5.2',
+    mechanism: 'only exactly two dots count, so an encrypted JWT (five parts) is kept',
+    edits: [
+      {
+        file: 'protocol/claim-map.ts',
+        find: "value.split('.').length - 1 >= 2",
+        replace: "value.split('.').length - 1 === 2",
+        fires: 'expression',
+      },
+    ],
+  },
+  {
+    name: 'ui-session-ignores-experimental',
+    rule: 'with EXPERIMENTAL_UI_LOGIN on, the admin UI session lasts 10 minutes whatever LITELLM_UI_SESSION_DURATION says',
+    section: '7',
+    mechanism: 'LITELLM_UI_SESSION_DURATION is used whether EXPERIMENTAL_UI_LOGIN is on or not',
+    edits: [
+      {
+        file: 'reference-proxy/config.ts',
+        find: 's.experimentalUiLogin ? UI_SESSION_SECONDS_UNDER_EXPERIMENTAL_LOGIN : s.uiSessionSeconds',
+        replace: 's.uiSessionSeconds',
+        fires: 'expression',
+      },
+    ],
+  },
+  {
+    name: 'prefilled-link-wrong-code',
+    rule: "a verification_uri_complete carries the session's own code",
+    section: '10.8',
+    mechanism: "the start answer's link carries a freshly drawn code instead of the session's",
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-start.ts',
+        find: 'verificationUriComplete(req, ctx, loginId, formatUserCode(userCode))',
+        replace: 'verificationUriComplete(req, ctx, loginId, formatUserCode(newUserCode()))',
+        fires: 'expression',
+      },
+    ],
+  },
+  {
+    name: 'token-redirect-uri-unchecked',
+    rule: 'a code is redeemed only by its client, with the redirect URI it was sent to (RFC 6749 section 4.1.3)',
+    section: '10.6',
+    mechanism: "the token endpoint checks the code's client but not its redirect URI",
+    edits: [
+      {
+        file: 'reference-proxy/native-login/token.ts',
+        find: 'if (c.client_id !== client.clientId || c.redirect_uri !== redirectUri) {',
+        replace: 'if (c.client_id !== client.clientId) {',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'code-lives-longer',
+    rule: 'an authorization code of the PKCE-native login lives 120 s',
+    section: '10.6',
+    mechanism: 'codes are sealed for 125 s',
+    edits: [
+      {
+        file: 'reference-proxy/native-login/authorize.ts',
+        find: 'export const CODE_SECONDS = 120;',
+        replace: 'export const CODE_SECONDS = 125;',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'codes-reusable-across-replicas',
+    rule: 'a code and a refresh token are single use across replicas',
+    section: '10.6',
+    mechanism: "the shared store's single-use mark always succeeds: each replica lets a code through once",
+    edits: [
+      {
+        file: 'reference-proxy/redis-flow-store.ts',
+        find: "    return result === 'OK';\n  }\n\n  async isMarked(",
+        replace: '    return true;\n  }\n\n  async isMarked(',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'consent-without-session',
+    rule: "POST /authorize/complete without the browser's gateway session is refused and issues no code",
+    section: '10.6',
+    mechanism: "a post without a session is let through as the flow's user",
+    edits: [
+      {
+        file: 'reference-proxy/native-login/authorize.ts',
+        find: "if (!session) throw oauthError(401, 'login_required', 'sign in to the gateway to finish authorizing the CLI');\n    const flow = await openFlow(seals, formField(req, 'flow'));\n    if (flow.userId !== session.userId) {",
+        replace:
+          "const flow = await openFlow(seals, formField(req, 'flow'));\n    if (session && flow.userId !== session.userId) {",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'consent-team-unchecked',
+    rule: "the consent page attributes the credential to one of the person's own teams",
+    section: '10.6',
+    mechanism: 'any team posted with the consent form is taken, not only one of those offered',
+    edits: [
+      {
+        file: 'reference-proxy/native-login/authorize.ts',
+        find: '  if (!flow.teams.includes(picked)) {',
+        replace: "  if (picked === '') {",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'viewer-may-revoke',
+    rule: 'only a proxy admin may revoke a CLI session; an admin viewer may only list them',
+    section: '10.7',
+    mechanism: 'revoking is allowed to every role that may list',
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-sessions.ts',
+        find: '  if (roleOf(caller) !== CLI_SESSION_REVOKE_ROLE) {',
+        replace: '  if (!CLI_SESSION_LIST_ROLES.includes(roleOf(caller))) {',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'session-list-unbounded',
+    rule: 'the CLI session list takes a page size of 1 to 100',
+    section: '10.7',
+    mechanism: 'any page size is taken',
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-sessions.ts',
+        find: '      CLI_SESSION_PAGE_SIZE.max,\n',
+        replace: '      1_000_000,\n',
+        fires: 'expression',
+      },
+    ],
+  },
 ];
 
 export function findSourceFault(name: string): SourceFault | undefined {
