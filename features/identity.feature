@@ -185,3 +185,14 @@ Feature: Who the IdP says the user is
       | oscar@example.co            | 401          |
       | oscar@example.comm          | 401          |
       | oscar@example.com.          | 401 or 400   |
+
+  @CLISSO-IDENTITY-10
+  Scenario: A team of an earlier login stays the user's when the IdP no longer names it
+    Given "alice" logs in through the browser
+    And the IdP user "alice" also has the claims:
+      """
+      {"teams": ["team-beta"]}
+      """
+    And "alice" has signed in and confirmed the code for a CLI session
+    When the session is polled with the poll secret
+    Then the answer asks to choose between the teams "team-alpha, team-beta" and holds no key

@@ -370,6 +370,20 @@ export const SOURCE_FAULTS: readonly SourceFault[] = [
     ],
   },
   {
+    name: 'teams-replaced-by-idp',
+    rule: "a login adds the IdP's teams to the user's memberships; a team of an earlier login stays",
+    section: '4',
+    mechanism: "each login replaces the user's teams with the ones the IdP names now",
+    edits: [
+      {
+        file: 'reference-proxy/user-store.ts',
+        find: 'teams: [...new Set([...(existing?.teams ?? []), ...identity.teams])],',
+        replace: 'teams: [...new Set([...identity.teams])],',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
     name: 'viewer-may-revoke',
     rule: 'only a proxy admin may revoke a CLI session; an admin viewer may only list them',
     section: '10.7',
