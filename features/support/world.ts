@@ -13,9 +13,9 @@ import type { ReusedContext } from '../drivers/browser.ts';
 import type { StartedProcess } from '../drivers/child-process.ts';
 import { type CliResult, CliSession } from '../drivers/cli.ts';
 import { type FakeClock, settledClockOffsetSeenBy } from '../drivers/fake-clock.ts';
-import { claimFreePort } from '../drivers/ports.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
+import { claimFreePort } from '../drivers/ports.ts';
 import { timings } from '../drivers/timings.ts';
 import { type Exchange, WireTap } from '../drivers/wire-tap.ts';
 import { withinDeadline } from './clean-up-deadline.ts';
@@ -233,18 +233,18 @@ export class ConformanceWorld extends World<HarnessParameters> {
   }
 
   /**
-   * Let the CLI find the gateway's PKCE login, through its wire tap: the tap's port is claimed now
-   * and the gateway is told it is served there (PROXY_BASE_URL), so the discovery document's issuer
-   * and endpoints are the base URL the CLI is given (docs/contract.md section 10.6), and the IdP
-   * sends the browser back through the tap too. Before the gateway and the CLI start.
+   * Let the CLI find the gateway's PKCE login, through its wire tap: the tap's port is claimed now,
+   * and the URL returned is the base URL the CLI will be given. The caller tells the gateway it is
+   * served there (PROXY_BASE_URL), so that the discovery document's issuer and endpoints are that
+   * base URL (docs/contract.md section 10.6) and the IdP sends the browser back through the tap
+   * too. Before the gateway and the CLI start.
    */
-  async offerPkceLoginToCli(): Promise<void> {
+  async offerPkceLoginToCli(): Promise<string> {
     this.refuseAfterCliStarted("whether the CLI sees the gateway's PKCE login");
     if (this.cliPathPrefix !== '') throw new Error('the PKCE login is offered to the CLI only without a path prefix');
-    const port = await claimFreePort(this.parameters.workDir);
-    this.gatewayOverrides.PROXY_BASE_URL = `http://127.0.0.1:${port}`;
-    this.#cliTapPort = port;
+    this.#cliTapPort = await claimFreePort(this.parameters.workDir);
     this.#cliSeesPkceLogin = true;
+    return `http://127.0.0.1:${this.#cliTapPort}`;
   }
 
   private refuseAfterCliStarted(setting: string): void {
