@@ -9,6 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nowSeconds } from '../../common/clock.ts';
+import { WireFormatError } from '../../protocol/cli-sso.ts';
 import { type CommandContext, say } from '../command-context.ts';
 import { CliError, EXIT_CODES } from '../exit-codes.ts';
 import {
@@ -84,11 +85,13 @@ export async function loginPreferringPkce(
     if (error instanceof Error && error.name === 'AbortError') throw error;
     if (ctx.signal.aborted) throw ctx.signal.reason;
     const notOffered = error instanceof GatewayHttpError && (error.status === 404 || error.status === 405);
-    if (!notOffered && !(error instanceof GatewayUnreachableError)) {
-      say(ctx, `Warning: ${unusableBecause(error)}.`);
-      say(ctx, 'Logging in with the classic flow (code confirmation in the browser) instead.');
-      say(ctx);
-    }
+    if (notOffered || error instanceof GatewayUnreachableError) return classic();
+    // Anything else but an answer the CLI will not follow is a bug of its own: not hidden as a warning.
+    const unusable = [GatewayHttpError, GatewayTimeoutError, CliError, WireFormatError].some((t) => error instanceof t);
+    if (!unusable) throw error;
+    say(ctx, `Warning: ${unusableBecause(error)}.`);
+    say(ctx, 'Logging in with the classic flow (code confirmation in the browser) instead.');
+    say(ctx);
     return classic();
   }
   say(ctx, 'The gateway offers the PKCE login: using it (`cli-sso login --classic` for the code confirmation).');
