@@ -254,9 +254,10 @@ describe('secrets in what the CLI prints', () => {
     const odd = await runCliInProcess(['login', '--no-browser', '--timeout', '20'], env);
     assert.equal(odd.code, EXIT_CODES.gatewayError, odd.stderr);
     assertNoPiece(odd.stdout + odd.stderr, pieces, 'login');
+    // The probe for a PKCE login (404 here), the start, and no poll.
     assert.deepEqual(
       gateway.journal.map((e) => e.route),
-      ['start'],
+      ['discovery', 'start'],
     );
 
     const echoed: string[] = [];

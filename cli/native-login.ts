@@ -10,6 +10,7 @@ import { WireFormatError } from '../protocol/cli-sso.ts';
 import { NATIVE_LOGIN_PATHS } from '../protocol/native-login.ts';
 import { CliError } from './exit-codes.ts';
 import { type Operation, type RequestOptions, requestJson } from './gateway-client.ts';
+import { offGatewayRule } from './gateway-link.ts';
 import { shown } from './terminal-safe.ts';
 
 /** Where a gateway describes its PKCE-native login, under its base URL. */
@@ -53,7 +54,7 @@ function refusedDiscovery(url: string, field: string, rule: string): CliError {
   return new CliError(
     'gatewayError',
     `the gateway's PKCE login discovery document (${url}) cannot be used: field "${field}" ${rule}`,
-    'The gateway is misconfigured (behind a proxy, PROXY_BASE_URL must be its public URL), or --base-url points elsewhere; tell its operator, or log in with `cli-sso login` (without --pkce).',
+    'The gateway is misconfigured (behind a proxy, PROXY_BASE_URL must be its public URL), or --base-url points elsewhere; tell its operator, or log in with `cli-sso login --classic`.',
   );
 }
 
@@ -87,21 +88,9 @@ export async function discover(baseUrl: string, options: RequestOptions): Promis
       `must be the gateway URL the CLI was given, ${baseUrl} (got ${shown(JSON.stringify(d.issuer))})`,
     );
   }
-  const issuer = new URL(baseUrl);
-  const issuerPath = issuer.pathname.replace(/\/+$/, '');
   const underIssuer = (field: string, value: string, equalAllowed: boolean): string => {
-    const rule = `must be on the gateway's origin ${issuer.origin} and under its path ${issuerPath || '/'} (got ${shown(JSON.stringify(value))})`;
-    let target: URL;
-    try {
-      target = new URL(value);
-    } catch {
-      throw refusedDiscovery(url, field, rule);
-    }
-    const path = target.pathname.replace(/\/+$/, '');
-    const inside = path.startsWith(`${issuerPath}/`) || (equalAllowed && path === issuerPath);
-    if (target.origin !== issuer.origin || target.username || target.password || target.hash || !inside) {
-      throw refusedDiscovery(url, field, rule);
-    }
+    const rule = offGatewayRule(baseUrl, value, equalAllowed);
+    if (rule !== undefined) throw refusedDiscovery(url, field, rule);
     return value;
   };
   const discovery: Discovery = {

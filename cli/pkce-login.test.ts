@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseHtml } from 'node-html-parser';
-import { HttpBrowser, type HttpPage } from '../common/browserless-login.ts';
+import { completeLoginOverHttp, HttpBrowser, type HttpPage } from '../common/browserless-login.ts';
 import { ManualClock } from '../common/clock.ts';
 import { type MockIdp, startMockIdp } from '../mock-idp/index.ts';
 import { loadProxyConfig, type RunningProxy, startReferenceProxy } from '../reference-proxy/index.ts';
@@ -273,6 +273,55 @@ describe('login --pkce against the reference gateway', () => {
       const result = await runCliInProcess(['login', '--pkce', '--no-browser', '--timeout', '1'], env);
       assert.equal(result.code, EXIT_CODES.timedOut, result.stderr);
       assert.match(result.stderr, /the sign-in was not completed in the browser within 1 s/);
+    } finally {
+      await home.remove();
+    }
+  });
+
+  test('login without a flag prefers the PKCE login the gateway advertises: the key comes from /token', async () => {
+    const home = await makeTempHome();
+    try {
+      const env = cleanEnv(home.home, { LITELLM_PROXY_URL: proxy.url });
+      const run = startCliInProcess(['login', '--no-browser', '--timeout', '40'], env);
+      const landed = await decide(await openConsent(run.stderr), 'approve');
+      assert.equal(landed.body.trim(), REPLIES.signedIn);
+      const result = await run.result;
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /The gateway offers the PKCE login: using it/);
+      assert.doesNotMatch(result.stderr, /Verification code:|Warning/);
+      const stored = await storedFile(home);
+      assert.match(String(stored['refresh_token']), /^llm_srefresh_/);
+      const renewed = await refresh(String(stored['client_id']), String(stored['refresh_token']));
+      assert.equal(renewed.status, 200, 'the stored refresh token is one /token issued');
+    } finally {
+      await home.remove();
+    }
+  });
+
+  test('--classic, and --team, ask for the classic login although the gateway advertises the PKCE one', async () => {
+    const home = await makeTempHome();
+    try {
+      const env = cleanEnv(home.home, { LITELLM_PROXY_URL: proxy.url });
+      const run = startCliInProcess(['login', '--classic', '--no-browser', '--timeout', '40'], env);
+      await waitFor(() => /^Session id: /m.test(run.stderr()), 30_000, 'the classic instructions');
+      const loginUrl = run.stderr().match(/^(http\S+\/sso\/key\/generate\?\S+)$/m)?.[1] ?? '';
+      const userCode = run.stderr().match(/^Verification code: (\S+)$/m)?.[1] ?? '';
+      await completeLoginOverHttp({ loginUrl, userCode });
+      const result = await run.result;
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stderr, /PKCE|authorize/);
+      const stored = await storedFile(home);
+      assert.equal(stored['refresh_token'], undefined, 'a classic login has no refresh token');
+      assert.equal(stored['user_id'], 'cli-test-user');
+
+      const controller = new AbortController();
+      const withTeam = startCliInProcess(['login', '--team', 'team-a', '--no-browser'], env, {
+        signal: controller.signal,
+      });
+      await waitFor(() => /^Session id: /m.test(withTeam.stderr()), 30_000, 'the classic instructions');
+      controller.abort();
+      assert.equal((await withTeam.result).code, EXIT_CODES.cancelled);
+      assert.doesNotMatch(withTeam.stderr(), /PKCE|authorize/);
     } finally {
       await home.remove();
     }

@@ -12,7 +12,7 @@ import { addSettingFlags, settingsHelp } from '../common/settings.ts';
 import { redactSecrets } from '../protocol/redact.ts';
 import type { CommandContext } from './command-context.ts';
 import { DEFAULT_LOGIN_TIMEOUT_SECONDS, login } from './commands/login.ts';
-import { loginWithPkce } from './commands/login-pkce.ts';
+import { loginPreferringPkce, loginWithPkce } from './commands/login-pkce.ts';
 import { logout } from './commands/logout.ts';
 import { listModels, MODELS_FORMATS, type ModelsFormat } from './commands/models-list.ts';
 import { printToken } from './commands/token.ts';
@@ -71,32 +71,60 @@ export function buildProgram(
 
   program
     .command('login')
-    .description('log in through the browser and store the key')
+    .description(
+      'log in through the browser and store the key: with the PKCE login when the gateway advertises it, else with the classic one',
+    )
     .option('--no-browser', 'only print the URL and the code; do not open a browser')
     .option('--timeout <seconds>', 'give up after this long', parseSeconds, DEFAULT_LOGIN_TIMEOUT_SECONDS)
-    .option('--team <id>', 'the team to log in for, when you belong to several')
     .option(
-      '--pkce',
-      "use the gateway's PKCE-native login (OAuth with a loopback redirect; the key is renewed and revoked)",
+      '--team <id>',
+      'the team to log in for, when you belong to several (implies --classic: the PKCE login asks on its consent page)',
     )
-    .action(async (opts: { browser: boolean; timeout: number; team?: string; pkce?: boolean }, command: Command) => {
-      const team = opts.team === undefined ? undefined : parseTeam(opts.team);
-      if (opts.pkce === true && team !== undefined) {
-        command.error(
-          "error: option '--team <id>' cannot be used with '--pkce': the team is chosen on the consent page",
-          {
-            exitCode: EXIT_CODES.usage,
-          },
-        );
-      }
-      await run(
-        (ctx) =>
-          opts.pkce === true
-            ? loginWithPkce(ctx, { browser: opts.browser, timeoutSeconds: opts.timeout })
-            : login(ctx, { browser: opts.browser, timeoutSeconds: opts.timeout, team }),
-        command,
-      );
-    });
+    .addOption(
+      new Option(
+        '--pkce',
+        "use the gateway's PKCE-native login (OAuth with a loopback redirect; the key is renewed and revoked); fail if the gateway does not offer it",
+      ).conflicts('classic'),
+    )
+    .option(
+      '--classic',
+      'use the classic login (a code confirmed in the browser) even when the gateway advertises the PKCE one',
+    )
+    .addHelpText(
+      'after',
+      `
+Which login: without --pkce or --classic, ${PROGRAM_NAME} asks the gateway for its PKCE login
+(GET /.well-known/litellm-cli-auth) and uses it when the document is valid for this gateway.
+A 404 means the gateway has none: the classic login follows without a word. Any other answer
+(a 5xx, no answer in time, a document that is malformed or points to another server) is not followed:
+a warning says why, and the classic login follows. --team asks for the classic login.
+`,
+    )
+    .action(
+      async (
+        opts: { browser: boolean; timeout: number; team?: string; pkce?: boolean; classic?: boolean },
+        command: Command,
+      ) => {
+        const team = opts.team === undefined ? undefined : parseTeam(opts.team);
+        if (opts.pkce === true && team !== undefined) {
+          command.error(
+            "error: option '--team <id>' cannot be used with '--pkce': the team is chosen on the consent page",
+            {
+              exitCode: EXIT_CODES.usage,
+            },
+          );
+        }
+        const pkceOptions = { browser: opts.browser, timeoutSeconds: opts.timeout };
+        const classic = (ctx: CommandContext) =>
+          login(ctx, { browser: opts.browser, timeoutSeconds: opts.timeout, team });
+        await run((ctx) => {
+          if (opts.pkce === true) return loginWithPkce(ctx, pkceOptions);
+          // The team is chosen in the classic poll; the PKCE login would ask for it again on its consent page.
+          if (opts.classic === true || team !== undefined) return classic(ctx);
+          return loginPreferringPkce(ctx, pkceOptions, () => classic(ctx));
+        }, command);
+      },
+    );
 
   program
     .command('whoami')

@@ -57,9 +57,12 @@ async function startProxy(idp: MockIdp): Promise<RunningProxy> {
   return startReferenceProxy(config, { host: '127.0.0.1', port: 0 });
 }
 
-/** `cli-sso login --no-browser`, with the browser's part done over HTTP from what the CLI printed. */
+/**
+ * `cli-sso login --classic --no-browser`, with the browser's part done over HTTP from what the CLI
+ * printed (the reference proxy also offers the PKCE login, which `login` alone would prefer).
+ */
 async function loginThroughProxy(args: string[], env: Record<string, string>) {
-  const run = startCli(['login', '--no-browser', ...args], env);
+  const run = startCli(['login', '--classic', '--no-browser', ...args], env);
   // Nothing to read: a team question then ends in the "--team" error, as in a script.
   run.child.stdin?.end();
   try {

@@ -10,6 +10,7 @@ import {
   parsePollAnswer,
   parseStartAnswer,
   serializePollAnswer,
+  serializeStartAnswer,
   WireFormatError,
 } from './cli-sso.ts';
 
@@ -44,6 +45,23 @@ describe('start answer', () => {
       parseStartAnswer({ login_id: 'cli-abcdefghijkl', poll_secret: 's', user_code: 'ABCD-EFGH', expires_in: 600 }),
       { loginId: 'cli-abcdefghijkl', pollSecret: 's', userCode: 'ABCD-EFGH', expiresInSeconds: 600 },
     );
+  });
+
+  test('verification_uri_complete: kept when a string, left out otherwise; serialized before expires_in', () => {
+    const wire = { login_id: 'cli-abcdefghijkl', poll_secret: 's', user_code: 'ABCD-EFGH' };
+    const link = 'http://gw/sso/key/generate?source=litellm-cli&key=cli-abcdefghijkl&user_code=ABCD-EFGH';
+    const parsed = parseStartAnswer({ ...wire, verification_uri_complete: link });
+    assert.equal(parsed.verificationUriComplete, link);
+    assert.deepEqual(Object.keys(serializeStartAnswer(parsed)), [
+      'login_id',
+      'poll_secret',
+      'user_code',
+      'verification_uri_complete',
+      'expires_in',
+    ]);
+    for (const odd of [42, null, { href: link }]) {
+      assert.equal('verificationUriComplete' in parseStartAnswer({ ...wire, verification_uri_complete: odd }), false);
+    }
   });
 
   test('names the field that is wrong', () => {

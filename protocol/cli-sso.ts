@@ -110,6 +110,8 @@ const startAnswerSchema = z.object({
   login_id: z.string().regex(LOGIN_ID_PATTERN, 'must match ^cli-[A-Za-z0-9_-]{12,124}$'),
   poll_secret: z.string().min(1, 'must be a non-empty string'),
   user_code: z.string().min(1, 'must be a non-empty string'),
+  // Optional and only a convenience (section 10.8): a value that is not a string is left out, not an error.
+  verification_uri_complete: z.unknown().optional(),
   expires_in: z.number().int().positive().optional(),
 });
 
@@ -121,6 +123,12 @@ export interface StartAnswer {
   pollSecret: string;
   /** `user_code`: the verification code the CLI shows and the person types in the browser. */
   userCode: string;
+  /**
+   * `verification_uri_complete` when the gateway offered it as a string (section 10.8): the browser
+   * URL with the code filled in. It comes from the network: a client checks where it leads before
+   * opening it (CLISSO-CLI-29).
+   */
+  verificationUriComplete?: string | undefined;
   /** `expires_in`, else {@link FLOW_TTL_SECONDS}. */
   expiresInSeconds: number;
 }
@@ -135,6 +143,9 @@ export function parseStartAnswer(body: unknown): StartAnswer {
     loginId: wire.login_id,
     pollSecret: wire.poll_secret,
     userCode: wire.user_code,
+    ...(typeof wire.verification_uri_complete === 'string'
+      ? { verificationUriComplete: wire.verification_uri_complete }
+      : {}),
     expiresInSeconds: wire.expires_in ?? FLOW_TTL_SECONDS,
   };
 }
@@ -145,6 +156,10 @@ export function serializeStartAnswer(answer: StartAnswer): Record<string, unknow
     login_id: answer.loginId,
     poll_secret: answer.pollSecret,
     user_code: answer.userCode,
+    // Before `expires_in`, as LiteLLM orders it.
+    ...(answer.verificationUriComplete !== undefined
+      ? { verification_uri_complete: answer.verificationUriComplete }
+      : {}),
     expires_in: answer.expiresInSeconds,
   };
 }

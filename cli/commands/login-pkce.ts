@@ -9,9 +9,16 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nowSeconds } from '../../common/clock.ts';
+import { WireFormatError } from '../../protocol/cli-sso.ts';
 import { type CommandContext, say } from '../command-context.ts';
 import { CliError, EXIT_CODES } from '../exit-codes.ts';
-import { GatewayHttpError, isSendableSecret, SENDABLE_SECRET_RULE } from '../gateway-client.ts';
+import {
+  GatewayHttpError,
+  GatewayTimeoutError,
+  GatewayUnreachableError,
+  isSendableSecret,
+  SENDABLE_SECRET_RULE,
+} from '../gateway-client.ts';
 import { readKeyClaims } from '../key-expiry.ts';
 import { type Callback, startLoopbackListener } from '../loopback-listener.ts';
 import {
@@ -35,23 +42,83 @@ export interface PkceLoginOptions {
   timeoutSeconds: number;
 }
 
+/** The discovery answer waited for this long when PKCE is only preferred: a classic login is the fallback. */
+export const PROBE_TIMEOUT_MS = 10_000;
+
+/** `login --pkce`: the PKCE-native login, or an error when the gateway does not offer it. */
 export async function loginWithPkce(ctx: CommandContext, options: PkceLoginOptions): Promise<number> {
   const baseUrl = ctx.settings.explicitBaseUrl ?? DEFAULT_BASE_URL;
-  const request = { signal: ctx.signal, timeoutMs: REQUEST_TIMEOUT_MS };
   let discovery: Discovery;
   try {
-    discovery = await discover(baseUrl, request);
+    discovery = await discover(baseUrl, { signal: ctx.signal, timeoutMs: REQUEST_TIMEOUT_MS });
   } catch (error) {
     if (error instanceof GatewayHttpError && (error.status === 404 || error.status === 405)) {
       throw new CliError(
         'refused',
         `the gateway at ${baseUrl} offers no PKCE login (GET ${DISCOVERY_PATH} answered HTTP ${error.status})`,
-        'Log in with `cli-sso login` (without --pkce), or check --base-url / LITELLM_PROXY_URL.',
+        'Log in with `cli-sso login --classic` (or without --pkce), or check --base-url / LITELLM_PROXY_URL.',
       );
     }
     throw error;
   }
+  return loginWithDiscovery(ctx, options, baseUrl, discovery);
+}
 
+/**
+ * `login` without --pkce or --classic: the PKCE-native login when the gateway advertises it, else
+ * the classic one (`classic`). A 404 or 405 to the discovery request is a gateway without it (a
+ * v3 gateway): the classic login follows silently. Any other failure (a 5xx, no answer in time, a
+ * document that is malformed, of another contract version, or that points anywhere but this
+ * gateway) is said on stderr, and the document is not followed: the classic login follows. An
+ * unreachable gateway goes straight to the classic login, whose start retries and explains.
+ */
+export async function loginPreferringPkce(
+  ctx: CommandContext,
+  options: PkceLoginOptions,
+  classic: () => Promise<number>,
+): Promise<number> {
+  const baseUrl = ctx.settings.explicitBaseUrl ?? DEFAULT_BASE_URL;
+  let discovery: Discovery;
+  try {
+    discovery = await discover(baseUrl, { signal: ctx.signal, timeoutMs: PROBE_TIMEOUT_MS });
+  } catch (error) {
+    if (error instanceof Error && error.name === 'AbortError') throw error;
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    const notOffered = error instanceof GatewayHttpError && (error.status === 404 || error.status === 405);
+    if (notOffered || error instanceof GatewayUnreachableError) return classic();
+    // Anything else but an answer the CLI will not follow is a bug of its own: not hidden as a warning.
+    const unusable = [GatewayHttpError, GatewayTimeoutError, CliError, WireFormatError].some((t) => error instanceof t);
+    if (!unusable) throw error;
+    say(ctx, `Warning: ${unusableBecause(error)}.`);
+    say(ctx, 'Logging in with the classic flow (code confirmation in the browser) instead.');
+    say(ctx);
+    return classic();
+  }
+  say(ctx, 'The gateway offers the PKCE login: using it (`cli-sso login --classic` for the code confirmation).');
+  return loginWithDiscovery(ctx, options, baseUrl, discovery);
+}
+
+/** Why a discovery request failed, for the warning of {@link loginPreferringPkce}. */
+function unusableBecause(error: unknown): string {
+  const cannot = "the gateway's PKCE login cannot be used";
+  if (error instanceof GatewayHttpError) {
+    return `${cannot}: GET ${DISCOVERY_PATH} answered HTTP ${error.status}${error.gatewayMessage ? ` (${error.gatewayMessage})` : ''}`;
+  }
+  if (error instanceof GatewayTimeoutError) {
+    return `${cannot}: GET ${DISCOVERY_PATH} was not answered within ${PROBE_TIMEOUT_MS / 1000} s`;
+  }
+  // A refused document (CliError) already says which field breaks which rule.
+  if (error instanceof CliError) return error.message;
+  return `${cannot}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+async function loginWithDiscovery(
+  ctx: CommandContext,
+  options: PkceLoginOptions,
+  baseUrl: string,
+  discovery: Discovery,
+): Promise<number> {
+  const request = { signal: ctx.signal, timeoutMs: REQUEST_TIMEOUT_MS };
   const pkce = newPkcePair();
   ctx.secrets.add(pkce.verifier);
   const state = newState();

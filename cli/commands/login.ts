@@ -29,6 +29,7 @@ import {
   isTransient,
   SENDABLE_SECRET_RULE,
 } from '../gateway-client.ts';
+import { offGatewayRule } from '../gateway-link.ts';
 import { readKeyClaims } from '../key-expiry.ts';
 import { type LoginProgress, startLoginProgress } from '../login-progress.ts';
 import { revokeReplaced } from '../pkce-renewal.ts';
@@ -102,7 +103,7 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
   say(ctx, `Session id: ${started.loginId}`);
   say(ctx, 'Check that the browser shows the same code before you confirm.');
   say(ctx);
-  await openTheBrowser(ctx, url, options.browser);
+  await openTheBrowser(ctx, browserLink(ctx, baseUrl, started, url), options.browser);
 
   // ...and the person gets the whole --timeout from the moment the URL is on the screen.
   const startedMs = ctx.clock.nowMs();
@@ -157,6 +158,39 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
   );
   say(ctx, `Saved to ${ctx.store.path}.`);
   return EXIT_CODES.ok;
+}
+
+/**
+ * The link to open: the gateway's `verification_uri_complete` (the code filled in, docs/contract.md
+ * section 10.8) when it is this login's browser URL on this gateway, else the plain URL. A link that
+ * leads anywhere else is not opened, and the person is told (CLISSO-CLI-29); the plain URL and the
+ * code are on the screen either way, so the person can compare what the browser shows.
+ */
+function browserLink(ctx: CommandContext, baseUrl: string, started: StartAnswer, plainUrl: string): string {
+  const offered = started.verificationUriComplete;
+  if (offered === undefined) return plainUrl;
+  const rule = offGatewayRule(baseUrl, offered) ?? notThisLoginRule(offered, plainUrl);
+  if (rule !== undefined) {
+    say(
+      ctx,
+      `Warning: the gateway's start answer offers a browser link that is not used: verification_uri_complete ${rule}; the plain URL above is used instead.`,
+    );
+    return plainUrl;
+  }
+  say(ctx, 'The gateway offers a link with the code filled in; it is the one opened:');
+  say(ctx, shown(offered));
+  say(ctx);
+  return offered;
+}
+
+/** Why a link on the gateway is not this login's browser URL (another path, another login id), or undefined. */
+function notThisLoginRule(offered: string, plainUrl: string): string | undefined {
+  const link = new URL(offered);
+  const plain = new URL(plainUrl);
+  if (link.pathname === plain.pathname && link.searchParams.get('key') === plain.searchParams.get('key')) {
+    return undefined;
+  }
+  return `must be this login's browser URL, ${plain.origin}${plain.pathname}?...key=${plain.searchParams.get('key')} (got ${shown(JSON.stringify(offered))})`;
 }
 
 export async function openTheBrowser(ctx: CommandContext, url: string, wanted: boolean): Promise<void> {

@@ -25,8 +25,10 @@ import {
   USER_CODE_ALPHABET,
 } from '../../protocol/cli-sso.ts';
 import { apiErrorBody, CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
+import { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
 
-export type GatewayRoute = 'start' | 'poll' | 'models' | 'browser';
+/** `discovery` is the PKCE login's document, which this gateway lacks (404) unless a fault answers it. */
+export type GatewayRoute = 'start' | 'poll' | 'models' | 'browser' | 'discovery';
 
 export type GatewayFault =
   /** `body` may be made from the request, as a gateway that repeats what it was sent does. */
@@ -63,6 +65,11 @@ export interface LiteLlmLikeGatewayOptions {
    * outside it is answered 404 and journalled as `other`.
    */
   pathPrefix?: string;
+  /**
+   * The start answer's `verification_uri_complete` (docs/contract.md section 10.8), made from the
+   * gateway's URL (with its path prefix) and the new flow; absent when not given.
+   */
+  verificationUriComplete?: (flow: { baseUrl: string; loginId: string; userCode: string }) => string;
 }
 
 export interface JournalEntry {
@@ -137,6 +144,7 @@ function routeOf(method: string, path: string): GatewayRoute | 'other' {
   if (method === 'GET' && path.startsWith('/sso/cli/poll/')) return 'poll';
   if (method === 'GET' && (path === CLI_SSO_PATHS.models || path === CLI_SSO_PATHS.v1Models)) return 'models';
   if (method === 'GET' && path === CLI_SSO_PATHS.browserEntry) return 'browser';
+  if (method === 'GET' && path === NATIVE_LOGIN_PATHS.discovery) return 'discovery';
   return 'other';
 }
 
@@ -287,6 +295,8 @@ export async function startLiteLlmLikeGateway(options: LiteLlmLikeGatewayOptions
     });
     if (route === 'other') return sendJson(res, 404, detailBody('Not Found'));
     if (applyFault(route, req, res, entry)) return;
+    // A gateway of LiteLLM's documented (v3) contract has no PKCE login.
+    if (route === 'discovery') return sendJson(res, 404, detailBody('Not Found'));
     if (route === 'start') {
       const flow: Flow = {
         loginId: `cli-${randomBytes(24).toString('base64url')}`,
@@ -303,6 +313,15 @@ export async function startLiteLlmLikeGateway(options: LiteLlmLikeGatewayOptions
           loginId: flow.loginId,
           pollSecret: flow.pollSecret,
           userCode: flow.userCode,
+          ...(options.verificationUriComplete
+            ? {
+                verificationUriComplete: options.verificationUriComplete({
+                  baseUrl: `${server.url}${prefix}`,
+                  loginId: flow.loginId,
+                  userCode: flow.userCode,
+                }),
+              }
+            : {}),
           expiresInSeconds: 600,
         }),
       );

@@ -107,8 +107,9 @@ export class WireTap {
     return new URL(this.server.url).origin;
   }
 
-  async start(): Promise<void> {
-    this.server = await listen((req, res) => this.handle(req, res), '127.0.0.1', 0);
+  /** @param port where to listen: a port claimed beforehand, when the gateway must be told it; else any free one */
+  async start(port = 0): Promise<void> {
+    this.server = await listen((req, res) => this.handle(req, res), '127.0.0.1', port);
   }
 
   /** Stop answering: the CLI finds the gateway unreachable (connection refused). */
@@ -121,6 +122,22 @@ export class WireTap {
   /** Stand in for the gateway for the next `rule.times` requests that match. Rules apply in order. */
   shape(rule: ShapeRule): void {
     this.rules.push({ ...rule, used: 0 });
+  }
+
+  /**
+   * From now on the CLI finds no PKCE-native login here: its discovery request
+   * (`GET /.well-known/litellm-cli-auth`) is answered 404, as a gateway of the documented (v3)
+   * contract answers it, whatever the gateway behind offers. A CLI that prefers the PKCE login where
+   * it is advertised (docs/contract.md section 10.6) then runs its classic login, which is what the
+   * CLI chapter judges.
+   */
+  hidePkceLogin(): void {
+    this.shape({
+      name: 'no PKCE login advertised to the CLI',
+      match: { method: 'GET', path: /^\/+\.well-known\/litellm-cli-auth\/*$/ },
+      times: Number.POSITIVE_INFINITY,
+      answer: { kind: 'canned', status: 404, body: { detail: 'Not Found' } },
+    });
   }
 
   /** The gateway never sees this request header (e.g. `prefer`: it then answers polls at once). */

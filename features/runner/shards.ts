@@ -73,6 +73,7 @@ export const OWN_GATEWAY_STEPS: readonly RegExp[] = [
   /^two gateway replicas that share /,
   /^the gateway is started$/,
   /^the key is presented to a gateway of the same configuration but /,
+  /^the CLI finds the PKCE-native login the gateway advertises$/,
 ];
 
 /** The plan's view of a pickle Cucumber found (with the document it comes from). */

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { Given, Then } from '@cucumber/cucumber';
+import type { Exchange } from '../drivers/wire-tap.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { currentCliLogin } from '../tasks/cli-login.ts';
 import {
@@ -236,7 +237,12 @@ Given(
 );
 
 Then('the CLI sent no request after the start', async function (this: ConformanceWorld) {
-  const after = this.tap.exchanges.filter((e) => !(e.method === 'POST' && START_PATH.test(e.route)));
+  // Exchanges are recorded as they finish: what the CLI asked before its start (a discovery probe,
+  // say) finished before the start did.
+  const isStart = (e: Exchange) => e.method === 'POST' && START_PATH.test(e.route);
+  const start = this.tap.exchanges.findIndex(isStart);
+  assert.ok(start >= 0, 'the CLI sent no start');
+  const after = this.tap.exchanges.slice(start + 1).filter((e) => !isStart(e));
   assert.deepEqual(
     after.map((e) => `${e.method} ${e.sentPath.split('?')[0]}`),
     [],

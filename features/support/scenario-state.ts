@@ -185,6 +185,8 @@ export interface ReturnedSignIn {
 
 /** The harness playing a native CLI of the PKCE-native login (native-login.feature). */
 export interface NativeLoginState {
+  /** The first URL the CLI under test opened in the browser, where the PKCE login was offered to it. */
+  cliOpenedWherePkceOffered?: string;
   /** The discovery document's endpoints, read once the gateway is known to advertise the login. */
   nativeEndpoints?: NativeEndpoints;
   /** The CLI's loopback listener, started for the scenario (closed after it). */

@@ -15,6 +15,7 @@ import { type CliResult, CliSession } from '../drivers/cli.ts';
 import { type FakeClock, settledClockOffsetSeenBy } from '../drivers/fake-clock.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
+import { claimFreePort } from '../drivers/ports.ts';
 import { timings } from '../drivers/timings.ts';
 import { type Exchange, WireTap } from '../drivers/wire-tap.ts';
 import { withinDeadline } from './clean-up-deadline.ts';
@@ -56,6 +57,9 @@ export class ConformanceWorld extends World<HarnessParameters> {
   #cliBaseUrlSuffix = '';
   /** The CLI runs on the gateway's clock from its first run, even before the clock moves. */
   cliOnGatewayClock = false;
+  #cliSeesPkceLogin = false;
+  /** The port the CLI's wire tap listens on, when claimed before the gateway started; else any. */
+  #cliTapPort = 0;
   private gatewayInUse: RunningGateway | undefined;
   /** Clocks this scenario moved, put back after it. */
   readonly movedClocks = new Set<FakeClock>();
@@ -218,6 +222,31 @@ export class ConformanceWorld extends World<HarnessParameters> {
     this.#cliBaseUrlSuffix = suffix;
   }
 
+  /**
+   * Whether the CLI under test may find the gateway's PKCE-native login. Off by default: the CLI
+   * chapter judges the classic login, so its CLI is told that the gateway has none (the wire tap
+   * answers the discovery request 404, as a v3 gateway does), and a CLI that prefers the PKCE login
+   * runs the classic one. Set before the CLI first runs.
+   */
+  get cliSeesPkceLogin(): boolean {
+    return this.#cliSeesPkceLogin;
+  }
+
+  /**
+   * Let the CLI find the gateway's PKCE login, through its wire tap: the tap's port is claimed now,
+   * and the URL returned is the base URL the CLI will be given. The caller tells the gateway it is
+   * served there (PROXY_BASE_URL), so that the discovery document's issuer and endpoints are that
+   * base URL (docs/contract.md section 10.6) and the IdP sends the browser back through the tap
+   * too. Before the gateway and the CLI start.
+   */
+  async offerPkceLoginToCli(): Promise<string> {
+    this.refuseAfterCliStarted("whether the CLI sees the gateway's PKCE login");
+    if (this.cliPathPrefix !== '') throw new Error('the PKCE login is offered to the CLI only without a path prefix');
+    this.#cliTapPort = await claimFreePort(this.parameters.workDir);
+    this.#cliSeesPkceLogin = true;
+    return `http://127.0.0.1:${this.#cliTapPort}`;
+  }
+
   private refuseAfterCliStarted(setting: string): void {
     if (this.tapInUse) throw new GatewaySettingTooLate(setting, `the CLI is served it at ${this.tapInUse.url}`);
   }
@@ -274,7 +303,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
     if (!this.cliInUse) {
       const gateway = await this.gateway();
       this.tapInUse = new WireTap(new URL(gateway.url), this.cliPathPrefix);
-      await this.tapInUse.start();
+      await this.tapInUse.start(this.#cliTapPort);
+      if (!this.#cliSeesPkceLogin) this.tapInUse.hidePkceLogin();
       const library = this.parameters.faketimeLibrary;
       const clock = gateway.clock;
       this.cliInUse = new CliSession({

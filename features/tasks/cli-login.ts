@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { StartedProcess } from '../drivers/child-process.ts';
 import { withDeadline } from '../drivers/cli.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import { ConsentPage } from '../pages/consent-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 
@@ -100,6 +101,38 @@ export async function loginThroughBrowser(world: ConformanceWorld, username: str
   const login = await startCliLogin(world);
   await finishLoginInBrowser(world, login, username);
   return waitForCli(world, login);
+}
+
+/**
+ * `<cli> login` where the CLI can find the gateway's PKCE-native login: the browser opens the
+ * first URL the CLI asked it to open. An authorize URL is walked as a person does (sign in at the
+ * IdP as `username`, approve on the consent page) and the CLI waited for; anything else (the
+ * classic login URL) is not answered and the CLI is stopped, so that the verdict is the wire's.
+ * Returns the URL the CLI opened.
+ */
+export async function loginWherePkceIsOffered(world: ConformanceWorld, username: string): Promise<string> {
+  const run = await launchCliLogin(world);
+  const cli = await world.cli();
+  await run
+    .waitForOutput(() => cli.browserOpenings.length > 0, STEP_TIMEOUT_MS, 'the CLI opening a browser')
+    .catch(async (error: unknown) => {
+      await run.stop(500);
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${cli.lastWords()}`);
+    });
+  const opened = cli.browserOpenings[0]?.url ?? '';
+  if (!/\/authorize$/.test(new URL(opened).pathname)) {
+    await run.stop(500);
+    return opened;
+  }
+  if (world.openedPage) await world.freshBrowser();
+  const page = await world.browserPage();
+  await page.goto(opened);
+  await new IdpLoginPage(page).signInAs(username);
+  const consent = new ConsentPage(page);
+  await consent.waitUntilShown();
+  await consent.approve();
+  await waitForCli(world, { run });
+  return opened;
 }
 
 export function currentCliLogin(world: ConformanceWorld): CliLogin {

@@ -24,6 +24,19 @@ export function keysHandedOut(world: ConformanceWorld): string[] {
   });
 }
 
+/**
+ * Access tokens the gateway's token endpoint (PKCE-native login, section 10.6; `tokenPath` is its
+ * path on the gateway) handed to the CLI, in order.
+ */
+export function keysFromTokenEndpoint(world: ConformanceWorld, tokenPath: string): string[] {
+  return world.tap.exchanges.flatMap((e) => {
+    if (e.method !== 'POST' || e.route.replace(/\/+$/, '') !== tokenPath.replace(/\/+$/, '')) return [];
+    if (e.status !== 200) return [];
+    const body = parseObject(e.responseBody);
+    return typeof body?.access_token === 'string' && body.access_token !== '' ? [body.access_token] : [];
+  });
+}
+
 /** The poll secrets the gateway gave the CLI. */
 export function pollSecretsHandedOut(world: ConformanceWorld): string[] {
   return world.tap.exchangesTo('POST', START_PATH).flatMap((e) => {
