@@ -9,12 +9,10 @@ import { Given, Then, When } from '@cucumber/cucumber';
 import type { Claims } from '../../mock-idp/index.ts';
 import { browserLoginUrl, CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
-import { CliCompletionPage } from '../pages/cli-completion-page.ts';
-import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { LoginAttempt, RecordedAnswer } from '../support/scenario-state.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { pollSession, sessionLoginUrl, signInAtIdp } from '../tasks/browser-login.ts';
-import { pageInAnotherBrowser } from '../tasks/browser-visits.ts';
+import { anotherBrowserAtIdpSignIn, completionPageShownOn, signInOnIdpPage } from '../tasks/browser-visits.ts';
 import { codeForm, postCode } from '../tasks/code-confirmation.ts';
 import { addIdpUser } from '../tasks/gateway-users.ts';
 import { tryLogInThroughBrowser } from '../tasks/login-attempt.ts';
@@ -152,9 +150,9 @@ When('{int} wrong codes are posted with that browser token', async function (thi
 Given(
   "in another browser, {string} opened the session's login URL and waits at the IdP's sign-in page",
   async function (this: ConformanceWorld, _username: string) {
-    const page = await pageInAnotherBrowser(this, sessionLoginUrl(this, (await this.gateway()).url));
-    await new IdpLoginPage(page).waitUntilShown();
-    this.state.lateSignIn = { page };
+    this.state.lateSignIn = {
+      page: await anotherBrowserAtIdpSignIn(this, sessionLoginUrl(this, (await this.gateway()).url)),
+    };
   },
 );
 
@@ -165,7 +163,7 @@ When(
     assert.ok(late, 'no other browser is open');
     const callback = `${(await this.gateway()).url}${CLI_SSO_PATHS.callback}`;
     const answered = late.page.waitForResponse((r) => r.url().startsWith(callback), { timeout: LATE_SIGN_IN_MS });
-    await new IdpLoginPage(late.page).signInAs(username);
+    await signInOnIdpPage(late.page, username);
     late.callbackStatus = (await answered).status();
     await late.page.waitForLoadState();
   },
@@ -175,7 +173,7 @@ Then('the other browser is not shown the completion form', async function (this:
   const late = this.state.lateSignIn;
   assert.ok(late?.callbackStatus !== undefined, 'the other browser never came back to the gateway');
   assert.equal(
-    await new CliCompletionPage(late.page).isShown(),
+    await completionPageShownOn(late.page),
     false,
     `the gateway answered a sign-in after the code was confirmed with ${late.callbackStatus} and the completion form`,
   );

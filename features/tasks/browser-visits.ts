@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { answerSeenByBrowser, openAndReadFirstAnswer } from '../drivers/browser.ts';
 import type { HttpAnswer } from '../drivers/gateway-http.ts';
+import { CliCompletionPage } from '../pages/cli-completion-page.ts';
+import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 
 /**
@@ -54,4 +56,21 @@ export async function pageInAnotherBrowser(world: ConformanceWorld, url: string)
   const page = await other.newPage();
   await page.goto(url);
   return page;
+}
+
+/** {@link pageInAnotherBrowser}, once it shows the IdP's sign-in page (the person has not signed in yet). */
+export async function anotherBrowserAtIdpSignIn(world: ConformanceWorld, url: string): Promise<Page> {
+  const page = await pageInAnotherBrowser(world, url);
+  await new IdpLoginPage(page).waitUntilShown();
+  return page;
+}
+
+/** The person signs in as `username` on the IdP's page that `page` shows. */
+export async function signInOnIdpPage(page: Page, username: string): Promise<void> {
+  await new IdpLoginPage(page).signInAs(username);
+}
+
+/** Whether `page` shows the "Complete CLI Login" page. */
+export function completionPageShownOn(page: Page): Promise<boolean> {
+  return new CliCompletionPage(page).isShown();
 }
