@@ -73,6 +73,7 @@ export const OWN_GATEWAY_STEPS: readonly RegExp[] = [
   /^two gateway replicas that share /,
   /^the gateway is started$/,
   /^the key is presented to a gateway of the same configuration but /,
+  /^a gateway served under the path "[^"]*" by a reverse proxy/,
 ];
 
 /** The plan's view of a pickle Cucumber found (with the document it comes from). */
