@@ -28,6 +28,34 @@ Feature: The PKCE-native login (v4)
       | token_endpoint_auth_methods_supported      | ["none"]                              |
       | revocation_endpoint_auth_methods_supported | ["none"]                              |
 
+  @CLISSO-NATIVE-01 @CLISSO-NATIVE-06
+  Scenario: Under a path prefix, the discovery document names the prefixed base, and a native CLI logs in through it
+    Given a gateway served under the path "/litellm" by a reverse proxy, its public base URL naming that path
+    When a native CLI reads the gateway's discovery document
+    Then the discovery document is exactly, where {base} is the gateway's base URL:
+      | contract_version                           | 1                                     |
+      | issuer                                     | "{base}"                              |
+      | authorization_endpoint                     | "{base}/authorize"                    |
+      | token_endpoint                             | "{base}/token"                        |
+      | registration_endpoint                      | "{base}/register"                     |
+      | revocation_endpoint                        | "{base}/revoke"                       |
+      | resource                                   | "{base}"                              |
+      | response_types_supported                   | ["code"]                              |
+      | grant_types_supported                      | ["authorization_code","refresh_token"] |
+      | code_challenge_methods_supported           | ["S256"]                              |
+      | token_endpoint_auth_methods_supported      | ["none"]                              |
+      | revocation_endpoint_auth_methods_supported | ["none"]                              |
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "alice" signs in at the IdP's page
+    Then the consent page names the CLI's loopback origin and "alice"
+    When the person approves
+    Then the CLI's loopback listener receives a code and the state it sent
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers 200 with tokens for "alice" and the team "team-alpha", not to be cached
+    And the access token lists the models on /v1/models
+    And the gateway was reached only through its path prefix, for every request of the login
+
   # ---- Registration ----
 
   @CLISSO-NATIVE-02 @CLISSO-NATIVE-03

@@ -78,3 +78,25 @@ test('a UI callback whose state this browser did not start is refused', async ()
     await proxy.close();
   }
 });
+
+test("the sign-in's login-state cookie is scoped to the callback under the public base URL, a path prefix included", async () => {
+  for (const [base, callbackPath] of [
+    [undefined, '/sso/callback'],
+    ['https://gateway.example/litellm', '/litellm/sso/callback'],
+  ] as const) {
+    const proxy = await startProxyForTest(proxyEnv(idp.endpoints, base === undefined ? {} : { PROXY_BASE_URL: base }));
+    try {
+      const answer = await fetch(`${proxy.url}/sso/key/generate`, { redirect: 'manual' });
+      assert.equal(answer.status, 303);
+      const cookie = answer.headers.getSetCookie().find((c) => c.startsWith('litellm_ui_login_state='));
+      // The browser comes back to {PROXY_BASE_URL}/sso/callback: a cookie of another path is not sent there.
+      assert.match(
+        cookie ?? '',
+        new RegExp(`; Path=${callbackPath}(;|$)`, 'i'),
+        `Set-Cookie: ${cookie?.replace(/=[^;]*/, '=(value)')}`,
+      );
+    } finally {
+      await proxy.close();
+    }
+  }
+});

@@ -87,14 +87,21 @@ export class WireTap {
   private readonly droppedHeaders = new Set<string>();
 
   /**
-   * @param upstream the gateway
+   * @param upstream the gateway; undefined when the gateway can start only once the tap's URL is
+   *   known (its public base URL names the tap): given later with forwardTo, and until then every
+   *   request is answered 502 and recorded
    * @param pathPrefix the tap serves the gateway under this path (e.g. `/litellm`); requests outside
    *   it are answered 404 by the tap, as a reverse proxy would, and recorded
    */
   constructor(
-    private readonly upstream: URL,
+    private upstream: URL | undefined,
     readonly pathPrefix = '',
   ) {}
+
+  /** Forward to this gateway from now on (a tap made without one). */
+  forwardTo(upstream: URL): void {
+    this.upstream = upstream;
+  }
 
   /** The base URL to give the CLI: the tap's origin and path prefix. */
   get url(): string {
@@ -148,6 +155,11 @@ export class WireTap {
   /** Exchanges whose gateway path (without query) matches, in the order they finished. */
   exchangesTo(method: string, path: RegExp): Exchange[] {
     return this.exchanges.filter((e) => e.method === method && path.test(e.route));
+  }
+
+  /** Requests sent outside the tap's path prefix (each answered 404 by the tap, never by the gateway). */
+  outsidePrefix(): Exchange[] {
+    return this.exchanges.filter((e) => this.gatewayPath(e.sentPath) === undefined);
   }
 
   /** Parsed JSON bodies of the answers to requests whose path starts with `pathPrefix`. */
@@ -312,14 +324,24 @@ export class WireTap {
     exchange: ExchangeStart,
     rewrite: RewrittenAnswer | undefined,
   ): void {
+    const upstream = this.upstream;
+    if (!upstream) {
+      req.resume();
+      this.answerCanned(res, exchange, {
+        kind: 'canned',
+        status: 502,
+        body: { detail: 'wire tap: the gateway is not started yet' },
+      });
+      return;
+    }
     const upstreamRequest = httpRequest(
       {
-        host: this.upstream.hostname,
-        port: this.upstream.port,
+        host: upstream.hostname,
+        port: upstream.port,
         method: req.method,
         path: exchange.path,
         headers: Object.fromEntries(
-          Object.entries({ ...req.headers, host: this.upstream.host }).filter(([n]) => !this.droppedHeaders.has(n)),
+          Object.entries({ ...req.headers, host: upstream.host }).filter(([n]) => !this.droppedHeaders.has(n)),
         ),
       },
       (upstreamResponse) => {

@@ -272,7 +272,7 @@ test('the steps the plan reads as gateway settings are exactly those whose defin
   };
   // A definition configures the gateway when it writes the scenario's settings or starts gateways itself.
   const configures = stepDefinitions.filter((d) =>
-    /gatewayOverrides|gatewayUnset|gatewayEnv\(|gateways\.(acquire|retire)\(|startReplicas\(/.test(
+    /gatewayOverrides|gatewayUnset|gatewayEnv\(|gateways\.(acquire|retire)\(|startReplicas\(|gatewayUnderPathPrefix\(/.test(
       String(d.unwrappedCode ?? d.code),
     ),
   );

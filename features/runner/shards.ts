@@ -74,6 +74,7 @@ export const OWN_GATEWAY_STEPS: readonly RegExp[] = [
   /^the gateway is started$/,
   /^the key is presented to a gateway of the same configuration but /,
   /^the CLI finds the PKCE-native login the gateway advertises$/,
+  /^a gateway served under the path "[^"]*" by a reverse proxy/,
 ];
 
 /** The plan's view of a pickle Cucumber found (with the document it comes from). */

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import type { ConformanceWorld } from '../support/world.ts';
-import { publicBaseUrl } from '../tasks/gateway-setup.ts';
 import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
 import {
   approvalForm,
@@ -13,8 +12,11 @@ import {
   decideOnConsent,
   expectOAuthError,
   expectTokens,
+  gatewayUnderPathPrefix,
+  loginPastThePrefix,
   loopbackListener,
   modelsWith,
+  nativeBaseUrl,
   nativeEndpoints,
   newSignIn,
   openAuthorizeInBrowser,
@@ -40,6 +42,27 @@ Given('the gateway advertises the PKCE-native login', async function (this: Conf
 
 // ---- Discovery ----
 
+Given(
+  'a gateway served under the path {string} by a reverse proxy, its public base URL naming that path',
+  async function (this: ConformanceWorld, prefix: string) {
+    await gatewayUnderPathPrefix(this, prefix);
+  },
+);
+
+Then(
+  'the gateway was reached only through its path prefix, for every request of the login',
+  async function (this: ConformanceWorld) {
+    const { outside, browserElsewhere, notRelayed } = await loginPastThePrefix(this);
+    assert.deepEqual(outside, [], `requests were sent outside the path prefix: ${outside.join(', ')}`);
+    assert.deepEqual(
+      browserElsewhere,
+      [],
+      `the browser was answered past the reverse proxy's prefix: ${browserElsewhere.join(', ')}`,
+    );
+    assert.deepEqual(notRelayed, [], `the login never sent these through the prefix: ${notRelayed.join(', ')}`);
+  },
+);
+
 When("a native CLI reads the gateway's discovery document", async function (this: ConformanceWorld) {
   await readDiscovery(this);
 });
@@ -50,7 +73,7 @@ Then(
     const answer = this.lastAnswer;
     assert.ok(answer, 'the discovery document was not read');
     assert.equal(answer.status, 200, answer.text.slice(0, 300));
-    const base = publicBaseUrl(await this.gateway()).replace(/\/+$/, '');
+    const base = await nativeBaseUrl(this);
     const expected = Object.fromEntries(
       table.raw().map(([field, json]) => [field, JSON.parse((json ?? '').replaceAll('{base}', base)) as unknown]),
     );

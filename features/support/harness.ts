@@ -23,6 +23,15 @@ export interface Harness {
   defaultGatewayEnv: Record<string, string>;
 }
 
+/**
+ * The path under which a scenario serves the gateway behind a relay, as a reverse proxy mounting it
+ * at `https://host/litellm` does (CLISSO-NATIVE-01), and the IdP client such a gateway signs in
+ * with: its callback, `{PROXY_BASE_URL}/sso/callback`, is under that path, and an IdP matches a
+ * callback's path exactly. LiteLLM's own test client (the gateways' default) stays as LiteLLM has it.
+ */
+export const GATEWAY_PATH_PREFIX = '/litellm';
+export const UNDER_PATH_CLIENT_ID = 'litellm-cli-test-under-path';
+
 let shared: Promise<Harness> | undefined;
 /** Where this process writes its timings when the run ends (the run's scratch folder). */
 let timingsDir: string | undefined;
@@ -98,6 +107,8 @@ async function openHarness(parameters: HarnessParameters): Promise<Harness> {
  * code too, only to read the step definitions, before any worker can start.
  */
 async function startHarnessIdp(parameters: HarnessParameters): Promise<MockIdp> {
-  const { startMockIdp } = await import('../../mock-idp/index.ts');
-  return startMockIdp({ host: parameters.idpHost, port: parameters.idpPort });
+  const { startMockIdp, defaultClient } = await import('../../mock-idp/index.ts');
+  const underPath = defaultClient({ clientId: UNDER_PATH_CLIENT_ID });
+  underPath.redirectUris = underPath.redirectUris.map((uri) => uri.replace('/sso/', `${GATEWAY_PATH_PREFIX}/sso/`));
+  return startMockIdp({ host: parameters.idpHost, port: parameters.idpPort, clients: [defaultClient(), underPath] });
 }

@@ -12,6 +12,7 @@ import type { LoopbackListener } from '../drivers/loopback-listener.ts';
 import type { PostgresServer } from '../drivers/postgres-server.ts';
 import type { RedisServer } from '../drivers/redis-server.ts';
 import type { StoreRelay } from '../drivers/store-relay.ts';
+import type { WireTap } from '../drivers/wire-tap.ts';
 import type { CompletionFormDetails } from '../pages/cli-completion-page.ts';
 import type { ConsentForm } from '../pages/consent-page.ts';
 
@@ -212,6 +213,11 @@ export interface NativeLoginState {
   otherNativeClientId?: string;
   /** A sign-in opened with a `return_to` (CLISSO-NATIVE-17), and where the browser went. */
   returnedSignIn?: ReturnedSignIn;
+  /**
+   * The relay serving the gateway under a path prefix (CLISSO-NATIVE-01): the native CLI and the
+   * browser reach the gateway only through it, and it records every request.
+   */
+  nativeRelay?: WireTap;
 }
 
 /** A session of the CLI session registry, as the list shows it (session-registry.feature). */

@@ -14,7 +14,9 @@ import { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
 import { type RunningGateway, settingOf } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { LoopbackListener } from '../drivers/loopback-listener.ts';
+import { WireTap } from '../drivers/wire-tap.ts';
 import { type ConsentForm, ConsentPage } from '../pages/consent-page.ts';
+import { GATEWAY_PATH_PREFIX, UNDER_PATH_CLIENT_ID } from '../support/harness.ts';
 import type { NativeEndpoints, NativeSignIn, NativeTokens, ReturnedSignIn } from '../support/scenario-state.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -35,9 +37,101 @@ const endpointsSchema = z.looseObject({
   resource: z.string(),
 });
 
-/** GET the discovery document as a CLI would, on the scenario's gateway. */
+/**
+ * The native CLI's gateway over HTTP: the scenario's gateway, or the relay that serves it under a
+ * path prefix once gatewayUnderPathPrefix has put one in front of it.
+ */
+async function nativeHttp(world: ConformanceWorld): Promise<GatewayHttp> {
+  const relay = world.state.nativeRelay;
+  return relay ? new GatewayHttp(relay.url) : world.http();
+}
+
+/**
+ * The base URL the native CLI was given, which a discovery document must name: the gateway's
+ * public base URL, or the relay's URL with its path prefix.
+ */
+export async function nativeBaseUrl(world: ConformanceWorld): Promise<string> {
+  const base = world.state.nativeRelay?.url ?? publicBaseUrl(await world.gateway());
+  return base.replace(/\/+$/, '');
+}
+
+/**
+ * Put a gateway behind a relay that serves it under `prefix`, as a reverse proxy mounting it at
+ * `https://host/litellm` does, and point the native CLI at the relay: the gateway is started with
+ * PROXY_BASE_URL = the relay's URL with the prefix (so it must exist first) and signs in with the
+ * harness IdP's client whose callback is under the prefix (CLISSO-NATIVE-01). The scenario's
+ * settings apply; the gateway is retired and the relay closed after the scenario. A gateway the
+ * harness did not start cannot be told its base URL: the scenario is skipped.
+ */
+export async function gatewayUnderPathPrefix(world: ConformanceWorld, prefix: string): Promise<WireTap> {
+  const h = await world.harness();
+  if (h.gateways.target.kind === 'url')
+    throw new ConfigurationNotOffered(
+      `is a running gateway: the harness cannot start it with PROXY_BASE_URL under the path ${prefix}`,
+    );
+  assert.equal(
+    prefix,
+    GATEWAY_PATH_PREFIX,
+    `the harness IdP knows a gateway callback under ${GATEWAY_PATH_PREFIX} only (support/harness.ts)`,
+  );
+  const relay = new WireTap(undefined, prefix);
+  await relay.start();
+  world.cleanups.push(() => relay.close());
+  const client = h.idp.gatewayEnv(UNDER_PATH_CLIENT_ID);
+  const env = await world.gatewayEnv({
+    PROXY_BASE_URL: relay.url,
+    GENERIC_CLIENT_ID: client.GENERIC_CLIENT_ID ?? UNDER_PATH_CLIENT_ID,
+    ...(client.GENERIC_CLIENT_SECRET === undefined ? {} : { GENERIC_CLIENT_SECRET: client.GENERIC_CLIENT_SECRET }),
+  });
+  const gateway = await h.gateways.acquire(env);
+  world.cleanups.push(() => h.gateways.retire(gateway));
+  relay.forwardTo(new URL(gateway.url));
+  world.state.nativeRelay = relay;
+  // The endpoints read so far are the scenario's gateway's at its root: read again, through the relay.
+  world.state.nativeEndpoints = undefined;
+  return relay;
+}
+
+/** The requests a login under a path prefix must have sent through the relay, by method and gateway path. */
+const LOGIN_THROUGH_PREFIX: ReadonlyArray<readonly [string, string]> = [
+  ['GET', NATIVE_LOGIN_PATHS.discovery],
+  ['POST', NATIVE_LOGIN_PATHS.register],
+  ['GET', NATIVE_LOGIN_PATHS.authorize],
+  ['GET', CLI_SSO_PATHS.callback],
+  ['POST', NATIVE_LOGIN_PATHS.complete],
+  ['POST', NATIVE_LOGIN_PATHS.token],
+  ['GET', CLI_SSO_PATHS.v1Models],
+];
+
+/**
+ * How a login went with the gateway behind its relay: the requests the relay got outside its path
+ * prefix (answered 404 by the relay, never seen by the gateway), the addresses the browser was
+ * answered from that are neither the relay under its prefix, nor the IdP, nor the CLI's loopback
+ * listener (the gateway reached past the relay), and the login's requests the relay never saw.
+ * Paths are shown without their query, which may carry a code or a state.
+ */
+export async function loginPastThePrefix(
+  world: ConformanceWorld,
+): Promise<{ outside: string[]; browserElsewhere: string[]; notRelayed: string[] }> {
+  const relay = world.state.nativeRelay;
+  assert.ok(relay, 'the gateway is not served under a path prefix in this scenario');
+  const outside = relay.outsidePrefix().map((e) => `${e.method} ${e.route}`);
+  const idpOrigin = new URL((await world.harness()).idp.url).origin;
+  const listenerOrigin = new URL((await loopbackListener(world)).redirectUri).origin;
+  const underPrefix = (url: URL) => `${url.origin}${url.pathname}`.startsWith(`${relay.url}/`);
+  const browserElsewhere = world.browserResponses
+    .map((response) => new URL(response.url))
+    .filter((url) => url.origin !== idpOrigin && url.origin !== listenerOrigin && !underPrefix(url))
+    .map((url) => `${url.origin}${url.pathname}`);
+  const notRelayed = LOGIN_THROUGH_PREFIX.filter(
+    ([method, path]) => !relay.exchanges.some((e) => e.method === method && e.route === path),
+  ).map(([method, path]) => `${method} ${relay.pathPrefix}${path}`);
+  return { outside, browserElsewhere, notRelayed };
+}
+
+/** GET the discovery document as a CLI would, on the scenario's gateway (through its relay, if any). */
 export async function readDiscovery(world: ConformanceWorld): Promise<HttpAnswer> {
-  const answer = await (await world.http()).send('GET', DISCOVERY_PATH);
+  const answer = await (await nativeHttp(world)).send('GET', DISCOVERY_PATH);
   world.lastAnswer = answer;
   return answer;
 }
@@ -441,9 +535,9 @@ export function expectOAuthError(answer: HttpAnswer, status: number, error: stri
   assert.equal(body.error, error, `${where} answered the error "${body.error}", not "${error}": ${shown}`);
 }
 
-/** GET /v1/models with this access token. */
+/** GET /v1/models with this access token (through the gateway's relay, if any). */
 export async function modelsWith(world: ConformanceWorld, accessToken: string): Promise<HttpAnswer> {
-  return (await world.http()).models(accessToken, '/v1/models');
+  return (await nativeHttp(world)).models(accessToken, '/v1/models');
 }
 
 /**

@@ -103,7 +103,9 @@ async function startUiLogin(
   res.cookie(UI_LOGIN_STATE_COOKIE, cookie, {
     httpOnly: true,
     sameSite: 'lax',
-    path: CLI_SSO_PATHS.callback,
+    // The callback's own path: under a path prefix (PROXY_BASE_URL=https://host/litellm) the browser
+    // comes back to /litellm/sso/callback, where a cookie of path /sso/callback is not sent.
+    path: new URL(redirectUri).pathname,
     // mutation-equivalent: a millisecond more or less on the login-state cookie's lifetime is not observable
     maxAge: UI_LOGIN_STATE_SECONDS * 1000,
     secure: redirectUri.startsWith('https:'),

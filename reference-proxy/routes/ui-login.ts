@@ -44,7 +44,9 @@ export async function startUiSession(
     role: login.user.role,
   });
   const secure = req.protocol === 'https';
-  res.clearCookie(UI_LOGIN_STATE_COOKIE, { path: CLI_SSO_PATHS.callback, httpOnly: true, sameSite: 'lax', secure });
+  // Cleared at the path it was set at: the callback's under the public base URL (sso-key-generate.ts).
+  const statePath = new URL(`${publicBaseUrl(req, ctx.config)}${CLI_SSO_PATHS.callback}`).pathname;
+  res.clearCookie(UI_LOGIN_STATE_COOKIE, { path: statePath, httpOnly: true, sameSite: 'lax', secure });
   res.cookie(UI_SESSION_COOKIE, cookie, {
     httpOnly: true,
     sameSite: 'lax',
