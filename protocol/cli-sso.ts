@@ -75,6 +75,8 @@ export function browserLoginUrl(baseUrl: string, loginId: string): string {
 
 /** Join a base URL (with or without a path, with or without trailing slashes) and an absolute path. */
 export function joinUrl(baseUrl: string, path: string): string {
+  // mutation-equivalent: every path joined is absolute, one leading slash and no other run of slashes: the
+  // first run is the leading one
   return new URL(path.replace(/^\/+/, ''), withTrailingSlash(baseUrl)).toString();
 }
 

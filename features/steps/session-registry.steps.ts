@@ -4,6 +4,7 @@ import { CLI_SESSION_PATHS } from '../../protocol/cli-sessions.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { detailMessageOf } from '../tasks/gateway-answers.ts';
+import { configuredKeyLifetimeSeconds } from '../tasks/native-cli.ts';
 import {
   allSessions,
   expectRegistry,
@@ -15,6 +16,9 @@ import {
   noteSessions,
   revokeSession,
 } from '../tasks/session-registry.ts';
+
+/** How far a session's two times may be from the key's lifetime apart (seconds: a write is not instant). */
+const REGISTRY_TIME_SLACK_S = 60;
 
 function heldKey(world: ConformanceWorld): string {
   assert.ok(world.key, 'no key was handed out in this scenario');
@@ -56,13 +60,26 @@ When(
 
 Then(
   "the login's session is listed for user {string} and the login's team",
-  function (this: ConformanceWorld, user: string) {
+  async function (this: ConformanceWorld, user: string) {
     const session = loginSessionOf(this);
     const ready = this.state.readyAnswer;
     assert.ok(ready, 'no key was handed out in this scenario');
     assert.equal(session.user_id, user, `the session's user_id: ${JSON.stringify(session)}`);
     assert.equal(session.team_id, ready.teamId, `the session's team_id: ${JSON.stringify(session)}`);
     assert.equal(session.revoked_at, null, `a new session is not revoked: ${JSON.stringify(session)}`);
+    // The row's times: when it was recorded, and the key's expiry. Their difference is the key's
+    // lifetime whatever time zone a gateway writes them in (LiteLLM may write them without one).
+    const created = Date.parse(String(session['created_at']));
+    const expires = Date.parse(String(session['expires_at']));
+    assert.ok(
+      Number.isFinite(created) && Number.isFinite(expires),
+      `the session's created_at and expires_at are not times: ${JSON.stringify(session)}`,
+    );
+    const lifetime = await configuredKeyLifetimeSeconds(this);
+    assert.ok(
+      Math.abs((expires - created) / 1000 - lifetime) <= REGISTRY_TIME_SLACK_S,
+      `the session expires ${Math.round((expires - created) / 1000)} s after it was created; the gateway's CLI keys live ${lifetime} s: ${JSON.stringify(session)}`,
+    );
   },
 );
 

