@@ -116,6 +116,9 @@ Feature: A CLI stays safe in front of a hostile or broken gateway
     Then every URL the CLI opened in the browser is an http(s) URL on the gateway's origin
 
     Examples:
-      | case         | link                                          |
-      | a script URL | javascript:alert(document.cookie)             |
-      | another site | https://login.evil.example/sso/key/generate?x |
+      | case                                                 | link                                            |
+      | a script URL                                         | javascript:alert(document.cookie)               |
+      | another site                                         | https://login.evil.example/sso/key/generate?x   |
+      | the gateway's address as a user name of another host | {gateway}@login.evil.example/sso/key/generate?x |
+      | another port of the gateway's host                   | {gateway}1/sso/key/generate?x                   |
+      | a file on the person's machine                       | file:///etc/passwd                              |

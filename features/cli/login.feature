@@ -61,14 +61,35 @@ Feature: The CLI logs in through the browser
     When the developer runs "whoami"
     Then nothing the CLI printed holds the whole key or the poll secret
 
+  @CLISSO-CLI-28
+  Scenario: The CLI does not show the key when the gateway refuses it
+    Given "cli-test-user" has logged in with the CLI through the browser
+    And the gateway answers the CLI's next 2 model lists with 503 and then every one with 401 "Authentication Error, Invalid proxy server token passed."
+    When the developer lists the models with the CLI
+    And the developer runs "whoami"
+    Then nothing the CLI printed holds the whole key or the poll secret
+
+  @CLISSO-CLI-28
+  Scenario: The CLI does not show the poll secret when its polls fail or are refused
+    Given the gateway answers the CLI's next 2 polls with 503
+    And the gateway answers every poll of the CLI with 403 "Invalid CLI polling secret"
+    When the developer starts a login with the CLI
+    And the CLI finishes
+    Then nothing the CLI printed holds the whole key or the poll secret
+
   @CLISSO-CLI-06
   Scenario: The poll secret and the key never travel in a URL
     Given "cli-test-user" has logged in with the CLI through the browser
     Then no request the CLI made had the poll secret or the key in its URL
 
   @CLISSO-CLI-27
-  Scenario: Logging in again replaces the first login
+  Scenario Outline: Logging in again replaces the first login: <who>
     Given "cli-test-user" has logged in with the CLI through the browser
-    When "alice" logs in with the CLI through the browser
+    When "<second>" logs in with the CLI through the browser
     And the developer lists the models with the CLI
     Then the CLI sent the key of the second login, not the first
+
+    Examples:
+      | who                                     | second        |
+      | another person                          | alice         |
+      | the same person again, for a fresh key  | cli-test-user |

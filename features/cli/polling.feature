@@ -15,16 +15,19 @@ Feature: The CLI polls patiently, and stops when told to
 
   @CLISSO-CLI-16 @CLISSO-CLI-17
   Scenario Outline: Through <what>, the CLI keeps polling and gets the key
-    Given the gateway answers the CLI's next 2 polls with <status>
+    Given the gateway answers the CLI's next <times> polls with <status>
     When "cli-test-user" logs in with the CLI through the browser
     Then the CLI's login is proven on the wire
+    And the CLI polled at least <at least> times
     And the CLI's polls started at least 1 second apart
 
     Examples:
-      | what                        | status |
-      | a gateway that is restarting | 503    |
-      | a rate limit                | 429    |
-      | a proxy's bad gateway       | 502    |
+      | what                                   | times | status | at least |
+      | a gateway that is restarting           | 2     | 503    | 3        |
+      | a rate limit                           | 2     | 429    | 3        |
+      | a proxy's bad gateway                  | 2     | 502    | 3        |
+      | a proxy's gateway timeout              | 2     | 504    | 3        |
+      | a gateway restarting for a while       | 4     | 503    | 5        |
 
   @CLISSO-CLI-18
   Scenario Outline: A poll refused with <status> stops the CLI at once
@@ -50,6 +53,16 @@ Feature: The CLI polls patiently, and stops when told to
   Scenario: A login whose session runs out gives up
     Given the CLI runs on the gateway's clock
     And the gateway answers polls at once, as LiteLLM's does
+    When the developer starts a login with the CLI
+    And the CLI has polled once
+    And the clocks move 601 seconds ahead
+    And the CLI finishes
+    Then the gateway handed the CLI no key
+
+  @CLISSO-CLI-20 @faketime
+  Scenario: A login whose session runs out gives up by the CLI's own clock, though the gateway still says pending
+    Given the CLI runs on the gateway's clock
+    And the gateway answers every poll of the CLI with "pending", even once the session has run out
     When the developer starts a login with the CLI
     And the CLI has polled once
     And the clocks move 601 seconds ahead

@@ -261,8 +261,12 @@ Then('the CLI opened no browser', async function (this: ConformanceWorld) {
 
 Given(
   "the gateway's start answer offers the browser link {string}",
-  async function (this: ConformanceWorld, link: string) {
-    await rewriteStartAnswer(this, `browser link ${link}`, (body) => ({
+  async function (this: ConformanceWorld, template: string) {
+    // `{gateway}` is the gateway's own origin as the CLI was given it (`http://127.0.0.1:PORT`): links
+    // that start like the gateway's address and still lead elsewhere.
+    await this.cli();
+    const link = template.replaceAll('{gateway}', this.tap.origin);
+    await rewriteStartAnswer(this, `browser link ${template}`, (body) => ({
       ...body,
       verification_uri: link,
       verification_uri_complete: link,

@@ -7,7 +7,14 @@ import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { currentCliLogin, launchCliLogin, loginThroughBrowser, waitForCli } from '../tasks/cli-login.ts';
+import {
+  currentCliLogin,
+  launchCliLogin,
+  loginThroughBrowser,
+  loginUrlsIn,
+  startAnswerOnWire,
+  waitForCli,
+} from '../tasks/cli-login.ts';
 import {
   bearerOf,
   describeCredentials,
@@ -15,9 +22,11 @@ import {
   keysHandedOut,
   lastKeyHandedOut,
   listModelsWithCli,
+  loginWindowSeconds,
   pollSecretsHandedOut,
   proveLoginOnWire,
   readTokenFile,
+  readyAnswerOnWire,
   tokenFilePath,
   underHome,
 } from '../tasks/cli-outcomes.ts';
@@ -107,17 +116,19 @@ Then('the CLI asked the browser to open the login URL', async function (this: Co
 Then(
   'the login URL and the code were on the screen before the browser opened',
   async function (this: ConformanceWorld) {
-    const login = currentCliLogin(this);
     const cli = await this.cli();
     const opening = cli.browserOpenings[0];
     if (!opening) return; // nothing was opened, so nothing was opened too early
-    const loginId = String(new URL(login.loginUrl).searchParams.get('key'));
+    // Judged against the gateway's own start answer, not against what the CLI printed: the whole
+    // browser URL for that login id (a session id alone is not the URL), and that code.
+    const start = startAnswerOnWire(this);
+    const urls = loginUrlsIn(opening.printedBefore);
     assert.ok(
-      opening.printedBefore.includes(loginId),
-      `the CLI opened the browser before it printed the login URL; it had printed:\n${opening.printedBefore || '(nothing)'}`,
+      urls.some((url) => new URL(url).searchParams.get('key') === start.loginId),
+      `the CLI opened the browser before it printed the login URL for ${start.loginId}; it had printed:\n${opening.printedBefore || '(nothing)'}`,
     );
     assert.ok(
-      opening.printedBefore.replace(/[^A-Z0-9]/g, '').includes(login.userCode.replace(/[^A-Z0-9]/g, '')),
+      opening.printedBefore.replace(/[^A-Z0-9]/g, '').includes(start.userCode.replace(/[^A-Z0-9]/g, '')),
       `the CLI opened the browser before it printed the verification code; it had printed:\n${opening.printedBefore || '(nothing)'}`,
     );
   },
@@ -160,6 +171,23 @@ Then(
     assert.ok(content, `the CLI wrote no ${underHome(this, tokenFilePath(this))}`);
     assert.equal(content.key, await lastKeyHandedOut(this), 'the token file\'s "key" is not the key handed out');
     for (const field of fields) assert.ok(field in content, `the token file has no "${field}" field`);
+    // Each field holds what LiteLLM's SDK expects there, not merely something.
+    assert.equal(
+      String(content.base_url).replace(/\/+$/, ''),
+      this.tap.url.replace(/\/+$/, ''),
+      'the token file\'s "base_url" is not the gateway URL the CLI was given',
+    );
+    assert.equal(
+      content.user_id,
+      (await readyAnswerOnWire(this)).user_id,
+      'the token file\'s "user_id" is not the user id of the ready answer',
+    );
+    const { fromS, toS } = loginWindowSeconds(this);
+    const timestamp = content.timestamp;
+    assert.ok(
+      typeof timestamp === 'number' && timestamp >= fromS && timestamp <= toS,
+      `the token file's "timestamp" is ${JSON.stringify(timestamp)}; it must be the login's time in unix seconds (${fromS} to ${toS})`,
+    );
   },
 );
 

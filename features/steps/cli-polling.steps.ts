@@ -40,6 +40,14 @@ Given(
   },
 );
 
+Given(
+  'the gateway answers every poll of the CLI with {string}, even once the session has run out',
+  async function (this: ConformanceWorld, status: string) {
+    // A gateway that never ends the session: only the CLI's own clock can end the login (CLISSO-CLI-20).
+    await answerPolls(this, Number.POSITIVE_INFINITY, 200, { status });
+  },
+);
+
 Given("the gateway answers polls at once, as LiteLLM's does", async function (this: ConformanceWorld) {
   await answerPollsAtOnce(this);
 });

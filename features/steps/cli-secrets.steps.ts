@@ -81,6 +81,18 @@ Given(
   },
 );
 
+Given(
+  "the gateway answers the CLI's next {int} model lists with {int} and then every one with {int} {string}",
+  async function (this: ConformanceWorld, times: number, first: number, then: number, detail: string) {
+    // The gateway's words never hold the key here: whatever of it the CLI shows is its own doing.
+    await answerNext(this, 'model list', times, first, { detail: 'The gateway is not available right now.' });
+    await answerNext(this, 'model list', Number.POSITIVE_INFINITY, then, {
+      detail,
+      error: { message: detail, type: 'auth_error' },
+    });
+  },
+);
+
 Then('no piece of the key appears in what the CLI printed', async function (this: ConformanceWorld) {
   await assertNoPiecePrinted(this, keysHandedOut(this), 'key');
 });

@@ -12,6 +12,7 @@ import { CliCompletionPage } from '../pages/cli-completion-page.ts';
 import { ConsentPage } from '../pages/consent-page.ts';
 import { IdpLoginPage } from '../pages/idp-login-page.ts';
 import type { ConformanceWorld } from '../support/world.ts';
+import { START_PATH } from './gateway-stand-in.ts';
 
 export interface CliLogin {
   run: StartedProcess;
@@ -139,4 +140,29 @@ export function currentCliLogin(world: ConformanceWorld): CliLogin {
   const login = world.cliLogin;
   assert.ok(login && 'loginUrl' in login, 'no CLI login was started in this scenario');
   return login as CliLogin;
+}
+
+/** The browser URL of a login as any LiteLLM-style CLI prints it: `{base}/sso/key/generate?...`. */
+const PRINTED_LOGIN_URL = /https?:\/\/[^\s'"<>]+\/sso\/key\/generate\?[^\s'"<>]+/g;
+
+/** Every login URL in a CLI's output, in order (those that parse as URLs). */
+export function loginUrlsIn(text: string): string[] {
+  return [...text.matchAll(PRINTED_LOGIN_URL)].map((m) => m[0]).filter((url) => URL.canParse(url));
+}
+
+/** The login id and code of the gateway's (last successful) answer to the CLI's start, from the wire. */
+export function startAnswerOnWire(world: ConformanceWorld): { loginId: string; userCode: string } {
+  const answer = world.tap
+    .exchangesTo('POST', START_PATH)
+    .filter((e) => e.status === 200)
+    .map((e) => {
+      try {
+        return JSON.parse(e.responseBody) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    })
+    .at(-1);
+  assert.ok(answer, 'the gateway never answered a start of the CLI with 200');
+  return { loginId: String(answer.login_id ?? ''), userCode: String(answer.user_code ?? '') };
 }

@@ -37,6 +37,27 @@ export function keysFromTokenEndpoint(world: ConformanceWorld, tokenPath: string
   });
 }
 
+/** The last poll answer that handed the CLI a key, as the gateway sent it. */
+export async function readyAnswerOnWire(world: ConformanceWorld): Promise<Record<string, unknown>> {
+  const key = await lastKeyHandedOut(world);
+  const answer = world.tap
+    .exchangesTo('GET', POLL_PATH)
+    .map((e) => (e.status === 200 ? parseObject(e.responseBody) : undefined))
+    .findLast((body) => body?.key === key);
+  assert.ok(answer, 'no poll answer handed out the key');
+  return answer;
+}
+
+/**
+ * From the start of the CLI's first login to now, in unix seconds, a second wider each side (a CLI
+ * may round its time down, or write it a moment after the answer): a login's timestamp lies within.
+ */
+export function loginWindowSeconds(world: ConformanceWorld): { fromS: number; toS: number } {
+  const start = world.tap.exchangesTo('POST', START_PATH)[0];
+  assert.ok(start, 'the CLI never started a login');
+  return { fromS: Math.floor(start.startedAtMs / 1000) - 1, toS: Math.ceil(Date.now() / 1000) + 1 };
+}
+
 /** The poll secrets the gateway gave the CLI. */
 export function pollSecretsHandedOut(world: ConformanceWorld): string[] {
   return world.tap.exchangesTo('POST', START_PATH).flatMap((e) => {
