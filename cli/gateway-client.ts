@@ -109,6 +109,15 @@ export function isTransient(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Worth polling again (CLISSO-CLI-16): what {@link isTransient} retries, and any other 5xx. A poll
+ * changes nothing on the gateway, so a 500 costs one more poll, where giving up would end a login
+ * that a passing fault of the gateway interrupted.
+ */
+export function isWorthPollingAgain(error: unknown): boolean {
+  return isTransient(error) || (error instanceof GatewayHttpError && error.status >= 500 && error.status <= 599);
+}
+
 export interface RequestOptions {
   /** Cancels the request (Ctrl-C). An abort surfaces as an AbortError. */
   signal?: AbortSignal;

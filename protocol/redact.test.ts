@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { redact, redactByPatterns, redactText } from './redact.ts';
+import { redact, redactByPatterns, redactText, redactTranscript } from './redact.ts';
 
 test('secret fields are replaced, others kept', () => {
   assert.deepEqual(redact({ key: 'sk-abc', user_id: 'u', nested: { poll_secret: 'p', client_secret: 's', ok: 1 } }), {
@@ -83,4 +83,13 @@ test('the pre-check only skips text the patterns leave as it is', () => {
     }),
     { numRuns: 5000, seed: 20261207 },
   );
+});
+
+test("a CLI's transcript loses the user codes it printed, and keeps other words", () => {
+  const text =
+    'Verification code: MPBV-29PU\nSession id: cli-abc\nopen http://h/sso/key/generate?key=cli-abc\nWORD-LIKE';
+  const clean = redactTranscript(text);
+  assert.ok(!clean.includes('MPBV-29PU'), clean);
+  assert.ok(clean.includes('Verification code: [redacted]'), clean);
+  assert.ok(clean.includes('key=[redacted]') && clean.includes('WORD-LIKE'), clean);
 });

@@ -86,6 +86,18 @@ export function redactByPatterns(text: string): string {
   );
 }
 
+/** A user code as a CLI shows it (`XXXX-XXXX` of the code alphabet), anywhere in a text. */
+const SHOWN_USER_CODE = /\b[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{4}-[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{4}\b/g;
+
+/**
+ * {@link redactText}, and every user code a CLI printed (`Verification code: ABCD-EFGH`): for a CLI's
+ * transcript, whose code sits in free text under no name. Kept off the log path, where codes only
+ * ever travel in named fields and parameters.
+ */
+export function redactTranscript(text: string): string {
+  return redactText(text).replace(SHOWN_USER_CODE, REDACTED);
+}
+
 function decodeSafe(value: string): string {
   try {
     return decodeURIComponent(value);

@@ -27,6 +27,7 @@ import {
   GatewayUnreachableError,
   isSendableSecret,
   isTransient,
+  isWorthPollingAgain,
   SENDABLE_SECRET_RULE,
 } from '../gateway-client.ts';
 import { offGatewayRule } from '../gateway-link.ts';
@@ -118,7 +119,11 @@ export async function login(ctx: CommandContext, options: LoginOptions): Promise
   });
   let ready: ReadyAnswer;
   try {
-    ready = await pollUntilReady(ctx, client, started, options, progress, { ...retry(deadlineMs), remainingMs });
+    ready = await pollUntilReady(ctx, client, started, options, progress, {
+      ...retry(deadlineMs),
+      isRetryable: (error: unknown) => isWorthPollingAgain(error) || error instanceof GatewayTimeoutError,
+      remainingMs,
+    });
   } finally {
     progress.stop();
   }

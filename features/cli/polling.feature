@@ -28,6 +28,7 @@ Feature: The CLI polls patiently, and stops when told to
       | a proxy's bad gateway                  | 2     | 502    | 3        |
       | a proxy's gateway timeout              | 2     | 504    | 3        |
       | a gateway restarting for a while       | 4     | 503    | 5        |
+      | a gateway's passing internal error     | 2     | 500    | 3        |
 
   @CLISSO-CLI-18
   Scenario Outline: A poll refused with <status> stops the CLI at once

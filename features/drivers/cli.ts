@@ -13,6 +13,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactTranscript } from '../../protocol/redact.ts';
 import { StartedProcess, shellQuote } from './child-process.ts';
 
 export interface CliTarget {
@@ -154,7 +155,7 @@ export class CliSession {
     if (!last) return '(the CLI was not run)';
     const text = last.transcript.trimEnd().split('\n').slice(-lines).join('\n');
     const exit = last.exitStatus ? `exit ${last.exitStatus.code ?? last.exitStatus.signal}` : 'still running';
-    return `the CLI's last output (${exit}):\n${showControlCharacters(text) || '(nothing)'}`;
+    return `the CLI's last output (${exit}):\n${showControlCharacters(redactTranscript(text)) || '(nothing)'}`;
   }
 
   async stopAll(): Promise<void> {

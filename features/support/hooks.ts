@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { After, AfterAll, Before, Status, setDefaultTimeout, setParallelCanAssign } from '@cucumber/cucumber';
 import type { Pickle } from '@cucumber/messages';
-import { redactText } from '../../protocol/redact.ts';
+import { redactTranscript } from '../../protocol/redact.ts';
 import { timings, WORKER_START_UP } from '../drivers/timings.ts';
 import { closeHarness } from './harness.ts';
 import { outsideProfileReason, SKIP_REASON_PREFIX } from './skip-reason.ts';
@@ -67,13 +67,13 @@ async function collectEvidence(world: ConformanceWorld, pickle: Pickle): Promise
   const saved: string[] = [];
   const save = async (name: string, text: string) => {
     if (text.trim() === '') return;
-    const clean = redactText(text);
+    const clean = redactTranscript(text);
     await writeFile(join(dir, name), clean);
     saved.push(name);
     world.attach(`${name}:\n${clean.slice(-20_000)}`, 'text/plain');
   };
   // The CLI's own words first: a reader sees "Authentication failed: ..." before any of our wording.
-  if (world.cliSession) world.attach(redactText(world.cliSession.lastWords()), 'text/plain');
+  if (world.cliSession) world.attach(world.cliSession.lastWords(), 'text/plain');
   const page = world.openedPage;
   if (page) {
     try {
