@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { listen } from '../common/http-server.ts';
 import { formatUserCode } from '../protocol/cli-sso.ts';
-import { cleanEnv, makeTempHome } from './test-support/cli-process.ts';
+import { cleanEnv } from './test-support/cli-process.ts';
 import { runCliInProcess } from './test-support/in-process.ts';
 import {
   type GatewayFault,
+  gatewayAndHome,
   type LiteLlmLikeGatewayOptions,
-  startLiteLlmLikeGateway,
 } from './test-support/litellm-like-gateway.ts';
 
 const FAKE_BROWSER = join(import.meta.dirname, 'test-support', 'fake-browser.mjs');
@@ -32,12 +32,7 @@ describe('login: which flow, which browser link', { concurrency: 4 }, () => {
 
   /** A gateway, a HOME, and BROWSER set to the fake browser, which records the URL and visits it. */
   async function setUp(options: LiteLlmLikeGatewayOptions = {}) {
-    const gateway = await startLiteLlmLikeGateway(options);
-    const home = await makeTempHome();
-    cleanups.push(
-      () => gateway.close(),
-      () => home.remove(),
-    );
+    const { gateway, home } = await gatewayAndHome(cleanups, options);
     const browserLog = join(home.home, 'browser.log');
     const env = cleanEnv(home.home, {
       LITELLM_PROXY_URL: gateway.url,

@@ -15,6 +15,7 @@ import {
   type TempHome,
 } from './test-support/cli-process.ts';
 import {
+  gatewayAndHome,
   type LiteLlmLikeGateway,
   type LiteLlmLikeGatewayOptions,
   startLiteLlmLikeGateway,
@@ -92,12 +93,7 @@ describe('login behaviour', { concurrency: 3 }, () => {
     for (const cleanup of cleanups) await cleanup();
   });
   async function setUp(options: LiteLlmLikeGatewayOptions = {}) {
-    const gateway = await startLiteLlmLikeGateway(options);
-    const home = await makeTempHome();
-    cleanups.push(
-      () => gateway.close(),
-      () => home.remove(),
-    );
+    const { gateway, home } = await gatewayAndHome(cleanups, options);
     const env = cleanEnv(home.home, { LITELLM_PROXY_URL: gateway.url });
     const start = (args: string[]) => {
       const run = startCli(args, env);

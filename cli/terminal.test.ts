@@ -8,9 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { EXIT_CODES } from './index.ts';
-import { cleanEnv, makeTempHome } from './test-support/cli-process.ts';
+import { cleanEnv } from './test-support/cli-process.ts';
 import { startCliInProcess } from './test-support/in-process.ts';
-import { type LiteLlmLikeGatewayOptions, startLiteLlmLikeGateway } from './test-support/litellm-like-gateway.ts';
+import { gatewayAndHome, type LiteLlmLikeGatewayOptions } from './test-support/litellm-like-gateway.ts';
 import { waitFor } from './test-support/wait-for.ts';
 
 describe('at a terminal', () => {
@@ -19,12 +19,7 @@ describe('at a terminal', () => {
     for (const cleanup of cleanups) await cleanup();
   });
   async function setUp(options: LiteLlmLikeGatewayOptions = {}) {
-    const gateway = await startLiteLlmLikeGateway(options);
-    const home = await makeTempHome();
-    cleanups.push(
-      () => gateway.close(),
-      () => home.remove(),
-    );
+    const { gateway, home } = await gatewayAndHome(cleanups, options);
     return { gateway, home, env: cleanEnv(home.home, { LITELLM_PROXY_URL: gateway.url }) };
   }
 

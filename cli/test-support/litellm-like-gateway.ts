@@ -26,6 +26,7 @@ import {
 } from '../../protocol/cli-sso.ts';
 import { apiErrorBody, CLI_SSO_MESSAGES, detailBody } from '../../protocol/errors.ts';
 import { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
+import { makeTempHome, type TempHome } from './cli-process.ts';
 
 /** `discovery` is the PKCE login's document, which this gateway lacks (404) unless a fault answers it. */
 export type GatewayRoute = 'start' | 'poll' | 'models' | 'browser' | 'discovery';
@@ -368,4 +369,21 @@ export async function startLiteLlmLikeGateway(options: LiteLlmLikeGatewayOptions
     },
     close: () => server.close(),
   };
+}
+
+/**
+ * A gateway and a temporary HOME for one test, both added to `cleanups` (run after the tests): the
+ * set-up every CLI test that logs in starts with.
+ */
+export async function gatewayAndHome(
+  cleanups: Array<() => Promise<void>>,
+  options: LiteLlmLikeGatewayOptions = {},
+): Promise<{ gateway: LiteLlmLikeGateway; home: TempHome }> {
+  const gateway = await startLiteLlmLikeGateway(options);
+  const home = await makeTempHome();
+  cleanups.push(
+    () => gateway.close(),
+    () => home.remove(),
+  );
+  return { gateway, home };
 }
