@@ -310,6 +310,18 @@ Feature: The PKCE-native login (v4)
     When the CLI redeems the code with its verifier and its second redirect URI
     Then the token endpoint answers 400 invalid_grant
 
+  # Mix-up: a CLI that talks to two gateways is led to send one gateway's code to the other.
+  @CLISSO-NATIVE-12
+  Scenario Outline: A code is refused by another gateway (<how>)
+    Given a native CLI got a code for "carol"
+    When the CLI redeems the code at another gateway, with secrets of its own, <how>
+    Then the token endpoint refuses it with a 4xx, and no tokens
+
+    Examples:
+      | how                           |
+      | as it would at the first      |
+      | as a client registered there  |
+
   @CLISSO-NATIVE-20
   Scenario: A code presented twice stops what its first redemption bought
     Given a native CLI got a code for "carol"

@@ -75,6 +75,7 @@ export const OWN_GATEWAY_STEPS: readonly RegExp[] = [
   /^the key is presented to a gateway of the same configuration but /,
   /^the CLI finds the PKCE-native login the gateway advertises$/,
   /^a gateway served under the path "[^"]*" by a reverse proxy/,
+  /^the CLI redeems the code at another gateway, with secrets of its own/,
 ];
 
 /** The plan's view of a pickle Cucumber found (with the document it comes from). */

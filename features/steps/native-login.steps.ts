@@ -6,6 +6,7 @@ import {
   approvalForm,
   authorizeOverHttp,
   callbackShown,
+  clientRegisteredAt,
   codeFor,
   configuredKeyLifetimeSeconds,
   consentPage,
@@ -18,6 +19,7 @@ import {
   modelsWith,
   nativeBaseUrl,
   nativeEndpoints,
+  nativeEndpointsOn,
   newSignIn,
   openAuthorizeInBrowser,
   pkcePair,
@@ -301,6 +303,39 @@ When('the CLI redeems the code with its verifier and its second redirect URI', a
   const second = this.state.nativeClient?.redirectUris[1];
   assert.ok(second, 'the CLI registered no second redirect URI');
   await redeemCode(this, { redirect_uri: second });
+});
+
+/** Secrets of another deployment: a gateway that shares none of the scenario's gateway's secrets. */
+const OTHER_DEPLOYMENT = {
+  LITELLM_MASTER_KEY: 'sk-conformance-mixup-master-0123456789abcdef',
+  LITELLM_SALT_KEY: 'conformance-mixup-salt-0123456789abcdefghij',
+};
+
+/**
+ * The code sent to another gateway's token endpoint, with everything else the CLI would send the
+ * first (its client id too), or as a client registered at the other gateway.
+ */
+When(
+  /^the CLI redeems the code at another gateway, with secrets of its own, (as it would at the first|as a client registered there)$/,
+  async function (this: ConformanceWorld, how: string) {
+    const h = await this.harness();
+    const other = await h.gateways.acquire({ ...(await this.gatewayEnv()), ...OTHER_DEPLOYMENT });
+    this.cleanups.push(() => h.gateways.retire(other));
+    const endpoints = await nativeEndpointsOn(this, other);
+    const client =
+      how === 'as a client registered there' ? { client_id: await clientRegisteredAt(this, endpoints) } : {};
+    await redeemCode(this, client, endpoints);
+  },
+);
+
+Then('the token endpoint refuses it with a 4xx, and no tokens', function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'nothing was sent to the token endpoint');
+  // An unknown client (401 invalid_client) or a code it cannot use (400 invalid_grant): both refuse.
+  assert.ok(
+    answer.status >= 400 && answer.status < 500,
+    `the other gateway's token endpoint answered ${answer.status}, not a 4xx${answer.status === 200 ? ' (with tokens)' : ''}`,
+  );
 });
 
 Given('the CLI redeemed the code with its verifier', async function (this: ConformanceWorld) {

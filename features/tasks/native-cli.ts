@@ -209,6 +209,24 @@ export async function registerRedirectUris(world: ConformanceWorld, redirectUris
   return answer;
 }
 
+/**
+ * A client of another gateway (`on` is its discovery document) for the loopback listener's redirect
+ * URI, as a CLI that talks to two gateways registers at each; the scenario's own client is kept.
+ */
+export async function clientRegisteredAt(world: ConformanceWorld, on: NativeEndpoints): Promise<string> {
+  const listener = await loopbackListener(world);
+  const answer = await call(on.registration_endpoint, 'POST', {
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: [listener.redirectUri] }),
+  });
+  const clientId = (answer.json as { client_id?: unknown } | undefined)?.client_id;
+  assert.ok(
+    answer.status === 201 && typeof clientId === 'string',
+    `POST /register at the other gateway answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+  );
+  return clientId;
+}
+
 /** Register the loopback listener's redirect URI (and `others` after it); fails unless 201. */
 export async function registeredClient(
   world: ConformanceWorld,
