@@ -186,13 +186,19 @@ Feature: Who the IdP says the user is
       | oscar@example.comm          | 401          |
       | oscar@example.com.          | 401 or 400   |
 
+  # A user of its own: the gateway keeps the memberships this scenario gives, and other scenarios
+  # share the gateway.
   @CLISSO-IDENTITY-10
   Scenario: A team of an earlier login stays the user's when the IdP no longer names it
-    Given "alice" logs in through the browser
-    And the IdP user "alice" also has the claims:
+    Given the IdP has a user "tess" with the claims:
+      """
+      {"sub": "tess", "preferred_username": "tess", "email": "tess@example.com", "teams": ["team-alpha"]}
+      """
+    And "tess" logs in through the browser
+    And the IdP user "tess" also has the claims:
       """
       {"teams": ["team-beta"]}
       """
-    And "alice" has signed in and confirmed the code for a CLI session
+    And "tess" has signed in and confirmed the code for a CLI session
     When the session is polled with the poll secret
     Then the answer asks to choose between the teams "team-alpha, team-beta" and holds no key
