@@ -85,7 +85,7 @@ test('one command starts both servers, a CLI logs in, each step shows, SIGTERM f
 
     const home = await mkdtemp(join(tmpdir(), 'dev-home-'));
     scratch.push(home);
-    const cli = run('bin/cli-sso.mjs', ['login', '--no-browser', '--base-url', gatewayUrl], {
+    const cli = run('bin/cli-sso.mjs', ['login', '--classic', '--no-browser', '--base-url', gatewayUrl], {
       HOME: home,
       CLI_SSO_POLL_INTERVAL_MS: '100',
     });

@@ -170,7 +170,11 @@ function cliEnv(home: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** `node <command> login --no-browser`, finished over HTTP as soon as the code shows. */
+/**
+ * `node <command> login --classic --no-browser`, finished over HTTP as soon as the code shows: the
+ * figure is the classic login's code on screen (the dev stack's gateway advertises the PKCE login,
+ * which shows no code).
+ */
 function timeLogin(
   root: string,
   command: readonly string[],
@@ -182,7 +186,7 @@ function timeLogin(
     const spawnedAt = performance.now();
     const child = spawn(
       process.execPath,
-      [...command, 'login', '--no-browser', '--base-url', baseUrl, '--token-file', tokenFile],
+      [...command, 'login', '--classic', '--no-browser', '--base-url', baseUrl, '--token-file', tokenFile],
       { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
