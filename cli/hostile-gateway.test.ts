@@ -12,12 +12,12 @@ import { after, describe, test } from 'node:test';
 import { POLL_SECRET_HEADER } from '../protocol/cli-sso.ts';
 import { EXIT_CODES } from './index.ts';
 import { runCli } from './program.ts';
-import { cleanEnv, makeTempHome, type TempHome } from './test-support/cli-process.ts';
+import { cleanEnv, type TempHome } from './test-support/cli-process.ts';
 import { runCliInProcess, startCliInProcess } from './test-support/in-process.ts';
 import {
+  gatewayAndHome,
   type LiteLlmLikeGateway,
   type LiteLlmLikeGatewayOptions,
-  startLiteLlmLikeGateway,
 } from './test-support/litellm-like-gateway.ts';
 import { waitFor } from './test-support/wait-for.ts';
 import { TokenStore } from './token-store.ts';
@@ -32,16 +32,8 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function setUp(
-  options: LiteLlmLikeGatewayOptions = {},
-): Promise<{ gateway: LiteLlmLikeGateway; home: TempHome }> {
-  const gateway = await startLiteLlmLikeGateway(options);
-  const home = await makeTempHome();
-  cleanups.push(
-    () => gateway.close(),
-    () => home.remove(),
-  );
-  return { gateway, home };
+function setUp(options: LiteLlmLikeGatewayOptions = {}): Promise<{ gateway: LiteLlmLikeGateway; home: TempHome }> {
+  return gatewayAndHome(cleanups, options);
 }
 
 /** Store a login by hand, as another tool (or an earlier version) might have written it. */
