@@ -166,6 +166,14 @@ test('a login step names ids and users only, with the control characters of netw
     line({ event: 'flow_key_issued', login_id: 'cli-x', user_id: 'ann\u001b]0;pwned\u0007', team_id: null }),
     '03:04:05 login cli-x: key handed out to ann]0;pwned, valid until ',
   );
+  assert.equal(
+    line({ event: 'native_code_redeemed', user_id: 'ann', team_id: 'team-alpha' }),
+    '03:04:05 PKCE login: the code bought tokens for ann (team team-alpha)',
+  );
+  assert.equal(
+    line({ event: 'native_refresh_token_revoked', user_id: 'ann' }),
+    "03:04:05 PKCE login: ann's refresh token revoked (logout)",
+  );
   assert.equal(line({ event: 'request', path: '/sso/cli/start', status: 200 }), undefined);
   assert.equal(describeLogLine('not json', 'mock-idp'), undefined);
   assert.equal(

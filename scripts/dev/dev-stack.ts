@@ -228,6 +228,11 @@ function plain(value: unknown): string {
  * not a step of a login (requests, start-up). Fields are read as the servers log them, already
  * redacted; only ids, user names, teams and times are shown.
  */
+/** ` (team X)`, or nothing for a credential without a team. */
+function teamOf(entry: Record<string, unknown>): string {
+  return entry.team_id ? ` (team ${plain(entry.team_id)})` : '';
+}
+
 export function describeLogLine(line: string, component: string): string | undefined {
   let entry: Record<string, unknown>;
   try {
@@ -269,7 +274,7 @@ export function describeLogLine(line: string, component: string): string | undef
       return say(`${login}: waiting for the CLI to choose a team`);
     case 'flow_key_issued':
       return say(
-        `${login}: key handed out to ${plain(entry.user_id)}${entry.team_id ? ` (team ${plain(entry.team_id)})` : ''}, valid until ${plain(entry.key_expires_at)}`,
+        `${login}: key handed out to ${plain(entry.user_id)}${teamOf(entry)}, valid until ${plain(entry.key_expires_at)}`,
       );
     case 'idp_login_refused':
       return say(`${login}: the IdP refused the sign-in (${plain(entry.error)})`);
@@ -279,6 +284,18 @@ export function describeLogLine(line: string, component: string): string | undef
       return say(`${login}: ${plain(entry.user_id)} refused: email domain not allowed`);
     case 'cli_start_rate_limited':
       return say(`a login start from ${plain(entry.client_ip)} was refused: too many starts`);
+    // The PKCE-native login (docs/contract.md section 10.6), which `cli-sso login` prefers: no login id.
+    case 'native_code_issued':
+      return say(`PKCE login: ${plain(entry.user_id)} approved the CLI on the consent page${teamOf(entry)}`);
+    case 'native_code_redeemed':
+      return say(`PKCE login: the code bought tokens for ${plain(entry.user_id)}${teamOf(entry)}`);
+    case 'native_refresh_token_rotated':
+      return say(`PKCE login: tokens renewed for ${plain(entry.user_id)}${teamOf(entry)}`);
+    case 'native_refresh_token_revoked':
+      return say(`PKCE login: ${plain(entry.user_id)}'s refresh token revoked (logout)`);
+    case 'native_code_replayed':
+    case 'native_refresh_token_replayed':
+      return say(`PKCE login: a credential of ${plain(entry.user_id)} was used twice: that sign-in is revoked`);
     case 'ui_session_started':
       return say(`admin UI: ${plain(entry.user_id)} signed in`);
     case 'store_unavailable':
