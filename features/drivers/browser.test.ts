@@ -85,3 +85,11 @@ test('a cleared context holds nothing a page left in it: cookies, storage of eve
   assert.equal(cleared.fromCache, false, 'the HTTP cache was emptied');
   await reused.context.close();
 });
+
+test('a discarded context is unusable at once, before its closing has finished', async () => {
+  const reused = await ReusedContext.open(browser);
+  assert.equal(reused.usable, true);
+  reused.discard();
+  // No await between: a scenario asking for a context right now must get a new one.
+  assert.equal(reused.usable, false);
+});

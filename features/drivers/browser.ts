@@ -56,6 +56,7 @@ export async function connectBrowser(wsEndpoint: string): Promise<Browser> {
 export class ReusedContext {
   private readonly origins = new Set<string>();
   private tracing = false;
+  private discarded = false;
 
   private constructor(
     readonly context: BrowserContext,
@@ -116,13 +117,16 @@ export class ReusedContext {
    * harness opens a new one for the next scenario, since `usable` is false from now on.
    */
   discard(): void {
+    // Marked at once: the closes below finish later, and a scenario asking for a context meanwhile
+    // must not be handed this one ("Target page, context or browser has been closed").
+    this.discarded = true;
     this.keeper.close().catch(() => undefined);
     this.context.close().catch(() => undefined);
   }
 
   /** The context is still there to reuse (the browser or the context was not closed under it). */
   get usable(): boolean {
-    return !this.keeper.isClosed();
+    return !this.discarded && !this.keeper.isClosed();
   }
 }
 
