@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import type { ConformanceWorld } from '../support/world.ts';
+import { configuredKeyLifetimeSeconds } from '../tasks/gateway-setup.ts';
 import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
 import {
   approvalForm,
@@ -8,7 +9,6 @@ import {
   callbackShown,
   clientRegisteredAt,
   codeFor,
-  configuredKeyLifetimeSeconds,
   consentPage,
   decideOnConsent,
   expectOAuthError,

@@ -4,7 +4,7 @@ import { CLI_SESSION_PATHS } from '../../protocol/cli-sessions.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import type { ConformanceWorld } from '../support/world.ts';
 import { detailMessageOf } from '../tasks/gateway-answers.ts';
-import { configuredKeyLifetimeSeconds } from '../tasks/native-cli.ts';
+import { configuredKeyLifetimeSeconds } from '../tasks/gateway-setup.ts';
 import {
   allSessions,
   expectRegistry,

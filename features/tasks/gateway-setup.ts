@@ -59,3 +59,15 @@ export async function startSharedDatabase(world: ConformanceWorld): Promise<Post
   world.cleanups.push(() => database.stop());
   return database;
 }
+
+/**
+ * How long the gateway's CLI keys live, in seconds, as the scenario's gateway was configured
+ * (CLI_JWT_EXPIRATION_HOURS wins over LITELLM_CLI_JWT_EXPIRATION_HOURS, as in LiteLLM; 24 h unset).
+ */
+export async function configuredKeyLifetimeSeconds(world: ConformanceWorld): Promise<number> {
+  const gateway = await world.gateway();
+  const hours = [settingOf(gateway, 'CLI_JWT_EXPIRATION_HOURS'), settingOf(gateway, 'LITELLM_CLI_JWT_EXPIRATION_HOURS')]
+    .map((value) => value?.trim())
+    .find((value) => value !== undefined && value !== '');
+  return (hours === undefined ? 24 : Number(hours)) * 3600;
+}

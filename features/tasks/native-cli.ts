@@ -11,7 +11,7 @@ import type { Request } from 'playwright-core';
 import { z } from 'zod';
 import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import { NATIVE_LOGIN_PATHS } from '../../protocol/native-login.ts';
-import { type RunningGateway, settingOf } from '../drivers/gateway.ts';
+import type { RunningGateway } from '../drivers/gateway.ts';
 import { GatewayHttp, type HttpAnswer } from '../drivers/gateway-http.ts';
 import { LoopbackListener } from '../drivers/loopback-listener.ts';
 import { WireTap } from '../drivers/wire-tap.ts';
@@ -511,18 +511,6 @@ export function expectTokens(answer: HttpAnswer): NativeTokens {
     `the token answer may be cached (Cache-Control: ${answer.headers['cache-control'] ?? 'absent'})`,
   );
   return tokens;
-}
-
-/**
- * How long the gateway's CLI keys live, in seconds, as the scenario's gateway was configured
- * (CLI_JWT_EXPIRATION_HOURS wins over LITELLM_CLI_JWT_EXPIRATION_HOURS, as in LiteLLM; 24 h unset).
- */
-export async function configuredKeyLifetimeSeconds(world: ConformanceWorld): Promise<number> {
-  const gateway = await world.gateway();
-  const hours = [settingOf(gateway, 'CLI_JWT_EXPIRATION_HOURS'), settingOf(gateway, 'LITELLM_CLI_JWT_EXPIRATION_HOURS')]
-    .map((value) => value?.trim())
-    .find((value) => value !== undefined && value !== '');
-  return (hours === undefined ? 24 : Number(hours)) * 3600;
 }
 
 function noteTokens(world: ConformanceWorld, answer: HttpAnswer): void {
