@@ -4,6 +4,8 @@
  * tokens are replaced by a short marker that keeps only enough to correlate lines.
  */
 
+import { USER_CODE_ALPHABET } from './cli-sso.ts';
+
 const REDACTED = '[redacted]';
 
 /** Field and parameter names whose values are always secret (compared lower-cased, `-` as `_`). */
@@ -87,7 +89,7 @@ export function redactByPatterns(text: string): string {
 }
 
 /** A user code as a CLI shows it (`XXXX-XXXX` of the code alphabet), anywhere in a text. */
-const SHOWN_USER_CODE = /\b[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{4}-[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{4}\b/g;
+const SHOWN_USER_CODE = new RegExp(`\\b[${USER_CODE_ALPHABET}]{4}-[${USER_CODE_ALPHABET}]{4}\\b`, 'g');
 
 /**
  * {@link redactText}, and every user code a CLI printed (`Verification code: ABCD-EFGH`): for a CLI's
