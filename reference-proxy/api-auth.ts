@@ -7,7 +7,7 @@
  * costs a Map lookup on most calls).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { apiError } from './http-errors.ts';
 import type { CliKeyClaims, KeyCheck } from './key-issuer.ts';
 import type { ProxyContext } from './proxy-context.ts';
@@ -42,7 +42,10 @@ export type ApiCaller = { kind: 'master' } | { kind: 'cli_key'; claims: CliKeyCl
  * missing or refused key; a promise while a key is verified, which rejects with that HttpError.
  * Handlers that can await do; the model list, called most, skips a turn of the event loop.
  */
-export function authenticateApiCall(ctx: ProxyContext, req: Request): ApiCaller | Promise<ApiCaller> {
+export function authenticateApiCall(
+  ctx: ProxyContext,
+  req: Pick<IncomingMessage, 'headers'>,
+): ApiCaller | Promise<ApiCaller> {
   const token = bearerToken(req);
   // mutation-equivalent: without this early answer a missing key fails the key check below, which answers
   // the same 401 with an error body (CLISSO-API-02); only the message differs

@@ -3,6 +3,7 @@
  * under routes/. Created without listening (architecture.md, convention 11); startReferenceProxy in
  * proxy.ts builds the stores and listens.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { nowSeconds } from '../common/clock.ts';
 import { CLI_SESSION_PATHS } from '../protocol/cli-sessions.ts';
@@ -15,7 +16,7 @@ import { cliComplete } from './routes/cli-complete.ts';
 import { cliPoll } from './routes/cli-poll.ts';
 import { listCliSessions, revokeCliSession, revokersFirst } from './routes/cli-sessions.ts';
 import { cliStart } from './routes/cli-start.ts';
-import { listModels } from './routes/models.ts';
+import { type ModelList, modelList } from './routes/models.ts';
 import { ssoCallback } from './routes/sso-callback.ts';
 import { ssoKeyGenerate } from './routes/sso-key-generate.ts';
 import { UI_HOME_PATH, uiHome } from './routes/ui-login.ts';
@@ -33,7 +34,28 @@ const SESSION_PREFIX = '/cli/session';
 /** Form posts are small: a code and a token. Anything larger is refused with 413. */
 const FORM_BODY_LIMIT = '16kb';
 
-export function createProxyApp(ctx: ProxyContext): express.Express {
+/**
+ * The gateway as a Node.js request listener: the model list's common case answered before express's
+ * router (routes/models.ts says why and how), everything else by the express app.
+ */
+export function createProxyListener(ctx: ProxyContext): RequestListener {
+  const models = modelList(ctx, nowSeconds(ctx.clock));
+  const app = createProxyApp(ctx, models);
+  return (req, res) => {
+    const startedMs = performance.now();
+    models.answerBeforeRouter(
+      req,
+      res,
+      () => app(req, res),
+      () => logRequest(ctx, req, res, startedMs),
+    );
+  };
+}
+
+export function createProxyApp(
+  ctx: ProxyContext,
+  models: ModelList = modelList(ctx, nowSeconds(ctx.clock)),
+): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -48,8 +70,7 @@ export function createProxyApp(ctx: ProxyContext): express.Express {
     res.json({ status: 'healthy' });
   });
   // The API routes clients call most come before the login steps: express tries routes in order.
-  const startedAtSeconds = nowSeconds(ctx.clock);
-  app.get([CLI_SSO_PATHS.models, CLI_SSO_PATHS.v1Models], listModels(ctx, startedAtSeconds));
+  app.get([CLI_SSO_PATHS.models, CLI_SSO_PATHS.v1Models], models.route);
   app.get(CLI_SSO_PATHS.userInfo, userInfo(ctx));
   // The CLI session registry (docs/contract.md section 10.7), a litellm-v4 gateway's only: under
   // litellm-v3 its routes are a 404, as a gateway without it answers.
@@ -116,15 +137,19 @@ function everyRequest(ctx: ProxyContext): RequestHandler {
   return (req, res, next) => {
     res.setHeader('x-content-type-options', 'nosniff');
     const startedMs = performance.now();
-    res.on('finish', () => {
-      ctx.logger.info('request', {
-        method: req.method,
-        path: req.originalUrl,
-        status: res.statusCode,
-        duration_ms: Math.round(performance.now() - startedMs),
-        client_ip: req.socket.remoteAddress,
-      });
-    });
+    res.on('finish', () => logRequest(ctx, req, res, startedMs));
     next();
   };
+}
+
+/** The access log's line for one answered request (the logger redacts secrets in the URL). */
+function logRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, startedMs: number): void {
+  ctx.logger.info('request', {
+    method: req.method,
+    // express's originalUrl where express routed the request (a mounted middleware shortens url)
+    path: (req as Partial<express.Request>).originalUrl ?? req.url,
+    status: res.statusCode,
+    duration_ms: Math.round(performance.now() - startedMs),
+    client_ip: req.socket.remoteAddress,
+  });
 }

@@ -11,23 +11,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../common/clock.ts';
 import { freePort, listen, type RunningServer } from '../common/http-server.ts';
-import { createLogger } from '../common/logger.ts';
 import { CLI_SSO_PATHS, joinUrl, POLL_SECRET_HEADER } from '../protocol/cli-sso.ts';
-import { Admission } from './admission.ts';
-import { MasterKey } from './api-auth.ts';
 import { createProxyApp } from './app.ts';
-import { SessionRevocations } from './cli-sessions.ts';
 import { loadProxyConfig } from './config.ts';
 import { type Flow, type LoginSession, MemoryFlowStore } from './flow-store.ts';
-import { KeyIssuer } from './key-issuer.ts';
 import { isPostgresOutage } from './postgres-user-store.ts';
 import { isRedisOutage } from './redis-flow-store.ts';
 import { newLoginId, sha256Hex } from './secrets.ts';
 import { isSqliteOutage, SqliteUserStore } from './sqlite-user-store.ts';
-import { MemoryStartRateLimit } from './start-rate-limit.ts';
+import { testProxyContext } from './test-support/proxy-context.ts';
 import { proxyEnv, TEST_MASTER_KEY } from './test-support/proxy-env.ts';
 import { getJson, type ProxyUnderTest, startProxyForTest } from './test-support/proxy-under-test.ts';
-import { UiSessions } from './ui-session.ts';
 
 /** The IdP is never reached by these tests. */
 const NO_IDP = {
@@ -57,27 +51,8 @@ interface GatewayWithBug {
 async function gatewayWithBug(): Promise<GatewayWithBug> {
   const config = loadProxyConfig(proxyEnv(NO_IDP), { host: '127.0.0.1', port: 0 });
   const logLines: string[] = [];
-  const clock = systemClock;
-  const flows = new StoreWithABug(clock);
-  const users = new SqliteUserStore(':memory:');
-  const app = createProxyApp({
-    config,
-    masterKey: new MasterKey(config.masterKey),
-    clock,
-    logger: createLogger({
-      sink: { write: (line: string) => logLines.push(line) },
-      component: 'reference-proxy',
-      level: 'debug',
-      clock,
-    }),
-    flows,
-    users,
-    sessions: new SessionRevocations(users),
-    startLimit: new MemoryStartRateLimit(clock),
-    keys: new KeyIssuer(config.signingSecret, config.cliKeyLifetimeSeconds, clock, config.keyLeewaySeconds),
-    uiSessions: new UiSessions(config.signingSecret, config.uiSessionSeconds, clock),
-    admission: new Admission(config.admission, flows),
-  });
+  const flows = new StoreWithABug(systemClock);
+  const app = createProxyApp(testProxyContext(config, { logLines, flows }));
   return { server: await listen(app, '127.0.0.1', 0), flows, logLines };
 }
 

@@ -7,7 +7,7 @@ import { listen } from '../common/http-server.ts';
 import { createLogger, type Logger, type LogSink } from '../common/logger.ts';
 import { Admission, gateStarts, measureConnectionWaits } from './admission.ts';
 import { MasterKey } from './api-auth.ts';
-import { createProxyApp } from './app.ts';
+import { createProxyListener } from './app.ts';
 import { SessionRevocations } from './cli-sessions.ts';
 import type { ProxyConfig } from './config.ts';
 import { type FlowStore, MemoryFlowStore } from './flow-store.ts';
@@ -111,7 +111,7 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
   let server: Awaited<ReturnType<typeof listen>>;
   try {
     server = await listen(
-      gateStarts(ctx.admission, createProxyApp(ctx)),
+      gateStarts(ctx.admission, createProxyListener(ctx)),
       options.host ?? config.host,
       options.port ?? config.port,
     );

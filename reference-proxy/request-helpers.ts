@@ -1,4 +1,5 @@
 /** Small readers of an express request, shared by the routes. Nothing here trusts its input. */
+import type { IncomingMessage } from 'node:http';
 import { parse as parseCookieHeader } from 'cookie';
 import type { Request } from 'express';
 import type { ProxyConfig } from './config.ts';
@@ -49,9 +50,12 @@ export function clientIp(req: Request): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-/** The token of `Authorization: Bearer <token>` (scheme in any case), or undefined. */
-export function bearerToken(req: Request): string | undefined {
-  const header = req.get('authorization');
+/**
+ * The token of `Authorization: Bearer <token>` (scheme in any case), or undefined. Any Node.js
+ * request will do, not only express's: the model list answers before express does (app.ts).
+ */
+export function bearerToken(req: Pick<IncomingMessage, 'headers'>): string | undefined {
+  const header = req.headers.authorization;
   const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
 }
