@@ -240,6 +240,8 @@ export interface RegistryState {
   sessionsBefore?: Set<string>;
   /** The login's session, as listed after it. */
   loginSession?: ListedSession;
+  /** The session of an earlier login of the same scenario, kept to compare the list's order. */
+  earlierSession?: ListedSession;
   /** The answer to the first revocation of that session. */
   firstRevocation?: ListedSession;
 }
