@@ -38,6 +38,14 @@ Feature: Starting a CLI login session
     Then it is redirected to the IdP's authorization endpoint
     And the redirect's callback is the gateway's /sso/callback
 
+  # The IdP knows this client as one that authenticates in the body (client_secret_post), and refuses
+  # its code exchange authenticated with HTTP Basic.
+  @CLISSO-CALLBACK-09
+  Scenario: With GENERIC_INCLUDE_CLIENT_ID true the gateway redeems the code with its client id and secret in the body
+    Given the gateway is the IdP's client that sends its id and secret in the token request's body, with GENERIC_INCLUDE_CLIENT_ID true
+    When "cli-test-user" logged in through the browser and holds the key
+    Then the key lists the models "gpt-4o-mini" at "/models"
+
   @CLISSO-ENTRY-05
   Scenario: The gateway asks the IdP for the scope it is configured with
     Given the gateway is configured with:

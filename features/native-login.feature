@@ -97,6 +97,7 @@ Feature: The PKCE-native login (v4)
       | http://127.0.0.1:8400/callback#frag   | 400 invalid_redirect_uri |
       | https://user@cli.example/callback     | 400 invalid_redirect_uri |
       | http://user:pw@127.0.0.1:8400/cb      | 400 invalid_redirect_uri |
+      | https://cli.example\\callback         | 400 invalid_redirect_uri |
 
   # ---- Authorize: the errors are answered, never redirected ----
 
@@ -112,20 +113,32 @@ Feature: The PKCE-native login (v4)
       | client_id             | (altered)                         | invalid_client            |
       | client_id             | dummy_client                      | invalid_client            |
       | redirect_uri          | http://127.0.0.1:9/not-registered | invalid_request           |
+      | redirect_uri          | (with one character more)         | invalid_request           |
+      | redirect_uri          | (without its last character)      | invalid_request           |
       | response_type         | token                             | unsupported_response_type |
       | response_type         | (absent)                          | unsupported_response_type |
       | code_challenge        | (absent)                          | invalid_request           |
+      | code_challenge        | (with one character more)         | invalid_request           |
+      | code_challenge        | (without its last character)      | invalid_request           |
       | code_challenge_method | plain                             | invalid_request           |
       | code_challenge_method | (absent)                          | invalid_request           |
       | state                 | (1025 characters)                 | invalid_request           |
       | resource              | https://elsewhere.example         | invalid_target            |
+      | resource              | (with "/elsewhere" appended)      | invalid_target            |
 
+  # A host that only begins like a loopback name is another machine.
   @CLISSO-NATIVE-05
-  Scenario: A grant for the gateway's API is never sent to a redirect off the person's machine
-    Given a native CLI registered its loopback redirect and "https://cli.example/callback"
-    When it sends an authorize request with redirect_uri set to "https://cli.example/callback"
+  Scenario Outline: A grant for the gateway's API is never sent to a redirect off the person's machine (<uri>)
+    Given a native CLI registered its loopback redirect and "<uri>"
+    When it sends an authorize request with redirect_uri set to "<uri>"
     Then the authorize endpoint answers 400 invalid_request
     And that answer neither redirects nor sets a cookie
+
+    Examples:
+      | uri                                     |
+      | https://cli.example/callback            |
+      | https://127.0.0.1.cli.example/callback  |
+      | https://localhost.cli.example/callback  |
 
   @CLISSO-NATIVE-04
   Scenario Outline: An authorize request at the limit (<parameter> "<value>") sends a browser without a session to sign in
@@ -235,6 +248,20 @@ Feature: The PKCE-native login (v4)
     And the browser posts the noted consent form, approving
     Then the consent post is refused with a 4xx, without a redirect
     And the CLI's loopback listener received no code
+
+  # The browser's back button, or a page replaying the form: a consent is answered once.
+  @CLISSO-NATIVE-19
+  Scenario: A consent form answered once is refused when posted again, and no second code is issued
+    Given a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "carol" signs in at the IdP's page
+    And the harness notes the consent form shown to "carol"
+    And the person approves
+    Then the CLI's loopback listener receives a code and the state it sent
+    When it sends the browser to the gateway's authorize endpoint
+    And the browser posts the noted consent form, approving
+    Then the consent post is refused with a 4xx, without a redirect
+    And the CLI's loopback listener received exactly one code
 
   # A person who is not in a team cannot have the credential attributed to it by editing the form.
   @CLISSO-NATIVE-07
@@ -354,6 +381,19 @@ Feature: The PKCE-native login (v4)
     When the CLI refreshes with the refresh token it replaced
     Then the token endpoint answers 400 invalid_grant
 
+  # 14 days = 1209600 s, counted as the code's 120 s are.
+  @CLISSO-NATIVE-21
+  Scenario Outline: A refresh token lives 14 days (<age>)
+    Given a native CLI signed in as "carol"
+    When the refresh token is <age> by the gateway's clock
+    And the CLI refreshes its tokens
+    Then the token endpoint answers <answer>
+
+    Examples:
+      | age                          | answer            |
+      | at most 1209598 seconds old  | 200 with tokens   |
+      | at least 1209601 seconds old | 400 invalid_grant |
+
   @CLISSO-NATIVE-12
   Scenario: Another client cannot use a refresh token
     Given a native CLI signed in as "carol"
@@ -379,3 +419,20 @@ Feature: The PKCE-native login (v4)
     Then the revocation endpoint answers 200 {}
     When the CLI refreshes its tokens
     Then the token endpoint answers 400 invalid_grant
+
+  @CLISSO-NATIVE-22
+  Scenario: A revocation by an unknown client is 401 invalid_client and burns nothing
+    Given a native CLI signed in as "carol"
+    When the CLI revokes its refresh token with the client id "dummy_client"
+    Then the revocation endpoint answers 401 invalid_client
+    When the CLI refreshes its tokens
+    Then the token endpoint answers 200 with tokens
+
+  @CLISSO-NATIVE-22
+  Scenario: Another client's revocation answers 200 {} and burns nothing
+    Given a native CLI signed in as "carol"
+    And another native CLI registered the same loopback redirect
+    When the other CLI revokes the first CLI's refresh token
+    Then the revocation endpoint answers 200 {}
+    When the CLI refreshes its tokens
+    Then the token endpoint answers 200 with tokens

@@ -10,8 +10,8 @@ Feature: Secret-looking keys and values never reach the metadata
        "empty_string": "", "jwt_min": "eyJ.a.b", "jwt_lower": "eyj.a.b", "jwt_spaced": " eyJ.a.b",
        "jwt_five_parts": "eyJ.a.b.c.d"}
       """
-    And the gateway captures the IdP claims "employment_type,org_info.department,session_jwt,long_1024,long_1025,nothing,badge_list,org_info,email_verified,one_dot,version,three_words,inner_eyj,empty_string,jwt_min,jwt_lower,jwt_spaced,jwt_five_parts"
-    And the gateway maps claims with "employment_type->api_key_team, employment_type->team_api_key, employment_type->xapi_keyx, employment_type->API_Key_2, employment_type->api_ke, employment_type->password_hint, employment_type->old_password, employment_type->xpasswordx, employment_type->PASSWORD, employment_type->passwor, employment_type->private_key_id, employment_type->my_private_key, employment_type->xprivate_keyx, employment_type->Private_KEY, employment_type->private_ke, employment_type->secret_plan, employment_type->top_secret, employment_type->xsecretx, employment_type->SeCrEt, employment_type->secre, employment_type->tokens_left, employment_type->csrf_token, employment_type->xtokenx, employment_type->TOKEN, employment_type->toke, employment_type->access_toke, employment_type->client_secre, employment_type->id_toke, employment_type->refresh_toke, empty_string->empty_string, jwt_min->jwt_min, jwt_lower->jwt_lower, jwt_spaced->jwt_spaced, jwt_five_parts->jwt_five_parts, employment_type->my_access_token, employment_type->API_KEY, employment_type->client_secret_x, employment_type->id_token, employment_type->Password, employment_type->private_key, employment_type->refresh_token, employment_type->secret, employment_type->token, employment_type->tokenizer, employment_type->has space, employment_type->a/b, employment_type->a:b, employment_type->ключ, employment_type->ok-key_1.v2, employment_type->apikey, employment_type->api-key, employment_type->pass_word, employment_type->private-key, employment_type->to-ken, nothing->nothing, badge_list->badges, org_info->org, email_verified->verified, session_jwt->session, long_1024->long_ok, long_1025->long_too_long, one_dot->one_dot, version->version, three_words->three_words, inner_eyj->inner_eyj, org_info.department->department"
+    And the gateway captures the IdP claims "employment_type,org_info.department,session_jwt,long_1024,long_1024_accented,long_1025,nothing,badge_list,org_info,email_verified,one_dot,version,three_words,inner_eyj,empty_string,jwt_min,jwt_lower,jwt_spaced,jwt_five_parts"
+    And the gateway maps claims with "employment_type->api_key_team, employment_type->team_api_key, employment_type->xapi_keyx, employment_type->API_Key_2, employment_type->api_ke, employment_type->password_hint, employment_type->old_password, employment_type->xpasswordx, employment_type->PASSWORD, employment_type->passwor, employment_type->private_key_id, employment_type->my_private_key, employment_type->xprivate_keyx, employment_type->Private_KEY, employment_type->private_ke, employment_type->secret_plan, employment_type->top_secret, employment_type->xsecretx, employment_type->SeCrEt, employment_type->secre, employment_type->tokens_left, employment_type->csrf_token, employment_type->xtokenx, employment_type->TOKEN, employment_type->toke, employment_type->access_toke, employment_type->client_secre, employment_type->id_toke, employment_type->refresh_toke, empty_string->empty_string, jwt_min->jwt_min, jwt_lower->jwt_lower, jwt_spaced->jwt_spaced, jwt_five_parts->jwt_five_parts, employment_type->my_access_token, employment_type->API_KEY, employment_type->client_secret_x, employment_type->id_token, employment_type->Password, employment_type->private_key, employment_type->refresh_token, employment_type->secret, employment_type->token, employment_type->tokenizer, employment_type->has space, employment_type->a/b, employment_type->a:b, employment_type->ключ, employment_type->ok-key_1.v2, employment_type->apikey, employment_type->api-key, employment_type->pass_word, employment_type->private-key, employment_type->to-ken, nothing->nothing, badge_list->badges, org_info->org, email_verified->verified, session_jwt->session, long_1024->long_ok, long_1024_accented->long_accented_ok, long_1025->long_too_long, one_dot->one_dot, version->version, three_words->three_words, inner_eyj->inner_eyj, org_info.department->department"
     When "mallory" logs in through the browser
 
   # The word "token" alone is where the profiles disagree: litellm-v3 has it on the deny-list
@@ -129,12 +129,13 @@ Feature: Secret-looking keys and values never reach the metadata
   @CLISSO-FILTER-03 @CLISSO-FILTER-04 @CLISSO-FILTER-05 @CLISSO-FILTER-07
   Scenario: Each rule on values, on both sides of its edge
     Then the login answer's attribution metadata keeps or drops each key:
-      | the IdP's value                  | key            | kept | kept as    |
-      | an empty string                  | empty_string   | yes  | ""         |
-      | "eyJ" and two dots, nothing else | jwt_min        | no   |            |
-      | "eyJ" and four dots (five parts) | jwt_five_parts | no   |            |
-      | "eyj" (small j) and two dots     | jwt_lower      | yes  | "eyj.a.b"  |
-      | a space, then "eyJ" and two dots | jwt_spaced     | yes  | " eyJ.a.b" |
-      | "eyJ" and one dot                | one_dot        | yes  |            |
-      | 1024 characters                  | long_ok        | yes  |            |
-      | 1025 characters                  | long_too_long  | no   |            |
+      | the IdP's value                  | key              | kept | kept as    |
+      | an empty string                  | empty_string     | yes  | ""         |
+      | "eyJ" and two dots, nothing else | jwt_min          | no   |            |
+      | "eyJ" and four dots (five parts) | jwt_five_parts   | no   |            |
+      | "eyj" (small j) and two dots     | jwt_lower        | yes  | "eyj.a.b"  |
+      | a space, then "eyJ" and two dots | jwt_spaced       | yes  | " eyJ.a.b" |
+      | "eyJ" and one dot                | one_dot          | yes  |            |
+      | 1024 characters                  | long_ok          | yes  |            |
+      | 1024 "é" (2048 bytes in UTF-8)   | long_accented_ok | yes  |            |
+      | 1025 characters                  | long_too_long    | no   |            |

@@ -65,6 +65,42 @@ Feature: The CLI session registry (v4)
       | page=1&page_size=0     | a 4xx   |
       | page=0&page_size=50    | a 4xx   |
 
+  @CLISSO-REGISTRY-07
+  Scenario: A session revoked with a proxy admin's key names that admin as revoked_by
+    Given the gateway keeps a CLI session registry
+    And the IdP has a user "ada" with the claims:
+      """
+      {"sub": "ada", "preferred_username": "ada", "email": "ada@example.com", "role": "proxy_admin"}
+      """
+    And the master key notes the CLI sessions listed
+    And "cli-test-user" logged in through the browser and holds the key
+    And the master key finds the login's session in the list
+    And "ada" logged in through the browser and holds the key
+    When the key revokes the login's session
+    Then the revocation answers 200 with the session, revoked by "ada"
+
+  @CLISSO-REGISTRY-02
+  Scenario: Sessions are listed newest first, a page at a time, each page with the whole list's count
+    Given the gateway keeps a CLI session registry
+    And the master key notes the CLI sessions listed
+    And "cli-test-user" logged in through the browser and holds the key
+    And the master key finds the login's session in the list
+    And the harness keeps the login's session as the earlier one
+    And the master key notes the CLI sessions listed
+    And "cli-test-user" logged in through the browser and holds the key
+    When the master key finds the login's session in the list
+    Then the login's session is listed before the earlier one, and each page of 2 is its part of the list with the list's total_count
+
+  @CLISSO-REGISTRY-02
+  Scenario: A session whose key has expired is no longer listed
+    Given CLI keys are configured with LITELLM_CLI_JWT_EXPIRATION_HOURS "1"
+    And the gateway keeps a CLI session registry
+    And the master key notes the CLI sessions listed
+    And "cli-test-user" logged in through the browser and holds the key
+    And the master key finds the login's session in the list
+    When the gateway's clock moves to 1 second past 1 hours after the login
+    Then the login's session is no longer listed
+
   @CLISSO-REGISTRY-04
   Scenario: Revoking a session the gateway does not know is 404, naming it
     Given the gateway keeps a CLI session registry
@@ -77,6 +113,7 @@ Feature: The CLI session registry (v4)
     And the master key notes the CLI sessions listed
     And "cli-test-user" logged in through the browser and holds the key
     And the master key finds the login's session in the list
+    And the key still opens "/v1/models"
     When the master key revokes the login's session
     Then the key is refused with 401 at "/v1/models"
     And the key is refused with 401 at "/models"

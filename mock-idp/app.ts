@@ -93,6 +93,9 @@ export function createMockIdpApp(state: MockIdpState, settings: AppSettings, con
         return user ? claimsOutsideProvider(user) : {};
       },
       idTokenUserClaims: settings.idTokenUserClaims,
+      secretInBodyClients: new Set(
+        settings.clients.filter((c) => c.authMethod === 'client_secret_post').map((c) => c.clientId),
+      ),
     });
     // Every listed event, seen through the plain EventEmitter interface (one listener shape for all).
     const events: EventEmitter = made;

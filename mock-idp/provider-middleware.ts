@@ -29,6 +29,11 @@ export interface ProviderMiddlewareDeps {
   claimsOutsideProvider(sub: string): Claims;
   /** The id_token carries the user's claims too (provider.ts idTokenUserClaims). */
   idTokenUserClaims: boolean;
+  /**
+   * Clients registered with client_secret_post: their token requests authenticated with HTTP Basic
+   * are refused (oidc-provider takes either method from any client with a secret).
+   */
+  secretInBodyClients?: ReadonlySet<string>;
 }
 
 const PATH_TO_ENDPOINT = new Map<string, FaultEndpoint>([
@@ -62,6 +67,14 @@ export function installProviderMiddleware(provider: Provider, deps: ProviderMidd
   provider.use(async (ctx: ProviderContext, next) => {
     ignoreResumeQuery(ctx);
     const endpoint = endpointOfPath(ctx.path);
+    if (endpoint === 'token' && basicAuthClientIn(ctx, deps.secretInBodyClients)) {
+      ctx.status = 401;
+      ctx.body = {
+        error: 'invalid_client',
+        error_description: 'this client is registered with client_secret_post: send its id and secret in the form body',
+      };
+      return;
+    }
     const fault = endpoint ? deps.faults.take(endpoint) : undefined;
     if (fault) deps.logger.info('fault.fired', { id: fault.id, endpoint, kind: fault.spec.kind });
     // Added before any fault re-signs the id_token, so a fault's defect is the only one.
@@ -283,4 +296,17 @@ async function shiftClock(ctx: ProviderContext, deps: ProviderMiddlewareDeps): P
 
 function definedParams(params: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
+}
+
+/** A request authenticated with HTTP Basic as one of `clients`. */
+function basicAuthClientIn(ctx: ProviderContext, clients: ReadonlySet<string> | undefined): boolean {
+  const header = ctx.get('authorization');
+  if (!clients || clients.size === 0 || !/^basic /i.test(header)) return false;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const user = decoded.slice(0, Math.max(0, decoded.indexOf(':')));
+  try {
+    return clients.has(decodeURIComponent(user));
+  } catch {
+    return false;
+  }
 }

@@ -146,6 +146,8 @@ export function builtInCast(overrides: DefaultUserOverrides = {}): MockUser[] {
         session_jwt: JWT_LOOKING_VALUE,
         long_1025: 'x'.repeat(1025),
         long_1024: 'y'.repeat(1024),
+        // 1024 characters of two UTF-8 bytes each: the limit counts characters, not bytes.
+        long_1024_accented: '\u00e9'.repeat(1024),
         api_key: 'sk-mallory-not-a-real-key-0000',
         nothing: null,
         badge_list: ['red', 'blue'],

@@ -19,7 +19,7 @@ import {
 } from '../tasks/browser-login.ts';
 import { openInBrowser } from '../tasks/browser-visits.ts';
 import { confirmCode } from '../tasks/code-confirmation.ts';
-import { publicBaseUrl } from '../tasks/gateway-setup.ts';
+import { publicBaseUrl, useSecretInBodyClient } from '../tasks/gateway-setup.ts';
 import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
 import { loginIdNearMiss } from '../tasks/near-misses.ts';
 
@@ -146,6 +146,13 @@ Then("the redirect's callback is the gateway's \\/sso\\/callback", async functio
     `${base.replace(/\/+$/, '')}${CLI_SSO_PATHS.callback}`,
   );
 });
+
+Given(
+  "the gateway is the IdP's client that sends its id and secret in the token request's body, with GENERIC_INCLUDE_CLIENT_ID true",
+  async function (this: ConformanceWorld) {
+    await useSecretInBodyClient(this);
+  },
+);
 
 Given("the gateway's public base URL is {string}", function (this: ConformanceWorld, url: string) {
   this.gatewayOverrides.PROXY_BASE_URL = url;

@@ -445,11 +445,14 @@ Then('the consent post is refused with a 4xx, without a redirect', function (thi
   );
 });
 
-Then("the CLI's loopback listener received no code", async function (this: ConformanceWorld) {
-  const listener = await loopbackListener(this);
-  const withCode = listener.callbacks.filter((callback) => callback.has('code'));
-  assert.equal(withCode.length, 0, `the loopback listener received ${withCode.length} code(s)`);
-});
+Then(
+  /^the CLI's loopback listener received (no|exactly one) code$/,
+  async function (this: ConformanceWorld, how: string) {
+    const listener = await loopbackListener(this);
+    const withCode = listener.callbacks.filter((callback) => callback.has('code'));
+    assert.equal(withCode.length, how === 'no' ? 0 : 1, `the loopback listener received ${withCode.length} code(s)`);
+  },
+);
 
 // ---- Refresh and revocation ----
 
@@ -492,6 +495,42 @@ When('the CLI revokes its refresh token', async function (this: ConformanceWorld
   assert.ok(token, 'the CLI holds no refresh token');
   await revokeToken(this, token);
 });
+
+When("the other CLI revokes the first CLI's refresh token", async function (this: ConformanceWorld) {
+  const token = this.state.nativeTokens?.refresh_token;
+  assert.ok(token && this.state.otherNativeClientId, 'no refresh token, or no other client');
+  await revokeToken(this, token, this.state.otherNativeClientId);
+});
+
+When(
+  'the CLI revokes its refresh token with the client id {string}',
+  async function (this: ConformanceWorld, clientId: string) {
+    const token = this.state.nativeTokens?.refresh_token;
+    assert.ok(token, 'the CLI holds no refresh token');
+    await revokeToken(this, token, clientId);
+  },
+);
+
+Then(
+  /^the revocation endpoint answers (4\d\d) (\w+)$/,
+  function (this: ConformanceWorld, status: string, error: string) {
+    assert.ok(this.lastAnswer, 'no revocation was sent');
+    expectOAuthError(this.lastAnswer, Number(status), error, 'POST /revoke');
+  },
+);
+
+// The 14-day edge, by the gateway's own clock, counted as the code's 120 s are: the harness knows
+// when the refresh token was issued only as lying between its token request and the answer.
+When(
+  /^the refresh token is (at most|at least) (\d+) seconds old by the gateway's clock$/,
+  async function (this: ConformanceWorld, bound: string, seconds: string) {
+    const issued = this.state.nativeTokensIssued;
+    assert.ok(issued, 'no tokens were issued');
+    const targetS = (bound === 'at most' ? issued.fromMs : issued.toMs) / 1000 + Number(seconds);
+    await this.moveGatewayClock(targetS - Date.now() / 1000);
+    await (await this.gatewayClock()).setOffsetSeconds(targetS - Date.now() / 1000);
+  },
+);
 
 Then(/^the revocation endpoint answers 200 \{\}$/, function (this: ConformanceWorld) {
   const answer = this.lastAnswer;

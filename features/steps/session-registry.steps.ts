@@ -14,6 +14,7 @@ import {
   loginSessionOf,
   masterKeyOf,
   noteSessions,
+  pagesOfTheList,
   revokeSession,
 } from '../tasks/session-registry.ts';
 
@@ -199,5 +200,55 @@ Then(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.fail(`replica ${n} still accepted the revoked key ${OTHER_REPLICA_SECONDS} s after the revocation`);
+  },
+);
+
+Given("the harness keeps the login's session as the earlier one", function (this: ConformanceWorld) {
+  this.state.earlierSession = loginSessionOf(this);
+});
+
+Then(
+  "the login's session is listed before the earlier one, and each page of {int} is its part of the list with the list's total_count",
+  async function (this: ConformanceWorld, pageSize: number) {
+    const later = loginSessionOf(this).session_id;
+    const earlier = this.state.earlierSession?.session_id;
+    assert.ok(earlier, 'no earlier session was kept');
+    const { all, pages } = await pagesOfTheList(this, pageSize);
+    const [at, atEarlier] = [all.indexOf(later), all.indexOf(earlier)];
+    assert.ok(at >= 0 && atEarlier >= 0, `both logins' sessions are listed (at ${at} and ${atEarlier})`);
+    assert.ok(
+      at < atEarlier,
+      `the later login's session is listed at ${at}, after the earlier one's at ${atEarlier}: not newest first`,
+    );
+    pages.forEach((page, i) => {
+      const part = all.slice(i * pageSize, (i + 1) * pageSize);
+      assert.deepEqual(
+        page.ids,
+        part,
+        `page ${i + 1} of ${pageSize} holds other sessions than that part of the whole list`,
+      );
+      assert.equal(
+        page.totalCount,
+        all.length,
+        `page ${i + 1} of ${pageSize} says total_count ${page.totalCount}; the list has ${all.length}`,
+      );
+    });
+  },
+);
+
+Then("the login's session is no longer listed", async function (this: ConformanceWorld) {
+  const id = loginSessionOf(this).session_id;
+  const listed = (await allSessions(this)).some((s) => s.session_id === id);
+  assert.ok(!listed, `the session ${id} is still listed after its key expired`);
+});
+
+Then(
+  'the revocation answers 200 with the session, revoked by {string}',
+  function (this: ConformanceWorld, admin: string) {
+    const revoked = expectRevoked(
+      this.lastAnswer ?? assert.fail('no answer was recorded'),
+      loginSessionOf(this).session_id,
+    );
+    assert.equal(revoked['revoked_by'], admin, `revoked_by names another revoker: ${JSON.stringify(revoked)}`);
   },
 );

@@ -31,6 +31,11 @@ export interface Harness {
  */
 export const GATEWAY_PATH_PREFIX = '/litellm';
 export const UNDER_PATH_CLIENT_ID = 'litellm-cli-test-under-path';
+/**
+ * The harness IdP's client that authenticates at the token endpoint with its id and secret in the
+ * form body (client_secret_post): a gateway with GENERIC_INCLUDE_CLIENT_ID=true (CLISSO-CALLBACK-09).
+ */
+export const SECRET_IN_BODY_CLIENT_ID = 'litellm-cli-test-secret-in-body';
 
 let shared: Promise<Harness> | undefined;
 /** Where this process writes its timings when the run ends (the run's scratch folder). */
@@ -110,5 +115,13 @@ async function startHarnessIdp(parameters: HarnessParameters): Promise<MockIdp> 
   const { startMockIdp, defaultClient } = await import('../../mock-idp/index.ts');
   const underPath = defaultClient({ clientId: UNDER_PATH_CLIENT_ID });
   underPath.redirectUris = underPath.redirectUris.map((uri) => uri.replace('/sso/', `${GATEWAY_PATH_PREFIX}/sso/`));
-  return startMockIdp({ host: parameters.idpHost, port: parameters.idpPort, clients: [defaultClient(), underPath] });
+  const secretInBody = {
+    ...defaultClient({ clientId: SECRET_IN_BODY_CLIENT_ID }),
+    authMethod: 'client_secret_post' as const,
+  };
+  return startMockIdp({
+    host: parameters.idpHost,
+    port: parameters.idpPort,
+    clients: [defaultClient(), underPath, secretInBody],
+  });
 }

@@ -207,6 +207,11 @@ export interface NativeLoginState {
   notedConsentForm?: ConsentForm;
   /** The tokens the CLI holds now. */
   nativeTokens?: NativeTokens;
+  /**
+   * When those tokens were issued, in the harness's milliseconds: from just before the token request
+   * to its answer (CLISSO-NATIVE-14, the refresh token's 14 days).
+   */
+  nativeTokensIssued?: { fromMs: number; toMs: number };
   /** The refresh token the last refresh replaced. */
   replacedRefreshToken?: string;
   /** A second client registered with the same redirect URI, to try the first one's grants. */
@@ -235,6 +240,8 @@ export interface RegistryState {
   sessionsBefore?: Set<string>;
   /** The login's session, as listed after it. */
   loginSession?: ListedSession;
+  /** The session of an earlier login of the same scenario, kept to compare the list's order. */
+  earlierSession?: ListedSession;
   /** The answer to the first revocation of that session. */
   firstRevocation?: ListedSession;
 }

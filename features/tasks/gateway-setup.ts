@@ -7,6 +7,7 @@ import { GatewayUnavailable, type RunningGateway, settingOf } from '../drivers/g
 import { PostgresServer } from '../drivers/postgres-server.ts';
 import { type RedisPersistence, RedisServer } from '../drivers/redis-server.ts';
 import { StoreRelay } from '../drivers/store-relay.ts';
+import { SECRET_IN_BODY_CLIENT_ID } from '../support/harness.ts';
 import type { StartOutcome } from '../support/scenario-state.ts';
 import { ConfigurationNotOffered } from '../support/skip-reason.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -70,4 +71,17 @@ export async function configuredKeyLifetimeSeconds(world: ConformanceWorld): Pro
     .map((value) => value?.trim())
     .find((value) => value !== undefined && value !== '');
   return (hours === undefined ? 24 : Number(hours)) * 3600;
+}
+
+/**
+ * Make the gateway the IdP's client that authenticates with its id and secret in the token
+ * request's body (client_secret_post), with GENERIC_INCLUDE_CLIENT_ID=true (CLISSO-CALLBACK-09): the
+ * IdP refuses that client's code exchange authenticated any other way.
+ */
+export async function useSecretInBodyClient(world: ConformanceWorld): Promise<void> {
+  const client = (await world.harness()).idp.gatewayEnv(SECRET_IN_BODY_CLIENT_ID);
+  world.gatewayOverrides.GENERIC_CLIENT_ID = client.GENERIC_CLIENT_ID ?? SECRET_IN_BODY_CLIENT_ID;
+  if (client.GENERIC_CLIENT_SECRET !== undefined)
+    world.gatewayOverrides.GENERIC_CLIENT_SECRET = client.GENERIC_CLIENT_SECRET;
+  world.gatewayOverrides.GENERIC_INCLUDE_CLIENT_ID = 'true';
 }

@@ -23,6 +23,7 @@ import type { ConformanceWorld } from '../support/world.ts';
 import { expectShape } from './gateway-answers.ts';
 import { publicBaseUrl } from './gateway-setup.ts';
 import { signInAtIdpPageAs } from './idp-sign-in.ts';
+import { isNearMiss, nearMiss } from './near-misses.ts';
 
 export const DISCOVERY_PATH = NATIVE_LOGIN_PATHS.discovery;
 /** How long the loopback listener waits for the browser's redirect after a decision. */
@@ -278,6 +279,17 @@ function parameterValue(written: string, current: string | undefined): string | 
   }
   const length = /^\((\d+) characters\)$/.exec(written)?.[1];
   if (length !== undefined) return 's'.repeat(Number(length));
+  // "(with one character more)" and the like: the sign-in's own value one step off (near-misses.ts).
+  const appended = /^\(with "(.+)" appended\)$/.exec(written)?.[1];
+  if (appended !== undefined) {
+    assert.ok(current, `there is no value to append "${appended}" to`);
+    return `${current}${appended}`;
+  }
+  const how = /^\((.+)\)$/.exec(written)?.[1];
+  if (how !== undefined && isNearMiss(how)) {
+    assert.ok(current, `there is no value to move off (${how})`);
+    return nearMiss(current, how);
+  }
   return written;
 }
 
@@ -434,6 +446,7 @@ export async function redeemCode(
   const endpoints = on ?? (await nativeEndpoints(world));
   const signIn = world.state.nativeSignIn;
   assert.ok(signIn, 'no sign-in got a code');
+  const fromMs = Date.now();
   const answer = await postForm(endpoints.token_endpoint, {
     grant_type: 'authorization_code',
     code: receivedCode(world),
@@ -443,7 +456,7 @@ export async function redeemCode(
     resource: endpoints.resource,
     ...changes,
   });
-  noteTokens(world, answer);
+  noteTokens(world, answer, fromMs);
   return answer;
 }
 
@@ -461,6 +474,7 @@ export async function refreshTokens(
   const held = world.state.nativeTokens;
   const token = refreshToken ?? held?.refresh_token;
   assert.ok(token, 'the CLI holds no refresh token');
+  const fromMs = Date.now();
   const answer = await postForm(endpoints.token_endpoint, {
     grant_type: 'refresh_token',
     refresh_token: token,
@@ -468,16 +482,16 @@ export async function refreshTokens(
     resource: endpoints.resource,
   });
   if (answer.status === 200 && refreshToken === undefined) world.state.replacedRefreshToken = token;
-  noteTokens(world, answer);
+  noteTokens(world, answer, fromMs);
   return answer;
 }
 
-/** POST /revoke (RFC 7009) with this token and the CLI's client id. */
-export async function revokeToken(world: ConformanceWorld, token: string): Promise<HttpAnswer> {
+/** POST /revoke (RFC 7009) with this token and the CLI's client id, or another client's. */
+export async function revokeToken(world: ConformanceWorld, token: string, clientId?: string): Promise<HttpAnswer> {
   const endpoints = await nativeEndpoints(world);
   const answer = await postForm(endpoints.revocation_endpoint, {
     token,
-    client_id: world.state.nativeSignIn?.clientId ?? world.state.nativeClient?.clientId,
+    client_id: clientId ?? world.state.nativeSignIn?.clientId ?? world.state.nativeClient?.clientId,
     token_type_hint: 'refresh_token',
   });
   world.lastAnswer = answer;
@@ -513,11 +527,14 @@ export function expectTokens(answer: HttpAnswer): NativeTokens {
   return tokens;
 }
 
-function noteTokens(world: ConformanceWorld, answer: HttpAnswer): void {
+function noteTokens(world: ConformanceWorld, answer: HttpAnswer, fromMs: number): void {
   world.lastAnswer = answer;
   if (answer.status === 200) {
     const parsed = tokensSchema.safeParse(answer.json);
-    if (parsed.success) world.state.nativeTokens = parsed.data;
+    if (parsed.success) {
+      world.state.nativeTokens = parsed.data;
+      world.state.nativeTokensIssued = { fromMs, toMs: Date.now() };
+    }
   }
 }
 

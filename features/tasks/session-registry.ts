@@ -42,9 +42,10 @@ export async function listSessions(
   key: string | undefined,
   replica?: RunningGateway,
   page = 1,
+  pageSize = PAGE_SIZE,
 ): Promise<HttpAnswer> {
   const http = await world.http(replica);
-  return http.send('GET', `${CLI_SESSION_PATHS.list}?page=${page}&page_size=${PAGE_SIZE}`, {
+  return http.send('GET', `${CLI_SESSION_PATHS.list}?page=${page}&page_size=${pageSize}`, {
     headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
   });
 }
@@ -87,6 +88,52 @@ export async function allSessions(world: ConformanceWorld, replica?: RunningGate
     );
     sessions.push(...(parsed.data.sessions as ListedSession[]));
     if (parsed.data.sessions.length < PAGE_SIZE || sessions.length >= parsed.data.total_count) return sessions;
+  }
+}
+
+/** One page of the list as the master key sees it: its sessions' ids and its total_count. */
+async function pageOf(
+  world: ConformanceWorld,
+  page: number,
+  pageSize: number,
+): Promise<{ ids: string[]; totalCount: number }> {
+  const answer = await listSessions(world, await masterKeyOf(world), undefined, page, pageSize);
+  assert.equal(
+    answer.status,
+    200,
+    `GET ${CLI_SESSION_PATHS.list} answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+  );
+  const parsed = listSchema.safeParse(answer.json);
+  assert.ok(
+    parsed.success,
+    `the session list is not {"sessions": [...], "total_count": n}: ${answer.text.slice(0, 300)}`,
+  );
+  return { ids: parsed.data.sessions.map((s) => s.session_id), totalCount: parsed.data.total_count };
+}
+
+/** How long the harness tries for a list that no other login changed while it was read page by page. */
+const STEADY_LIST_DEADLINE_MS = 10_000;
+
+/**
+ * The whole list, and each page of `pageSize` sessions, read while the list stayed the same (other
+ * scenarios may log in on a shared gateway meanwhile: the reading is tried again then, until a
+ * deadline). Each page must be its part of the whole list, and carry the whole list's count.
+ */
+export async function pagesOfTheList(
+  world: ConformanceWorld,
+  pageSize: number,
+): Promise<{ all: string[]; pages: Array<{ ids: string[]; totalCount: number }> }> {
+  const deadline = Date.now() + STEADY_LIST_DEADLINE_MS;
+  for (;;) {
+    const all = (await allSessions(world)).map((s) => s.session_id);
+    const pages = [];
+    for (let page = 1; page <= Math.floor(all.length / pageSize) + 1; page++)
+      pages.push(await pageOf(world, page, pageSize));
+    const after = (await allSessions(world)).map((s) => s.session_id);
+    if (after.join() === all.join() || Date.now() > deadline) {
+      assert.deepEqual(after, all, 'the session list kept changing while it was read page by page');
+      return { all, pages };
+    }
   }
 }
 

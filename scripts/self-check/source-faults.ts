@@ -411,6 +411,280 @@ export const SOURCE_FAULTS: readonly SourceFault[] = [
       },
     ],
   },
+  {
+    name: 'authorize-redirect-uri-prefix',
+    rule: "GET /authorize takes a redirect_uri only when it is exactly one of the client's registered URIs",
+    section: '10.6',
+    mechanism: 'a redirect_uri that starts with a registered one is taken (a path or a character added)',
+    edits: [
+      {
+        file: 'reference-proxy/native-login/authorize.ts',
+        find: 'if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {',
+        replace: 'if (redirectUri === undefined || !client.redirectUris.some((u) => redirectUri.startsWith(u))) {',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'challenge-any-length',
+    rule: 'GET /authorize takes an S256 code_challenge of exactly 43 characters',
+    section: '10.6',
+    mechanism: 'a challenge of 43 to 128 characters is taken (the verifier bounds applied to the challenge)',
+    edits: [
+      {
+        file: 'reference-proxy/native-login/authorize.ts',
+        find: "!S256_CHALLENGE.test(codeChallenge ?? '')",
+        replace: "!/^[A-Za-z0-9_-]{43,128}$/.test(codeChallenge ?? '')",
+        fires: 'expression',
+      },
+    ],
+  },
+  {
+    name: 'loopback-host-prefix',
+    rule: 'a grant for the gateway API goes only to a redirect_uri whose host is exactly 127.0.0.1, [::1] or localhost',
+    section: '10.6',
+    mechanism: 'a host that starts with a loopback name counts as loopback (https://127.0.0.1.example/)',
+    edits: [
+      {
+        file: 'reference-proxy/native-login/redirect-uris.ts',
+        find: 'LOOPBACK_HOSTNAMES.has(new URL(uri).hostname)',
+        replace: '[...LOOPBACK_HOSTNAMES].some((h) => new URL(uri).hostname.startsWith(h))',
+        fires: 'expression',
+      },
+    ],
+  },
+  {
+    name: 'resource-origin-only',
+    rule: "a resource names this gateway's API only when it is the gateway's base URL, path included",
+    section: '10.6',
+    mechanism: 'only the origin of the resource is compared: another path on the host is taken',
+    edits: [
+      {
+        file: 'reference-proxy/native-login/redirect-uris.ts',
+        find: 'path(given) === path(ours)',
+        replace: 'path(given).length >= 0',
+        fires: 'expression',
+      },
+    ],
+  },
+  {
+    name: 'consent-answered-twice',
+    rule: 'a consent form is answered once: posted again, it is refused and issues no second code',
+    section: '10.6',
+    mechanism: "the consent flow's single-use mark is only taken for a flow past its lifetime",
+    edits: [
+      {
+        file: 'reference-proxy/native-login/authorize.ts',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the source's own template literal, as text
+        find: 'if (!(await ctx.flows.markOnce(`consent-flow:${flow.jti}`, remainingMs + 60_000))) {',
+        replace:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: as above
+          'if (remainingMs < 0 && !(await ctx.flows.markOnce(`consent-flow:${flow.jti}`, remainingMs + 60_000))) {',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'refresh-token-lives-30-days',
+    rule: 'a refresh token of the PKCE-native login lives 14 days',
+    section: '10.6',
+    mechanism: 'refresh tokens are sealed for 30 days',
+    edits: [
+      {
+        file: 'reference-proxy/native-login/token.ts',
+        find: 'export const REFRESH_TOKEN_SECONDS = 14 * 24 * 3600;',
+        replace: 'export const REFRESH_TOKEN_SECONDS = 30 * 24 * 3600;',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'revoke-unknown-client-accepted',
+    rule: 'POST /revoke with an unknown client id answers 401 invalid_client',
+    section: '10.6',
+    mechanism: 'an unknown client id is let through as a client without redirect URIs, and answered 200 {}',
+    edits: [
+      {
+        file: 'reference-proxy/native-login/token.ts',
+        find: "import { type RegisteredClient, requireClient } from './clients.ts';",
+        replace: "import { openClient, type RegisteredClient, requireClient } from './clients.ts';",
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/native-login/token.ts',
+        find: "const client = await requireClient(seals, formField(req, 'client_id'));\n    const presented",
+        replace:
+          "const client = (await openClient(seals, formField(req, 'client_id'))) ?? { clientId: '', redirectUris: [] };\n    const presented",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'revoke-other-clients-token',
+    rule: 'POST /revoke burns a refresh token only for the client it was issued to (RFC 7009 section 2.1)',
+    section: '10.6',
+    mechanism: "the revocation opens a refresh token without checking its client: any client can end another's login",
+    edits: [
+      {
+        file: 'reference-proxy/native-login/token.ts',
+        find: '  nowMs: number,\n): Promise<RefreshToken | undefined> {',
+        replace: '  nowMs: number,\n  anyClient = false,\n): Promise<RefreshToken | undefined> {',
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/native-login/token.ts',
+        find: 'if (c.client_id !== client.clientId) return undefined;',
+        replace: 'if (c.client_id !== client.clientId && !anyClient) return undefined;',
+        fires: 'statement',
+      },
+      {
+        file: 'reference-proxy/native-login/token.ts',
+        find: 'const refresh = await openRefreshToken(seals, presented, client, ctx.clock.nowMs());\n    if (refresh) {',
+        replace:
+          'const refresh = await openRefreshToken(seals, presented, client, ctx.clock.nowMs(), true);\n    if (refresh) {',
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'redirect-uri-backslash-accepted',
+    rule: 'a registered redirect URI holds no backslash',
+    section: '10.6',
+    mechanism: 'the backslash check is left out (a URL parser reads it as a slash)',
+    edits: [
+      {
+        file: 'reference-proxy/native-login/redirect-uris.ts',
+        find: "uri.includes('\\\\') || uri.includes('#')",
+        replace: "uri.includes('#')",
+        fires: 'expression',
+      },
+    ],
+  },
+  {
+    name: 'session-pages-overlap',
+    rule: 'page N of the CLI session list, of size S, holds the sessions (N-1)*S+1 to N*S',
+    section: '10.7',
+    mechanism: 'the offset is computed with one session fewer a page: pages after the first overlap',
+    edits: [
+      {
+        file: 'reference-proxy/sqlite-user-store.ts',
+        find: '(page - 1) * pageSize',
+        replace: '(page - 1) * Math.max(1, pageSize - 1)',
+        fires: 'expression',
+      },
+    ],
+  },
+  {
+    name: 'sessions-oldest-first',
+    rule: 'the CLI session list is newest first',
+    section: '10.7',
+    mechanism: 'the list is ordered by creation ascending',
+    edits: [
+      {
+        file: 'reference-proxy/sqlite-user-store.ts',
+        find: 'ORDER BY created_at_ms DESC, session_id LIMIT ? OFFSET ?',
+        replace: 'ORDER BY created_at_ms ASC, session_id LIMIT ? OFFSET ?',
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/sqlite-user-store.ts',
+        find: 'return { sessions: rows.map(rowToSession), totalCount };',
+        replace: 'return { sessions: rows.map(rowToSession), totalCount: totalCount };',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'expired-sessions-listed',
+    rule: 'the CLI session list holds only sessions whose key has not expired',
+    section: '10.7',
+    mechanism: 'the list and its count are read without the expiry filter (every session ever recorded)',
+    edits: [
+      {
+        file: 'reference-proxy/sqlite-user-store.ts',
+        find: "this.db.prepare('SELECT COUNT(*) AS n FROM cli_sessions WHERE expires_at_ms > ?').get(nowMs)",
+        replace: "this.db.prepare('SELECT COUNT(*) AS n FROM cli_sessions WHERE expires_at_ms > ?').get(0)",
+        fires: 'expression',
+      },
+      {
+        file: 'reference-proxy/sqlite-user-store.ts',
+        find: '.all(nowMs, pageSize,',
+        replace: '.all(0, pageSize,',
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'session-total-is-page',
+    rule: "every page of the CLI session list carries the whole list's total_count",
+    section: '10.7',
+    mechanism: 'total_count counts the sessions of the page',
+    edits: [
+      {
+        file: 'reference-proxy/sqlite-user-store.ts',
+        find: 'return { sessions: rows.map(rowToSession), totalCount };',
+        replace: 'return { sessions: rows.map(rowToSession), totalCount: rows.length };',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'revocation-not-remembered-here',
+    rule: 'a revoked key is refused at once by the gateway that revoked it',
+    section: '10.7',
+    mechanism:
+      'the revoking replica does not mark the session revoked in memory: a key it checked in the last 2 s still opens the API',
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-sessions.ts',
+        find: 'ctx.sessions.markRevoked(revoked.sessionId);',
+        replace: 'void revoked.sessionId;',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'revoked-by-master-key',
+    rule: "a session revoked with a proxy admin's key names that admin's user id as revoked_by",
+    section: '10.7',
+    mechanism: "every revocation is recorded as the master key's",
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-sessions.ts',
+        find: "return caller.kind === 'master' ? 'master_key' : caller.claims.userId;",
+        replace: "return 'master_key';",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'client-secret-always-basic',
+    rule: 'with GENERIC_INCLUDE_CLIENT_ID=true the code is redeemed with the client id and secret in the form body',
+    section: '2.3',
+    mechanism: 'GENERIC_INCLUDE_CLIENT_ID is ignored: a client with a secret always authenticates with HTTP Basic',
+    edits: [
+      {
+        file: 'reference-proxy/idp-client.ts',
+        find: 'if (idp.includeClientIdInBody || idp.clientSecret === undefined) {',
+        replace: 'if (idp.clientSecret === undefined) {',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'metadata-limit-in-bytes',
+    rule: 'a metadata string is kept up to 1024 characters, however many bytes they take',
+    section: '5.2',
+    mechanism: "the limit is compared with the string's UTF-8 length: 1024 'é' (2048 bytes) are dropped",
+    edits: [
+      {
+        file: 'protocol/claim-map.ts',
+        find: 'value.length <= MAX_METADATA_STRING_LENGTH',
+        replace: "Buffer.byteLength(value, 'utf8') <= MAX_METADATA_STRING_LENGTH",
+        fires: 'expression',
+      },
+    ],
+  },
 ];
 
 export function findSourceFault(name: string): SourceFault | undefined {
