@@ -140,6 +140,23 @@ describe('openid-client (certified RP) against the mock', () => {
     assert.equal(tokens.claims()?.sub, 'carol');
   });
 
+  test('a client_secret_post client that sends its secret with HTTP Basic is refused as invalid_client', async () => {
+    // oidc-provider would take either method from any client with a secret; a gateway that ignores
+    // GENERIC_INCLUDE_CLIENT_ID must be caught by the client registered for the body (CLISSO-CALLBACK-09).
+    const basic = await discover(idp, 'strict-app', 'strict-secret', oidc.ClientSecretBasic('strict-secret'));
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(basic, {
+      redirect_uri: callback.redirectUri,
+      scope: 'openid email',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    await assert.rejects(
+      oidc.authorizationCodeGrant(basic, await signIn(url, 'carol'), { pkceCodeVerifier: verifier }),
+      (error: unknown) => error instanceof oidc.ResponseBodyError && error.error === 'invalid_client',
+    );
+  });
+
   test('refresh tokens rotate: the new one works, the spent one is refused', async () => {
     const config = await discover(idp, 'litellm-cli-test', 'litellm-cli-test-secret');
     const verifier = oidc.randomPKCECodeVerifier();
