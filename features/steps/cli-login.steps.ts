@@ -27,6 +27,7 @@ import {
   proveLoginOnWire,
   readTokenFile,
   readyAnswerOnWire,
+  seedReadableTokenFile,
   tokenFilePath,
   underHome,
 } from '../tasks/cli-outcomes.ts';
@@ -154,6 +155,13 @@ Then('the token file, if the CLI wrote one, is readable only by its owner', asyn
   const mode = info.mode & 0o777;
   assert.equal(mode & 0o077, 0, `~/.litellm/token.json has mode ${mode.toString(8)}; it must be 600 (or stricter)`);
 });
+
+Given(
+  "the CLI's HOME holds a token file of an older login that anyone can read",
+  async function (this: ConformanceWorld) {
+    await seedReadableTokenFile(this);
+  },
+);
 
 Given("the CLI under test writes LiteLLM's token file", function (this: ConformanceWorld) {
   if (!this.parameters.cli.writesTokenFile) {

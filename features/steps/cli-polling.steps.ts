@@ -102,6 +102,14 @@ Then(
   },
 );
 
+When('the CLI shows the developer a login URL and a code', async function (this: ConformanceWorld) {
+  await startCliLogin(this);
+});
+
+When('{string} finishes that login in the browser', async function (this: ConformanceWorld, username: string) {
+  await finishLoginInBrowser(this, currentCliLogin(this), username);
+});
+
 When(
   '{string} starts a login with the CLI and finishes it in the browser',
   async function (this: ConformanceWorld, username: string) {
