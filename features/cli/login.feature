@@ -90,6 +90,7 @@ Feature: The CLI logs in through the browser
     And the developer lists the models with the CLI
     And the developer runs "logout"
     Then no request the CLI made had the poll secret or the key in its URL
+    And no URL the CLI opened in the browser had the poll secret or the key in it
 
   @CLISSO-CLI-27
   Scenario Outline: Logging in again replaces the first login: <who>

@@ -241,6 +241,25 @@ Then('no request the CLI made had the poll secret or the key in its URL', functi
   }
 });
 
+Then(
+  'no URL the CLI opened in the browser had the poll secret or the key in it',
+  async function (this: ConformanceWorld) {
+    // The browser URL is a URL too (CLISSO-CLI-06): a poll secret in it reaches the browser's
+    // history, the gateway's access log and any page the person goes on to.
+    const secrets = [...keysHandedOut(this), ...pollSecretsHandedOut(this)];
+    assert.ok(secrets.length > 0, 'the wire tap saw no login');
+    for (const opening of (await this.cli()).browserOpenings) {
+      const decoded = safeDecode(opening.url);
+      for (const secret of secrets) {
+        assert.ok(
+          !opening.url.includes(secret) && !decoded.includes(secret),
+          `the CLI opened ${opening.url.split('?')[0]} in the browser with a secret in the URL`,
+        );
+      }
+    }
+  },
+);
+
 Then('the CLI sent the key of the second login, not the first', async function (this: ConformanceWorld) {
   const keys = keysHandedOut(this);
   assert.ok(keys.length >= 2, `the gateway handed out ${keys.length} key(s), expected two logins`);
