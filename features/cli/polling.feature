@@ -83,6 +83,7 @@ Feature: The CLI polls patiently, and stops when told to
 
   @CLISSO-CLI-21
   Scenario Outline: A user in several teams chooses <team> at the CLI's prompt
+    Given the gateway's team question names each team
     When "bob" starts a login with the CLI and finishes it in the browser
     And the developer chooses "<team>" when the CLI asks for a team
     And the CLI finishes
