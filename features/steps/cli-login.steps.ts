@@ -17,8 +17,8 @@ import {
 } from '../tasks/cli-login.ts';
 import {
   bearerOf,
+  cliFilesHolding,
   describeCredentials,
-  filesHolding,
   keysHandedOut,
   lastKeyHandedOut,
   listModelsWithCli,
@@ -139,7 +139,7 @@ Then(
   "no file under the CLI's HOME that holds the key is readable by group or others",
   async function (this: ConformanceWorld) {
     const key = await lastKeyHandedOut(this);
-    const exposed = (await filesHolding(this.home, key)).filter((f) => (f.mode & 0o044) !== 0);
+    const exposed = (await cliFilesHolding(this, key)).filter((f) => (f.mode & 0o044) !== 0);
     assert.deepEqual(
       exposed.map((f) => `${underHome(this, f.path)} (mode ${f.mode.toString(8)})`),
       [],

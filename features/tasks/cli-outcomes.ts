@@ -165,6 +165,15 @@ export async function filesHolding(home: string, secret: string): Promise<FileHo
   return found;
 }
 
+/**
+ * Files the CLI may have left holding `secret`: under its HOME and under the TMPDIR it was given (a
+ * key cached in the temporary folder, /tmp for most, is as exposed as one under HOME).
+ */
+export async function cliFilesHolding(world: ConformanceWorld, secret: string): Promise<FileHoldingKey[]> {
+  const [home, tmp] = await Promise.all([filesHolding(world.home, secret), filesHolding(world.cliTmpDir, secret)]);
+  return [...home, ...tmp];
+}
+
 /** LiteLLM's token file under the CLI's HOME (protocol section 8). */
 export function tokenFilePath(world: ConformanceWorld): string {
   return join(world.home, '.litellm', 'token.json');
@@ -200,6 +209,7 @@ export async function readTokenFile(world: ConformanceWorld): Promise<Record<str
 
 /** Shown instead of a path under the scenario's temporary HOME. */
 export function underHome(world: ConformanceWorld, path: string): string {
+  if (world.cliTmpDir && path.startsWith(world.cliTmpDir)) return `$TMPDIR${path.slice(world.cliTmpDir.length)}`;
   return path.startsWith(world.home) ? `~${path.slice(world.home.length)}` : path;
 }
 
