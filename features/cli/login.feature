@@ -47,6 +47,13 @@ Feature: The CLI logs in through the browser
     And "cli-test-user" has logged in with the CLI through the browser
     Then the token file holds the key the gateway handed out, with "base_url", "user_id" and "timestamp"
 
+  @CLISSO-CLI-12 @CLISSO-CLI-25 @token-file
+  Scenario: The token file's base_url keeps the path of the base URL
+    Given the CLI under test writes LiteLLM's token file
+    And the gateway is served to the CLI under "/litellm"
+    And "cli-test-user" has logged in with the CLI through the browser
+    Then the token file holds the key the gateway handed out, with "base_url", "user_id" and "timestamp"
+
   @CLISSO-CLI-14
   Scenario: A login that got a key exits with status 0
     When "cli-test-user" logs in with the CLI through the browser
