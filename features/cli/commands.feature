@@ -25,3 +25,9 @@ Feature: The CLI after login: who am I, models, logout
     And the developer lists the models with the CLI
     Then the CLI did not send the key of the login
     And no file under the CLI's HOME holds the key of the login
+
+  @CLISSO-CLI-13
+  Scenario: Logout with the gateway out of reach still removes the key
+    Given the gateway cannot be reached
+    When the developer runs "logout"
+    Then no file under the CLI's HOME holds the key of the login

@@ -35,9 +35,22 @@ Feature: The CLI logs in through the browser
     Then no file under the CLI's HOME that holds the key is readable by group or others
     And the token file, if the CLI wrote one, is readable only by its owner
 
+  @CLISSO-CLI-11
+  Scenario: A token file an older CLI left readable to all does not expose the new key
+    Given the CLI's HOME holds a token file of an older login that anyone can read
+    And "cli-test-user" has logged in with the CLI through the browser
+    Then no file under the CLI's HOME that holds the key is readable by group or others
+
   @CLISSO-CLI-12 @token-file
   Scenario: The token file holds what LiteLLM's SDK reads
     Given the CLI under test writes LiteLLM's token file
+    And "cli-test-user" has logged in with the CLI through the browser
+    Then the token file holds the key the gateway handed out, with "base_url", "user_id" and "timestamp"
+
+  @CLISSO-CLI-12 @CLISSO-CLI-25 @token-file
+  Scenario: The token file's base_url keeps the path of the base URL
+    Given the CLI under test writes LiteLLM's token file
+    And the gateway is served to the CLI under "/litellm"
     And "cli-test-user" has logged in with the CLI through the browser
     Then the token file holds the key the gateway handed out, with "base_url", "user_id" and "timestamp"
 
@@ -78,9 +91,13 @@ Feature: The CLI logs in through the browser
     Then nothing the CLI printed holds the whole key or the poll secret
 
   @CLISSO-CLI-06
-  Scenario: The poll secret and the key never travel in a URL
+  Scenario: The poll secret and the key never travel in a URL, in any command
     Given "cli-test-user" has logged in with the CLI through the browser
+    When the developer runs "whoami"
+    And the developer lists the models with the CLI
+    And the developer runs "logout"
     Then no request the CLI made had the poll secret or the key in its URL
+    And no URL the CLI opened in the browser had the poll secret or the key in it
 
   @CLISSO-CLI-27
   Scenario Outline: Logging in again replaces the first login: <who>

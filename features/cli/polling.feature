@@ -70,8 +70,20 @@ Feature: The CLI polls patiently, and stops when told to
     And the CLI finishes
     Then the gateway handed the CLI no key
 
+  @CLISSO-CLI-34 @faketime
+  Scenario: A person who takes four minutes in the browser is still logged in
+    Given the CLI runs on the gateway's clock
+    And the gateway answers polls at once, as LiteLLM's does
+    When the CLI shows the developer a login URL and a code
+    And the CLI has polled once
+    And the clocks move 240 seconds ahead
+    And "cli-test-user" finishes that login in the browser
+    And the CLI finishes
+    Then the CLI's login is proven on the wire
+
   @CLISSO-CLI-21
   Scenario Outline: A user in several teams chooses <team> at the CLI's prompt
+    Given the gateway's team question names each team
     When "bob" starts a login with the CLI and finishes it in the browser
     And the developer chooses "<team>" when the CLI asks for a team
     And the CLI finishes

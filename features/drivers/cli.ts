@@ -31,6 +31,8 @@ export interface CliRunOptions {
   target: CliTarget;
   /** The scenario's temporary HOME, the CLI's alone. */
   home: string;
+  /** The CLI's TMPDIR, the scenario's alone: a file the CLI leaves there is judged as one under HOME. */
+  tmpDir: string;
   /** The harness's own files for this CLI (run logs, the browser log): not under HOME. */
   harnessDir: string;
   /** The gateway URL the CLI is given (LITELLM_PROXY_URL). */
@@ -87,6 +89,7 @@ export class CliSession {
       PYTHONUNBUFFERED: '1',
       ...this.options.userEnv,
       HOME: this.options.home,
+      TMPDIR: this.options.tmpDir,
       LITELLM_PROXY_URL: this.options.baseUrl,
       BROWSER: `${shellQuote(CATCHER)} %s`,
       SSO_CONFORMANCE_BROWSER_LOG: this.browserLog,

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { ConformanceWorld } from '../support/world.ts';
-import { bearerOf, filesHolding, underHome } from '../tasks/cli-outcomes.ts';
+import { bearerOf, cliFilesHolding, underHome } from '../tasks/cli-outcomes.ts';
 
 function loginKey(world: ConformanceWorld): string {
   const key = world.cliProvenKeys[0];
@@ -57,7 +57,7 @@ Then('the CLI did not send the key of the login', function (this: ConformanceWor
 });
 
 Then("no file under the CLI's HOME holds the key of the login", async function (this: ConformanceWorld) {
-  const files = await filesHolding(this.home, loginKey(this));
+  const files = await cliFilesHolding(this, loginKey(this));
   assert.deepEqual(
     files.map((f) => underHome(this, f.path)),
     [],

@@ -17,8 +17,8 @@ import {
 } from '../tasks/cli-login.ts';
 import {
   bearerOf,
+  cliFilesHolding,
   describeCredentials,
-  filesHolding,
   keysHandedOut,
   lastKeyHandedOut,
   listModelsWithCli,
@@ -27,6 +27,7 @@ import {
   proveLoginOnWire,
   readTokenFile,
   readyAnswerOnWire,
+  seedReadableTokenFile,
   tokenFilePath,
   underHome,
 } from '../tasks/cli-outcomes.ts';
@@ -138,7 +139,7 @@ Then(
   "no file under the CLI's HOME that holds the key is readable by group or others",
   async function (this: ConformanceWorld) {
     const key = await lastKeyHandedOut(this);
-    const exposed = (await filesHolding(this.home, key)).filter((f) => (f.mode & 0o044) !== 0);
+    const exposed = (await cliFilesHolding(this, key)).filter((f) => (f.mode & 0o044) !== 0);
     assert.deepEqual(
       exposed.map((f) => `${underHome(this, f.path)} (mode ${f.mode.toString(8)})`),
       [],
@@ -154,6 +155,13 @@ Then('the token file, if the CLI wrote one, is readable only by its owner', asyn
   const mode = info.mode & 0o777;
   assert.equal(mode & 0o077, 0, `~/.litellm/token.json has mode ${mode.toString(8)}; it must be 600 (or stricter)`);
 });
+
+Given(
+  "the CLI's HOME holds a token file of an older login that anyone can read",
+  async function (this: ConformanceWorld) {
+    await seedReadableTokenFile(this);
+  },
+);
 
 Given("the CLI under test writes LiteLLM's token file", function (this: ConformanceWorld) {
   if (!this.parameters.cli.writesTokenFile) {
@@ -232,6 +240,25 @@ Then('no request the CLI made had the poll secret or the key in its URL', functi
     }
   }
 });
+
+Then(
+  'no URL the CLI opened in the browser had the poll secret or the key in it',
+  async function (this: ConformanceWorld) {
+    // The browser URL is a URL too (CLISSO-CLI-06): a poll secret in it reaches the browser's
+    // history, the gateway's access log and any page the person goes on to.
+    const secrets = [...keysHandedOut(this), ...pollSecretsHandedOut(this)];
+    assert.ok(secrets.length > 0, 'the wire tap saw no login');
+    for (const opening of (await this.cli()).browserOpenings) {
+      const decoded = safeDecode(opening.url);
+      for (const secret of secrets) {
+        assert.ok(
+          !opening.url.includes(secret) && !decoded.includes(secret),
+          `the CLI opened ${opening.url.split('?')[0]} in the browser with a secret in the URL`,
+        );
+      }
+    }
+  },
+);
 
 Then('the CLI sent the key of the second login, not the first', async function (this: ConformanceWorld) {
   const keys = keysHandedOut(this);

@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { ConformanceWorld } from '../support/world.ts';
-import { chooseTeamAtCliPrompt, currentCliLogin, finishLoginInBrowser, startCliLogin } from '../tasks/cli-login.ts';
+import {
+  chooseTeamAtCliPrompt,
+  currentCliLogin,
+  finishLoginInBrowser,
+  startCliLogin,
+  teamNameOf,
+} from '../tasks/cli-login.ts';
 import {
   answerPolls,
   answerPollsAtOnce,
@@ -102,6 +108,14 @@ Then(
   },
 );
 
+When('the CLI shows the developer a login URL and a code', async function (this: ConformanceWorld) {
+  await startCliLogin(this);
+});
+
+When('{string} finishes that login in the browser', async function (this: ConformanceWorld, username: string) {
+  await finishLoginInBrowser(this, currentCliLogin(this), username);
+});
+
 When(
   '{string} starts a login with the CLI and finishes it in the browser',
   async function (this: ConformanceWorld, username: string) {
@@ -122,6 +136,23 @@ Then("the CLI's last poll asked for team {string}", async function (this: Confor
   assert.ok(last, 'the CLI never polled');
   const asked = new URLSearchParams(last.path.split('?')[1] ?? '').get('team_id');
   assert.equal(asked, teamId, `the CLI's last poll asked for team ${asked}\n${(await this.cli()).lastWords()}`);
+});
+
+Given("the gateway's team question names each team", async function (this: ConformanceWorld) {
+  // The harness's gateways have no team names (LiteLLM keeps them in its database): without them a
+  // CLI that sends the chosen team's name as its team_id cannot be told apart (CLISSO-CLI-21).
+  await rewritePollAnswers(this, 'team names', (body) =>
+    Array.isArray(body.team_details)
+      ? {
+          ...body,
+          team_details: body.team_details.map((d: unknown) =>
+            typeof d === 'object' && d !== null && typeof (d as Record<string, unknown>).team_id === 'string'
+              ? { ...d, team_alias: teamNameOf((d as Record<string, string>).team_id as string) }
+              : d,
+          ),
+        }
+      : body,
+  );
 });
 
 Given(

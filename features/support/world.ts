@@ -38,6 +38,8 @@ export class ConformanceWorld extends World<HarnessParameters> {
   scenarioLabel = '';
   /** The CLI's HOME (its alone) and the harness's files for this scenario (not under HOME). */
   home = '';
+  /** The CLI's TMPDIR, the scenario's own: a key cached there is judged as one under HOME. */
+  cliTmpDir = '';
   harnessDir = '';
   /** The IdP journal's last entry before this scenario: evidence shows only what came after. */
   journalSince = 0;
@@ -107,8 +109,9 @@ export class ConformanceWorld extends World<HarnessParameters> {
     this.scenarioLabel = `${pickle.uri}:${pickle.location?.line ?? 0}`;
     const scenarioDir = await mkdtemp(join(this.parameters.workDir, 'scenario-'));
     this.home = join(scenarioDir, 'home');
+    this.cliTmpDir = join(scenarioDir, 'tmp');
     this.harnessDir = join(scenarioDir, 'harness');
-    await Promise.all([mkdir(this.home), mkdir(this.harnessDir)]);
+    await Promise.all([mkdir(this.home), mkdir(this.cliTmpDir), mkdir(this.harnessDir)]);
     const h = await this.harness();
     this.journalSince = h.idp.journal.query({ limit: 1 }).at(-1)?.seq ?? 0;
     h.gateways.beginScenario();
@@ -310,6 +313,7 @@ export class ConformanceWorld extends World<HarnessParameters> {
       this.cliInUse = new CliSession({
         target: this.parameters.cli,
         home: this.home,
+        tmpDir: this.cliTmpDir,
         harnessDir: this.harnessDir,
         baseUrl: `${this.tapInUse.url}${this.cliBaseUrlSuffix}`,
         baseEnv: this.parameters.baseEnv,

@@ -62,18 +62,33 @@ export async function finishLoginInBrowser(world: ConformanceWorld, login: CliLo
 }
 
 /**
+ * The name the step "the gateway's team question names each team" gives a team: its id's last word and "squad", so that the name holds
+ * no part of the id the CLI must send back (CLISSO-CLI-21).
+ */
+export function teamNameOf(teamId: string): string {
+  const word = teamId.replace(/^team-/, '');
+  return `${word.charAt(0).toUpperCase()}${word.slice(1)} squad`;
+}
+
+/**
  * The CLI asked which team this login is for: answer the way a person at its prompt would. When
  * the CLI numbered its choices (`2. team-beta`, `2) team-beta`, `[2] team-beta`), type the number;
- * otherwise type the team id.
+ * otherwise type the team id. A CLI may show a team by its id or by its name (`teamNameOf`).
  */
 export async function chooseTeamAtCliPrompt(world: ConformanceWorld, login: CliLogin, teamId: string): Promise<void> {
   const cli = await world.cli();
+  const name = teamNameOf(teamId);
   await login.run
-    .waitForOutput((p) => p.transcript.includes(teamId), STEP_TIMEOUT_MS, `the CLI offering team ${teamId}`)
+    .waitForOutput(
+      (p) => p.transcript.includes(teamId) || p.transcript.includes(name),
+      STEP_TIMEOUT_MS,
+      `the CLI offering team ${teamId}`,
+    )
     .catch((error: unknown) => {
       throw new Error(`${error instanceof Error ? error.message : String(error)}\n${cli.lastWords()}`);
     });
-  const line = login.run.transcript.split('\n').find((l) => l.includes(teamId)) ?? '';
+  const lines = login.run.transcript.split('\n');
+  const line = lines.find((l) => l.includes(teamId)) ?? lines.find((l) => l.includes(name)) ?? '';
   const numbered = /^\s*[[(]?(\d+)[.)\]:]\s/.exec(line);
   login.run.writeStdin(`${numbered ? numbered[1] : teamId}\n`);
 }

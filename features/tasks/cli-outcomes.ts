@@ -9,7 +9,7 @@
  *   else can read it.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Exchange } from '../drivers/wire-tap.ts';
 import type { ConformanceWorld } from '../support/world.ts';
@@ -131,9 +131,23 @@ export interface FileHoldingKey {
   mode: number;
 }
 
-/** Files under HOME whose bytes hold `secret` (a CLI may keep its key anywhere there). */
+/**
+ * Files under HOME that hold `secret` (a CLI may keep its key anywhere there): its bytes as they
+ * are, or base64-encoded (standard or URL-safe, padding and line breaks aside), as keyring's
+ * plain-file backend (keyrings.alt's PlaintextKeyring, `keyring_pass.cfg`) stores a password: an
+ * encoding anyone can undo is no protection.
+ */
 export async function filesHolding(home: string, secret: string): Promise<FileHoldingKey[]> {
   const found: FileHoldingKey[] = [];
+  const encoded = [
+    Buffer.from(secret).toString('base64').replace(/=+$/, ''),
+    Buffer.from(secret).toString('base64url'),
+  ];
+  const holds = (bytes: Buffer): boolean => {
+    if (bytes.includes(secret)) return true;
+    const compact = bytes.toString('latin1').replace(/\s+/g, '');
+    return encoded.some((e) => compact.includes(e));
+  };
   const walk = async (dir: string, depth: number): Promise<void> => {
     if (depth > 8) return;
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
@@ -143,7 +157,7 @@ export async function filesHolding(home: string, secret: string): Promise<FileHo
         const info = await stat(path);
         if (info.size > 16 << 20) continue;
         const bytes = await readFile(path).catch(() => undefined);
-        if (bytes?.includes(secret)) found.push({ path, mode: info.mode & 0o777 });
+        if (bytes && holds(bytes)) found.push({ path, mode: info.mode & 0o777 });
       }
     }
   };
@@ -151,9 +165,37 @@ export async function filesHolding(home: string, secret: string): Promise<FileHo
   return found;
 }
 
+/**
+ * Files the CLI may have left holding `secret`: under its HOME and under the TMPDIR it was given (a
+ * key cached in the temporary folder, /tmp for most, is as exposed as one under HOME).
+ */
+export async function cliFilesHolding(world: ConformanceWorld, secret: string): Promise<FileHoldingKey[]> {
+  const [home, tmp] = await Promise.all([filesHolding(world.home, secret), filesHolding(world.cliTmpDir, secret)]);
+  return [...home, ...tmp];
+}
+
 /** LiteLLM's token file under the CLI's HOME (protocol section 8). */
 export function tokenFilePath(world: ConformanceWorld): string {
   return join(world.home, '.litellm', 'token.json');
+}
+
+/**
+ * A `~/.litellm/token.json` as an older CLI (or an old umask) left it: mode 0644 in a 0755 folder,
+ * holding a login of its own. Writing the new key into that file in place (a `mode` given to
+ * open/writeFile applies only when the file is created) leaves the key readable by all (CLISSO-CLI-11).
+ */
+export async function seedReadableTokenFile(world: ConformanceWorld): Promise<void> {
+  await world.cli(); // the wire tap, whose address the older login names, comes with the CLI
+  const path = tokenFilePath(world);
+  await mkdir(join(world.home, '.litellm'), { recursive: true, mode: 0o755 });
+  const older = {
+    base_url: world.tap.url,
+    key: 'sk-older-cli-login-0000000000000000',
+    user_id: 'older-user',
+    timestamp: Math.floor(Date.now() / 1000) - 86_400,
+  };
+  await writeFile(path, `${JSON.stringify(older, null, 2)}\n`, { mode: 0o644 });
+  await chmod(path, 0o644);
 }
 
 /** The token file as JSON, or undefined when the CLI did not write one. */
@@ -167,6 +209,7 @@ export async function readTokenFile(world: ConformanceWorld): Promise<Record<str
 
 /** Shown instead of a path under the scenario's temporary HOME. */
 export function underHome(world: ConformanceWorld, path: string): string {
+  if (world.cliTmpDir && path.startsWith(world.cliTmpDir)) return `$TMPDIR${path.slice(world.cliTmpDir.length)}`;
   return path.startsWith(world.home) ? `~${path.slice(world.home.length)}` : path;
 }
 

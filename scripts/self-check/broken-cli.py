@@ -162,6 +162,28 @@ def sends_stale_key(cli: ModuleType) -> None:
     cli.store_login = store_login
 
 
+def whoami_key_in_url(cli: ModuleType) -> None:
+    whoami = cli.cmd_whoami
+
+    def cmd_whoami():
+        # "Check the key with the proxy" through LiteLLM's GET /key/info?key=..., which takes it in the query.
+        metadata, key = cli.load_metadata(), cli.load_key()
+        if metadata and key and metadata.get("base_url"):
+            url = f"{cli.api_url(metadata['base_url'], '/key/info')}?{urllib.parse.urlencode({'key': key})}"
+            try:
+                cli.http_request("GET", url, cli.auth_headers(key))
+            except Exception:  # noqa: BLE001 - whoami answers from what is stored either way
+                pass
+        return whoami()
+
+    cli.cmd_whoami = cmd_whoami
+
+
+def gives_up_early(cli: ModuleType) -> None:
+    # A timeout meant in minutes or cut "to fail fast": the person has 30 s to sign in.
+    cli.LOGIN_TIMEOUT_SECONDS = 30
+
+
 VARIANTS: dict[str, tuple[str, Callable[[ModuleType], None]]] = {
     "secret-in-query": ("sends the poll secret as ?poll_secret= instead of its header", secret_in_query),
     "polls-too-fast": ("polls every 0.1 s instead of every 2 s", polls_too_fast),
@@ -184,6 +206,8 @@ VARIANTS: dict[str, tuple[str, Callable[[ModuleType], None]]] = {
     "no-bearer": ("models list sends the key as x-api-key instead of Authorization: Bearer", no_bearer),
     "logout-keeps-key": ("logout says it logged out but leaves the key in the keychain and token file", logout_keeps_key),
     "sends-stale-key": ("a second login keeps the first key, which models list goes on sending", sends_stale_key),
+    "whoami-key-in-url": ("whoami asks the proxy about the key with GET /key/info?key=<key>", whoami_key_in_url),
+    "gives-up-early": ("gives up on the login after 30 s instead of 300 s", gives_up_early),
 }
 
 

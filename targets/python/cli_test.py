@@ -627,6 +627,20 @@ class BrokenVariantsTest(CliCase):
         self.assertIn("Login successful", run.out)
         self.assertEqual(len(self.gateway.polls_made()), 2)
 
+    def test_whoami_key_in_url(self) -> None:
+        self.run_cli("login")
+        self.run_cli("whoami", cli=self.broken("whoami-key-in-url"))
+        self.assertIn(f"/key/info?key={KEY}", self.gateway.requests[-1]["path"])
+
+    def test_gives_up_early(self) -> None:
+        self.gateway.polls = [(200, {"status": "pending"})]
+        cli = self.broken("gives-up-early")
+        clock = iter(range(0, 10_000, 20))
+        with mock.patch.object(cli.time, "time", lambda: float(next(clock))):
+            run = self.run_cli("login", cli=cli)
+        self.assertIn("within 30 seconds", run.out)
+        self.assertLess(len(self.gateway.polls_made()), 3)
+
     def test_unknown_variant_exits_2(self) -> None:
         run = subprocess.run([sys.executable, str(BROKEN_PATH), "no-such-fault", "whoami"], capture_output=True, text=True)
         self.assertEqual(run.returncode, 2)
