@@ -158,6 +158,8 @@ export class SessionRevocations {
 
   private remember(sessionId: string, revoked: boolean): void {
     this.states.delete(sessionId);
+    // mutation-equivalent: the bound of a cache: a state it dropped is read from the store again,
+    // which holds the same revocation, so only the number of store reads changes
     if (this.states.size >= this.capacity) {
       const oldest = this.states.keys().next();
       if (!oldest.done) this.states.delete(oldest.value);

