@@ -75,29 +75,14 @@ export async function allSessions(world: ConformanceWorld, replica?: RunningGate
   const masterKey = await masterKeyOf(world, replica);
   const sessions: ListedSession[] = [];
   for (let page = 1; ; page++) {
-    const answer = await listSessions(world, masterKey, replica, page);
-    assert.equal(
-      answer.status,
-      200,
-      `GET ${CLI_SESSION_PATHS.list} answered ${answer.status}: ${answer.text.slice(0, 300)}`,
-    );
-    const parsed = listSchema.safeParse(answer.json);
-    assert.ok(
-      parsed.success,
-      `the session list is not {"sessions": [...], "total_count": n}: ${answer.text.slice(0, 300)}`,
-    );
-    sessions.push(...(parsed.data.sessions as ListedSession[]));
-    if (parsed.data.sessions.length < PAGE_SIZE || sessions.length >= parsed.data.total_count) return sessions;
+    const listed = listedPage(await listSessions(world, masterKey, replica, page));
+    sessions.push(...(listed.sessions as ListedSession[]));
+    if (listed.sessions.length < PAGE_SIZE || sessions.length >= listed.total_count) return sessions;
   }
 }
 
-/** One page of the list as the master key sees it: its sessions' ids and its total_count. */
-async function pageOf(
-  world: ConformanceWorld,
-  page: number,
-  pageSize: number,
-): Promise<{ ids: string[]; totalCount: number }> {
-  const answer = await listSessions(world, await masterKeyOf(world), undefined, page, pageSize);
+/** A page of the list answered 200 in the list's shape, or an assertion naming what came instead. */
+function listedPage(answer: Awaited<ReturnType<typeof listSessions>>) {
   assert.equal(
     answer.status,
     200,
@@ -108,7 +93,17 @@ async function pageOf(
     parsed.success,
     `the session list is not {"sessions": [...], "total_count": n}: ${answer.text.slice(0, 300)}`,
   );
-  return { ids: parsed.data.sessions.map((s) => s.session_id), totalCount: parsed.data.total_count };
+  return parsed.data;
+}
+
+/** One page of the list as the master key sees it: its sessions' ids and its total_count. */
+async function pageOf(
+  world: ConformanceWorld,
+  page: number,
+  pageSize: number,
+): Promise<{ ids: string[]; totalCount: number }> {
+  const listed = listedPage(await listSessions(world, await masterKeyOf(world), undefined, page, pageSize));
+  return { ids: listed.sessions.map((s) => s.session_id), totalCount: listed.total_count };
 }
 
 /** How long the harness tries for a list that no other login changed while it was read page by page. */
