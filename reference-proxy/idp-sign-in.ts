@@ -99,6 +99,8 @@ export async function signInAtIdp(
       codeVerifier: callback.pkceVerifier,
     });
   } catch (error) {
+    // mutation-equivalent: the contract does not judge the status of a sign-in whose IdP exchange failed
+    // (CLISSO-CALLBACK-02: a 502 is fair, a 500 from the error answer too), only that no page and no key follow
     if (!(error instanceof IdpError)) throw error;
     ctx.logger.warn('idp_exchange_failed', { ...logFields, reason: error.message });
     throw new SignInError(
