@@ -383,19 +383,29 @@ When('the other CLI redeems the code with the verifier', async function (this: C
 });
 
 /**
- * Put the gateway's clock so that the code is at most, or at least, N seconds old by it. The harness
- * knows when the code was issued only as lying between the click on Approve and the redirect reaching
- * its listener: counted from the click, the code is no older than N; counted from the redirect, no
- * younger. The clock is set once more after moveGatewayClock's own check, so that its time is not added.
+ * Put the gateway's clock so that something it issued is at most, or at least, N seconds old by it.
+ * The harness knows when it was issued only as lying between its request and the answer (for a code:
+ * the click on Approve and the redirect reaching the listener): counted from the request, it is no
+ * older than N; counted from the answer, no younger. The clock is set once more after
+ * moveGatewayClock's own check, so that its time is not added.
  */
+async function ageByGatewayClock(
+  world: ConformanceWorld,
+  issued: { fromMs: number; toMs: number },
+  bound: string,
+  seconds: string,
+): Promise<void> {
+  const targetS = (bound === 'at most' ? issued.fromMs : issued.toMs) / 1000 + Number(seconds);
+  await world.moveGatewayClock(targetS - Date.now() / 1000);
+  await (await world.gatewayClock()).setOffsetSeconds(targetS - Date.now() / 1000);
+}
+
 When(
   /^the code is (at most|at least) (\d+) seconds old by the gateway's clock$/,
   async function (this: ConformanceWorld, bound: string, seconds: string) {
     const decided = this.state.nativeDecided;
     assert.ok(decided, 'no code was issued');
-    const targetS = (bound === 'at most' ? decided.fromMs : decided.toMs) / 1000 + Number(seconds);
-    await this.moveGatewayClock(targetS - Date.now() / 1000);
-    await (await this.gatewayClock()).setOffsetSeconds(targetS - Date.now() / 1000);
+    await ageByGatewayClock(this, decided, bound, seconds);
   },
 );
 
@@ -519,16 +529,13 @@ Then(
   },
 );
 
-// The 14-day edge, by the gateway's own clock, counted as the code's 120 s are: the harness knows
-// when the refresh token was issued only as lying between its token request and the answer.
+// The 14-day edge (CLISSO-NATIVE-21), by the gateway's own clock, counted as the code's 120 s are.
 When(
   /^the refresh token is (at most|at least) (\d+) seconds old by the gateway's clock$/,
   async function (this: ConformanceWorld, bound: string, seconds: string) {
     const issued = this.state.nativeTokensIssued;
     assert.ok(issued, 'no tokens were issued');
-    const targetS = (bound === 'at most' ? issued.fromMs : issued.toMs) / 1000 + Number(seconds);
-    await this.moveGatewayClock(targetS - Date.now() / 1000);
-    await (await this.gatewayClock()).setOffsetSeconds(targetS - Date.now() / 1000);
+    await ageByGatewayClock(this, issued, bound, seconds);
   },
 );
 

@@ -209,7 +209,7 @@ export interface NativeLoginState {
   nativeTokens?: NativeTokens;
   /**
    * When those tokens were issued, in the harness's milliseconds: from just before the token request
-   * to its answer (CLISSO-NATIVE-14, the refresh token's 14 days).
+   * to its answer (CLISSO-NATIVE-21, the refresh token's 14 days).
    */
   nativeTokensIssued?: { fromMs: number; toMs: number };
   /** The refresh token the last refresh replaced. */
