@@ -43,6 +43,24 @@ async function discover(idp: MockIdp, clientId: string, secret: string, auth = o
   return oidc.discovery(new URL(idp.issuer), clientId, undefined, auth, { execute: [oidc.allowInsecureRequests] });
 }
 
+/** An authorization URL with a fresh S256 challenge (RFC 7636), and the verifier that goes with it. */
+async function pkceAuthorization(
+  config: oidc.Configuration,
+  redirectUri: string,
+  scope: string,
+  extra: Record<string, string> = {},
+): Promise<{ url: URL; verifier: string }> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...extra,
+  });
+  return { url, verifier };
+}
+
 /** Run the browser part of an authorization request built by openid-client; returns the callback URL. */
 async function signIn(authorizationUrl: URL, username: string): Promise<URL> {
   const browser = new HttpBrowser();
@@ -126,13 +144,7 @@ describe('openid-client (certified RP) against the mock', () => {
 
   test('the require_pkce client with PKCE gets an ES256 id_token (client_secret_post)', async () => {
     const config = await discover(idp, 'strict-app', 'strict-secret', oidc.ClientSecretPost('strict-secret'));
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: callback.redirectUri,
-      scope: 'openid email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await pkceAuthorization(config, callback.redirectUri, 'openid email');
     const tokens = await oidc.authorizationCodeGrant(config, await signIn(url, 'carol'), {
       pkceCodeVerifier: verifier,
     });
@@ -144,13 +156,7 @@ describe('openid-client (certified RP) against the mock', () => {
     // oidc-provider would take either method from any client with a secret; a gateway that ignores
     // GENERIC_INCLUDE_CLIENT_ID must be caught by the client registered for the body (CLISSO-CALLBACK-09).
     const basic = await discover(idp, 'strict-app', 'strict-secret', oidc.ClientSecretBasic('strict-secret'));
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(basic, {
-      redirect_uri: callback.redirectUri,
-      scope: 'openid email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await pkceAuthorization(basic, callback.redirectUri, 'openid email');
     await assert.rejects(
       oidc.authorizationCodeGrant(basic, await signIn(url, 'carol'), { pkceCodeVerifier: verifier }),
       (error: unknown) => error instanceof oidc.ResponseBodyError && error.error === 'invalid_client',
@@ -159,13 +165,7 @@ describe('openid-client (certified RP) against the mock', () => {
 
   test('refresh tokens rotate: the new one works, the spent one is refused', async () => {
     const config = await discover(idp, 'litellm-cli-test', 'litellm-cli-test-secret');
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: callback.redirectUri,
-      scope: 'openid email profile',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url, verifier } = await pkceAuthorization(config, callback.redirectUri, 'openid email profile');
     const first = await oidc.authorizationCodeGrant(config, await signIn(url, 'bob'), { pkceCodeVerifier: verifier });
     assert.ok(first.refresh_token, 'a client allowed the refresh_token grant gets a refresh token');
     const second = await oidc.refreshTokenGrant(config, first.refresh_token);
@@ -182,13 +182,8 @@ describe('openid-client (certified RP) against the mock', () => {
 
   test('prompt=consent with offline_access: one sign-in, then the code, and the tokens are issued', async () => {
     const config = await discover(idp, 'litellm-cli-test', 'litellm-cli-test-secret');
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: callback.redirectUri,
-      scope: 'openid offline_access email',
+    const { url, verifier } = await pkceAuthorization(config, callback.redirectUri, 'openid offline_access email', {
       prompt: 'consent',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
     });
     const landed = await signIn(url, 'alice');
     assert.equal(landed.origin + landed.pathname, callback.redirectUri);
