@@ -196,13 +196,17 @@ export async function loopbackListener(world: ConformanceWorld): Promise<Loopbac
   return listener;
 }
 
-/** POST /register with these redirect URIs; a 201 answer's client becomes the CLI's client. */
-export async function registerRedirectUris(world: ConformanceWorld, redirectUris: unknown): Promise<HttpAnswer> {
-  const { registration_endpoint } = await nativeEndpoints(world);
-  const answer = await call(registration_endpoint, 'POST', {
+/** POST /register (RFC 7591) at a gateway's registration endpoint, with these redirect URIs. */
+function postRegistration(on: NativeEndpoints, redirectUris: unknown): Promise<HttpAnswer> {
+  return call(on.registration_endpoint, 'POST', {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ redirect_uris: redirectUris }),
   });
+}
+
+/** POST /register with these redirect URIs; a 201 answer's client becomes the CLI's client. */
+export async function registerRedirectUris(world: ConformanceWorld, redirectUris: unknown): Promise<HttpAnswer> {
+  const answer = await postRegistration(await nativeEndpoints(world), redirectUris);
   world.lastAnswer = answer;
   const body = answer.json as { client_id?: unknown } | undefined;
   if (answer.status === 201 && typeof body?.client_id === 'string' && Array.isArray(redirectUris))
@@ -216,10 +220,7 @@ export async function registerRedirectUris(world: ConformanceWorld, redirectUris
  */
 export async function clientRegisteredAt(world: ConformanceWorld, on: NativeEndpoints): Promise<string> {
   const listener = await loopbackListener(world);
-  const answer = await call(on.registration_endpoint, 'POST', {
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ redirect_uris: [listener.redirectUri] }),
-  });
+  const answer = await postRegistration(on, [listener.redirectUri]);
   const clientId = (answer.json as { client_id?: unknown } | undefined)?.client_id;
   assert.ok(
     answer.status === 201 && typeof clientId === 'string',
