@@ -23,8 +23,10 @@ export interface MockClient {
   /** Where RP-initiated logout may send the browser back. */
   postLogoutRedirectUris?: string[];
   /**
-   * The registered method. oidc-provider also accepts the other secret method for a confidential
-   * client (machine-notes.md, gotcha 9), so Basic and body both work either way.
+   * The registered method. oidc-provider itself accepts either secret method from a confidential
+   * client; the mock holds a `client_secret_post` client to its method (HTTP Basic at the token
+   * endpoint is refused `invalid_client`, provider-middleware.ts), while a `client_secret_basic`
+   * client may still send its secret in the body.
    */
   authMethod: ClientAuthMethod;
   /** Refuse authorization requests without PKCE S256 (RFC 7636). Public clients always need it. */
