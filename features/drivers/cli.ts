@@ -138,9 +138,19 @@ export class CliSession {
     return opened?.url ?? printed;
   }
 
-  /** The verification code the CLI printed. */
-  userCode(run: StartedProcess, timeoutMs: number): Promise<string> {
-    return firstMatch(run, USER_CODE_PATTERN, timeoutMs, 'the CLI printing the verification code');
+  /**
+   * The verification code the CLI printed, as printed. Given the code the gateway issued, that code
+   * in any letter case, with its dash, a space or nothing between its halves (the gateway takes each
+   * of them, CLISSO-COMPLETE-01): a CLI may show it in its own style, and a pattern in any case
+   * would take words like "sign-into" for a code.
+   */
+  userCode(run: StartedProcess, timeoutMs: number, issued?: string): Promise<string> {
+    const halves = issued?.split('-');
+    const pattern =
+      halves?.length === 2 && halves.every((half) => /^[A-Z0-9]+$/.test(half))
+        ? new RegExp(`\\b${halves[0]}[-\\s]?${halves[1]}\\b`, 'i')
+        : USER_CODE_PATTERN;
+    return firstMatch(run, pattern, timeoutMs, 'the CLI printing the verification code');
   }
 
   /** Every run's transcript, for reports (the CLI itself must not print secrets). */

@@ -66,9 +66,12 @@ Then('the CLI printed the login URL and the code the gateway gave it', async fun
   assert.equal(url.searchParams.get('source'), 'litellm-cli', 'the login URL has no source=litellm-cli');
   assert.equal(url.searchParams.get('key'), start.login_id, "the login URL's key is not the gateway's login id");
   const code = String(start.user_code ?? '');
-  const shown = login.run.transcript.replace(/[^A-Z0-9]/g, '');
+  assert.ok(code, "the gateway's start answer has no user_code");
+  // The code is compared as the person would type it: in any case, with or without its dash or a
+  // space (the gateway takes it that way, CLISSO-COMPLETE-01), so a CLI may print "abcd efgh".
+  const typed = (text: string) => text.toUpperCase().replace(/[^A-Z0-9]/g, '');
   assert.ok(
-    shown.includes(code.replace(/[^A-Z0-9]/g, '')),
+    login.run.transcript.split(/\r?\n|\r/).some((line) => typed(line).includes(typed(code))),
     `the CLI did not print the verification code the gateway gave it\n${(await this.cli()).lastWords()}`,
   );
 });

@@ -6,6 +6,7 @@
  */
 
 import assert from 'node:assert/strict';
+import { CLI_SSO_PATHS } from '../../protocol/cli-sso.ts';
 import type { StartedProcess } from '../drivers/child-process.ts';
 import { withDeadline } from '../drivers/cli.ts';
 import { CliCompletionPage } from '../pages/cli-completion-page.ts';
@@ -39,13 +40,23 @@ export async function startCliLogin(world: ConformanceWorld): Promise<CliLogin> 
   const cli = await world.cli();
   try {
     const loginUrl = await cli.loginUrl(run, STEP_TIMEOUT_MS);
-    const userCode = await cli.userCode(run, STEP_TIMEOUT_MS);
+    const userCode = await cli.userCode(run, STEP_TIMEOUT_MS, issuedUserCode(world, loginUrl));
     const login = { run, loginUrl, userCode };
     world.cliLogin = login;
     return login;
   } catch (error) {
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${cli.lastWords()}`);
   }
+}
+
+/** The code the gateway's start answer gave the login that `loginUrl` names, as seen on the wire. */
+function issuedUserCode(world: ConformanceWorld, loginUrl: string): string | undefined {
+  const loginId = new URL(loginUrl).searchParams.get('key');
+  const start = world.tap
+    .jsonAnswers('POST', CLI_SSO_PATHS.start)
+    .map((answer) => answer.body as { login_id?: unknown; user_code?: unknown } | null)
+    .find((body) => body?.login_id === loginId);
+  return typeof start?.user_code === 'string' ? start.user_code : undefined;
 }
 
 /** The browser's part: sign in at the IdP as `username`, then confirm the code on the gateway. */
