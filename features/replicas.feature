@@ -20,6 +20,16 @@ Feature: Several gateway replicas behave as one
     And a CLI starts a login session on replica 1
     Then the gateway answers 503 with a message
 
+  # The start limit holds whatever keeps the count; all the starts go to one replica, since the
+  # contract does not say whether replicas share it.
+  @CLISSO-START-04
+  Scenario: A gateway that counts login starts in its shared Redis refuses the 31st of a minute
+    Given two gateway replicas that share a Redis
+    When a CLI starts 30 login sessions within a minute on replica 1
+    And it starts one more on replica 1
+    Then the gateway answers 429 with a message
+    And that answer holds no login session
+
   @CLISSO-STORE-03
   Scenario: Replicas that share their stores keep one user row, merged across logins on either replica
     Given the IdP has a user "dora" with the claims:

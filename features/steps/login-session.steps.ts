@@ -15,7 +15,9 @@ import {
   pollUntilSettled,
   sessionLoginUrl,
   startedSession,
+  startOneMore,
   startSession,
+  startWithinAMinute,
 } from '../tasks/browser-login.ts';
 import { openInBrowser } from '../tasks/browser-visits.ts';
 import { confirmCode } from '../tasks/code-confirmation.ts';
@@ -63,23 +65,11 @@ When('a CLI starts {int} login sessions', async function (this: ConformanceWorld
 });
 
 When('a CLI starts {int} login sessions within a minute', async function (this: ConformanceWorld, count: number) {
-  // Straight at the gateway, past the harness's own start budget: the limit is what is tested.
-  const http = await this.http();
-  const started = Date.now();
-  for (let i = 0; i < count; i++) {
-    const answer = await http.start();
-    assert.equal(
-      answer.status,
-      200,
-      `start #${i + 1} of ${count} answered ${answer.status}: the limit is more than 30 a minute`,
-    );
-  }
-  assert.ok(Date.now() - started < 60_000, 'the starts took more than a minute');
+  await startWithinAMinute(this, count);
 });
 
 When('it starts one more', async function (this: ConformanceWorld) {
-  this.flow = undefined;
-  this.lastAnswer = await (await this.http()).start();
+  await startOneMore(this);
 });
 
 Then('that answer holds no login session', function (this: ConformanceWorld) {

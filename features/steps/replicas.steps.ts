@@ -12,7 +12,9 @@ import {
   pollUntilSettled,
   reachCompletionPage,
   signInAtIdp,
+  startOneMore,
   startSession,
+  startWithinAMinute,
 } from '../tasks/browser-login.ts';
 import { codePageShown, confirmCodeOn } from '../tasks/code-confirmation.ts';
 import { expectModelList, expectRefusal } from '../tasks/gateway-answers.ts';
@@ -432,3 +434,17 @@ When(
     await refreshTokens(this, replaced, undefined, await nativeEndpointsOn(this, replica(this, index)));
   },
 );
+
+// The same limit on a gateway that counts the starts in its shared store (CLISSO-START-04 holds
+// whatever the store): the starts all go to one replica, since the contract does not say whether
+// replicas share the count.
+When(
+  'a CLI starts {int} login sessions within a minute on replica {int}',
+  async function (this: ConformanceWorld, count: number, index: number) {
+    await startWithinAMinute(this, count, replica(this, index));
+  },
+);
+
+When('it starts one more on replica {int}', async function (this: ConformanceWorld, index: number) {
+  await startOneMore(this, replica(this, index));
+});

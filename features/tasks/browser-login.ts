@@ -182,3 +182,23 @@ export async function walkToCallback(world: ConformanceWorld, startUrl: string, 
   }
   return new URL(next);
 }
+
+/** `count` starts straight at the gateway, past the harness's own start budget: the limit is what is tested. */
+export async function startWithinAMinute(world: ConformanceWorld, count: number, on?: RunningGateway): Promise<void> {
+  const http = await world.http(on);
+  const started = Date.now();
+  for (let i = 0; i < count; i++) {
+    const answer = await http.start();
+    assert.equal(
+      answer.status,
+      200,
+      `start #${i + 1} of ${count} answered ${answer.status}: the limit is more than 30 a minute`,
+    );
+  }
+  assert.ok(Date.now() - started < 60_000, 'the starts took more than a minute');
+}
+
+export async function startOneMore(world: ConformanceWorld, on?: RunningGateway): Promise<void> {
+  world.flow = undefined;
+  world.lastAnswer = await (await world.http(on)).start();
+}
