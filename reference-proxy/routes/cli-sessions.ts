@@ -25,6 +25,7 @@ function actorOf(caller: ApiCaller): string {
 /** A whole number in [min, max] from the query, else its default; anything else a 400 naming it. */
 function boundedInt(query: ReturnType<typeof queryParam>, name: string, fallback: number, min: number, max?: number) {
   if (query === undefined) return fallback;
+  // mutation-equivalent: the words of the refusal only, which the contract leaves to the gateway
   const rule = max === undefined ? `a whole number >= ${min}` : `a whole number from ${min} to ${max}`;
   if (typeof query !== 'string' || !/^\d{1,9}$/.test(query)) throw detailError(400, `${name} must be ${rule}`);
   const value = Number(query);
