@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { build } from 'esbuild';
 import { positiveInt } from '../../common/command-line.ts';
-import { loadCatalogue } from '../../features/runner/requirements.ts';
+import { belongsToProfile, loadCatalogue, newestProfile, profileNames } from '../../features/runner/requirements.ts';
 import type { ScenarioResult } from '../../features/runner/scenario-results.ts';
 import { type Coverage, type Judgement, judgeMutants, measureCoverage, mutantsForRequirements } from './judge.ts';
 import { OPERATORS, type OperatorName } from './operators.ts';
@@ -78,6 +78,10 @@ const program = new Command('mutate')
   .option('--incremental', "reuse the last run's verdict of every mutant whose file and judge did not change")
   .option('--reports <dir>', 'where the report and the rounds go', 'reports/mutation')
   .option('--parallel <workers>', 'suite workers per round', positiveInt, 3)
+  .option(
+    '--profile <name>',
+    "the contract profile the suite judges with (as npm start's --profile; default: the newest): its MUST requirements are the ones to prove",
+  )
   .option(
     '--step-timeout <seconds>',
     'step time limit in the judge runs (a mutant that hangs a request costs this much; without one the slowest step takes ~5 s)',
@@ -161,6 +165,7 @@ async function main(): Promise<number> {
     incremental?: boolean;
     reports: string;
     parallel: number;
+    profile?: string;
     stepTimeout: number;
     sample?: number;
     seed: number;
@@ -184,10 +189,20 @@ async function main(): Promise<number> {
   }
   const perRequirement = flags.proveMusts === true ? 2 : flags.proveMusts;
   const catalogue = await loadCatalogue(join(ROOT, 'features/requirements.yaml'));
-  const notMust = (flags.requirements ?? []).filter((id) => catalogue.byId.get(id)?.level !== 'MUST');
+  const profile = flags.profile ?? newestProfile(catalogue);
+  if (!profileNames(catalogue).includes(profile)) {
+    program.error(
+      `error: --profile: "${profile}" is not a profile of the contract (${profileNames(catalogue).join(', ')})`,
+      {
+        exitCode: 2,
+      },
+    );
+  }
+  const inProfile = catalogue.requirements.filter((r) => belongsToProfile(r, profile));
+  const notMust = (flags.requirements ?? []).filter((id) => !inProfile.some((r) => r.id === id && r.level === 'MUST'));
   if (notMust.length > 0) {
     program.error(
-      `error: --requirements: not a MUST requirement of features/requirements.yaml: ${notMust.join(', ')}`,
+      `error: --requirements: not a MUST requirement of the ${profile} profile in features/requirements.yaml: ${notMust.join(', ')}`,
       {
         exitCode: 2,
       },
@@ -248,7 +263,8 @@ async function main(): Promise<number> {
   await mkdir(coverageDir, { recursive: true });
 
   const fingerprints = new Map<TargetName, string>();
-  for (const set of sets) fingerprints.set(set.target.name, await judgeFingerprint(set.target.name));
+  // A verdict under one profile says nothing about another: the profile is part of the judge.
+  for (const set of sets) fingerprints.set(set.target.name, `${await judgeFingerprint(set.target.name)}:${profile}`);
 
   // Reused: same file content, same edit, same judge.
   const reused = new Map<number, Judgement>();
@@ -295,6 +311,7 @@ async function main(): Promise<number> {
         judge: fingerprints.get(s.target.name) ?? '',
       })),
       mutants: entries,
+      profile,
       sampledFrom: flags.sample ? candidates.length : undefined,
       provingRequirements: perRequirement,
       coverageRunMs: coverage?.wallMs,
@@ -313,6 +330,7 @@ async function main(): Promise<number> {
   if (toJudge.length > 0) {
     const targetFlags: string[] = [];
     for (const set of sets) targetFlags.push(...set.target.suiteFlags(commands.get(set.target.name) ?? ''));
+    targetFlags.push('--profile', profile);
     // Both variables reach every gateway and CLI the harness starts: the plan says which mutant a
     // scenario's processes run, the coverage folder takes what they reached.
     for (const flag of ['--gateway-env', '--cli-env']) {
@@ -343,7 +361,7 @@ async function main(): Promise<number> {
       const chosenForMusts = mutantsForRequirements(
         candidates,
         coverage,
-        wanted ? { requirements: catalogue.requirements.filter((r) => wanted.includes(r.id)) } : catalogue,
+        { requirements: wanted ? inProfile.filter((r) => wanted.includes(r.id)) : inProfile },
         perRequirement,
       );
       mutants = candidates.filter((m) => chosenForMusts.firstTry.has(m.id));

@@ -4,7 +4,7 @@
  * able to fail, equivalent mutants with their reasons).
  */
 import { readFile } from 'node:fs/promises';
-import type { Catalogue } from '../../features/runner/requirements.ts';
+import { belongsToProfile, type Catalogue, newestProfile } from '../../features/runner/requirements.ts';
 import type { Judgement, MutantStatus } from './judge.ts';
 import type { NumberedMutant, TargetName } from './targets.ts';
 
@@ -21,6 +21,8 @@ export interface MutationReport {
   wallMs: number;
   targets: Array<{ name: TargetName; files: string[]; judge: string }>;
   mutants: ReportedMutant[];
+  /** The contract profile the suite judged with; its MUST requirements are the ones to prove (absent in older reports: the newest). */
+  profile?: string;
   /** With --sample: how many mutants the sample was drawn from (the score is then an estimate). */
   sampledFrom: number | undefined;
   /** With --prove-musts: how many mutants were chosen per MUST requirement (the score is then not the target's). */
@@ -162,7 +164,8 @@ export function renderSummary(report: MutationReport, catalogue: Catalogue): { t
     if (m.judgement.status !== 'killed') continue;
     for (const id of m.judgement.decidedBy?.requirements ?? []) killedBy.set(id, (killedBy.get(id) ?? 0) + 1);
   }
-  const musts = catalogue.requirements.filter((r) => r.level === 'MUST' && !r.retired);
+  const profile = report.profile ?? newestProfile(catalogue);
+  const musts = catalogue.requirements.filter((r) => r.level === 'MUST' && !r.retired && belongsToProfile(r, profile));
   const unproven = musts.filter((r) => !killedBy.has(r.id));
   lines.push(
     `${musts.length - unproven.length} of ${musts.length} MUST requirements have a scenario that a mutant made fail.`,
