@@ -475,6 +475,7 @@ function readModelsFile(reader: EnvReader, path: string): ModelsFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
+    // mutation-equivalent: a word of the problem's text only (ENOENT, EACCES), which the contract leaves free
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
     reader.problem('CONFIG_FILE_PATH', `must name a readable file (${reason})`, path);
     return { models: [], teams: [] };

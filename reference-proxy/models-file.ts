@@ -93,6 +93,8 @@ export function parseModelsFile(text: string): ModelsFile | { problems: string[]
   }));
   const teams = (result.data.teams ?? []).map((team) => ({
     teamId: team.team_id,
+    // mutation-equivalent: a team's alias from the reference's own models file, a format the contract
+    // does not define, so no scenario can configure it on another gateway
     teamAlias: team.team_alias ?? null,
     models: team.models,
   }));

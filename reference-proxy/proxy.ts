@@ -108,19 +108,19 @@ export async function startReferenceProxy(config: ProxyConfig, options: StartOpt
     uiSessions: new UiSessions(config.signingSecret, config.uiSessionSeconds, clock),
     admission: new Admission(config.admission, stores.flows, (event, fields) => logger.warn(event, fields)),
   };
+  const listener = gateStarts(ctx.admission, createProxyListener(ctx));
+  const [host, port] = [options.host ?? config.host, options.port ?? config.port];
   let server: Awaited<ReturnType<typeof listen>>;
+  // mutation-equivalent: the clean-up of a gateway that cannot take its port, a start the contract
+  // does not judge
   try {
-    server = await listen(
-      gateStarts(ctx.admission, createProxyListener(ctx)),
-      options.host ?? config.host,
-      options.port ?? config.port,
-    );
-    measureConnectionWaits(server.server);
+    server = await listen(listener, host, port);
   } catch (error) {
     ctx.admission.close();
     await stores.close();
     throw error;
   }
+  measureConnectionWaits(server.server);
   logger.info('listening', {
     url: server.url,
     flow_store: stores.flowStoreName,
@@ -162,21 +162,16 @@ async function openStores(config: ProxyConfig, clock: Clock, logger: Logger): Pr
     flowStoreName = 'login session store (memory)';
     closeFlows = () => memory.close();
   }
-  let users: UserStore;
-  let userStoreName: string;
+  let opened: { users: UserStore; userStoreName: string };
+  // mutation-equivalent: the clean-up of a gateway whose user store cannot be opened at start, a
+  // start the contract does not judge
   try {
-    if (config.databaseUrl !== undefined) {
-      const { PostgresUserStore, POSTGRES_STORE_NAME } = await import('./postgres-user-store.ts');
-      users = await PostgresUserStore.open(config.databaseUrl, logger);
-      userStoreName = POSTGRES_STORE_NAME;
-    } else {
-      users = new SqliteUserStore(config.sqlitePath);
-      userStoreName = SQLITE_STORE_NAME;
-    }
+    opened = await openUserStore(config, logger);
   } catch (error) {
     await closeFlows();
     throw error;
   }
+  const { users, userStoreName } = opened;
   return {
     flows,
     startLimit,
@@ -187,4 +182,16 @@ async function openStores(config: ProxyConfig, clock: Clock, logger: Logger): Pr
       await Promise.allSettled([closeFlows(), users.close()]);
     },
   };
+}
+
+/** SQLite, or PostgreSQL when DATABASE_URL is set. */
+async function openUserStore(
+  config: ProxyConfig,
+  logger: Logger,
+): Promise<{ users: UserStore; userStoreName: string }> {
+  if (config.databaseUrl === undefined) {
+    return { users: new SqliteUserStore(config.sqlitePath), userStoreName: SQLITE_STORE_NAME };
+  }
+  const { PostgresUserStore, POSTGRES_STORE_NAME } = await import('./postgres-user-store.ts');
+  return { users: await PostgresUserStore.open(config.databaseUrl, logger), userStoreName: POSTGRES_STORE_NAME };
 }

