@@ -187,6 +187,8 @@ function describeTextProblem(value: string, limit: number): string | undefined {
 }
 
 function checkTeams(teams: readonly string[], path: string, problems: string[]): void {
+  // mutation-equivalent: CLISSO-IDENTITY-09 lets a gateway refuse a long team list with a 4xx or log
+  // it in, so where the reference draws its line (100) is its own; the message only words that 4xx
   if (teams.length > IDENTITY_LIMITS.teams) {
     problems.push(
       `the IdP's "${path}" claim lists ${teams.length} teams, more than the ${IDENTITY_LIMITS.teams} accepted`,
