@@ -73,6 +73,9 @@ export async function fetchUserinfoForCode(
     headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
   });
   const body = readJson(response, 'userinfo');
+  // mutation-equivalent: LiteLLM (through fastapi-sso) reads the userinfo body whatever its status, so
+  // the contract cannot fail a gateway that takes claims from an error answer; one without claims
+  // names no one either way (CLISSO-CALLBACK-02's userinfo rows)
   if (!response.ok)
     throw new IdpError(`the IdP refused userinfo (HTTP ${response.status}${oauthReason(body)})`, 'rejected');
   const parsed = userinfoSchema.safeParse(body);
