@@ -51,6 +51,8 @@ export function readClaimMap(raw: string | undefined): { mappings: ClaimMapping[
   const byDestination = new Map<string, ClaimMapping>();
   for (const entry of value.split(',')) {
     const trimmed = entry.trim();
+    // mutation-equivalent: an empty entry is skipped below as well, as one without an arrow; only a
+    // start-up warning more
     if (trimmed === '') continue;
     const arrow = trimmed.indexOf('->');
     // mutation-equivalent: an entry whose arrow comes first has an empty source and is skipped below as
