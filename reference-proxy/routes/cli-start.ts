@@ -31,6 +31,7 @@ export function cliStart(ctx: ProxyContext): RequestHandler {
       browserTokenHash: null,
       pkceVerifier: null,
       failedCodeAttempts: 0,
+      // mutation-equivalent: a flow without a session, absent or null, reads alike (`!flow.session`)
       session: null,
       createdAtMs: ctx.clock.nowMs(),
     });
