@@ -155,6 +155,7 @@ Feature: What an attacker tries on a gateway
     When the code is typed in the browser as shown
     Then the browser shows that authentication succeeded
     And the success page's answer forbids framing, type sniffing and referrers
+    And the answers that hand out and use the key forbid type sniffing
 
   @CLISSO-START-09
   Scenario: A refused start says when to try again

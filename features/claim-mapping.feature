@@ -210,3 +210,27 @@ Feature: Mapping IdP claims into attribution metadata
       """
       {"kind": "full_time", "org": {"department": "Platform", "cost_center": "CC-7"}, "site": "Berlin"}
       """
+
+  # Poll steps 4 and 6 (docs/contract.md section 2.5): the team question and the key that follows it
+  # both carry the login's attribution metadata.
+  @CLISSO-POLL-05 @CLISSO-POLL-07
+  Scenario: A user in several teams gets the attribution metadata with the team question and with the key
+    Given the IdP has a user "tamsin" with the claims:
+      """
+      {"sub": "tamsin", "preferred_username": "tamsin", "email": "tamsin@example.com", "employment_type": "full_time", "teams": ["team-alpha", "team-beta"]}
+      """
+    And the gateway captures the IdP claims "employment_type"
+    And the gateway maps claims with "employment_type->kind"
+    And "tamsin" has signed in and confirmed the code for a CLI session
+    When the session is polled with the poll secret
+    Then the answer asks to choose between the teams "team-alpha, team-beta" and holds no key
+    And that answer carries exactly this attribution metadata:
+      """
+      {"kind": "full_time"}
+      """
+    When the session is polled with the poll secret for team "team-beta"
+    Then the answer is ready with a key for user "tamsin" and team "team-beta" of the teams "team-alpha, team-beta"
+    And that answer carries exactly this attribution metadata:
+      """
+      {"kind": "full_time"}
+      """

@@ -366,6 +366,29 @@ Feature: The PKCE-native login (v4)
     When the CLI redeems the code with its verifier
     Then the token endpoint answers 200 with tokens
 
+  # What the IdP says is shown on the consent page in each place it can sit: the user id with a team
+  # (a hidden field and its name), and two teams (a list to choose from). One person per case.
+  @CLISSO-NATIVE-23
+  Scenario Outline: The consent page shows what the IdP says about the user as text, never as markup (<where>)
+    Given the IdP has a user "<user>" with HTML markup in <where>
+    And a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "<user>" signs in at the IdP's page
+    Then the consent page shows no markup from the IdP's claims
+
+    Examples:
+      | where                    | user          |
+      | the user id and one team | eve-consent-1 |
+      | two teams                | eve-consent-2 |
+
+  @CLISSO-NATIVE-24
+  Scenario: The consent page is not cached, cannot be framed by another site, and keeps its address
+    Given the browser keeps the headers of the gateway's answers
+    And a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "alice" signs in at the IdP's page
+    Then the consent page's answer is not to be cached and forbids framing and referrers
+
   # ---- Refresh and revocation ----
 
   @CLISSO-NATIVE-14
@@ -380,6 +403,24 @@ Feature: The PKCE-native login (v4)
     And the new refresh token is not the one it replaced
     When the CLI refreshes with the refresh token it replaced
     Then the token endpoint answers 400 invalid_grant
+
+  # The tokens a refresh buys are for the team the person chose at the consent, however many teams
+  # the person has (RFC 6749 section 6: a refresh grants no other access than the grant it renews).
+  @CLISSO-NATIVE-09 @CLISSO-NATIVE-14
+  Scenario: A refresh buys tokens for the team the person chose, not another of theirs
+    Given the IdP has a user "nia" with the claims:
+      """
+      {"sub": "nia", "preferred_username": "nia", "email": "nia@example.com", "teams": ["team-alpha", "team-beta"]}
+      """
+    And a native CLI registered its loopback redirect
+    When it sends the browser to the gateway's authorize endpoint
+    And "nia" signs in at the IdP's page
+    And the person picks the team "team-beta" and approves
+    Then the CLI's loopback listener receives a code and the state it sent
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers 200 with tokens for "nia" and the team "team-beta", not to be cached
+    When the CLI refreshes its tokens
+    Then the token endpoint answers 200 with tokens for "nia" and the team "team-beta", not to be cached
 
   # 14 days = 1209600 s, counted as the code's 120 s are.
   @CLISSO-NATIVE-21

@@ -133,3 +133,51 @@ Feature: The CLI session registry (v4)
     And the master key revokes the login's session on replica 1
     Then the key is refused with 401 at "/v1/models" on replica 1
     And the key is refused with 401 at "/v1/models" on replica 2 within 5 seconds
+
+  @CLISSO-REGISTRY-01
+  Scenario: The session of a login for a team the person chose is listed with that team
+    Given the gateway keeps a CLI session registry
+    And the IdP has a user "tess" with the claims:
+      """
+      {"sub": "tess", "preferred_username": "tess", "email": "tess@example.com", "teams": ["team-alpha", "team-beta"]}
+      """
+    And the master key notes the CLI sessions listed
+    And "tess" logged in through the browser for the team "team-beta" and holds the key
+    When the master key finds the login's session in the list
+    Then the login's session is listed for user "tess" and the login's team
+
+  @CLISSO-REGISTRY-02 @CLISSO-REGISTRY-03
+  Scenario: A key whose role is internal_user may neither list the sessions nor revoke one
+    Given the gateway keeps a CLI session registry
+    And the IdP has a user "ines" with the claims:
+      """
+      {"sub": "ines", "preferred_username": "ines", "email": "ines@example.com", "role": "internal_user"}
+      """
+    And the master key notes the CLI sessions listed
+    And "ines" logged in through the browser and holds the key
+    And the master key finds the login's session in the list
+    When the key lists the CLI sessions
+    Then the gateway answers 403 with a message
+    When the key revokes the login's session
+    Then the gateway answers 403 with a message
+    And the key still opens "/v1/models"
+
+  # A proxy admin's key has the admin view until its own session is revoked; from then on every route
+  # that takes a CLI key refuses it, the registry's own and /user/info included.
+  @CLISSO-REGISTRY-02 @CLISSO-REGISTRY-05
+  Scenario: A proxy admin's key lists the sessions until its session is revoked, and then no route takes it
+    Given the gateway keeps a CLI session registry
+    And the IdP has a user "abe" with the claims:
+      """
+      {"sub": "abe", "preferred_username": "abe", "email": "abe@example.com", "role": "proxy_admin"}
+      """
+    And the master key notes the CLI sessions listed
+    And "abe" logged in through the browser and holds the key
+    And the master key finds the login's session in the list
+    When the key lists the CLI sessions
+    Then the session list answers 200
+    When the master key revokes the login's session
+    Then the key is refused with 401 at "/cli/session/list"
+    And the key is refused with 401 at "/user/info?user_id=abe"
+    When the key revokes the login's session
+    Then the revocation answers 401

@@ -26,6 +26,18 @@ export class ConsentPage {
     await this.page.getByRole('button', { name: 'Approve', exact: true }).waitFor();
   }
 
+  /**
+   * Where the browser settled after the IdP sent it back: once it shows a page of `gatewayOrigin`
+   * (the sign-in's redirects commit no page, so that is the consent page or a refusal), whether it is
+   * the consent page, and how many of its elements have an id that starts with `idPrefix`.
+   */
+  async settledOn(gatewayOrigin: string, idPrefix: string): Promise<{ consentShown: boolean; elements: number }> {
+    await this.page.waitForURL((url) => url.origin === gatewayOrigin);
+    const consentShown = (await this.page.getByRole('button', { name: 'Approve', exact: true }).count()) > 0;
+    const elements = await this.page.locator(`[id^="${idPrefix}"]`).count();
+    return { consentShown, elements };
+  }
+
   /** The page's visible text. */
   async text(): Promise<string> {
     await this.waitUntilShown();

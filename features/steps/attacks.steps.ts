@@ -14,8 +14,10 @@ import type { ConformanceWorld } from '../support/world.ts';
 import { pollSession, sessionLoginUrl, signInAtIdp } from '../tasks/browser-login.ts';
 import { anotherBrowserAtIdpSignIn, completionPageShownOn, signInOnIdpPage } from '../tasks/browser-visits.ts';
 import { codeForm, postCode } from '../tasks/code-confirmation.ts';
+import { keyHandedOutBy } from '../tasks/gateway-answers.ts';
 import { addIdpUser } from '../tasks/gateway-users.ts';
 import { tryLogInThroughBrowser } from '../tasks/login-attempt.ts';
+import { consentPage } from '../tasks/native-cli.ts';
 
 /** How long the other browser's sign-in may take to come back to the gateway. */
 const LATE_SIGN_IN_MS = 15_000;
@@ -239,7 +241,12 @@ const REFERRER_POLICIES_KEEPING_THE_PATH = new Set([
   'origin-when-cross-origin',
 ]);
 
-function assertPageCannotBeFramedOrSniffed(headers: Record<string, string>, what: string, html: string): void {
+function assertPageCannotBeFramedOrSniffed(
+  headers: Record<string, string>,
+  what: string,
+  html: string,
+  { nosniff = true }: { nosniff?: boolean } = {},
+): void {
   const csp = headers['content-security-policy'] ?? '';
   const frameAncestors = /(?:^|;)\s*frame-ancestors\s+([^;]*)/i.exec(csp)?.[1]?.trim().toLowerCase();
   const frameOptions = (headers['x-frame-options'] ?? '').trim().toLowerCase();
@@ -250,11 +257,13 @@ function assertPageCannotBeFramedOrSniffed(headers: Record<string, string>, what
       frameOptions === 'sameorigin',
     `${what} can be framed by any site: Content-Security-Policy ${JSON.stringify(csp)}, X-Frame-Options ${JSON.stringify(frameOptions)} (want frame-ancestors 'none' or X-Frame-Options DENY)`,
   );
-  assert.equal(
-    (headers['x-content-type-options'] ?? '').trim().toLowerCase(),
-    'nosniff',
-    `${what} has no X-Content-Type-Options: nosniff`,
-  );
+  if (nosniff) {
+    assert.equal(
+      (headers['x-content-type-options'] ?? '').trim().toLowerCase(),
+      'nosniff',
+      `${what} has no X-Content-Type-Options: nosniff`,
+    );
+  }
   const meta = /<meta\s+name=["']?referrer["']?\s+content=["']?([a-z-]+)/i.exec(html)?.[1];
   const policies = [...(headers['referrer-policy'] ?? '').split(','), meta ?? '']
     .map((p) => p.trim().toLowerCase())
@@ -279,11 +288,27 @@ Then(
   },
 );
 
-Then("the gateway's JSON answers forbid type sniffing", async function (this: ConformanceWorld) {
-  const answers: Array<[string, HttpAnswer]> = [
-    ['the poll answer', await pollSession(this)],
-    ['the 403 to a poll without its secret', await pollSession(this, { pollSecret: undefined })],
-  ];
+/**
+ * CLISSO-NATIVE-24 (docs/contract.md section 10.6): the consent page is not cached, not frameable (its
+ * Approve button could be clicked through another site's frame), and sends no referrer. The contract
+ * asks no nosniff of it.
+ */
+Then(
+  "the consent page's answer is not to be cached and forbids framing and referrers",
+  async function (this: ConformanceWorld) {
+    await consentPage(this);
+    const headers = await pageHeaders(this, 'GET', '/authorize');
+    const html = await (await this.browserPage()).content();
+    assertPageCannotBeFramedOrSniffed(headers, 'the consent page', html, { nosniff: false });
+    assert.match(
+      headers['cache-control'] ?? '',
+      /no-store/i,
+      `the consent page may be cached: Cache-Control ${JSON.stringify(headers['cache-control'] ?? null)}`,
+    );
+  },
+);
+
+function expectNoSniff(answers: Array<[string, HttpAnswer]>): void {
   for (const [what, answer] of answers) {
     const value = answer.headers['x-content-type-options'];
     assert.equal(
@@ -292,6 +317,26 @@ Then("the gateway's JSON answers forbid type sniffing", async function (this: Co
       `${what} (${answer.status}) has no X-Content-Type-Options: nosniff`,
     );
   }
+}
+
+Then("the gateway's JSON answers forbid type sniffing", async function (this: ConformanceWorld) {
+  expectNoSniff([
+    ['the poll answer', await pollSession(this)],
+    ['the 403 to a poll without its secret', await pollSession(this, { pollSecret: undefined })],
+  ]);
+});
+
+/** The answer with the key and the answers to the key, on both model routes (CLISSO-CALLBACK-07: every JSON answer). */
+Then('the answers that hand out and use the key forbid type sniffing', async function (this: ConformanceWorld) {
+  const ready = await pollSession(this);
+  const key = keyHandedOutBy(ready);
+  assert.ok(key, `the poll after the confirmation answered ${ready.status} without a key`);
+  const http = await this.http();
+  expectNoSniff([
+    ['the ready answer', ready],
+    ['GET /v1/models with the key', await http.models(key, CLI_SSO_PATHS.v1Models)],
+    ['GET /models with the key', await http.models(key, CLI_SSO_PATHS.models)],
+  ]);
 });
 
 /** RFC 9110 section 10.2.3: delay-seconds or an HTTP-date; within the 60 s window of the limit. */

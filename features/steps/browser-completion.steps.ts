@@ -222,6 +222,17 @@ const MARKUP_CLAIMS: Record<string, (username: string) => Record<string, unknown
     name: `<img id="markup-from-idp-name" src="x">${u}`,
     role: '<u id="markup-from-idp-role">internal_user</u>',
   }),
+  // The consent page of the PKCE-native login (CLISSO-NATIVE-23) names the user and the teams.
+  'the user id and one team': (u) => ({
+    preferred_username: `${u}<b id="markup-from-idp-id">bold</b>`,
+    email: `${u}@example.com`,
+    teams: [`${u}-team<i id="markup-from-idp-team">x</i>`],
+  }),
+  'two teams': (u) => ({
+    preferred_username: u,
+    email: `${u}@example.com`,
+    teams: [`${u}-a<i id="markup-from-idp-team-a">x</i>`, `${u}-b<i id="markup-from-idp-team-b">x</i>`],
+  }),
   'the name, the role and other claims': (u) => ({
     preferred_username: u,
     email: `${u}@example.com`,

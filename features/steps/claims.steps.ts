@@ -52,6 +52,16 @@ Then('the login answer carried exactly this attribution metadata:', function (th
   assert.deepEqual(loginAnswer(this).attributionMetadata, JSON.parse(json));
 });
 
+/** The last poll answer's own `attribution_metadata` (a team question's too, CLISSO-POLL-05). */
+Then('that answer carries exactly this attribution metadata:', function (this: ConformanceWorld, json: string) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'no answer was recorded');
+  const body = answer.json;
+  const metadata =
+    typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['attribution_metadata'] : undefined;
+  assert.deepEqual(metadata, JSON.parse(json), `the ${answer.status} answer's attribution_metadata`);
+});
+
 Then('the login answer carried no attribution metadata', function (this: ConformanceWorld) {
   const metadata = loginAnswer(this).attributionMetadata;
   assert.equal(

@@ -22,6 +22,7 @@ import {
   nativeEndpointsOn,
   newSignIn,
   openAuthorizeInBrowser,
+  pageAfterSignIn,
   pkcePair,
   postConsentFormFromBrowser,
   postConsentFormWithoutSession,
@@ -185,6 +186,20 @@ Then(
   },
 );
 
+/**
+ * CLISSO-NATIVE-23: the consent page names the user and the teams as text. A gateway may refuse such
+ * an identity at its sign-in instead (as at the callback, CLISSO-CALLBACK-04): then no consent page,
+ * and no markup on the refusal either.
+ */
+Then("the consent page shows no markup from the IdP's claims", async function (this: ConformanceWorld) {
+  const seen = await pageAfterSignIn(this, 'markup-from-idp');
+  assert.equal(
+    seen.elements,
+    0,
+    `markup from the IdP was rendered as HTML on the ${seen.consentShown ? 'consent page' : "gateway's page"}`,
+  );
+});
+
 Then(
   'the consent page attributes the credential to the team {string} without a choice',
   async function (this: ConformanceWorld, teamId: string) {
@@ -251,8 +266,8 @@ Then(
     const answer = this.lastAnswer;
     assert.ok(answer);
     const tokens = expectTokens(answer);
-    assert.equal(tokens.user_id, userId);
-    assert.equal(tokens.team_id, teamId);
+    assert.equal(tokens.user_id, userId, `the token answer's user_id is ${JSON.stringify(tokens.user_id)}`);
+    assert.equal(tokens.team_id, teamId, `the token answer's team_id is ${JSON.stringify(tokens.team_id)}`);
     // The access token is a CLI key: it lives the configured lifetime (a second or two may have gone).
     const lifetime = await configuredKeyLifetimeSeconds(this);
     assert.ok(

@@ -15,7 +15,13 @@ import {
 } from '../tasks/browser-login.ts';
 import { openInBrowser } from '../tasks/browser-visits.ts';
 import { confirmCode } from '../tasks/code-confirmation.ts';
-import { expectRefusal, expectWireReady, holdsKey, keyHandedOutBy } from '../tasks/gateway-answers.ts';
+import {
+  expectRefusal,
+  expectTeamDetailsWithAliases,
+  expectWireReady,
+  holdsKey,
+  keyHandedOutBy,
+} from '../tasks/gateway-answers.ts';
 import { isNearMiss, loginIdNearMiss, nearMiss } from '../tasks/near-misses.ts';
 
 const aWrongSecret = () => randomBytes(32).toString('base64url');
@@ -152,6 +158,9 @@ Then(
     const expected = listOf(teams);
     assert.deepEqual([...parsed.teams].sort(), [...expected].sort());
     assert.deepEqual(parsed.teamDetails.map((t) => t.teamId).sort(), [...expected].sort());
+    // Section 2.5, poll step 4: each entry is {team_id, team_alias}, the alias a string or null, as
+    // in the answer with the key (a CLI names the teams by their aliases, CLISSO-CLI-21).
+    expectTeamDetailsWithAliases(answer);
     assert.ok(!holdsKey(answer.json), 'the answer holds a key');
   },
 );

@@ -3,7 +3,7 @@ import { Given, Then, When } from '@cucumber/cucumber';
 import { CLI_SESSION_PATHS } from '../../protocol/cli-sessions.ts';
 import type { RunningGateway } from '../drivers/gateway.ts';
 import type { ConformanceWorld } from '../support/world.ts';
-import { detailMessageOf } from '../tasks/gateway-answers.ts';
+import { detailMessageOf, expectApiError } from '../tasks/gateway-answers.ts';
 import { configuredKeyLifetimeSeconds } from '../tasks/gateway-setup.ts';
 import {
   allSessions,
@@ -174,8 +174,22 @@ Then(
       401,
       `GET ${path} with the revoked key answered ${answer.status}: ${answer.text.slice(0, 300)}`,
     );
+    // docs/contract.md section 10.7: `401 {"error": {...}}`, LiteLLM's body for a refused key.
+    expectApiError(answer, `GET ${path} with the revoked key`);
   },
 );
+
+/** CLISSO-REGISTRY-05: a revoked key is refused on the registry's own routes, the revoke route included. */
+Then('the revocation answers 401', function (this: ConformanceWorld) {
+  const answer = this.lastAnswer;
+  assert.ok(answer, 'no answer was recorded');
+  assert.equal(
+    answer.status,
+    401,
+    `POST /cli/session/{id}/revoke with a revoked key answered ${answer.status}: ${answer.text.slice(0, 300)}`,
+  );
+  expectApiError(answer, 'POST /cli/session/{id}/revoke with the revoked key');
+});
 
 Then(/^the key still opens "([^"]+)"$/, async function (this: ConformanceWorld, path: string) {
   const answer = await (await this.http()).models(heldKey(this), path);

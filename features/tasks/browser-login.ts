@@ -158,6 +158,20 @@ export async function logInThroughBrowser(world: ConformanceWorld, username: str
 }
 
 /**
+ * The whole login of a person in several teams, the harness as a CLI that asks at once for `teamId`
+ * (poll step 5 of docs/contract.md section 2.5): start, browser, code, poll with that team until the key.
+ */
+export async function logInThroughBrowserForTeam(
+  world: ConformanceWorld,
+  username: string,
+  teamId: string,
+): Promise<ReadyAnswer> {
+  await startedSession(world);
+  await signInAndConfirm(world, username);
+  return expectReady(world, await pollUntilSettled(world, { teamId }));
+}
+
+/**
  * The browser's cookies walk the redirects from `startUrl` through the IdP (signed in as `username`
  * without its page) one by one, up to the gateway's callback, which is returned undelivered: a
  * browser would follow them, and a redirect cannot be held back inside a navigation.

@@ -179,6 +179,22 @@ const wireReadySchema = z.object(
 
 export type WireReady = z.infer<typeof wireReadySchema>;
 
+const teamQuestionSchema = z.looseObject({
+  team_details: z.array(
+    z.looseObject({
+      team_id: z.string({ error: 'should be a string' }),
+      team_alias: z.string({ error: 'should be present, a string or null' }).nullable(),
+    }),
+    { error: 'should be an array' },
+  ),
+});
+
+/** The team question's `team_details` (poll step 4): each entry `{team_id, team_alias}`, the alias a string or null. */
+export function expectTeamDetailsWithAliases(answer: HttpAnswer): void {
+  const shown = JSON.stringify(redact(answer.json ?? answer.text.slice(0, 100)));
+  expectShape(teamQuestionSchema, answer.json, `the ${answer.status} team question`, shown);
+}
+
 /** The last answer as the contract's ready answer, with the user and teams expected; fails naming each field that is wrong. */
 export function expectWireReady(
   answer: HttpAnswer,

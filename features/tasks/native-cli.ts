@@ -334,6 +334,18 @@ export async function consentPage(world: ConformanceWorld): Promise<ConsentPage>
   return page;
 }
 
+/**
+ * The page the browser shows once the sign-in has brought it back to the gateway: the consent page,
+ * or the gateway's refusal; and how many of its elements carry an id starting with `idPrefix`.
+ */
+export async function pageAfterSignIn(
+  world: ConformanceWorld,
+  idPrefix: string,
+): Promise<{ consentShown: boolean; elements: number }> {
+  const origin = new URL(await nativeBaseUrl(world)).origin;
+  return new ConsentPage(await world.browserPage()).settledOn(origin, idPrefix);
+}
+
 /** The person decides on the consent page; returns what the CLI's loopback listener then received. */
 export async function decideOnConsent(
   world: ConformanceWorld,

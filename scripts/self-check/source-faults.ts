@@ -685,6 +685,260 @@ export const SOURCE_FAULTS: readonly SourceFault[] = [
       },
     ],
   },
+  {
+    name: 'session-row-first-team',
+    rule: 'a CLI session is listed with the team of the key the poll handed out (the team the person chose)',
+    section: '10.7',
+    mechanism: "the session row records the user's first team, not the team the key was issued for",
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-poll.ts',
+        find: 'await ctx.users.recordCliSession({\n      sessionId: sessionIdOf(claim.sessionToken),\n      userId: session.userId,\n      teamId: claim.teamId,',
+        replace:
+          'await ctx.users.recordCliSession({\n      sessionId: sessionIdOf(claim.sessionToken),\n      userId: session.userId,\n      teamId: session.teams[0] ?? null,',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'internal-user-may-list',
+    rule: 'only the admin view (the master key, proxy_admin, proxy_admin_viewer) may list the CLI sessions',
+    section: '10.7',
+    mechanism: 'the list refuses internal_user_viewer only (a deny-list): an internal_user key lists every session',
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-sessions.ts',
+        find: 'if (!CLI_SESSION_LIST_ROLES.includes(roleOf(caller))) {',
+        replace: "if (roleOf(caller) === 'internal_user_viewer') {",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'internal-user-may-revoke',
+    rule: 'only a proxy admin (the master key counts) may revoke a CLI session',
+    section: '10.7',
+    mechanism: 'revoking is refused to the viewer roles only: an internal_user key revokes sessions',
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-sessions.ts',
+        find: 'if (roleOf(caller) !== CLI_SESSION_REVOKE_ROLE) {',
+        replace: "if (roleOf(caller).endsWith('_viewer')) {",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'admin-key-may-not-list',
+    rule: "a proxy_admin's CLI key has the admin view: it may list the CLI sessions",
+    section: '10.7',
+    mechanism: "the list takes the master key and proxy_admin_viewer keys only: a proxy admin's key gets 403",
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-sessions.ts',
+        find: 'if (!CLI_SESSION_LIST_ROLES.includes(roleOf(caller))) {',
+        replace: "if (caller.kind !== 'master' && roleOf(caller) !== 'proxy_admin_viewer') {",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'registry-ignores-revocation',
+    rule: "a revoked CLI key is refused with 401 by every route that takes a CLI key, the registry's own included",
+    section: '10.7',
+    mechanism:
+      "the registry's routes authenticate without the revocation check: a proxy admin's revoked key still lists and revokes sessions",
+    edits: [
+      {
+        file: 'reference-proxy/api-auth.ts',
+        find: "export function authenticateApiCall(\n  ctx: ProxyContext,\n  req: Pick<IncomingMessage, 'headers'>,\n): ApiCaller | Promise<ApiCaller> {",
+        replace:
+          "export function authenticateApiCall(\n  ctx: ProxyContext,\n  req: Pick<IncomingMessage, 'headers'>,\n  checkRevocation = true,\n): ApiCaller | Promise<ApiCaller> {",
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/api-auth.ts',
+        find: 'if (remembered !== undefined) return cliKeyCaller(ctx, remembered);',
+        replace: 'if (remembered !== undefined) return cliKeyCaller(ctx, remembered, checkRevocation);',
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/api-auth.ts',
+        find: 'return ctx.keys.verify(token).then((check) => cliKeyCaller(ctx, check));',
+        replace: 'return ctx.keys.verify(token).then((check) => cliKeyCaller(ctx, check, checkRevocation));',
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/api-auth.ts',
+        find: 'function cliKeyCaller(ctx: ProxyContext, check: KeyCheck): ApiCaller | Promise<ApiCaller> {',
+        replace:
+          'function cliKeyCaller(ctx: ProxyContext, check: KeyCheck, checkRevocation = true): ApiCaller | Promise<ApiCaller> {',
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/api-auth.ts',
+        find: 'if (sessionId === undefined) return caller;',
+        replace: 'if (sessionId === undefined || !checkRevocation) return caller;',
+        fires: 'statement',
+      },
+      {
+        file: 'reference-proxy/routes/cli-sessions.ts',
+        find: 'const caller = await authenticateApiCall(ctx, req);\n    if (!CLI_SESSION_LIST_ROLES',
+        replace: 'const caller = await authenticateApiCall(ctx, req, false);\n    if (!CLI_SESSION_LIST_ROLES',
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/routes/cli-sessions.ts',
+        find: 'const caller = await authenticateApiCall(ctx, req);\n  if (roleOf(caller) !== CLI_SESSION_REVOKE_ROLE)',
+        replace:
+          'const caller = await authenticateApiCall(ctx, req, false);\n  if (roleOf(caller) !== CLI_SESSION_REVOKE_ROLE)',
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'user-info-own-master-check',
+    rule: 'a revoked CLI key is refused with 401 by every route that takes a CLI key, /user/info included',
+    section: '10.7',
+    mechanism:
+      'GET /user/info compares the bearer with the master key itself and answers 403 to anything else, a revoked key included',
+    edits: [
+      {
+        file: 'reference-proxy/routes/user-info.ts',
+        find: "import { authenticateApiCall } from '../api-auth.ts';\n",
+        replace: '',
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/routes/user-info.ts',
+        find: "import { queryParam } from '../request-helpers.ts';",
+        replace: "import { bearerToken, queryParam } from '../request-helpers.ts';",
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/routes/user-info.ts',
+        find: "const caller = await authenticateApiCall(ctx, req);\n    if (caller.kind !== 'master') {",
+        replace:
+          'const presented = bearerToken(req);\n    if (presented === undefined || !ctx.masterKey.matches(presented)) {',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'team-question-without-attribution',
+    rule: "the team question (poll step 4) carries the login's attribution_metadata when it is not empty",
+    section: '2.5',
+    mechanism: 'the answer that asks for a team leaves attribution_metadata out; the answer with the key still has it',
+    edits: [
+      {
+        file: 'protocol/cli-sso.ts',
+        find: "return {\n      status: 'ready',\n      user_id: answer.userId,\n      teams: answer.teams,\n      team_details: teamDetails,\n      requires_team_selection: true,\n      ...attribution,\n    };",
+        replace:
+          "return {\n      status: 'ready',\n      user_id: answer.userId,\n      teams: answer.teams,\n      team_details: teamDetails,\n      requires_team_selection: true,\n    };",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'team-question-without-aliases',
+    rule: 'the team question lists team_details as {team_id, team_alias}',
+    section: '2.5',
+    mechanism: "the team question's team_details carry team_id only; the answer with the key keeps team_alias",
+    edits: [
+      {
+        file: 'protocol/cli-sso.ts',
+        find: "return {\n      status: 'ready',\n      user_id: answer.userId,\n      teams: answer.teams,\n      team_details: teamDetails,\n      requires_team_selection: true,",
+        replace:
+          "return {\n      status: 'ready',\n      user_id: answer.userId,\n      teams: answer.teams,\n      team_details: answer.teamDetails.map((t) => ({ team_id: t.teamId })),\n      requires_team_selection: true,",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'refresh-first-team',
+    rule: 'a refresh buys tokens for the user and the team of the consent it descends from',
+    section: '10.6',
+    mechanism: "a refresh re-reads the user and issues for the user's first team, not the team chosen at the consent",
+    edits: [
+      {
+        file: 'reference-proxy/native-login/token.ts',
+        find: 'const mint = await prepareTokens(ctx, refresh.grant);',
+        replace:
+          'const current = await ctx.users.get(refresh.grant.userId);\n  refresh.grant.teamId = current?.teams[0] ?? null;\n  const mint = await prepareTokens(ctx, refresh.grant);',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'consent-user-unescaped',
+    rule: 'what the IdP says about the user appears on the consent page as text, never as markup',
+    section: '10.6',
+    mechanism: 'the consent page writes the user id (and email) into the page without HTML-escaping it',
+    edits: [
+      {
+        file: 'reference-proxy/pages.ts',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the source's own template literal, as text
+        find: '<strong data-testid="user-id">${escapeHtml(who)}</strong>',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the source's own template literal, as text
+        replace: '<strong data-testid="user-id">${(__selfCheckFaultFired(), who)}</strong>',
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'consent-team-list-unescaped',
+    rule: 'what the IdP says about the user appears on the consent page as text, never as markup',
+    section: '10.6',
+    mechanism: "the consent page's team list writes each team's name into its option without HTML-escaping it",
+    edits: [
+      {
+        file: 'reference-proxy/pages.ts',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the source's own template literal, as text
+        find: '.map((t) => `<option value="${escapeHtml(t.teamId)}">${escapeHtml(t.teamAlias ?? t.teamId)}</option>`)',
+        replace:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the source's own template literal, as text
+          '.map((t) => `<option value="${escapeHtml(t.teamId)}">${(__selfCheckFaultFired(), t.teamAlias ?? t.teamId)}</option>`)',
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'consent-one-team-unescaped',
+    rule: 'what the IdP says about the user appears on the consent page as text, never as markup',
+    section: '10.6',
+    mechanism: "the consent page names a person's only team without HTML-escaping it (the hidden field is escaped)",
+    edits: [
+      {
+        file: 'reference-proxy/pages.ts',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the source's own template literal, as text
+        find: '<strong data-testid="team">${escapeHtml(onlyTeam.teamAlias ?? onlyTeam.teamId)}</strong>',
+        replace:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the source's own template literal, as text
+          '<strong data-testid="team">${(__selfCheckFaultFired(), onlyTeam.teamAlias ?? onlyTeam.teamId)}</strong>',
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'revoked-key-detail-body',
+    rule: 'a revoked CLI key is refused with 401 and LiteLLM\'s {"error": {...}} body',
+    section: '10.7',
+    mechanism: 'a revoked key is refused with 401 and a {"detail"} body, as the registry answers its own refusals',
+    edits: [
+      {
+        file: 'reference-proxy/api-auth.ts',
+        find: "import { apiError } from './http-errors.ts';",
+        replace: "import { apiError, detailError } from './http-errors.ts';",
+        fires: 'none',
+      },
+      {
+        file: 'reference-proxy/api-auth.ts',
+        find: "return apiError(401, 'auth_error', 'Authentication Error - This CLI session was revoked. Log in again.', 'key');",
+        replace: "return detailError(401, 'This CLI session was revoked. Log in again.');",
+        fires: 'statement',
+      },
+    ],
+  },
 ];
 
 export function findSourceFault(name: string): SourceFault | undefined {
