@@ -134,6 +134,30 @@ Feature: Who the IdP says the user is
     When "judy" logs in through the browser
     Then the gateway's user "judy" has the role "internal_user"
 
+  @CLISSO-IDENTITY-11
+  Scenario: GENERIC_USER_EMAIL_ATTRIBUTE chooses the claim the email comes from
+    Given the IdP has a user "mira" with the claims:
+      """
+      {"sub": "c0ffee00-mira", "preferred_username": "mira", "email": "mira@personal.example",
+       "email_verified": true, "work_email": "mira.moss@example.com"}
+      """
+    And the gateway is configured with:
+      | GENERIC_USER_EMAIL_ATTRIBUTE | work_email |
+    When "mira" logs in through the browser
+    Then the gateway's user "mira" has the email "mira.moss@example.com"
+
+  @CLISSO-IDENTITY-11
+  Scenario: GENERIC_USER_ROLE_ATTRIBUTE chooses the claim the role comes from
+    Given the IdP has a user "rory" with the claims:
+      """
+      {"sub": "c0ffee00-rory", "preferred_username": "rory", "email": "rory@example.com",
+       "role": "proxy_admin_viewer", "litellm_role": "internal_user"}
+      """
+    And the gateway is configured with:
+      | GENERIC_USER_ROLE_ATTRIBUTE | litellm_role |
+    When "rory" logs in through the browser
+    Then the gateway's user "rory" has the role "internal_user"
+
   @CLISSO-CALLBACK-05
   Scenario Outline: A user of an allowed domain logs in as usual (ALLOWED_EMAIL_DOMAINS=<allowed>)
     Given the gateway is configured with:

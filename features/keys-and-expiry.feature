@@ -85,6 +85,14 @@ Feature: The CLI key opens the API until it expires
     And "cli-test-user" logged in through the browser and holds the key
     Then the key lists the models "gpt-4o-mini" at "/models"
 
+  # Off unless set (docs/contract.md section 3), as in LiteLLM.
+  @CLISSO-API-03
+  Scenario: With EXPERIMENTAL_UI_LOGIN not set at all, CLI keys are refused
+    Given the gateway is configured without EXPERIMENTAL_UI_LOGIN
+    And "cli-test-user" logged in through the browser and holds the key
+    When the models are asked for with the key
+    Then the gateway answers 401 with an error body
+
   @CLISSO-EXPIRY-01 @CLISSO-EXPIRY-03
   Scenario Outline: A key lasts exactly its configured lifetime on both model routes (<lifetime>)
     Given CLI keys are configured with <setting>
@@ -105,6 +113,23 @@ Feature: The CLI key opens the API until it expires
       | 48 h         | LITELLM_CLI_JWT_EXPIRATION_HOURS "48"  | 48    |
       | 168 h        | LITELLM_CLI_JWT_EXPIRATION_HOURS "168" | 168   |
       | 720 h        | LITELLM_CLI_JWT_EXPIRATION_HOURS "720" | 720   |
+
+  # The PKCE-native login's access token is a CLI key too, living the same hours (docs/contract.md
+  # section 10.6); the setting comes first, since advertising the login starts the gateway.
+  @CLISSO-NATIVE-09
+  Scenario Outline: The PKCE-native access token lives the configured CLI key lifetime (<age>)
+    Given CLI keys are configured with LITELLM_CLI_JWT_EXPIRATION_HOURS "1"
+    And the gateway advertises the PKCE-native login
+    And a native CLI got a code for "alice"
+    When the CLI redeems the code with its verifier
+    Then the token endpoint answers 200 with tokens for "alice" and the team "team-alpha", not to be cached
+    When the access token is <age> by the gateway's clock
+    Then the access token <answer>
+
+    Examples:
+      | age                       | answer                              |
+      | at most 3595 seconds old  | lists the models on /v1/models      |
+      | at least 3601 seconds old | is refused as expired on /v1/models |
 
   @CLISSO-EXPIRY-02 @CLISSO-EXPIRY-03
   Scenario Outline: The lifetime is read from CLI_JWT_EXPIRATION_HOURS when the LITELLM_ name is <state>

@@ -38,6 +38,13 @@ Feature: Starting a CLI login session
     Then it is redirected to the IdP's authorization endpoint
     And the redirect's callback is the gateway's /sso/callback
 
+  @CLISSO-ENTRY-01
+  Scenario: A trailing slash of PROXY_BASE_URL is not doubled in the callback address
+    Given the gateway's public base URL is "http://localhost:{port}/"
+    And a CLI started a login session
+    When the browser opens the session's login URL
+    Then the redirect's callback is the gateway's /sso/callback
+
   # The IdP knows this client as one that authenticates in the body (client_secret_post), and refuses
   # its code exchange authenticated with HTTP Basic.
   @CLISSO-CALLBACK-09
@@ -62,6 +69,29 @@ Feature: Starting a CLI login session
     When the browser opens the session's login URL
     Then the redirect carries a code challenge with method "S256"
     And "cli-test-user" can finish that login in the browser
+
+  # Section 7: the admin UI login runs the same sign-in at the IdP, with the same settings.
+  @CLISSO-ENTRY-04
+  Scenario: With PKCE on, the admin UI sign-in's redirect carries an S256 code challenge, and the sign-in still works
+    Given the gateway is configured with:
+      | GENERIC_CLIENT_USE_PKCE | true |
+    When the browser opens the admin UI sign-in
+    Then the redirect carries a code challenge with method "S256"
+    When "alice" signs in to the admin UI in the browser
+    Then the browser holds a UI session that lasts 600 seconds
+
+  @CLISSO-ENTRY-05
+  Scenario: The admin UI sign-in asks the IdP for the configured scope too
+    Given the gateway is configured with:
+      | GENERIC_SCOPE | openid email profile groups |
+    When the browser opens the admin UI sign-in
+    Then the redirect asks for a code for client "litellm-cli-test" with scope "openid email profile groups"
+
+  @CLISSO-ENTRY-01
+  Scenario: The admin UI sign-in's callback address comes from PROXY_BASE_URL too
+    Given the gateway's public base URL is "http://localhost:{port}"
+    When the browser opens the admin UI sign-in
+    Then the redirect's callback is the gateway's /sso/callback
 
   @CLISSO-ENTRY-02 @CLISSO-ENTRY-03
   Scenario Outline: The browser entry refuses sessions the gateway did not create (<case>)

@@ -18,6 +18,13 @@ Feature: The pre-filled verification code (v4, opt-in)
     When a CLI starts a login session
     Then the start answer's verification_uri_complete is the session's browser URL with its user_code
 
+  @CLISSO-PREFILL-01
+  Scenario: verification_uri_complete is under PROXY_BASE_URL, not the address the CLI used
+    Given the gateway is configured to offer verification_uri_complete
+    And the gateway's public base URL is "http://localhost:{port}"
+    When a CLI starts a login session
+    Then the offered verification_uri_complete is the session's browser URL under the public base URL
+
   @CLISSO-PREFILL-02
   Scenario: Opening verification_uri_complete shows the code page with the code filled in
     Given the gateway is configured to offer verification_uri_complete

@@ -29,6 +29,14 @@ Feature: The admin UI login and its session length
       | 24h      | 86400   |
       | 7d       | 604800  |
 
+  # Both settings' defaults: EXPERIMENTAL_UI_LOGIN is off unless set, and the session lasts 24h.
+  @CLISSO-UI-02
+  Scenario: With neither EXPERIMENTAL_UI_LOGIN nor LITELLM_UI_SESSION_DURATION set, the UI session lasts 24 hours
+    Given the gateway is configured without EXPERIMENTAL_UI_LOGIN
+    And the gateway is configured without LITELLM_UI_SESSION_DURATION
+    When "alice" signs in to the admin UI in the browser
+    Then the browser holds a UI session that lasts 86400 seconds
+
   @CLISSO-UI-03
   Scenario: The admin UI shows what the IdP says about the user as text, never as markup
     Given the gateway is configured with:
@@ -45,3 +53,12 @@ Feature: The admin UI login and its session length
       | EXPERIMENTAL_UI_LOGIN | True |
     When "alice" starts an admin UI sign-in and the IdP's answer is taken to another browser
     Then the gateway refuses the other browser with a 4xx and gives it no session cookie
+
+  # Section 7: the admin UI sign-in comes back to the same callback, where ALLOWED_EMAIL_DOMAINS holds too.
+  @CLISSO-CALLBACK-03
+  Scenario: A user from a domain the gateway does not allow gets no admin UI session either
+    Given the gateway is configured with:
+      | ALLOWED_EMAIL_DOMAINS | example.com |
+    And the IdP has a user "ulla" with the email "ulla@other.example"
+    When "ulla" signs in at the IdP for an admin UI sign-in
+    Then the gateway refused that admin UI sign-in with 401 and gave the browser no session cookie

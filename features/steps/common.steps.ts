@@ -24,6 +24,11 @@ Given('the gateway is configured with:', function (this: ConformanceWorld, table
   }
 });
 
+// A setting's default is judged with the setting left out of the gateway's environment altogether.
+Given('the gateway is configured without {word}', function (this: ConformanceWorld, name: string) {
+  this.gatewayUnset.add(name);
+});
+
 Given('the gateway maps claims with {string}', function (this: ConformanceWorld, claimMap: string) {
   this.gatewayOverrides.CLI_SSO_CLAIM_MAP = claimMap;
 });

@@ -87,16 +87,26 @@ Then('no two sessions share a login id, a poll secret or a user code', function 
 });
 
 /** The first answer of the browser's navigation: the gateway's redirect to the IdP. */
-When("the browser opens the session's login URL", async function (this: ConformanceWorld) {
-  const gateway = await this.gateway();
-  const url = sessionLoginUrl(this, gateway.url);
-  const answer = await openInBrowser(this, url);
+/** The browser opens the gateway's entry `url`; the redirect to the IdP is kept for the steps below. */
+async function followEntry(world: ConformanceWorld, url: string): Promise<void> {
+  const answer = await openInBrowser(world, url);
   const location = answer.headers.location;
   assert.ok(
     answer.status >= 300 && answer.status < 400 && location,
     `the gateway answered ${answer.status} instead of redirecting`,
   );
-  this.state.entryRedirect = new URL(location, url);
+  world.state.entryRedirect = new URL(location, url);
+}
+
+When("the browser opens the session's login URL", async function (this: ConformanceWorld) {
+  const gateway = await this.gateway();
+  await followEntry(this, sessionLoginUrl(this, gateway.url));
+});
+
+// Section 7: the admin UI login is the same entry without `source`, and the same sign-in at the IdP.
+When('the browser opens the admin UI sign-in', async function (this: ConformanceWorld) {
+  const gateway = await this.gateway();
+  await followEntry(this, `${gateway.url}${CLI_SSO_PATHS.browserEntry}`);
 });
 
 function entryRedirect(world: ConformanceWorld): URL {

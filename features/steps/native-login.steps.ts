@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import type { ConformanceWorld } from '../support/world.ts';
+import { expectApiError } from '../tasks/gateway-answers.ts';
 import { configuredKeyLifetimeSeconds } from '../tasks/gateway-setup.ts';
 import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
 import {
@@ -277,6 +278,16 @@ Then(
   },
 );
 
+// The access token is a CLI key (docs/contract.md section 6): past its expiry, 400 expired_key.
+Then(/^the access token is refused as expired on \/v1\/models$/, async function (this: ConformanceWorld) {
+  const tokens = this.state.nativeTokens;
+  assert.ok(tokens, 'the CLI holds no access token');
+  const answer = await modelsWith(this, tokens.access_token);
+  assert.equal(answer.status, 400, `an expired access token got ${answer.status}: ${answer.text.slice(0, 300)}`);
+  const error = expectApiError(answer, '/v1/models');
+  assert.equal(error.type, 'expired_key', `/v1/models answered error.type ${JSON.stringify(error.type)}`);
+});
+
 Then(/^the access token lists the models on \/v1\/models$/, async function (this: ConformanceWorld) {
   const tokens = this.state.nativeTokens;
   assert.ok(tokens, 'the CLI holds no access token');
@@ -544,9 +555,10 @@ Then(
   },
 );
 
-// The 14-day edge (CLISSO-NATIVE-21), by the gateway's own clock, counted as the code's 120 s are.
+// The 14-day edge (CLISSO-NATIVE-21), and the access token's lifetime (CLISSO-NATIVE-09), by the
+// gateway's own clock, counted as the code's 120 s are: both come from one token answer.
 When(
-  /^the refresh token is (at most|at least) (\d+) seconds old by the gateway's clock$/,
+  /^the (?:refresh|access) token is (at most|at least) (\d+) seconds old by the gateway's clock$/,
   async function (this: ConformanceWorld, bound: string, seconds: string) {
     const issued = this.state.nativeTokensIssued;
     assert.ok(issued, 'no tokens were issued');

@@ -32,6 +32,15 @@ Then(
   },
 );
 
+// Where the field is offered at all (offering it is the SHOULD above): a gateway that offers none is
+// skipped here, since this scenario judges only the link's base.
+Then(
+  "the offered verification_uri_complete is the session's browser URL under the public base URL",
+  async function (this: ConformanceWorld) {
+    assert.equal(offeredCompleteUri(this), await expectedCompleteUri(this), `the start answer's ${PREFILL_FIELD}`);
+  },
+);
+
 When(
   "{string} signs in at the IdP through the session's verification_uri_complete",
   async function (this: ConformanceWorld, username: string) {

@@ -30,6 +30,39 @@ When('{string} signs in to the admin UI in the browser', async function (this: C
 });
 
 /**
+ * The person signs in to the admin UI at the IdP, and the browser takes the IdP's answer back to the
+ * gateway; its answer to that callback is kept, whatever it is (a refusal included).
+ */
+When('{string} signs in at the IdP for an admin UI sign-in', async function (this: ConformanceWorld, username: string) {
+  const gateway = await this.gateway();
+  const page = await this.browserPage();
+  const callback = `${gateway.url}${CLI_SSO_PATHS.callback}`;
+  const callbackAnswer = page.waitForResponse((r) => r.url().startsWith(callback), { timeout: 15_000 });
+  await page.goto(`${gateway.url}${CLI_SSO_PATHS.browserEntry}`);
+  await signInAtIdpPageAs(this, username);
+  const answer = await callbackAnswer;
+  this.state.uiCallback = { status: answer.status(), setCookies: await answer.headerValues('set-cookie') };
+});
+
+/** A cookie being cleared (an empty value, or already expired) is no session. */
+function setsSomething(header: string): boolean {
+  return !/^[^=]+=\s*(;|$)/.test(header) && !/max-age=0|expires=thu, 01 jan 1970/i.test(header);
+}
+
+// docs/contract.md section 7: the admin UI sign-in comes back to the same callback, where
+// ALLOWED_EMAIL_DOMAINS refuses a user of another domain with 401 (CLISSO-CALLBACK-03).
+Then(
+  'the gateway refused that admin UI sign-in with {int} and gave the browser no session cookie',
+  function (this: ConformanceWorld, status: number) {
+    const answer = this.state.uiCallback;
+    assert.ok(answer, 'no admin UI sign-in reached the callback');
+    assert.equal(answer.status, status, `the admin UI sign-in's callback answered ${answer.status}, not ${status}`);
+    const set = answer.setCookies.filter(setsSomething).map((c) => c.slice(0, c.indexOf('=')));
+    assert.deepEqual(set, [], `the refused admin UI sign-in still set the cookies ${set.join(', ')}`);
+  },
+);
+
+/**
  * A UI session's length, as a browser can see it: a cookie's own expiry, or, for a session cookie
  * holding a JWT (LiteLLM's "token" cookie), the JWT's exp - iat.
  */
@@ -131,8 +164,7 @@ Then(
       answer.status >= 400 && answer.status < 500,
       `the IdP's answer, sent without the browser that started the sign-in, got ${answer.status}${answer.headers.location ? ` to ${answer.headers.location}` : ''}`,
     );
-    // A cookie that is being cleared (empty value or expired) is no session.
-    const set = cookies.filter((c) => !/^[^=]+=\s*(;|$)/.test(c) && !/max-age=0|expires=thu, 01 jan 1970/i.test(c));
+    const set = cookies.filter(setsSomething);
     assert.deepEqual(set, [], 'the refused answer still set cookies');
   },
 );

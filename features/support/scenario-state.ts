@@ -97,6 +97,8 @@ export interface UiState {
   uiLogin?: { startedMs: number; cookieNames: string[] };
   /** The gateway's answer to the IdP's answer, delivered from another browser. */
   uiCallbackElsewhere?: HttpAnswer;
+  /** The status and the cookies of the gateway's answer to an admin UI sign-in's IdP callback. */
+  uiCallback?: { status: number; setCookies: string[] };
 }
 
 /** Starting a gateway with the scenario's settings (configuration.feature). */

@@ -939,6 +939,181 @@ export const SOURCE_FAULTS: readonly SourceFault[] = [
       },
     ],
   },
+  // Third round, the gateway's settings (docs/mutation.md): each one a setting read but not applied
+  // everywhere it counts, or its default wrong.
+  {
+    name: 'email-attribute-ignored',
+    rule: 'the stored email is the userinfo claim at GENERIC_USER_EMAIL_ATTRIBUTE',
+    section: '4',
+    mechanism: 'GENERIC_USER_EMAIL_ATTRIBUTE is read but the email always comes from the claim `email`',
+    edits: [{ file: 'reference-proxy/config.ts', find: 's.emailAttribute', replace: "'email'", fires: 'expression' }],
+  },
+  {
+    name: 'role-attribute-ignored',
+    rule: 'the role claim is read at GENERIC_USER_ROLE_ATTRIBUTE',
+    section: '4',
+    mechanism: 'GENERIC_USER_ROLE_ATTRIBUTE is read but the role always comes from the claim `role`',
+    edits: [{ file: 'reference-proxy/config.ts', find: 's.roleAttribute', replace: "'role'", fires: 'expression' }],
+  },
+  {
+    name: 'experimental-login-on-by-default',
+    rule: 'EXPERIMENTAL_UI_LOGIN is off unless set: CLI keys are refused, and the UI session lasts LITELLM_UI_SESSION_DURATION',
+    section: '3',
+    mechanism: 'EXPERIMENTAL_UI_LOGIN defaults to true when it is not set',
+    edits: [
+      {
+        file: 'reference-proxy/config.ts',
+        find: "variable: 'EXPERIMENTAL_UI_LOGIN',\n    default: false,",
+        replace: "variable: 'EXPERIMENTAL_UI_LOGIN',\n    default: (__selfCheckFaultFired(), true),",
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'ui-session-default-12h',
+    rule: 'without EXPERIMENTAL_UI_LOGIN the UI session lasts LITELLM_UI_SESSION_DURATION, 24h when it is not set',
+    section: '7',
+    mechanism: "LITELLM_UI_SESSION_DURATION's default is 12h",
+    edits: [
+      {
+        file: 'reference-proxy/config.ts',
+        find: "default: '24h',",
+        replace: "default: (__selfCheckFaultFired(), '12h'),",
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'ui-login-without-pkce',
+    rule: 'with GENERIC_CLIENT_USE_PKCE=true the IdP redirect carries an S256 code_challenge, for the admin UI sign-in too',
+    section: '7',
+    mechanism: 'PKCE is applied to CLI logins only: the admin UI sign-in sends no code challenge',
+    edits: [
+      {
+        file: 'reference-proxy/routes/sso-key-generate.ts',
+        find: 'const pkce = ctx.config.idp.usePkce ? newPkce() : undefined;',
+        replace: 'const pkce: ReturnType<typeof newPkce> | undefined = undefined;',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'ui-login-verifier-dropped',
+    rule: 'with GENERIC_CLIENT_USE_PKCE=true the admin UI sign-in still works: the code is redeemed with its verifier',
+    section: '7',
+    mechanism: "the admin UI sign-in's challenge is sent, but its verifier is not kept for the callback",
+    edits: [
+      {
+        file: 'reference-proxy/routes/sso-key-generate.ts',
+        find: 'const cookie = await ctx.uiSessions.createLoginState({ state, pkceVerifier: pkce?.verifier ?? null, returnTo });',
+        replace: 'const cookie = await ctx.uiSessions.createLoginState({ state, pkceVerifier: null, returnTo });',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'ui-login-default-scope',
+    rule: 'the IdP redirect asks for GENERIC_SCOPE, for the admin UI sign-in too',
+    section: '7',
+    mechanism: 'the admin UI sign-in always asks for `openid email profile`',
+    edits: [
+      {
+        file: 'reference-proxy/routes/sso-key-generate.ts',
+        find: 'res.redirect(303, authorizationUrl(ctx.config.idp, { redirectUri, state, codeChallenge: pkce?.challenge }));',
+        replace:
+          "res.redirect(303, authorizationUrl({ ...ctx.config.idp, scope: 'openid email profile' }, { redirectUri, state, codeChallenge: pkce?.challenge }));",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'domains-only-for-cli-logins',
+    rule: 'under ALLOWED_EMAIL_DOMAINS a user of another domain is refused at the callback with 401, for the admin UI sign-in too',
+    section: '7',
+    mechanism: 'ALLOWED_EMAIL_DOMAINS is checked for CLI logins only: the admin UI signs anyone in',
+    edits: [
+      {
+        file: 'reference-proxy/idp-sign-in.ts',
+        find: 'if (!isEmailDomainAllowed(identity.email, ctx.config.allowedEmailDomains)) {',
+        replace:
+          "if (logFields['login_id'] !== undefined && !isEmailDomainAllowed(identity.email, ctx.config.allowedEmailDomains)) {",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'ui-login-ignores-base-url',
+    rule: 'the IdP redirect carries redirect_uri={PROXY_BASE_URL}/sso/callback, for the admin UI sign-in too',
+    section: '7',
+    mechanism: "the admin UI sign-in builds its callback address from the request's host, not PROXY_BASE_URL",
+    edits: [
+      {
+        file: 'reference-proxy/routes/sso-key-generate.ts',
+        find: 'await startUiLogin(ctx, redirectUri, returnToOf(req), res);',
+        replace:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the faulty source's template literal, as text
+          "await startUiLogin(ctx, `${req.protocol}://${req.get('host')}${CLI_SSO_PATHS.callback}`, returnToOf(req), res);",
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'base-url-trailing-slash-doubled',
+    rule: 'a trailing slash of PROXY_BASE_URL is not doubled: the callback address is {PROXY_BASE_URL}/sso/callback',
+    section: '2.2',
+    mechanism: 'PROXY_BASE_URL is used as written: `http://host/` gives `http://host//sso/callback`',
+    edits: [
+      {
+        file: 'reference-proxy/config.ts',
+        find: "publicBaseUrl: s.publicBaseUrl?.replace(/\\/+$/, ''),",
+        replace: 'publicBaseUrl: (__selfCheckFaultFired(), s.publicBaseUrl),',
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'native-expires-in-fixed',
+    rule: "the PKCE-native token answer's expires_in is the CLI key lifetime (CLI_JWT_EXPIRATION_HOURS)",
+    section: '10.6',
+    mechanism: "the token answer's expires_in is always 24 hours, whatever the configured lifetime",
+    edits: [
+      {
+        file: 'reference-proxy/native-login/token.ts',
+        find: 'expires_in: issued.expiresInSeconds,',
+        replace: 'expires_in: (__selfCheckFaultFired(), 24 * 3600),',
+        fires: 'none',
+      },
+    ],
+  },
+  {
+    name: 'native-key-default-lifetime',
+    rule: 'the PKCE-native access token is a CLI key living CLI_JWT_EXPIRATION_HOURS',
+    section: '10.6',
+    mechanism: 'a key issued outside the classic poll (the PKCE-native access token) lives the default 24 hours',
+    edits: [
+      {
+        file: 'reference-proxy/key-issuer.ts',
+        find: 'const expiresAt = issuedAt + this.lifetimeSeconds;',
+        replace: 'const expiresAt = issuedAt + (identity === undefined ? 24 * 3600 : this.lifetimeSeconds);',
+        fires: 'statement',
+      },
+    ],
+  },
+  {
+    name: 'complete-uri-request-host',
+    rule: 'verification_uri_complete is the browser URL under the public base URL (PROXY_BASE_URL)',
+    section: '10.8',
+    mechanism: "verification_uri_complete is built on the request's host, not PROXY_BASE_URL",
+    edits: [
+      {
+        file: 'reference-proxy/routes/cli-start.ts',
+        find: 'const url = new URL(browserLoginUrl(publicBaseUrl(req, ctx.config), loginId));',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the faulty source's template literal, as text
+        replace: "const url = new URL(browserLoginUrl(`${req.protocol}://${req.get('host')}`, loginId));",
+        fires: 'statement',
+      },
+    ],
+  },
 ];
 
 export function findSourceFault(name: string): SourceFault | undefined {
