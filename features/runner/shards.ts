@@ -57,6 +57,7 @@ export interface PlannedScenario {
  */
 export const GATEWAY_SETTING_STEPS: readonly RegExp[] = [
   /^the gateway is configured with:$/,
+  /^the gateway is configured without /,
   /^the gateway maps claims with /,
   /^the gateway captures the IdP claims /,
   /^the gateway reads its claim map from /,
