@@ -262,6 +262,10 @@ Feature: The PKCE-native login (v4)
     And the browser posts the noted consent form, approving
     Then the consent post is refused with a 4xx, without a redirect
     And the CLI's loopback listener received exactly one code
+    # The other side of the edge: a consent form of its own, answered once, is not spent by the first.
+    When it sends the browser to the gateway's authorize endpoint
+    And the person approves
+    Then the CLI's loopback listener receives a code and the state it sent
 
   # A person who is not in a team cannot have the credential attributed to it by editing the form.
   @CLISSO-NATIVE-07
