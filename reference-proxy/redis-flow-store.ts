@@ -205,7 +205,9 @@ export class RedisFlowStore implements FlowStore, StartRateLimit {
     );
     const [counted, oldest] = Array.isArray(result) ? result : [];
     if (counted === 1) return { allowed: true };
-    return { allowed: false, retryAfterSeconds: retryAfterSeconds(typeof oldest === 'number' ? oldest : now, now) };
+    // mutation-equivalent: counted from now, Retry-After is 60 s, which CLISSO-START-09's 1 to 60 s allows
+    const oldestStartMs = typeof oldest === 'number' ? oldest : now;
+    return { allowed: false, retryAfterSeconds: retryAfterSeconds(oldestStartMs, now) };
   }
 
   async close(): Promise<void> {
