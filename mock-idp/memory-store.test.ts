@@ -74,7 +74,7 @@ test('entries expire at their own time, and leave the store even if no one looks
   assert.equal(store.size, 1, 'an entry without a lifetime stays');
 });
 
-test('past its bound the store drops the entries written longest ago', async () => {
+test('past its bound the store drops the entries used longest ago, a read counting as a use', async () => {
   const { store, adapter } = storeWithClock(3);
   const sessions = adapter('Session');
   await sessions.upsert('s1', { uid: 'u1' }, 60);
@@ -86,6 +86,15 @@ test('past its bound the store drops the entries written longest ago', async () 
   assert.equal(await sessions.find('s2'), undefined, 'the oldest write went');
   assert.equal(await sessions.findByUid?.('u2'), undefined, 'with its index entry');
   for (const id of ['s1', 's3', 's4']) assert.ok(await sessions.find(id), id);
+  // A grant that is only read (as a refresh reads it) stays while newer entries push others out.
+  const grants = adapter('Grant');
+  await grants.upsert('g1', { accountId: 'a' }, 60);
+  for (const n of [5, 6, 7, 8]) {
+    assert.ok(await grants.find('g1'), `the grant read before write ${n}`);
+    await sessions.upsert(`s${n}`, { uid: `u${n}` }, 60);
+  }
+  assert.ok(await grants.find('g1'), 'the grant read all along is still there');
+  assert.equal(store.size, 3);
 });
 
 test('clear empties the store and its indexes', async () => {

@@ -8,8 +8,8 @@
  * Every operation costs the same however long the mock has run: lookups by `uid` (sessions,
  * interactions), `userCode` (device codes) and `grantId` (revocation) go through indexes, not scans;
  * entries leave when their `expiresAt` passes (swept second by second, as time goes by, not by
- * walking the store); and past `maxEntries` the entries written longest ago are dropped, so memory
- * is bounded too. Expiry uses the real clock, as oidc-provider itself does (`Date.now()`).
+ * walking the store); and past `maxEntries` the entries used longest ago (read or written) are
+ * dropped, so memory is bounded too, and a grant still refreshed is never one of them. Expiry uses the real clock, as oidc-provider itself does (`Date.now()`).
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 
@@ -35,7 +35,7 @@ export interface MemoryStoreOptions {
 }
 
 export class MemoryStore {
-  /** Insertion order is the order of the last write: the first entry is the one written longest ago. */
+  /** Insertion order is the order of the last use: the first entry is the one read or written longest ago. */
   private readonly entries = new Map<string, Entry>();
   private readonly byUid = new Map<IndexKey, string>();
   private readonly byUserCode = new Map<IndexKey, string>();
@@ -69,6 +69,10 @@ export class MemoryStore {
       this.remove(key);
       return undefined;
     }
+    // Read: to the end of the use order. A refresh reads its grant and session without writing
+    // them; dropped by write order, a login refreshed all day lost its grant to others' logins.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
     return entry.payload;
   }
 
