@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import type { ConformanceWorld } from '../support/world.ts';
-import { logInThroughBrowser, logInThroughBrowserForTeam } from '../tasks/browser-login.ts';
+import { logInThroughBrowser } from '../tasks/browser-login.ts';
 import { expectApiError, expectModelList } from '../tasks/gateway-answers.ts';
 import { loginAnswer } from '../tasks/login-answer.ts';
 import { type NearMiss, nearMiss } from '../tasks/near-misses.ts';
@@ -69,7 +69,7 @@ Given(
   '{string} logged in through the browser for the team {string} and holds the key',
   async function (this: ConformanceWorld, username: string, teamId: string) {
     if (this.openedPage) await this.freshBrowser();
-    await logInThroughBrowserForTeam(this, username, teamId);
+    await logInThroughBrowser(this, username, teamId);
   },
 );
 

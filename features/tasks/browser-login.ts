@@ -150,25 +150,19 @@ export function expectReady(world: ConformanceWorld, answer: HttpAnswer): ReadyA
   return ready;
 }
 
-/** The whole login with the harness as the CLI: start, browser, code, poll until the key. */
-export async function logInThroughBrowser(world: ConformanceWorld, username: string): Promise<ReadyAnswer> {
-  await startedSession(world);
-  await signInAndConfirm(world, username);
-  return expectReady(world, await pollUntilSettled(world));
-}
-
 /**
- * The whole login of a person in several teams, the harness as a CLI that asks at once for `teamId`
- * (poll step 5 of docs/contract.md section 2.5): start, browser, code, poll with that team until the key.
+ * The whole login with the harness as the CLI: start, browser, code, poll until the key. Given
+ * `teamId`, the harness is a CLI that asks at once for that team of a person in several (poll step 5
+ * of docs/contract.md section 2.5).
  */
-export async function logInThroughBrowserForTeam(
+export async function logInThroughBrowser(
   world: ConformanceWorld,
   username: string,
-  teamId: string,
+  teamId?: string,
 ): Promise<ReadyAnswer> {
   await startedSession(world);
   await signInAndConfirm(world, username);
-  return expectReady(world, await pollUntilSettled(world, { teamId }));
+  return expectReady(world, await pollUntilSettled(world, teamId === undefined ? {} : { teamId }));
 }
 
 /**

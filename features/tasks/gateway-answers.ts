@@ -146,6 +146,18 @@ export function keyHandedOutBy(answer: Pick<HttpAnswer, 'status' | 'json'>): str
   return parsed.success ? parsed.data.key : undefined;
 }
 
+/** A poll answer's `team_details` on the wire: each entry `{team_id, team_alias}`, the alias a string or null. */
+const wireTeamDetailsSchema = z.array(
+  z.object(
+    {
+      team_id: z.string({ error: 'should be a string' }),
+      team_alias: z.string({ error: 'should be present, a string or null' }).nullable(),
+    },
+    { error: 'should be {team_id, team_alias}' },
+  ),
+  { error: 'should be an array' },
+);
+
 /**
  * The ready answer as it is on the wire, field by field (docs/contract.md section 2, poll, rule 6),
  * without the lenient parser: `key` a non-empty string, `user_id` a string, `team_id` present (the
@@ -159,16 +171,7 @@ const wireReadySchema = z.object(
     user_id: z.string({ error: 'should be a string' }),
     team_id: z.string({ error: 'should be present: the team, or null when the user has no team' }).nullable(),
     teams: z.array(z.string(), { error: 'should be an array' }),
-    team_details: z.array(
-      z.object(
-        {
-          team_id: z.string({ error: 'should be a string' }),
-          team_alias: z.string({ error: 'should be present, a string or null' }).nullable(),
-        },
-        { error: 'should be {team_id, team_alias}' },
-      ),
-      { error: 'should be an array' },
-    ),
+    team_details: wireTeamDetailsSchema,
     requires_team_selection: z
       .unknown()
       .refine((value) => value !== true, 'should not be true in the answer with a key (it asks for a team)')
@@ -179,15 +182,7 @@ const wireReadySchema = z.object(
 
 export type WireReady = z.infer<typeof wireReadySchema>;
 
-const teamQuestionSchema = z.looseObject({
-  team_details: z.array(
-    z.looseObject({
-      team_id: z.string({ error: 'should be a string' }),
-      team_alias: z.string({ error: 'should be present, a string or null' }).nullable(),
-    }),
-    { error: 'should be an array' },
-  ),
-});
+const teamQuestionSchema = z.looseObject({ team_details: wireTeamDetailsSchema });
 
 /** The team question's `team_details` (poll step 4): each entry `{team_id, team_alias}`, the alias a string or null. */
 export function expectTeamDetailsWithAliases(answer: HttpAnswer): void {
