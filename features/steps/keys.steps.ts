@@ -4,7 +4,7 @@ import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import type { ConformanceWorld } from '../support/world.ts';
 import { logInThroughBrowser } from '../tasks/browser-login.ts';
-import { expectApiError, expectModelList } from '../tasks/gateway-answers.ts';
+import { expectApiError, expectExpiredKeyRefusal, expectModelList } from '../tasks/gateway-answers.ts';
 import { loginAnswer } from '../tasks/login-answer.ts';
 import { type NearMiss, nearMiss } from '../tasks/near-misses.ts';
 
@@ -205,17 +205,7 @@ When(
 Then('the key is refused as expired at {string}', async function (this: ConformanceWorld, path: string) {
   const answer = await (await this.http()).models(heldKey(this), path);
   this.lastAnswer = answer;
-  assert.equal(answer.status, 400, `an expired key got ${answer.status} at ${path}: ${answer.text.slice(0, 300)}`);
-  const error = expectApiError(answer, path);
-  assert.equal(
-    error.type,
-    'expired_key',
-    `${path} answered error.type ${JSON.stringify(error.type)}, expected "expired_key"`,
-  );
-  assert.ok(
-    error.code === '400' || error.code === 400,
-    `${path} answered error.code ${JSON.stringify(error.code)}, expected "400"`,
-  );
+  expectExpiredKeyRefusal(answer, path);
 });
 
 Then(

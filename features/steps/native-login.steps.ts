@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type DataTable, Given, Then, When } from '@cucumber/cucumber';
 import type { ConformanceWorld } from '../support/world.ts';
-import { expectApiError } from '../tasks/gateway-answers.ts';
+import { expectExpiredKeyRefusal } from '../tasks/gateway-answers.ts';
 import { configuredKeyLifetimeSeconds } from '../tasks/gateway-setup.ts';
 import { signInAtIdpPageAs } from '../tasks/idp-sign-in.ts';
 import {
@@ -282,10 +282,7 @@ Then(
 Then(/^the access token is refused as expired on \/v1\/models$/, async function (this: ConformanceWorld) {
   const tokens = this.state.nativeTokens;
   assert.ok(tokens, 'the CLI holds no access token');
-  const answer = await modelsWith(this, tokens.access_token);
-  assert.equal(answer.status, 400, `an expired access token got ${answer.status}: ${answer.text.slice(0, 300)}`);
-  const error = expectApiError(answer, '/v1/models');
-  assert.equal(error.type, 'expired_key', `/v1/models answered error.type ${JSON.stringify(error.type)}`);
+  expectExpiredKeyRefusal(await modelsWith(this, tokens.access_token), '/v1/models');
 });
 
 Then(/^the access token lists the models on \/v1\/models$/, async function (this: ConformanceWorld) {

@@ -94,6 +94,21 @@ export function expectApiError(answer: HttpAnswer, where: string): ApiError {
   return error;
 }
 
+/** An expired CLI key's refusal at an API route: 400, LiteLLM's error body, `expired_key`, code "400". */
+export function expectExpiredKeyRefusal(answer: HttpAnswer, where: string): void {
+  assert.equal(answer.status, 400, `an expired key got ${answer.status} at ${where}: ${answer.text.slice(0, 300)}`);
+  const error = expectApiError(answer, where);
+  assert.equal(
+    error.type,
+    'expired_key',
+    `${where} answered error.type ${JSON.stringify(error.type)}, expected "expired_key"`,
+  );
+  assert.ok(
+    error.code === '400' || error.code === 400,
+    `${where} answered error.code ${JSON.stringify(error.code)}, expected "400"`,
+  );
+}
+
 // ---- GET /models ---------------------------------------------------------------------------------
 
 /**
